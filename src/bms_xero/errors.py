@@ -1,0 +1,511 @@
+"""Every exception bms_xero raises, under one root.
+
+Catch :class:`BmsXeroError` to catch everything; catch a branch to handle one kind of trouble.
+Local faults (our side refused before anything was sent) and remote faults (Xero said no, or
+never answered) are separate branches, so a host can tell "fix your data" from "try later"::
+
+    BmsXeroError
+    ├── LocalError                      nothing was sent; fix the input or configuration
+    │   ├── InvoiceValidationError      an Invoice/LineItem/Customer breaks a rule (all problems)
+    │   ├── ConfigurationError          a constructor or setting is wrong
+    │   └── PreflightError              the invoice can't go to this Xero organisation yet
+    │       ├── MissingContactId        the customer has no Xero contact id
+    │       ├── AccountCodeError        account code unknown or archived in the chart
+    │       └── TaxCodeError            tax code unmapped, or maps to an unusable TaxType
+    ├── RemoteError                     Xero (or the network to it) is involved
+    │   ├── XeroApiError                Xero answered with an error status
+    │   │   ├── XeroValidationError     400, or per-element ValidationErrors
+    │   │   ├── AuthError               401/403
+    │   │   │   └── ReauthorizationRequired   refresh token rejected: reconnect to Xero
+    │   │   ├── NotFound                404
+    │   │   ├── RateLimited             429 (minute / concurrent / app)
+    │   │   │   └── DailyLimitReached   429 day limit: park work until ``resets_at``
+    │   │   ├── XeroUnavailable         5xx, 503 "The Organisation is offline"
+    │   │   └── UnexpectedResponse      an answer we could not read (HTML, bad JSON, bad shape)
+    │   ├── TransportError              no usable response to a request that is safe to repeat
+    │   └── UncertainOutcome            a write may or may not have happened
+    └── SyncError                       the engine can't do what was asked
+        ├── CreditNoteRequired          Xero no longer allows editing this invoice
+        └── InvoiceNumberConflict       the number is taken by a different Xero invoice
+
+Every error carries structured fields (never only a message), and ``str(error)`` is one
+readable sentence that says what is wrong and how to fix it. No error text ever contains a
+secret: tokens and client secrets never reach the arguments of these classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+__all__ = [
+    "AccountCodeError",
+    "AuthError",
+    "BmsXeroError",
+    "ConfigurationError",
+    "CreditNoteRequired",
+    "DailyLimitReached",
+    "FieldProblem",
+    "InvoiceNumberConflict",
+    "InvoiceValidationError",
+    "LocalError",
+    "MissingContactId",
+    "NotFound",
+    "PreflightError",
+    "RateLimited",
+    "ReauthorizationRequired",
+    "RemoteError",
+    "SyncError",
+    "TaxCodeError",
+    "TransportError",
+    "UncertainOutcome",
+    "UnexpectedResponse",
+    "XeroApiError",
+    "XeroUnavailable",
+    "XeroValidationError",
+    "XeroValidationMessage",
+]
+
+
+class BmsXeroError(Exception):
+    """Root of every exception bms_xero raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+# --- local -------------------------------------------------------------------------------
+
+
+class LocalError(BmsXeroError):
+    """Refused on our side before any request was sent; retrying unchanged will fail again."""
+
+
+@attrs.frozen
+class FieldProblem:
+    """One thing wrong with one field.
+
+    Attributes:
+        path: Where the problem is, e.g. ``"number"`` or ``"lines[2].account_code"``.
+        message: What is wrong and how to fix it.
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+    def under(self, prefix: str) -> FieldProblem:
+        """The same problem, seen from a containing object (``lines[2]`` + ``.account_code``)."""
+        return FieldProblem(f"{prefix}.{self.path}" if self.path else prefix, self.message)
+
+
+class InvoiceValidationError(LocalError, ValueError):
+    """An invoice (or one of its parts) breaks a rule; every problem is listed at once.
+
+    Attributes:
+        problems: Each field that is wrong, with what to do about it.
+        invoice_number: The invoice's number when known, so job errors can name it.
+    """
+
+    def __init__(
+        self, problems: Iterable[FieldProblem], *, invoice_number: str | None = None
+    ) -> None:
+        self.problems: tuple[FieldProblem, ...] = tuple(problems)
+        self.invoice_number = invoice_number
+        what = f"invoice {invoice_number}" if invoice_number else "invoice"
+        count = len(self.problems)
+        listed = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"{what} is not valid ({count} problem{'s' * (count != 1)}): {listed}")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The paths of the fields that are wrong, in the order found."""
+        return tuple(p.path for p in self.problems)
+
+
+class ConfigurationError(LocalError, ValueError):
+    """A setting or constructor argument is wrong (e.g. a tax map entry, a token store)."""
+
+
+class PreflightError(LocalError):
+    """The invoice is valid, but this Xero organisation can't accept it yet.
+
+    Attributes:
+        invoice_number: The BMS invoice number (``None`` when checked outside an invoice).
+    """
+
+    def __init__(self, message: str, *, invoice_number: str | None = None) -> None:
+        self.invoice_number = invoice_number
+        prefix = f"invoice {invoice_number}: " if invoice_number else ""
+        super().__init__(prefix + message)
+
+
+class MissingContactId(PreflightError):
+    """The invoice's customer has no Xero contact id.
+
+    Attributes:
+        customer_id: The BMS customer id.
+        customer_name: The customer's name.
+    """
+
+    def __init__(
+        self, *, customer_id: str, customer_name: str, invoice_number: str | None = None
+    ) -> None:
+        self.customer_id = customer_id
+        self.customer_name = customer_name
+        super().__init__(
+            f"customer {customer_id} ({customer_name}) has no Xero identifier; sync the "
+            "customer first (SyncEngine.link_customer) and push the invoice again",
+            invoice_number=invoice_number,
+        )
+
+
+class AccountCodeError(PreflightError):
+    """An account code is not usable in the organisation's chart of accounts.
+
+    Attributes:
+        code: The account code.
+        reason: ``"unknown"``, ``"archived"`` or ``"not_revenue"``.
+        paths: The invoice fields that use it, e.g. ``("lines[0].account_code",)``.
+    """
+
+    _FIX: ClassVar[dict[str, str]] = {
+        "unknown": "is not in Xero's chart of accounts; add it in Xero or map the line to an "
+        "existing revenue account",
+        "archived": "is archived in Xero's chart of accounts; restore it in Xero or use an "
+        "active account",
+        "not_revenue": "is not a revenue account in Xero; sales invoice lines need a revenue "
+        "account",
+    }
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        reason: str,
+        paths: Sequence[str] = (),
+        invoice_number: str | None = None,
+    ) -> None:
+        self.code = code
+        self.reason = reason
+        self.paths = tuple(paths)
+        where = f" (used by {', '.join(self.paths)})" if self.paths else ""
+        fix = self._FIX.get(reason, f"cannot be used ({reason})")
+        super().__init__(f"account code {code!r}{where} {fix}", invoice_number=invoice_number)
+
+
+class TaxCodeError(PreflightError):
+    """A BMS tax code cannot be turned into a usable Xero TaxType.
+
+    Attributes:
+        tax_code: The BMS tax code.
+        tax_type: The Xero TaxType it maps to, if it maps at all.
+        reason: ``"not_mapped"``, ``"unknown_tax_type"``, ``"inactive"`` or ``"not_revenue"``.
+        paths: The invoice fields that use it.
+    """
+
+    def __init__(
+        self,
+        *,
+        tax_code: str,
+        reason: str,
+        tax_type: str | None = None,
+        paths: Sequence[str] = (),
+        invoice_number: str | None = None,
+    ) -> None:
+        self.tax_code = tax_code
+        self.tax_type = tax_type
+        self.reason = reason
+        self.paths = tuple(paths)
+        where = f" (used by {', '.join(self.paths)})" if self.paths else ""
+        if reason == "not_mapped":
+            text = (
+                f"tax code {tax_code!r}{where} has no Xero tax type; add it to the tax map, "
+                f"e.g. tax_map={{{tax_code!r}: 'OUTPUT2'}}"
+            )
+        elif reason == "unknown_tax_type":
+            text = (
+                f"tax code {tax_code!r}{where} maps to Xero tax type {tax_type!r}, which this "
+                "organisation does not have; fix the tax map or add the rate in Xero"
+            )
+        elif reason == "inactive":
+            text = (
+                f"tax code {tax_code!r}{where} maps to Xero tax type {tax_type!r}, which is not "
+                "active in Xero; map it to an active tax rate"
+            )
+        else:
+            text = (
+                f"tax code {tax_code!r}{where} maps to Xero tax type {tax_type!r}, which cannot "
+                "be used on sales (revenue); map it to a sales tax rate"
+            )
+        super().__init__(text, invoice_number=invoice_number)
+
+
+# --- remote ------------------------------------------------------------------------------
+
+
+class RemoteError(BmsXeroError):
+    """Xero, or the network between us, is involved.
+
+    Attributes:
+        status_code: The HTTP status, when a response arrived.
+        error_type: Xero's error type (``ValidationException``, ``TokenExpired``, ...).
+        correlation_id: Xero's ``Xero-Correlation-Id`` response header, for support tickets.
+        tenant_id: The organisation the request was for.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        correlation_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.error_type = error_type
+        self.correlation_id = correlation_id
+        self.tenant_id = tenant_id
+        super().__init__(message)
+
+
+class XeroApiError(RemoteError):
+    """Xero answered with an error status."""
+
+
+@attrs.frozen
+class XeroValidationMessage:
+    """One of Xero's own validation messages, with the element it belongs to.
+
+    Attributes:
+        message: Xero's text, verbatim.
+        element_index: Position of the element in the request batch, when known.
+        invoice_number: The element's InvoiceNumber, when known.
+        path: Where inside the element, e.g. ``"LineItems[1]"`` (empty for the element).
+    """
+
+    message: str
+    element_index: int | None = None
+    invoice_number: str | None = None
+    path: str = ""
+
+
+class XeroValidationError(XeroApiError):
+    """Xero rejected the data; every message Xero gave is kept.
+
+    Attributes:
+        messages: Each validation message with the element it belongs to.
+    """
+
+    def __init__(
+        self,
+        messages: Sequence[XeroValidationMessage],
+        *,
+        status_code: int | None = 400,
+        error_type: str | None = "ValidationException",
+        correlation_id: str | None = None,
+        tenant_id: str | None = None,
+        invoice_number: str | None = None,
+    ) -> None:
+        self.messages = tuple(messages)
+        self.invoice_number = invoice_number
+        who = f"invoice {invoice_number}: " if invoice_number else ""
+        text = "; ".join(m.message for m in self.messages) or "no message given"
+        super().__init__(
+            f"{who}Xero rejected the data: {text}",
+            status_code=status_code,
+            error_type=error_type,
+            correlation_id=correlation_id,
+            tenant_id=tenant_id,
+        )
+
+
+class AuthError(XeroApiError):
+    """401 or 403: the token is expired or invalid, or the tenant is not connected."""
+
+
+class ReauthorizationRequired(AuthError):
+    """The refresh token was rejected (``invalid_grant``); a person must reconnect to Xero."""
+
+
+class NotFound(XeroApiError):
+    """404: the resource does not exist in this organisation."""
+
+
+class RateLimited(XeroApiError):
+    """429: a rate limit was hit.
+
+    Attributes:
+        problem: Xero's ``X-Rate-Limit-Problem`` (``minute``, ``day``, ``concurrent``, ...).
+        retry_after: Seconds Xero asked us to wait, when it said.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problem: str | None = None,
+        retry_after: float | None = None,
+        status_code: int | None = 429,
+        error_type: str | None = None,
+        correlation_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.retry_after = retry_after
+        super().__init__(
+            message,
+            status_code=status_code,
+            error_type=error_type,
+            correlation_id=correlation_id,
+            tenant_id=tenant_id,
+        )
+
+
+class DailyLimitReached(RateLimited):
+    """429 for the day limit: park this tenant's work until ``resets_at``; never sleep on it.
+
+    Attributes:
+        resets_at: When Xero will accept calls for this tenant again (UTC).
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        *,
+        resets_at: datetime,
+        retry_after: float | None = None,
+        correlation_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.resets_at = resets_at
+        super().__init__(
+            f"Xero's daily call limit for this organisation is used up; work resumes at "
+            f"{resets_at.isoformat()}",
+            problem="day",
+            retry_after=retry_after,
+            correlation_id=correlation_id,
+            tenant_id=tenant_id,
+        )
+
+
+class XeroUnavailable(XeroApiError):
+    """5xx, including 503 "The Organisation is offline": try again later."""
+
+    retryable = True
+
+
+class UnexpectedResponse(XeroApiError):
+    """Xero's answer could not be read: not JSON, or not the shape the spec describes."""
+
+
+class TransportError(RemoteError):
+    """No usable response (connect error, timeout, reset) to a request that is safe to repeat."""
+
+    retryable = True
+
+
+class UncertainOutcome(RemoteError):
+    """A write was sent but no usable answer came back: it may or may not have happened.
+
+    Resolve by looking the record up (e.g. the invoice by number) before writing again.
+
+    Attributes:
+        idempotency_key: The key the write was sent with.
+        method: The HTTP method of the write.
+        path: The API path of the write.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        idempotency_key: str | None,
+        method: str,
+        path: str,
+        status_code: int | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.idempotency_key = idempotency_key
+        self.method = method
+        self.path = path
+        super().__init__(message, status_code=status_code, tenant_id=tenant_id)
+
+
+# --- sync --------------------------------------------------------------------------------
+
+
+class SyncError(BmsXeroError):
+    """The sync engine can't do what was asked with this invoice.
+
+    Attributes:
+        invoice_number: The BMS invoice number.
+    """
+
+    def __init__(self, message: str, *, invoice_number: str | None = None) -> None:
+        self.invoice_number = invoice_number
+        prefix = f"invoice {invoice_number}: " if invoice_number else ""
+        super().__init__(prefix + message)
+
+
+class CreditNoteRequired(SyncError):
+    """Xero no longer allows editing this invoice (paid, credited or voided).
+
+    Attributes:
+        xero_invoice_id: The Xero invoice that can't change.
+        xero_status: Its status in Xero.
+        xero_messages: What Xero said, verbatim, when it said anything.
+    """
+
+    def __init__(
+        self,
+        *,
+        invoice_number: str,
+        xero_invoice_id: str,
+        xero_status: str | None,
+        xero_messages: Sequence[str] = (),
+    ) -> None:
+        self.xero_invoice_id = xero_invoice_id
+        self.xero_status = xero_status
+        self.xero_messages = tuple(xero_messages)
+        said = f" (Xero: {'; '.join(self.xero_messages)})" if self.xero_messages else ""
+        super().__init__(
+            f"the Xero invoice can no longer be edited because it is {xero_status or 'locked'}"
+            f" with payments or credits allocated{said}; raise a credit note in the BMS for the "
+            "difference instead of changing the invoice",
+            invoice_number=invoice_number,
+        )
+
+
+class InvoiceNumberConflict(SyncError):
+    """The invoice number already belongs to a Xero invoice this BMS invoice did not create.
+
+    Attributes:
+        xero_invoice_id: The Xero invoice that holds the number.
+    """
+
+    def __init__(self, *, invoice_number: str, xero_invoice_id: str, reason: str) -> None:
+        self.xero_invoice_id = xero_invoice_id
+        super().__init__(
+            f"Xero already has an invoice with this number ({xero_invoice_id}) that does not "
+            f"match: {reason}; renumber the BMS invoice or link it by hand",
+            invoice_number=invoice_number,
+        )

@@ -1,0 +1,327 @@
+"""Pure functions between domain types and Xero's JSON.
+
+Write side: :func:`invoice_payload` turns a BMS :class:`~bms_xero.domain.Invoice` into one
+element of Xero's ``{"Invoices": [...]}`` body; :func:`encode_json` writes it with amounts as
+exact decimals. Read side: ``parse_*`` turn Xero's JSON (decoded by :func:`decode_json`, which
+keeps numbers as ``Decimal``) into read-side types. A shape we cannot read raises
+:class:`~bms_xero.errors.UnexpectedResponse`, never a KeyError.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+from bms_xero.domain import (
+    Account,
+    Invoice,
+    Organisation,
+    TaxRate,
+    XeroContact,
+    XeroInvoice,
+    XeroPayment,
+)
+from bms_xero.errors import UnexpectedResponse
+from bms_xero.mapping._converter import make_converter
+from bms_xero.mapping.reference import ChartOfAccounts, TaxMap, TaxRates
+from bms_xero.mapping.terms import due_date as due_from_terms
+
+__all__ = [
+    "decode_json",
+    "due_date_of",
+    "encode_json",
+    "invoice_payload",
+    "invoices_body",
+    "parse_accounts",
+    "parse_contacts",
+    "parse_invoice",
+    "parse_invoices",
+    "parse_organisation",
+    "parse_payment",
+    "parse_payments",
+    "parse_tax_rates",
+]
+
+_converter = make_converter()
+T = TypeVar("T")
+
+
+# --- write side ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Contact:
+    contact_id: str
+
+
+@attrs.frozen
+class _Tracking:
+    name: str
+    option: str
+
+
+@attrs.frozen(kw_only=True)
+class _Line:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str
+    tax_type: str | None = None
+    discount_rate: Decimal | None = None
+    item_code: str | None = None
+    tracking: list[_Tracking] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _Invoice:
+    type: str  # no default, so "omit if default" never drops it
+    invoice_id: str | None = None
+    contact: _Contact
+    invoice_number: str
+    date: _dt.date
+    due_date: _dt.date | None
+    line_amount_types: str
+    status: str
+    currency_code: str | None = None
+    reference: str | None = None
+    url: str | None = None
+    line_items: list[_Line]
+
+
+def due_date_of(invoice: Invoice) -> date | None:
+    """The invoice's due date: as given, else computed from its payment terms."""
+    if invoice.due_date is not None:
+        return invoice.due_date
+    if invoice.payment_terms is not None:
+        return due_from_terms(invoice.issue_date, invoice.payment_terms)
+    return None
+
+
+def invoice_payload(
+    invoice: Invoice, tax_map: TaxMap | Mapping[str, str], *, invoice_id: str | None = None
+) -> dict[str, Any]:
+    """One element of Xero's ``Invoices`` body for this BMS invoice.
+
+    ``invoice_id`` is set for an update of an existing Xero invoice (all lines are resent,
+    which replaces Xero's lines). Dates are ``YYYY-MM-DD``; amounts stay ``Decimal`` for
+    :func:`encode_json` to write exactly.
+
+    Raises:
+        MissingContactId: The customer has no Xero contact id.
+        TaxCodeError: A line's tax code is not in the tax map.
+    """
+    from bms_xero.errors import MissingContactId
+
+    contact_id = invoice.customer.xero_contact_id
+    if contact_id is None:
+        raise MissingContactId(
+            customer_id=invoice.customer.id,
+            customer_name=invoice.customer.name,
+            invoice_number=invoice.number,
+        )
+    taxes = TaxMap.of(tax_map)
+    lines = [
+        _Line(
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            account_code=line.account_code,
+            tax_type=None
+            if line.tax_code is None
+            else taxes.tax_type(line.tax_code, paths=(f"lines[{i}].tax_code",)),
+            discount_rate=line.discount_rate,
+            item_code=line.item_code,
+            tracking=[_Tracking(t.name, t.option) for t in line.tracking] or None,
+        )
+        for i, line in enumerate(invoice.lines)
+    ]
+    wire = _Invoice(
+        type="ACCREC",
+        invoice_id=invoice_id,
+        contact=_Contact(contact_id),
+        invoice_number=invoice.number,
+        date=invoice.issue_date,
+        due_date=due_date_of(invoice),
+        line_amount_types=invoice.line_amount_types.value,
+        status=invoice.status.value,
+        currency_code=invoice.currency_code,
+        reference=invoice.reference,
+        url=invoice.url,
+        line_items=lines,
+    )
+    payload: dict[str, Any] = _converter.unstructure(wire)
+    return payload
+
+
+def invoices_body(elements: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Xero's request body for a batch: ``{"Invoices": [...]}``."""
+    return {"Invoices": list(elements)}
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot send the non-finite amount {value}")
+        out.append(format(value, "f"))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            out.append(json.dumps(str(key)))
+            out.append(":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, float):
+        raise TypeError("floats never reach the wire: amounts must be Decimal")
+    else:
+        out.append(json.dumps(value))
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON bytes with every Decimal written exactly as it is (no float on the way)."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out).encode()
+
+
+def decode_json(body: bytes | str) -> Any:
+    """Parse JSON keeping every number with a fraction as an exact Decimal.
+
+    Raises:
+        UnexpectedResponse: The body is not JSON.
+    """
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UnexpectedResponse(f"Xero's answer is not JSON: {e}") from None
+
+
+# --- read side -----------------------------------------------------------------------------
+
+
+def _structure(data: Any, cls: type[T], what: str) -> T:
+    if not isinstance(data, Mapping):
+        raise UnexpectedResponse(f"expected a {what} object from Xero, got {type(data).__name__}")
+    try:
+        return _converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, AttributeError) as e:
+        detail = "; ".join(str(x) for x in _leaves(e))
+        raise UnexpectedResponse(f"could not read a {what} from Xero: {detail}") from None
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for sub in error.exceptions for leaf in _leaves(sub)]
+    return [error]
+
+
+def _fallback(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """Use ``XString`` helpers when Xero omitted ``X`` itself."""
+    flat = dict(data)
+    for name in names:
+        if flat.get(name) in (None, "") and isinstance(flat.get(f"{name}String"), str):
+            flat[name] = flat[f"{name}String"]
+    return flat
+
+
+def _nested_id(data: Mapping[str, Any], outer: str, inner: str) -> Any:
+    nested = data.get(outer)
+    return nested.get(inner) if isinstance(nested, Mapping) else None
+
+
+def parse_invoice(data: Any) -> XeroInvoice:
+    """One invoice object from Xero (from a read, or an element of a write's answer)."""
+    if not isinstance(data, Mapping):
+        raise UnexpectedResponse(f"expected an invoice object from Xero, got {type(data).__name__}")
+    flat = _fallback(data, "Date", "DueDate", "FullyPaidOnDate", "UpdatedDateUTC")
+    flat["ContactID"] = _nested_id(data, "Contact", "ContactID")
+    return _structure(flat, XeroInvoice, "invoice")
+
+
+def _list(body: Any, key: str) -> list[Any]:
+    if not isinstance(body, Mapping):
+        raise UnexpectedResponse(
+            f"expected an object with {key!r} from Xero, got {type(body).__name__}"
+        )
+    items = body.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise UnexpectedResponse(f"Xero's {key!r} is not a list")
+    return items
+
+
+def _parse_all(body: Any, key: str, parse: Callable[[Any], T]) -> list[T]:
+    return [parse(item) for item in _list(body, key)]
+
+
+def parse_invoices(body: Any) -> list[XeroInvoice]:
+    """Every invoice in an ``{"Invoices": [...]}`` answer, in Xero's order."""
+    return _parse_all(body, "Invoices", parse_invoice)
+
+
+def parse_payment(data: Any) -> XeroPayment:
+    """One payment object from Xero."""
+    if not isinstance(data, Mapping):
+        raise UnexpectedResponse(f"expected a payment object from Xero, got {type(data).__name__}")
+    flat = _fallback(data, "Date", "UpdatedDateUTC")
+    flat["InvoiceID"] = _nested_id(data, "Invoice", "InvoiceID")
+    flat["InvoiceNumber"] = data.get("InvoiceNumber") or _nested_id(
+        data, "Invoice", "InvoiceNumber"
+    )
+    return _structure(flat, XeroPayment, "payment")
+
+
+def parse_payments(body: Any) -> list[XeroPayment]:
+    """Every payment in a ``{"Payments": [...]}`` answer."""
+    return _parse_all(body, "Payments", parse_payment)
+
+
+def parse_contacts(body: Any) -> list[XeroContact]:
+    """Every contact in a ``{"Contacts": [...]}`` answer."""
+    return _parse_all(body, "Contacts", lambda d: _structure(d, XeroContact, "contact"))
+
+
+def _account(data: Any) -> Account:
+    return _structure(data, Account, "account")
+
+
+def _tax_rate(data: Any) -> TaxRate:
+    return _structure(data, TaxRate, "tax rate")
+
+
+def parse_accounts(body: Any) -> ChartOfAccounts:
+    """The chart of accounts from a ``{"Accounts": [...]}`` answer."""
+    return ChartOfAccounts(_parse_all(body, "Accounts", _account))
+
+
+def parse_tax_rates(body: Any) -> TaxRates:
+    """The tax rates from a ``{"TaxRates": [...]}`` answer."""
+    return TaxRates(_parse_all(body, "TaxRates", _tax_rate))
+
+
+def parse_organisation(body: Any) -> Organisation:
+    """The organisation from a ``{"Organisations": [...]}`` answer.
+
+    Raises:
+        UnexpectedResponse: The answer has no organisation.
+    """
+    items: Sequence[Any] = _list(body, "Organisations")
+    if not items:
+        raise UnexpectedResponse("Xero returned no organisation")
+    return _structure(items[0], Organisation, "organisation")
