@@ -24,9 +24,11 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   │   └── UnexpectedResponse      an answer we could not read (HTML, bad JSON, bad shape)
     │   ├── TransportError              no usable response to a request that is safe to repeat
     │   └── UncertainOutcome            a write may or may not have happened
-    └── SyncError                       the engine can't do what was asked
-        ├── CreditNoteRequired          Xero no longer allows editing this invoice
-        └── InvoiceNumberConflict       the number is taken by a different Xero invoice
+    ├── SyncError                       the engine can't do what was asked
+    │   ├── CreditNoteRequired          Xero no longer allows editing this invoice
+    │   └── InvoiceNumberConflict       the number is taken by a different Xero invoice
+    └── StorageError                    a store could not do what was asked
+        └── VersionConflict             someone else changed the record first (compare-and-swap)
 
 Every error carries structured fields (never only a message), and ``str(error)`` is one
 readable sentence that says what is wrong and how to fix it. No error text ever contains a
@@ -58,11 +60,13 @@ __all__ = [
     "RateLimited",
     "ReauthorizationRequired",
     "RemoteError",
+    "StorageError",
     "SyncError",
     "TaxCodeError",
     "TransportError",
     "UncertainOutcome",
     "UnexpectedResponse",
+    "VersionConflict",
     "XeroApiError",
     "XeroUnavailable",
     "XeroValidationError",
@@ -508,4 +512,32 @@ class InvoiceNumberConflict(SyncError):
             f"Xero already has an invoice with this number ({xero_invoice_id}) that does not "
             f"match: {reason}; renumber the BMS invoice or link it by hand",
             invoice_number=invoice_number,
+        )
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+class StorageError(BmsXeroError):
+    """A store could not do what was asked (corrupt file, unknown schema version, ...)."""
+
+
+class VersionConflict(StorageError):
+    """A compare-and-swap write lost: the record changed since it was read. Re-read and retry.
+
+    Attributes:
+        key: What was being written (e.g. ``"tenant/invoice-id"``).
+        expected_version: The version the writer read.
+        actual_version: The version found (``None`` when the record is missing).
+    """
+
+    def __init__(
+        self, *, key: str, expected_version: int | None, actual_version: int | None
+    ) -> None:
+        self.key = key
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"{key} changed since it was read (expected version {expected_version}, found "
+            f"{actual_version}); read it again and retry"
         )
