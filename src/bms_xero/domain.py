@@ -694,7 +694,7 @@ class XeroInvoice:
         warnings: Xero's warnings on this element.
     """
 
-    invoice_id: str | None
+    invoice_id: str | None = None
     invoice_number: str | None = None
     type: str = "ACCREC"
     status: InvoiceStatus | str | None = None
@@ -743,7 +743,7 @@ class XeroContact:
     """
 
     contact_id: str
-    name: str
+    name: str | None = None
     contact_number: str | None = None
     status: str | None = None
     email: str | None = None

@@ -8,6 +8,7 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     ├── LocalError                      nothing was sent; fix the input or configuration
     │   ├── InvoiceValidationError      an Invoice/LineItem/Customer breaks a rule (all problems)
     │   ├── ConfigurationError          a constructor or setting is wrong
+    │   ├── InvalidRequest              a call's arguments break a rule Xero enforces
     │   └── PreflightError              the invoice can't go to this Xero organisation yet
     │       ├── MissingContactId        the customer has no Xero contact id
     │       ├── AccountCodeError        account code unknown or archived in the chart
@@ -22,13 +23,15 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   │   │   └── DailyLimitReached   429 day limit: park work until ``resets_at``
     │   │   ├── XeroUnavailable         5xx, 503 "The Organisation is offline"
     │   │   └── UnexpectedResponse      an answer we could not read (HTML, bad JSON, bad shape)
-    │   ├── TransportError              no usable response to a request that is safe to repeat
+    │   ├── TransportError              no usable response (``sent`` says if it may have arrived)
     │   └── UncertainOutcome            a write may or may not have happened
     ├── SyncError                       the engine can't do what was asked
     │   ├── CreditNoteRequired          Xero no longer allows editing this invoice
     │   └── InvoiceNumberConflict       the number is taken by a different Xero invoice
     └── StorageError                    a store could not do what was asked
-        └── VersionConflict             someone else changed the record first (compare-and-swap)
+        ├── VersionConflict             someone else changed the record first (compare-and-swap)
+        ├── StorageValueError           a value can't be stored (naive datetime, empty key, ...)
+        └── SchemaVersionError          the file was written by a newer bms_xero
 
 Every error carries structured fields (never only a message), and ``str(error)`` is one
 readable sentence that says what is wrong and how to fix it. No error text ever contains a
@@ -51,6 +54,7 @@ __all__ = [
     "CreditNoteRequired",
     "DailyLimitReached",
     "FieldProblem",
+    "InvalidRequest",
     "InvoiceNumberConflict",
     "InvoiceValidationError",
     "LocalError",
@@ -60,7 +64,9 @@ __all__ = [
     "RateLimited",
     "ReauthorizationRequired",
     "RemoteError",
+    "SchemaVersionError",
     "StorageError",
+    "StorageValueError",
     "SyncError",
     "TaxCodeError",
     "TransportError",
@@ -141,6 +147,21 @@ class InvoiceValidationError(LocalError, ValueError):
 
 class ConfigurationError(LocalError, ValueError):
     """A setting or constructor argument is wrong (e.g. a tax map entry, a token store)."""
+
+
+class InvalidRequest(LocalError, ValueError):
+    """A client call's arguments break a rule Xero enforces; nothing was sent.
+
+    For example a batch of more than 50 invoices, an ``Idempotency-Key`` over 128 characters,
+    or a naive ``datetime`` for ``modified_since``.
+
+    Attributes:
+        argument: The name of the offending argument.
+    """
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        self.argument = argument
+        super().__init__(f"{argument}: {message}")
 
 
 class PreflightError(LocalError):
@@ -422,9 +443,34 @@ class UnexpectedResponse(XeroApiError):
 
 
 class TransportError(RemoteError):
-    """No usable response (connect error, timeout, reset) to a request that is safe to repeat."""
+    """No usable response arrived: a connect error, a timeout, a reset connection.
+
+    Attributes:
+        sent: ``False`` only when the request certainly never left (the connection could not
+            be opened), so even a write can be repeated; ``True`` when it may have reached
+            Xero (read timeout, reset), which makes a write's outcome uncertain.
+    """
 
     retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent: bool = True,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        correlation_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.sent = sent
+        super().__init__(
+            message,
+            status_code=status_code,
+            error_type=error_type,
+            correlation_id=correlation_id,
+            tenant_id=tenant_id,
+        )
 
 
 class UncertainOutcome(RemoteError):
@@ -540,4 +586,44 @@ class VersionConflict(StorageError):
         super().__init__(
             f"{key} changed since it was read (expected version {expected_version}, found "
             f"{actual_version}); read it again and retry"
+        )
+
+
+class StorageValueError(StorageError, ValueError):
+    """A value was refused before anything was written; every problem is listed at once.
+
+    Attributes:
+        what: What was being stored, e.g. ``"sync record tenant-1/I-1"`` or ``"cursor 'pull'"``.
+        problems: Each field that is wrong, with what to do about it.
+    """
+
+    def __init__(self, *, what: str, problems: Iterable[FieldProblem]) -> None:
+        self.what = what
+        self.problems: tuple[FieldProblem, ...] = tuple(problems)
+        count = len(self.problems)
+        listed = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"{what} can't be stored ({count} problem{'s' * (count != 1)}): {listed}")
+
+
+class SchemaVersionError(StorageError):
+    """A database holds a schema newer than this bms_xero knows; nothing was changed.
+
+    Attributes:
+        location: The database (a file path).
+        component: Whose tables, e.g. ``"sync"`` or ``"tokens"``.
+        found_version: The version recorded in the database.
+        supported_version: The newest version this code can use.
+    """
+
+    def __init__(
+        self, *, location: str, component: str, found_version: int, supported_version: int
+    ) -> None:
+        self.location = location
+        self.component = component
+        self.found_version = found_version
+        self.supported_version = supported_version
+        super().__init__(
+            f"{location} holds {component!r} schema version {found_version}, but this bms_xero "
+            f"understands only up to version {supported_version}; a newer bms_xero wrote it, so "
+            "upgrade bms_xero here (downgrading the file is not supported)"
         )

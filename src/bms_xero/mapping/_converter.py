@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import types
 import typing
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -137,7 +138,15 @@ def make_converter() -> cattrs.Converter:
                 rename="ValidationErrors", struct_hook=_messages
             )
             overrides["warnings"] = override(rename="Warnings", struct_hook=_messages)
-        return make_dict_structure_fn(cls, c, **overrides)  # type: ignore[arg-type]
+        generated: Any = make_dict_structure_fn(cls, c, **overrides)  # type: ignore[arg-type]
+
+        def structure(value: Any, tp: type) -> Any:
+            # Without this, "abc" reads as an object with every field missing.
+            if not isinstance(value, Mapping):
+                raise TypeError(f"expected an object, got {type(value).__name__}")
+            return generated(value, tp)
+
+        return structure
 
     def unstructure_factory(cls: type) -> Any:
         overrides = {a.name: override(rename=pascal(a.name)) for a in attrs.fields(cls)}

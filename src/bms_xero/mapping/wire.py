@@ -220,7 +220,10 @@ def _structure(data: Any, cls: type[T], what: str) -> T:
     try:
         return _converter.structure(data, cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, AttributeError) as e:
-        detail = "; ".join(str(x) for x in _leaves(e))
+        detail = "; ".join(
+            f"missing field {x.args[0]!r}" if isinstance(x, KeyError) else str(x)
+            for x in _leaves(e)
+        )
         raise UnexpectedResponse(f"could not read a {what} from Xero: {detail}") from None
 
 
