@@ -40,9 +40,10 @@ secret: tokens and client secrets never reach the arguments of these classes.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import attrs
 
@@ -83,12 +84,29 @@ __all__ = [
 class BmsXeroError(Exception):
     """Root of every exception bms_xero raises."""
 
+    invoice_number: str | None = None
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
     def __str__(self) -> str:
         return self.message
+
+    def for_invoice(self, invoice_number: str) -> Self:
+        """A copy that names the invoice it stopped (``"invoice INV-1: ..."``).
+
+        One batch-wide failure (a rate limit, an outage) stops many invoices; each gets its own
+        copy so every job error names its invoice. Errors that already name one are returned
+        unchanged.
+        """
+        if self.invoice_number is not None:
+            return self
+        named = copy.copy(self)
+        named.invoice_number = invoice_number
+        named.message = f"invoice {invoice_number}: {self.message}"
+        named.args = (named.message,)
+        return named
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"

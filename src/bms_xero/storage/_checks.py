@@ -1,0 +1,74 @@
+"""Checks the stores share: key arguments, aware datetimes, the lookup tie-break."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bms_xero.errors import FieldProblem, StorageValueError
+
+if TYPE_CHECKING:
+    from bms_xero.storage.records import SyncRecord
+
+
+def is_naive(value: datetime) -> bool:
+    """Whether ``value`` lacks a usable UTC offset."""
+    return value.tzinfo is None or value.utcoffset() is None
+
+
+def to_utc(value: datetime) -> datetime:
+    """The same instant in UTC. ``fold`` means nothing in UTC: dropping it keeps equal values
+    equal in repr too, whichever store they came back from."""
+    return value.astimezone(UTC).replace(fold=0)
+
+
+def key_problems(**keys: object) -> list[FieldProblem]:
+    """Problems with key arguments (each must be a non-empty string), named by argument."""
+    return [
+        FieldProblem(name, "must be a non-empty string")
+        for name, value in keys.items()
+        if not isinstance(value, str) or not value
+    ]
+
+
+def datetime_problem(path: str, value: object) -> FieldProblem | None:
+    """Why ``value`` is not an aware datetime that fits in UTC, or ``None`` when it is."""
+    if not isinstance(value, datetime):
+        return FieldProblem(path, f"must be a datetime, not {type(value).__name__}")
+    if is_naive(value):
+        return FieldProblem(
+            path,
+            "must be timezone-aware (a naive datetime would shift between machines); pass "
+            "e.g. datetime.now(UTC) or clock.now()",
+        )
+    if value.tzinfo is not UTC:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            return FieldProblem(path, f"{value.isoformat()} is out of range once in UTC")
+    return None
+
+
+def check_keys(what: str, **keys: object) -> None:
+    """Raise StorageValueError when a key argument is not a non-empty string."""
+    problems = key_problems(**keys)
+    if problems:
+        raise StorageValueError(what=what, problems=problems)
+
+
+def check_cursor(tenant_id: object, name: object, value: object) -> datetime:
+    """Validate ``set_cursor`` arguments; return the value in UTC."""
+    problems = key_problems(tenant_id=tenant_id, name=name)
+    problem = datetime_problem("value", value)
+    if problem is not None:
+        problems.append(problem)
+    if problems:
+        raise StorageValueError(what=f"cursor {name!r}", problems=problems)
+    assert isinstance(value, datetime)
+    return to_utc(value)
+
+
+def first_by_invoice_id(records: Iterable[SyncRecord]) -> SyncRecord | None:
+    """The record with the smallest invoice_id: the tie-break when a lookup matches several."""
+    return min(records, key=lambda r: r.invoice_id, default=None)

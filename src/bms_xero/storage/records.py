@@ -1,0 +1,177 @@
+"""What the sync engine remembers per invoice: :class:`SyncRecord` and its :class:`SyncState`.
+
+Pure values, no I/O. A record validates itself when built, so a store never has to: keys are
+non-empty strings, money is a finite :class:`~decimal.Decimal`, and every datetime is
+timezone-aware (it is normalised to UTC, so a record reads back exactly as it was written,
+whatever the store).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from bms_xero.errors import FieldProblem, StorageValueError
+from bms_xero.storage._checks import datetime_problem, is_naive, key_problems, to_utc
+
+__all__ = ["SyncRecord", "SyncState"]
+
+
+class SyncState(enum.StrEnum):
+    """Where one BMS invoice stands with Xero."""
+
+    #: The intent is persisted (``intent_key`` set) and the write is not confirmed yet.
+    PENDING = "pending"
+    #: Xero has it; ``fingerprint`` says what was pushed.
+    PUSHED = "pushed"
+    #: A write may or may not have happened: look the invoice up before writing again.
+    UNCERTAIN = "uncertain"
+    #: The last push failed permanently; ``last_error`` says why.
+    FAILED = "failed"
+    #: Cancelled in the BMS and voided in Xero.
+    VOIDED = "voided"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Normalise aware datetimes to UTC; leave anything else for validation to name."""
+    if isinstance(value, datetime) and not is_naive(value):
+        try:
+            return to_utc(value)
+        except OverflowError:
+            return value  # reported by validation: out of range in UTC
+    return value
+
+
+def _state(value: SyncState | str) -> SyncState:
+    """Accept a member or its value (``"pushed"``); anything else is left for validation."""
+    if isinstance(value, str) and not isinstance(value, SyncState):
+        try:
+            return SyncState(value)
+        except ValueError:
+            pass
+    return value  # type: ignore[return-value]  # validation names a bad value
+
+
+_KEYS = ("tenant_id", "invoice_id", "invoice_number")
+_OPTIONAL_TEXT = (
+    "xero_invoice_id",
+    "fingerprint",
+    "intent_key",
+    "intent_fingerprint",
+    "xero_status",
+    "last_error",
+)
+_DATETIMES = ("intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at")
+_MONEY = ("total", "amount_due", "amount_paid", "amount_credited")
+
+
+@attrs.frozen(kw_only=True)
+class SyncRecord:
+    """The link between one BMS invoice and its Xero invoice, in one tenant.
+
+    Stores key a record by ``(tenant_id, invoice_id)``. Build a changed copy with
+    :meth:`evolve` and write it with ``store.put(new, expected_version=old.version)``.
+
+    Attributes:
+        tenant_id: The Xero organisation (tenant id) this record belongs to.
+        invoice_id: The BMS invoice id.
+        invoice_number: The BMS invoice number (also its InvoiceNumber in Xero).
+        state: Where the invoice stands (see :class:`SyncState`).
+        version: Set by the store: 1 on insert, +1 on every successful put. The value on a
+            record passed to ``put`` is ignored; ``expected_version`` is what counts.
+        xero_invoice_id: Xero's InvoiceID once known.
+        fingerprint: Content hash of what Xero has (the last confirmed push).
+        intent_key: The ``Idempotency-Key`` of the write in flight.
+        intent_fingerprint: Content hash of the write in flight.
+        intent_at: When the intent was persisted (the key's lifetime starts then).
+        last_push_at: When Xero last confirmed a push.
+        last_pull_at: When the invoice was last refreshed from Xero.
+        xero_status: Xero's status (``AUTHORISED``, ``PAID``, ...), as Xero spelled it.
+        total: Xero's Total.
+        amount_due: Xero's AmountDue.
+        amount_paid: Xero's AmountPaid.
+        amount_credited: Xero's AmountCredited.
+        fully_paid_on: Xero's FullyPaidOnDate.
+        xero_updated_at: Xero's UpdatedDateUTC.
+        last_error: What went wrong last, in words (names the invoice, quotes Xero).
+        last_error_at: When it went wrong.
+    """
+
+    tenant_id: str
+    invoice_id: str
+    invoice_number: str
+    state: SyncState = attrs.field(converter=_state)
+    version: int = 0
+    xero_invoice_id: str | None = None
+    fingerprint: str | None = None
+    intent_key: str | None = None
+    intent_fingerprint: str | None = None
+    intent_at: datetime | None = attrs.field(default=None, converter=_utc)
+    last_push_at: datetime | None = attrs.field(default=None, converter=_utc)
+    last_pull_at: datetime | None = attrs.field(default=None, converter=_utc)
+    xero_status: str | None = None
+    total: Decimal | None = None
+    amount_due: Decimal | None = None
+    amount_paid: Decimal | None = None
+    amount_credited: Decimal | None = None
+    fully_paid_on: date | None = None
+    xero_updated_at: datetime | None = attrs.field(default=None, converter=_utc)
+    last_error: str | None = None
+    last_error_at: datetime | None = attrs.field(default=None, converter=_utc)
+
+    @property
+    def key(self) -> str:
+        """``"tenant/invoice-id"``: how errors name this record."""
+        return f"{self.tenant_id}/{self.invoice_id}"
+
+    def problems(self) -> list[FieldProblem]:
+        """Everything wrong with this record (empty when it can be stored)."""
+        found = key_problems(**{name: getattr(self, name) for name in _KEYS})
+        if not isinstance(self.state, SyncState):
+            found.append(
+                FieldProblem("state", f"must be one of {', '.join(s.value for s in SyncState)}")
+            )
+        if isinstance(self.version, bool) or not isinstance(self.version, int):
+            found.append(FieldProblem("version", "must be an int"))
+        elif self.version < 0:
+            found.append(FieldProblem("version", "must not be negative"))
+        for name in _OPTIONAL_TEXT:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                found.append(FieldProblem(name, f"must be a string or None, not {_kind(value)}"))
+        for name in _DATETIMES:
+            value = getattr(self, name)
+            problem = None if value is None else datetime_problem(name, value)
+            if problem is not None:
+                found.append(problem)
+        for name in _MONEY:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, Decimal):
+                found.append(
+                    FieldProblem(name, f"must be a Decimal (exact money), not {_kind(value)}")
+                )
+            elif not value.is_finite():
+                found.append(FieldProblem(name, f"must be a finite number, not {value}"))
+        paid_on = self.fully_paid_on
+        if paid_on is not None and (isinstance(paid_on, datetime) or not isinstance(paid_on, date)):
+            found.append(FieldProblem("fully_paid_on", f"must be a date, not {_kind(paid_on)}"))
+        return found
+
+    def __attrs_post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise StorageValueError(what=f"sync record {self.key}", problems=problems)
+
+    def evolve(self, **changes: Any) -> SyncRecord:
+        """A copy with ``changes`` applied (validated like a new record)."""
+        return attrs.evolve(self, **changes)
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__

@@ -1,0 +1,505 @@
+"""SQLiteStore: every storage role in one SQLite file (stdlib ``sqlite3``), the embedded default.
+
+Safe for several threads and several processes on one machine:
+
+- WAL journal, so readers never block the writer and the writer never blocks readers;
+- every write runs in ``BEGIN IMMEDIATE``, which takes the file's write lock before reading
+  the version it compares, so two processes can't both win a compare-and-swap;
+- ``busy_timeout`` (``timeout=``) makes a writer wait for the lock instead of failing;
+- ``synchronous=FULL`` by default: a committed intent survives power loss, which is what
+  "persist the intent before sending" needs.
+
+Values are stored exactly: Decimals as TEXT (``str(Decimal)``), datetimes as fixed-width
+ISO-8601 UTC TEXT (so text order is time order), dates as ``YYYY-MM-DD``. The schema is
+versioned in ``bms_xero_schema`` under the component name ``"sync"``; opening a file written
+by a newer bms_xero raises :class:`~bms_xero.errors.SchemaVersionError` and changes nothing.
+The file may be shared with the other bms_xero SQLite stores: every table is prefixed.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, ClassVar, Final, Literal, Self
+
+import attrs
+
+from bms_xero.errors import ConfigurationError, StorageError, VersionConflict
+from bms_xero.storage._checks import check_cursor, check_keys
+from bms_xero.storage._sqlite_schema import Migration, migrate
+from bms_xero.storage.records import SyncRecord, SyncState
+
+__all__ = ["SQLiteStore"]
+
+COMPONENT: Final = "sync"
+RECORDS: Final = "bms_xero_sync_records"
+CURSORS: Final = "bms_xero_sync_cursors"
+LINKS: Final = "bms_xero_sync_customer_links"
+
+_FIELDS: Final = tuple(f.name for f in attrs.fields(SyncRecord))
+_DATETIMES: Final = frozenset(
+    {"intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at"}
+)
+_MONEY: Final = frozenset({"total", "amount_due", "amount_paid", "amount_credited"})
+_DATES: Final = frozenset({"fully_paid_on"})
+_TYPED_COLUMNS: Final = {"state": "TEXT NOT NULL", "version": "INTEGER NOT NULL"}
+_KEY_COLUMNS: Final = ("tenant_id", "invoice_id", "invoice_number")
+
+# SQLite's bound-parameter limit is 32766 since 3.32 but 999 before; stay under both.
+_CHUNK: Final = 500
+# Connections kept open for reuse; more than this are closed after use.
+_MAX_IDLE: Final = 8
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    """Records, cursors and customer links, every key led by tenant_id."""
+    columns = ",\n".join(
+        f"{name} {_TYPED_COLUMNS.get(name, 'TEXT NOT NULL' if name in _KEY_COLUMNS else 'TEXT')}"
+        for name in _FIELDS
+    )
+    conn.execute(f"CREATE TABLE {RECORDS} ({columns}, PRIMARY KEY (tenant_id, invoice_id))")
+    conn.execute(f"CREATE INDEX {RECORDS}_xero_id ON {RECORDS} (tenant_id, xero_invoice_id)")
+    conn.execute(f"CREATE INDEX {RECORDS}_number ON {RECORDS} (tenant_id, invoice_number)")
+    conn.execute(f"CREATE INDEX {RECORDS}_state ON {RECORDS} (tenant_id, state)")
+    conn.execute(
+        f"CREATE TABLE {CURSORS} (tenant_id TEXT NOT NULL, name TEXT NOT NULL, "
+        "value TEXT NOT NULL, PRIMARY KEY (tenant_id, name))"
+    )
+    conn.execute(
+        f"CREATE TABLE {LINKS} (tenant_id TEXT NOT NULL, customer_id TEXT NOT NULL, "
+        "contact_id TEXT NOT NULL, PRIMARY KEY (tenant_id, customer_id))"
+    )
+
+
+#: The sync component's migrations, oldest first; append, never edit a released one.
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1,)
+
+_SELECT: Final = f"SELECT {', '.join(_FIELDS)} FROM {RECORDS}"  # noqa: S608 (constants)
+_UPSERT: Final = (
+    f"INSERT INTO {RECORDS} ({', '.join(_FIELDS)}) "  # noqa: S608 (constants)
+    f"VALUES ({', '.join('?' for _ in _FIELDS)}) "
+    "ON CONFLICT (tenant_id, invoice_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _FIELDS[2:])
+)
+
+
+def _datetime_text(value: datetime) -> str:
+    # Fixed width (microseconds always, +00:00), so comparing the text compares the times.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _encode(record: SyncRecord) -> tuple[object, ...]:
+    row: list[object] = []
+    for name in _FIELDS:
+        value = getattr(record, name)
+        if value is None or name == "version":
+            row.append(value)
+        elif name in _DATETIMES:
+            row.append(_datetime_text(value))
+        elif name in _DATES:
+            row.append(value.isoformat())
+        else:  # text, StrEnum state, Decimal: str() is exact for each
+            row.append(str(value))
+    return tuple(row)
+
+
+def _decode(row: Sequence[Any]) -> SyncRecord:
+    values: dict[str, Any] = {}
+    for name, value in zip(_FIELDS, row, strict=True):
+        if value is None or name == "version":
+            values[name] = value
+        elif name in _DATETIMES:
+            values[name] = datetime.fromisoformat(value)
+        elif name in _MONEY:
+            values[name] = Decimal(value)
+        elif name in _DATES:
+            values[name] = date.fromisoformat(value)
+        elif name == "state":
+            values[name] = SyncState(value)
+        else:
+            values[name] = value
+    return SyncRecord(**values)
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class _Pool:
+    """Open connections, handed to one caller at a time; bounded, so thread churn can't leak."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        closed_message: str,
+        *,
+        getpid: Callable[[], int] = os.getpid,
+    ) -> None:
+        self._connect = connect
+        self._closed_message = closed_message
+        self._getpid = getpid
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pid = getpid()
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise StorageError(self._closed_message)
+            pid = self._getpid()
+            if pid != self._pid:
+                # Forked (a prefork server or worker pool): SQLite connections must not cross
+                # fork, so leave the parent's to the parent, unused and unclosed, and open anew.
+                self._idle, self._pid = [], pid
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            # A connection left inside a transaction is not reused (closing rolls it back).
+            with self._lock:
+                keep = not conn.in_transaction and not self._closed and len(self._idle) < _MAX_IDLE
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class SQLiteStore:
+    """Sync records, cursors and customer links in one SQLite file; implements ``SyncStore``.
+
+    Creates the file (and the tables) when missing and upgrades an older schema on open.
+    Use it as a context manager, or call :meth:`close`.
+
+    Args:
+        path: The database file. Its directory must exist. ``":memory:"`` is refused (each
+            connection would see a different database): use ``MemoryStore`` instead.
+        timeout: Seconds a write waits for another thread or process to release the lock
+            before failing with :class:`~bms_xero.errors.StorageError`.
+        synchronous: SQLite's ``synchronous`` setting. ``"FULL"`` (the default) makes each
+            commit durable across power loss; ``"NORMAL"`` is faster but a power cut may
+            lose the last commits (never corrupt the file).
+
+    Raises:
+        ConfigurationError: A bad argument.
+        SchemaVersionError: The file was written by a newer bms_xero.
+        StorageError: The file can't be opened or isn't a database.
+    """
+
+    schema_version: ClassVar[int] = len(MIGRATIONS)
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 5.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
+        location = os.fspath(path)
+        if not isinstance(location, str) or location in ("", ":memory:"):
+            raise ConfigurationError(
+                f"SQLiteStore needs a file path, not {location!r}; use MemoryStore() for a "
+                "store that lives in memory"
+            )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise ConfigurationError(
+                f"SQLiteStore(timeout=...) must be seconds >= 0, not {timeout!r}"
+            )
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ConfigurationError(
+                f"SQLiteStore(synchronous=...) must be 'FULL' or 'NORMAL', not {synchronous!r}"
+            )
+        self._path = location
+        self._timeout = float(timeout)
+        self._synchronous = synchronous
+        self._pool = _Pool(self._connect, f"{self!r} is closed; open a new SQLiteStore")
+        try:
+            with self._errors("open the database"), self._pool.connection() as conn:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StorageError(
+                        f"{location}: SQLite could not switch to WAL journal mode (got "
+                        f"{mode!r}); put the file on a local disk, not a network share"
+                    )
+                migrate(conn, component=COMPONENT, migrations=MIGRATIONS, location=location)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    # --- sync records ----------------------------------------------------------------------
+
+    def get(self, tenant_id: str, invoice_id: str) -> SyncRecord | None:
+        """The record for this BMS invoice, or ``None``."""
+        check_keys("sync record lookup", tenant_id=tenant_id, invoice_id=invoice_id)
+        with self._errors("read a sync record"), self._pool.connection() as conn:
+            row = conn.execute(
+                f"{_SELECT} WHERE tenant_id = ? AND invoice_id = ?", (tenant_id, invoice_id)
+            ).fetchone()
+            return None if row is None else self._decode(row)
+
+    def get_many(self, tenant_id: str, invoice_ids: Iterable[str]) -> dict[str, SyncRecord]:
+        """The records that exist among ``invoice_ids``, keyed by invoice id."""
+        check_keys("sync record lookup", tenant_id=tenant_id)
+        wanted = sorted(set(invoice_ids))
+        result: dict[str, SyncRecord] = {}
+        if not wanted:
+            return result
+        with self._transaction("read sync records", write=False) as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(
+                    f"{_SELECT} WHERE tenant_id = ? AND invoice_id IN ({_marks(len(chunk))})",
+                    (tenant_id, *chunk),
+                )
+                for row in rows:
+                    record = self._decode(row)
+                    result[record.invoice_id] = record
+        return result
+
+    def by_xero_ids(self, tenant_id: str, xero_invoice_ids: Iterable[str]) -> dict[str, SyncRecord]:
+        """The records linked to these Xero InvoiceIDs, keyed by Xero InvoiceID."""
+        check_keys("sync record lookup", tenant_id=tenant_id)
+        wanted = sorted(set(xero_invoice_ids))
+        result: dict[str, SyncRecord] = {}
+        if not wanted:
+            return result
+        with self._transaction("read sync records", write=False) as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(
+                    f"{_SELECT} WHERE tenant_id = ? AND xero_invoice_id IN "
+                    f"({_marks(len(chunk))}) ORDER BY invoice_id",
+                    (tenant_id, *chunk),
+                )
+                for row in rows:
+                    record = self._decode(row)
+                    assert record.xero_invoice_id is not None
+                    result.setdefault(record.xero_invoice_id, record)
+        return result
+
+    def by_number(self, tenant_id: str, invoice_number: str) -> SyncRecord | None:
+        """The record with this invoice number; the smallest ``invoice_id`` if several."""
+        check_keys("sync record lookup", tenant_id=tenant_id, invoice_number=invoice_number)
+        with self._errors("read a sync record"), self._pool.connection() as conn:
+            row = conn.execute(
+                f"{_SELECT} WHERE tenant_id = ? AND invoice_number = ? ORDER BY invoice_id LIMIT 1",
+                (tenant_id, invoice_number),
+            ).fetchone()
+            return None if row is None else self._decode(row)
+
+    def put(self, record: SyncRecord, *, expected_version: int | None) -> SyncRecord:
+        """Insert (``expected_version=None``) or compare-and-swap; returns the stored record."""
+        return self.put_many([(record, expected_version)])[0]
+
+    def put_many(self, records: Sequence[tuple[SyncRecord, int | None]]) -> list[SyncRecord]:
+        """Several puts, in order, in one transaction (one fsync); all or nothing."""
+        if not records:
+            return []
+        stored: list[SyncRecord] = []
+        with self._transaction("write sync records", write=True) as conn:
+            staged: dict[tuple[str, str], int] = {}
+            for record, expected in records:
+                key = (record.tenant_id, record.invoice_id)
+                if key in staged:
+                    actual: int | None = staged[key]
+                else:
+                    row = conn.execute(
+                        f"SELECT version FROM {RECORDS} "  # noqa: S608 (constant)
+                        "WHERE tenant_id = ? AND invoice_id = ?",
+                        key,
+                    ).fetchone()
+                    actual = None if row is None else int(row[0])
+                if actual != expected:
+                    # Raising inside the transaction rolls back every earlier put.
+                    raise VersionConflict(
+                        key=record.key, expected_version=expected, actual_version=actual
+                    )
+                new = attrs.evolve(record, version=1 if expected is None else expected + 1)
+                conn.execute(_UPSERT, _encode(new))
+                staged[key] = new.version
+                stored.append(new)
+        return stored
+
+    def iter_records(
+        self, tenant_id: str, *, states: Collection[SyncState] | None = None
+    ) -> Iterator[SyncRecord]:
+        """Every record of the tenant (in ``states`` when given), in invoice id order.
+
+        Reads pages of a few hundred records, so no read stays open while the caller works.
+        """
+        check_keys("sync record lookup", tenant_id=tenant_id)
+        wanted = None if states is None else sorted({str(s) for s in states})
+        if wanted == []:
+            return iter(())
+        return self._pages(tenant_id, wanted)
+
+    def _pages(self, tenant_id: str, states: list[str] | None) -> Iterator[SyncRecord]:
+        where = "" if states is None else f" AND state IN ({_marks(len(states))})"
+        after = ""
+        while True:
+            with self._errors("read sync records"), self._pool.connection() as conn:
+                rows = conn.execute(
+                    f"{_SELECT} WHERE tenant_id = ? AND invoice_id > ?{where} "
+                    f"ORDER BY invoice_id LIMIT {_CHUNK}",
+                    (tenant_id, after, *(states or ())),
+                ).fetchall()
+                page = [self._decode(row) for row in rows]
+            yield from page
+            if len(page) < _CHUNK:
+                return
+            after = page[-1].invoice_id
+
+    # --- cursors -----------------------------------------------------------------------------
+
+    def get_cursor(self, tenant_id: str, name: str) -> datetime | None:
+        """The cursor's value (aware, UTC), or ``None`` if it was never set."""
+        check_keys(f"cursor {name!r}", tenant_id=tenant_id, name=name)
+        with self._errors("read a cursor"), self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT value FROM {CURSORS} WHERE tenant_id = ? AND name = ?",  # noqa: S608
+                (tenant_id, name),
+            ).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0])
+
+    def set_cursor(self, tenant_id: str, name: str, value: datetime) -> None:
+        """Move the cursor forward to ``value``; an earlier value is ignored."""
+        text = _datetime_text(check_cursor(tenant_id, name, value))
+        with self._transaction("write a cursor", write=True) as conn:
+            conn.execute(
+                f"INSERT INTO {CURSORS} (tenant_id, name, value) VALUES (?, ?, ?) "  # noqa: S608
+                "ON CONFLICT (tenant_id, name) DO UPDATE SET value = excluded.value "
+                f"WHERE excluded.value > {CURSORS}.value",
+                (tenant_id, name, text),
+            )
+
+    # --- customer links ----------------------------------------------------------------------
+
+    def get_contact_id(self, tenant_id: str, customer_id: str) -> str | None:
+        """The Xero ContactID linked to this BMS customer, or ``None``."""
+        check_keys("customer link", tenant_id=tenant_id, customer_id=customer_id)
+        with self._errors("read a customer link"), self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT contact_id FROM {LINKS} "  # noqa: S608 (constant)
+                "WHERE tenant_id = ? AND customer_id = ?",
+                (tenant_id, customer_id),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_contact_id(self, tenant_id: str, customer_id: str, contact_id: str) -> None:
+        """Link the customer to ``contact_id``, replacing any earlier link."""
+        check_keys(
+            "customer link", tenant_id=tenant_id, customer_id=customer_id, contact_id=contact_id
+        )
+        with self._transaction("write a customer link", write=True) as conn:
+            conn.execute(
+                f"INSERT INTO {LINKS} (tenant_id, customer_id, contact_id) "  # noqa: S608
+                "VALUES (?, ?, ?) "
+                "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET contact_id = "
+                "excluded.contact_id",
+                (tenant_id, customer_id, contact_id),
+            )
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every connection; further use raises StorageError. Idempotent."""
+        self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r})"
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves. One caller at a time uses a
+        # connection (the pool sees to that), so it may move between threads.
+        conn = sqlite3.connect(
+            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def _transaction(self, doing: str, *, write: bool) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock before the first read, so the version a write
+        # compares can't change before it commits (a deferred transaction could read, lose
+        # the race to upgrade its lock, and fail without waiting).
+        with self._errors(doing), self._pool.connection() as conn:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._storage_error(doing, exc) from exc
+
+    def _storage_error(self, doing: str, exc: sqlite3.Error) -> StorageError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            fix = (
+                f"another thread or process held the write lock for more than {self._timeout:g} s;"
+                " retry, or open the store with a larger timeout="
+            )
+        elif isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
+            fix = "the file is not a SQLite database; point the store at another file"
+        elif "unable to open" in text:
+            fix = "check that the directory exists and is writable"
+        else:
+            fix = "check the file and the disk it is on"
+        return StorageError(f"{self._path}: could not {doing} ({text}); {fix}")
+
+    def _decode(self, row: Sequence[Any]) -> SyncRecord:
+        try:
+            return _decode(row)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise StorageError(
+                f"{self._path}: a stored sync record can't be read ({exc}); the row "
+                f"{row[0]!r}/{row[1]!r} was changed outside bms_xero"
+            ) from exc

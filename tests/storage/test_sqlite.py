@@ -1,0 +1,330 @@
+"""SQLiteStore specifics: the file, its schema and migrations, exact storage, locking."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bms_xero.errors import (
+    ConfigurationError,
+    SchemaVersionError,
+    StorageError,
+    VersionConflict,
+)
+from bms_xero.storage import SQLiteStore, SyncRecord, SyncState
+from bms_xero.storage._sqlite_schema import migrate, schema_version
+from bms_xero.storage.sqlite import _Pool
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def new(invoice_id: str = "I-1", **changes: object) -> SyncRecord:
+    return SyncRecord(
+        tenant_id="t1", invoice_id=invoice_id, invoice_number=f"INV-{invoice_id}", state="pending"
+    ).evolve(**changes)
+
+
+def raw(path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    """Rows straight from the file, bypassing the store."""
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+@pytest.fixture(name="path")
+def _path(tmp_path: Path) -> Path:
+    return tmp_path / "sync.db"
+
+
+@pytest.fixture(name="store")
+def _store(path: Path) -> Iterator[SQLiteStore]:
+    with SQLiteStore(path) as store:
+        yield store
+
+
+class TestFile:
+    def test_reopen_keeps_everything(self, path: Path) -> None:
+        """Records, cursors and links written by one store are read by the next one."""
+        with SQLiteStore(path) as first:
+            record = first.put(new(total=Decimal("115.00")), expected_version=None)
+            first.set_cursor("t1", "payments", T0)
+            first.set_contact_id("t1", "C-1", "contact-1")
+        with SQLiteStore(path) as second:
+            assert (record, T0, "contact-1") == (
+                second.get("t1", "I-1"),
+                second.get_cursor("t1", "payments"),
+                second.get_contact_id("t1", "C-1"),
+            )
+
+    def test_wal_journal(self, store: SQLiteStore, path: Path) -> None:
+        """The file is in WAL mode, so readers and the writer don't block each other."""
+        assert [("wal",)] == raw(path, "PRAGMA journal_mode")
+
+    def test_values_are_exact_text(self, store: SQLiteStore, path: Path) -> None:
+        """Decimals, datetimes and dates are stored as exact, readable text (UTC ISO-8601)."""
+        store.put(
+            new(
+                total=Decimal("10.50"),
+                last_push_at=datetime(2026, 1, 5, 20, 0, tzinfo=timezone(timedelta(hours=10))),
+                fully_paid_on=date(2026, 2, 1),
+            ),
+            expected_version=None,
+        )
+        assert [("10.50", "2026-01-05T10:00:00.000000+00:00", "2026-02-01", "pending", 1)] == raw(
+            path,
+            "SELECT total, last_push_at, fully_paid_on, state, version FROM bms_xero_sync_records",
+        )
+
+    def test_memory_path_is_refused(self) -> None:
+        """':memory:' is refused (each connection would get its own database)."""
+        with pytest.raises(ConfigurationError, match="MemoryStore"):
+            SQLiteStore(":memory:")
+
+    @pytest.mark.parametrize("timeout", [-1, "5", True])
+    def test_bad_timeout_is_refused(self, path: Path, timeout: object) -> None:
+        """timeout must be a number of seconds >= 0."""
+        with pytest.raises(ConfigurationError, match="timeout"):
+            SQLiteStore(path, timeout=timeout)  # type: ignore[arg-type]
+
+    def test_bad_synchronous_is_refused(self, path: Path) -> None:
+        """synchronous must be FULL or NORMAL."""
+        with pytest.raises(ConfigurationError, match="synchronous"):
+            SQLiteStore(path, synchronous="OFF")  # type: ignore[arg-type]
+
+    def test_not_a_database(self, path: Path) -> None:
+        """A file that is not SQLite gives a StorageError that says so."""
+        path.write_bytes(b"this is not a database, just some text " * 100)
+        with pytest.raises(StorageError, match="not a SQLite database"):
+            SQLiteStore(path)
+
+    def test_missing_directory(self, tmp_path: Path) -> None:
+        """A path in a directory that does not exist gives a StorageError with the fix."""
+        with pytest.raises(StorageError, match="directory exists"):
+            SQLiteStore(tmp_path / "nowhere" / "sync.db")
+
+    def test_lock_timeout_is_a_storage_error(self, path: Path) -> None:
+        """A write that can't get the lock within timeout raises StorageError naming it."""
+        with SQLiteStore(path, timeout=0) as store, closing(sqlite3.connect(path)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StorageError, match="held the write lock"):
+                store.put(new(), expected_version=None)
+            other.rollback()
+            assert 1 == store.put(new(), expected_version=None).version
+
+    def test_reads_while_another_process_writes(self, store: SQLiteStore, path: Path) -> None:
+        """A held write lock does not block reads (WAL)."""
+        stored = store.put(new(), expected_version=None)
+        with closing(sqlite3.connect(path)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE bms_xero_sync_records SET version = 99")
+            assert stored == store.get("t1", "I-1")
+            other.rollback()
+
+    def test_conflict_after_outside_change(self, store: SQLiteStore, path: Path) -> None:
+        """A version bumped by another writer makes a stale put conflict."""
+        stored = store.put(new(), expected_version=None)
+        with closing(sqlite3.connect(path)) as other, other:
+            other.execute("UPDATE bms_xero_sync_records SET version = 5")
+        with pytest.raises(VersionConflict) as caught:
+            store.put(stored.evolve(state=SyncState.PUSHED), expected_version=1)
+        assert (1, 5) == (caught.value.expected_version, caught.value.actual_version)
+
+    def test_unreadable_row_is_a_storage_error(self, store: SQLiteStore, path: Path) -> None:
+        """A row changed outside bms_xero into something unreadable raises StorageError."""
+        store.put(new(), expected_version=None)
+        with closing(sqlite3.connect(path)) as other, other:
+            other.execute("UPDATE bms_xero_sync_records SET total = 'lots'")
+        with pytest.raises(StorageError, match="can't be read"):
+            store.get("t1", "I-1")
+
+
+class TestSchema:
+    def test_new_file_gets_the_schema(self, path: Path) -> None:
+        """Opening a missing file creates it at the current 'sync' schema version."""
+        SQLiteStore(path).close()
+        assert [("sync", SQLiteStore.schema_version)] == raw(
+            path, "SELECT component, version FROM bms_xero_schema"
+        )
+
+    def test_empty_file_is_migrated(self, path: Path) -> None:
+        """An existing empty file is migrated and then usable."""
+        path.write_bytes(b"")
+        with SQLiteStore(path) as store:
+            assert 1 == store.put(new(), expected_version=None).version
+
+    def test_other_components_are_kept(self, path: Path) -> None:
+        """Another component's schema row and tables in the same file are left alone."""
+        with closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute(
+                "CREATE TABLE bms_xero_schema "
+                "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+            conn.execute("INSERT INTO bms_xero_schema VALUES ('tokens', 3)")
+            conn.execute("CREATE TABLE bms_xero_tokens (tenant_id TEXT PRIMARY KEY)")
+        SQLiteStore(path).close()
+        assert [("sync", 1), ("tokens", 3)] == raw(
+            path, "SELECT component, version FROM bms_xero_schema ORDER BY component"
+        )
+        assert [("bms_xero_tokens",)] == raw(
+            path, "SELECT name FROM sqlite_master WHERE name = 'bms_xero_tokens'"
+        )
+
+    def test_newer_schema_is_refused(self, path: Path) -> None:
+        """A file whose 'sync' schema is newer than the code is refused and left unchanged."""
+        SQLiteStore(path).close()
+        with closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("UPDATE bms_xero_schema SET version = 99 WHERE component = 'sync'")
+        with pytest.raises(SchemaVersionError) as caught:
+            SQLiteStore(path)
+        error = caught.value
+        assert (str(path), "sync", 99, SQLiteStore.schema_version) == (
+            error.location,
+            error.component,
+            error.found_version,
+            error.supported_version,
+        )
+        assert "upgrade bms_xero" in str(error)
+        assert [(99,)] == raw(path, "SELECT version FROM bms_xero_schema")
+
+    def test_schema_error_is_a_storage_error(self) -> None:
+        """SchemaVersionError is caught by ``except StorageError``."""
+        assert issubclass(SchemaVersionError, StorageError)
+
+    def test_indexes_lead_with_tenant(self, store: SQLiteStore, path: Path) -> None:
+        """Lookups by Xero id and by number use (tenant_id, ...) indexes."""
+        indexes = {
+            name: [c[2] for c in raw(path, f"PRAGMA index_info({name})")]
+            for (name,) in raw(
+                path,
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'bms_xero_sync_records' AND sql IS NOT NULL",
+            )
+        }
+        assert [
+            ["tenant_id", "invoice_number"],
+            ["tenant_id", "state"],
+            ["tenant_id", "xero_invoice_id"],
+        ] == sorted(indexes.values())
+
+
+class TestMigrate:
+    """The versioned-migration helper every bms_xero SQLite component uses."""
+
+    @pytest.fixture(name="conn")
+    def _conn(self, path: Path) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+            yield conn
+
+    @staticmethod
+    def step(n: int):  # type: ignore[no-untyped-def]
+        def apply(conn: sqlite3.Connection) -> None:
+            conn.execute(f"CREATE TABLE t{n} (x)")
+            conn.execute("CREATE TABLE IF NOT EXISTS applied (n)")
+            conn.execute("INSERT INTO applied VALUES (?)", (n,))
+
+        return apply
+
+    def test_applies_in_order_once(self, conn: sqlite3.Connection) -> None:
+        """Migrations run in order, and only those not yet applied."""
+        migrate(conn, component="demo", migrations=[self.step(1)], location="x")
+        migrate(
+            conn,
+            component="demo",
+            migrations=[self.step(1), self.step(2), self.step(3)],
+            location="x",
+        )
+        migrate(
+            conn,
+            component="demo",
+            migrations=[self.step(1), self.step(2), self.step(3)],
+            location="x",
+        )
+        assert ([(1,), (2,), (3,)], 3) == (
+            conn.execute("SELECT n FROM applied").fetchall(),
+            schema_version(conn, "demo"),
+        )
+
+    def test_failure_rolls_back_every_step(self, conn: sqlite3.Connection) -> None:
+        """A failing migration undoes the steps before it in the same upgrade."""
+
+        def broken(conn: sqlite3.Connection) -> None:
+            raise RuntimeError("broken migration")
+
+        with pytest.raises(RuntimeError):
+            migrate(conn, component="demo", migrations=[self.step(1), broken], location="x")
+        assert (0, [], False) == (
+            schema_version(conn, "demo"),
+            conn.execute("SELECT name FROM sqlite_master WHERE name = 't1'").fetchall(),
+            conn.in_transaction,
+        )
+
+    def test_unknown_component_is_version_zero(self, conn: sqlite3.Connection) -> None:
+        """A component never migrated reads as version 0, even with no schema table."""
+        assert 0 == schema_version(conn, "demo")
+
+
+class TestPool:
+    """The connection pool behind SQLiteStore."""
+
+    @pytest.fixture(name="opened")
+    def _opened(self, path: Path) -> Iterator[list[sqlite3.Connection]]:
+        opened: list[sqlite3.Connection] = []
+        yield opened
+        for conn in opened:
+            conn.close()
+
+    def connect(self, path: Path, opened: list[sqlite3.Connection]):  # type: ignore[no-untyped-def]
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            opened.append(conn)
+            return conn
+
+        return connect
+
+    def test_reuses_an_idle_connection(self, path: Path, opened: list[sqlite3.Connection]) -> None:
+        """A connection given back is handed out again instead of opening another."""
+        pool = _Pool(self.connect(path, opened), "closed")
+        with pool.connection() as first:
+            pass
+        with pool.connection() as second:
+            pass
+        assert (1, True) == (len(opened), first is second)
+
+    def test_after_fork_opens_new_connections(
+        self, path: Path, opened: list[sqlite3.Connection]
+    ) -> None:
+        """In a forked child the parent's idle connections are left alone and new ones opened."""
+        pid = [100]
+        pool = _Pool(self.connect(path, opened), "closed", getpid=lambda: pid[0])
+        with pool.connection():
+            pass
+        pid[0] = 101
+        with pool.connection() as child:
+            child.execute("SELECT 1")
+        assert (2, False) == (len(opened), child is opened[0])
+        opened[0].execute("SELECT 1")  # the parent's connection was not closed
+
+    def test_connection_left_in_a_transaction_is_dropped(
+        self, path: Path, opened: list[sqlite3.Connection]
+    ) -> None:
+        """A connection given back inside a transaction is closed, never reused."""
+        pool = _Pool(self.connect(path, opened), "closed")
+        with pool.connection() as first:
+            first.execute("BEGIN")
+        with pool.connection() as second:
+            pass
+        assert (2, False) == (len(opened), first is second)
+        with pytest.raises(sqlite3.ProgrammingError):
+            first.execute("SELECT 1")
+
+    def test_closed_pool_refuses(self, path: Path, opened: list[sqlite3.Connection]) -> None:
+        """A closed pool raises StorageError with its message."""
+        pool = _Pool(self.connect(path, opened), "the store is closed")
+        pool.close()
+        with pytest.raises(StorageError, match="the store is closed"), pool.connection():
+            pass
