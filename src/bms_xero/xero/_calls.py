@@ -1,0 +1,413 @@
+"""Building Xero requests, with no I/O (the sans-I/O half that goes out).
+
+Each ``*_call`` function checks its arguments and returns a :class:`Call`: method, path,
+query, extra headers and body, but no credentials. :func:`build_request` adds the base URL,
+the bearer token and ``xero-tenant-id`` to make a :class:`~bms_xero.transport.Request`.
+Every write carries ``summarizeErrors=false`` (so one bad invoice doesn't hide the others'
+ids), ``unitdp=4`` and the caller's ``Idempotency-Key``; reads of invoices carry ``unitdp=4``
+too, so 4-dp unit prices come back unrounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import attrs
+
+from bms_xero.errors import InvalidRequest
+from bms_xero.mapping.wire import encode_json
+from bms_xero.transport import Headers, Request
+
+__all__ = [
+    "API_BASE",
+    "CONNECTIONS_URL",
+    "MAX_BATCH",
+    "MAX_BODY_BYTES",
+    "MAX_IDEMPOTENCY_KEY",
+    "MAX_PAGE_SIZE",
+    "Call",
+    "accounts_call",
+    "build_request",
+    "connections_call",
+    "contact_by_number_call",
+    "contacts_call",
+    "create_contacts_call",
+    "create_invoices_call",
+    "format_modified_since",
+    "get_invoice_call",
+    "invoices_call",
+    "organisation_call",
+    "payments_call",
+    "tax_rates_call",
+    "update_invoice_call",
+]
+
+API_BASE = "https://api.xero.com/api.xro/2.0"
+CONNECTIONS_URL = "https://api.xero.com/connections"
+#: Xero's recommended batch size; the engine chunks to it.
+MAX_BATCH = 50
+#: Xero's documented limit for ``Idempotency-Key``.
+MAX_IDEMPOTENCY_KEY = 128
+#: Xero refuses request bodies over 3.5 MB.
+MAX_BODY_BYTES = 3_500_000
+MAX_PAGE_SIZE = 1000
+USER_AGENT = "bms-xero/0.1"
+
+_WRITE_QUERY = (("summarizeErrors", "false"), ("unitdp", "4"))
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """One Xero API call, before credentials are attached.
+
+    Attributes:
+        method: HTTP method.
+        path: Path under the API base (``/Invoices``), or an absolute URL.
+        query: Query parameters in order.
+        headers: Extra headers (``If-Modified-Since``, ``Idempotency-Key``, ...).
+        body: JSON body bytes (empty for reads).
+        idempotency_key: The key of a write.
+        tenant_scoped: Whether ``xero-tenant-id`` is sent (not for ``/connections``).
+    """
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    idempotency_key: str | None = None
+    tenant_scoped: bool = True
+
+    @property
+    def is_write(self) -> bool:
+        """Whether the call changes data in Xero (its outcome may be uncertain)."""
+        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
+
+    def url(self, base_url: str = API_BASE) -> str:
+        """The absolute URL, query included."""
+        absolute = self.path if "://" in self.path else base_url.rstrip("/") + self.path
+        if not self.query:
+            return absolute
+        return f"{absolute}?{urlencode(self.query, quote_via=quote, safe=',')}"
+
+
+def build_request(
+    call: Call,
+    *,
+    access_token: str,
+    tenant_id: str | None,
+    base_url: str = API_BASE,
+    user_agent: str = USER_AGENT,
+) -> Request:
+    """The full request for ``call`` with the bearer token and the tenant header."""
+    headers: list[tuple[str, str]] = [
+        ("Authorization", f"Bearer {access_token}"),
+        ("Accept", "application/json"),
+        ("User-Agent", user_agent),
+    ]
+    if call.tenant_scoped and tenant_id is not None:
+        headers.append(("xero-tenant-id", tenant_id))
+    if call.body:
+        headers.append(("Content-Type", "application/json"))
+    headers.extend(call.headers)
+    return Request(call.method, call.url(base_url), Headers(headers), call.body)
+
+
+# --- argument checks --------------------------------------------------------------------------
+
+
+def check_idempotency_key(key: object) -> str:
+    """The key, if Xero would accept it.
+
+    Raises:
+        InvalidRequest: Missing, not a string, or longer than 128 characters.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidRequest(
+            "every write needs an idempotency key (a non-empty string, persisted by the "
+            "caller before sending so a retry can reuse it)",
+            argument="idempotency_key",
+        )
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest(
+            f"is {len(key)} characters; Xero accepts at most {MAX_IDEMPOTENCY_KEY}",
+            argument="idempotency_key",
+        )
+    if not key.isascii() or not key.isprintable():
+        raise InvalidRequest(
+            "must be printable ASCII (it travels in an HTTP header)", argument="idempotency_key"
+        )
+    return key
+
+
+def format_modified_since(value: datetime) -> str:
+    """``If-Modified-Since`` as Xero reads it: ISO-8601 in UTC, to the second (rounded down,
+    so nothing changed within that second is missed).
+
+    Raises:
+        InvalidRequest: ``value`` is not an aware datetime.
+    """
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidRequest(
+            "must be a timezone-aware datetime (e.g. datetime(2026, 1, 5, tzinfo=UTC)); a naive "
+            "one would shift with the machine's timezone",
+            argument="modified_since",
+        )
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+
+
+def _modified_header(modified_since: datetime | None) -> tuple[tuple[str, str], ...]:
+    if modified_since is None:
+        return ()
+    return (("If-Modified-Since", format_modified_since(modified_since)),)
+
+
+def _page(page: int, page_size: int) -> tuple[tuple[str, str], ...]:
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidRequest(f"must be a whole number >= 1, not {page!r}", argument="page")
+    if (
+        isinstance(page_size, bool)
+        or not isinstance(page_size, int)
+        or not 1 <= page_size <= MAX_PAGE_SIZE
+    ):
+        raise InvalidRequest(
+            f"must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}",
+            argument="page_size",
+        )
+    return (("page", str(page)), ("pageSize", str(page_size)))
+
+
+def _segment(value: object, argument: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("must be a non-empty string", argument=argument)
+    return quote(value, safe="")
+
+
+def _id_list(values: Iterable[str], argument: str) -> str | None:
+    if isinstance(values, str):
+        raise InvalidRequest(
+            "must be a list of strings, not one string (wrap it: [value])", argument=argument
+        )
+    items = list(values)
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise InvalidRequest("every entry must be a non-empty string", argument=argument)
+        if "," in item:
+            raise InvalidRequest(
+                f"{item!r} contains a comma, which Xero's comma-separated filter cannot express",
+                argument=argument,
+            )
+    return ",".join(items) if items else None
+
+
+def _where_literal(value: str) -> str:
+    # Xero's where syntax is C#-like: a string literal in double quotes, backslash escapes.
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _body(payload: Mapping[str, Any], argument: str) -> bytes:
+    try:
+        body = encode_json(payload)
+    except (TypeError, ValueError) as e:
+        raise InvalidRequest(f"cannot be sent as JSON: {e}", argument=argument) from None
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidRequest(
+            f"is {len(body)} bytes; Xero accepts at most {MAX_BODY_BYTES} per request, send "
+            "smaller batches",
+            argument=argument,
+        )
+    return body
+
+
+def _elements(payloads: Sequence[Mapping[str, Any]], argument: str) -> list[Mapping[str, Any]]:
+    if isinstance(payloads, Mapping) or not isinstance(payloads, Sequence):
+        raise InvalidRequest(
+            "must be a sequence of element objects (dicts), e.g. [invoice_payload(...)]",
+            argument=argument,
+        )
+    items = list(payloads)
+    if not items:
+        raise InvalidRequest("is empty; send at least one element", argument=argument)
+    if len(items) > MAX_BATCH:
+        raise InvalidRequest(
+            f"has {len(items)} elements; send at most {MAX_BATCH} per request (chunk the batch)",
+            argument=argument,
+        )
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise InvalidRequest(
+                f"element {i} is a {type(item).__name__}, not a dict", argument=argument
+            )
+    return items
+
+
+# --- invoices -----------------------------------------------------------------------------
+
+
+def create_invoices_call(payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str) -> Call:
+    """``PUT /Invoices`` (create only) for up to 50 invoice elements."""
+    key = check_idempotency_key(idempotency_key)
+    items = _elements(payloads, "payloads")
+    for i, item in enumerate(items):
+        if item.get("InvoiceID"):
+            raise InvalidRequest(
+                f"element {i} has an InvoiceID; creating never names one (use update_invoice)",
+                argument="payloads",
+            )
+    return Call(
+        method="PUT",
+        path="/Invoices",
+        query=_WRITE_QUERY,
+        headers=(("Idempotency-Key", key),),
+        body=_body({"Invoices": items}, "payloads"),
+        idempotency_key=key,
+    )
+
+
+def update_invoice_call(
+    invoice_id: str, payload: Mapping[str, Any], *, idempotency_key: str
+) -> Call:
+    """``POST /Invoices/{InvoiceID}``: update (or void, delete) one existing invoice."""
+    key = check_idempotency_key(idempotency_key)
+    segment = _segment(invoice_id, "invoice_id")
+    if not isinstance(payload, Mapping):
+        raise InvalidRequest(
+            f"must be an invoice element (a dict), not {type(payload).__name__}",
+            argument="payload",
+        )
+    named = payload.get("InvoiceID")
+    if named not in (None, invoice_id):
+        raise InvalidRequest(
+            f"has InvoiceID {named!r} but the call is for {invoice_id!r}", argument="payload"
+        )
+    return Call(
+        method="POST",
+        path=f"/Invoices/{segment}",
+        query=_WRITE_QUERY,
+        headers=(("Idempotency-Key", key),),
+        body=_body({"Invoices": [payload]}, "payload"),
+        idempotency_key=key,
+    )
+
+
+def get_invoice_call(invoice_id: str) -> Call:
+    """``GET /Invoices/{InvoiceID}`` with 4-dp unit amounts."""
+    return Call(
+        method="GET",
+        path=f"/Invoices/{_segment(invoice_id, 'invoice_id')}",
+        query=(("unitdp", "4"),),
+    )
+
+
+def invoices_call(
+    *,
+    page: int = 1,
+    page_size: int = MAX_PAGE_SIZE,
+    ids: Iterable[str] = (),
+    numbers: Iterable[str] = (),
+    contact_ids: Iterable[str] = (),
+    statuses: Iterable[str] = (),
+    modified_since: datetime | None = None,
+    where: str | None = None,
+) -> Call:
+    """``GET /Invoices``: one page, filtered by Xero's fast list parameters."""
+    query: list[tuple[str, str]] = []
+    for name, values, argument in (
+        ("IDs", ids, "ids"),
+        ("InvoiceNumbers", numbers, "numbers"),
+        ("ContactIDs", contact_ids, "contact_ids"),
+        ("Statuses", statuses, "statuses"),
+    ):
+        joined = _id_list(values, argument)
+        if joined is not None:
+            query.append((name, joined))
+    if where is not None:
+        query.append(("where", where))
+    query.extend(_page(page, page_size))
+    query.append(("unitdp", "4"))
+    return Call(
+        method="GET", path="/Invoices", query=tuple(query), headers=_modified_header(modified_since)
+    )
+
+
+def invoice_number_where(number: str) -> str:
+    """A ``where`` filter for one invoice number (for numbers with a comma in them)."""
+    return f"InvoiceNumber=={_where_literal(number)}"
+
+
+# --- payments, contacts, settings -----------------------------------------------------------
+
+
+def payments_call(
+    *, page: int = 1, page_size: int = MAX_PAGE_SIZE, modified_since: datetime | None = None
+) -> Call:
+    """``GET /Payments``: one page of payments changed since ``modified_since``."""
+    return Call(
+        method="GET",
+        path="/Payments",
+        query=_page(page, page_size),
+        headers=_modified_header(modified_since),
+    )
+
+
+def contacts_call(
+    *,
+    page: int = 1,
+    page_size: int = MAX_PAGE_SIZE,
+    ids: Iterable[str] = (),
+    modified_since: datetime | None = None,
+    where: str | None = None,
+) -> Call:
+    """``GET /Contacts``: one page of contacts."""
+    query: list[tuple[str, str]] = []
+    joined = _id_list(ids, "ids")
+    if joined is not None:
+        query.append(("IDs", joined))
+    if where is not None:
+        query.append(("where", where))
+    query.extend(_page(page, page_size))
+    return Call(
+        method="GET", path="/Contacts", query=tuple(query), headers=_modified_header(modified_since)
+    )
+
+
+def contact_by_number_call(number: str) -> Call:
+    """``GET /Contacts/{ContactNumber}`` (``getContactByContactNumber``); 404 when none."""
+    return Call(method="GET", path=f"/Contacts/{_segment(number, 'number')}")
+
+
+def create_contacts_call(payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str) -> Call:
+    """``PUT /Contacts`` (create only) for up to 50 contact elements."""
+    key = check_idempotency_key(idempotency_key)
+    items = _elements(payloads, "contacts")
+    return Call(
+        method="PUT",
+        path="/Contacts",
+        query=(("summarizeErrors", "false"),),
+        headers=(("Idempotency-Key", key),),
+        body=_body({"Contacts": items}, "contacts"),
+        idempotency_key=key,
+    )
+
+
+def accounts_call() -> Call:
+    """``GET /Accounts``: the chart of accounts."""
+    return Call(method="GET", path="/Accounts")
+
+
+def tax_rates_call() -> Call:
+    """``GET /TaxRates``: the organisation's tax rates."""
+    return Call(method="GET", path="/TaxRates")
+
+
+def organisation_call() -> Call:
+    """``GET /Organisation``: name, ShortCode, base currency."""
+    return Call(method="GET", path="/Organisation")
+
+
+def connections_call() -> Call:
+    """``GET https://api.xero.com/connections``: the tenants this token may act on."""
+    return Call(method="GET", path=CONNECTIONS_URL, tenant_scoped=False)

@@ -1,0 +1,692 @@
+"""The client: the calls bms_xero makes to Xero, with auth, pacing and retries around them."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from bms_xero.clock import Clock, SystemClock
+from bms_xero.domain import Organisation, XeroContact, XeroInvoice, XeroPayment
+from bms_xero.errors import (
+    BmsXeroError,
+    ConfigurationError,
+    DailyLimitReached,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    TransportError,
+    UncertainOutcome,
+    UnexpectedResponse,
+    XeroUnavailable,
+    XeroValidationError,
+)
+from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
+from bms_xero.storage.tokens import TokenStore
+from bms_xero.transport import HttpxTransport, Request, Response, Transport
+from bms_xero.xero._auth import Authenticator, ClientCredentials, RefreshTokenAuth
+from bms_xero.xero._calls import (
+    API_BASE,
+    MAX_PAGE_SIZE,
+    Call,
+    accounts_call,
+    build_request,
+    connections_call,
+    contact_by_number_call,
+    contacts_call,
+    create_contacts_call,
+    create_invoices_call,
+    get_invoice_call,
+    invoice_number_where,
+    invoices_call,
+    organisation_call,
+    payments_call,
+    tax_rates_call,
+    update_invoice_call,
+)
+from bms_xero.xero._decode import (
+    decode_accounts,
+    decode_connections,
+    decode_contact_results,
+    decode_contacts,
+    decode_error,
+    decode_invoice_results,
+    decode_invoices,
+    decode_organisation,
+    decode_payments,
+    decode_tax_rates,
+    remap_to_request,
+)
+from bms_xero.xero._limits import LimitState, RateLimiter, RateLimits
+from bms_xero.xero._models import Connection, ContactResult, InvoiceResult, Page
+from bms_xero.xero._retry import RetryPolicy
+
+__all__ = ["XeroClient"]
+
+log = logging.getLogger("bms_xero.xero")
+
+T = TypeVar("T")
+#: Numbers per ``InvoiceNumbers=`` lookup: keeps URLs short and inside Xero's filter limits.
+NUMBERS_PER_LOOKUP = 40
+
+
+def _numbers(payloads: Sequence[Mapping[str, Any]]) -> list[str | None]:
+    found: list[str | None] = []
+    for payload in payloads:
+        value = payload.get("InvoiceNumber") if isinstance(payload, Mapping) else None
+        found.append(value if isinstance(value, str) and value else None)
+    return found
+
+
+def _listed(values: Iterable[str]) -> Iterable[str]:
+    # A bare string is refused by the call builders; don't explode it into characters.
+    return values if isinstance(values, str) else tuple(values)
+
+
+class _Attempt:
+    """What one send produced: a response, or a transport failure (and whether it was sent)."""
+
+    __slots__ = ("error", "request", "response", "sent_at", "token")
+
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        request: Request | None = None,
+        response: Response | None = None,
+        error: BmsXeroError | None = None,
+    ) -> None:
+        self.token = token
+        self.request = request
+        self.response = response
+        self.error = error
+        self.sent_at: float | None = None
+
+
+class XeroClient:
+    """A typed client for the Xero calls bms_xero makes, over a pluggable :class:`Transport`.
+
+    Thread-safe: share one client (and its :meth:`with_tenant` copies) per connection. Each
+    call is paced by a per-tenant :class:`RateLimiter` (5 in flight, the minute budget), retried
+    per its :class:`RetryPolicy`, and every failure is one of :mod:`bms_xero.errors`.
+
+    Writes need an ``idempotency_key`` from the caller, persisted before the call: a write is
+    resent only with that key and only inside the key's lifetime, otherwise the client raises
+    :class:`~bms_xero.errors.UncertainOutcome` and the caller resolves it by lookup.
+
+    Args:
+        transport: How requests are sent (``HttpxTransport(httpx.Client(...))``).
+        auth: Where access tokens come from (:class:`ClientCredentials`,
+            :class:`RefreshTokenAuth`, or your own :class:`Authenticator`).
+        tenant_id: The organisation to act on (``xero-tenant-id``); optional only for a
+            custom connection, which has exactly one.
+        clock: Time and waiting (a ``FakeClock`` in tests makes every wait instant).
+        retry: The retry policy (``RetryPolicy.none()`` never retries).
+        limits: The limits to pace to, or a :class:`RateLimiter` to share.
+        base_url: The accounting API's base URL.
+        timeout: Seconds to wait for each answer (``None``: the transport's default).
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        auth: Authenticator,
+        tenant_id: str | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        limits: RateLimits | RateLimiter | None = None,
+        base_url: str = API_BASE,
+        timeout: float | None = None,
+    ) -> None:
+        if not isinstance(transport, Transport):
+            raise ConfigurationError(
+                f"transport must implement Transport (send, close), not "
+                f"{type(transport).__name__}; wrap an httpx.Client in HttpxTransport"
+            )
+        if not isinstance(auth, Authenticator):
+            raise ConfigurationError(
+                f"auth must implement Authenticator (access_token, invalidate), not "
+                f"{type(auth).__name__}; use ClientCredentials or RefreshTokenAuth"
+            )
+        if tenant_id is not None and (not isinstance(tenant_id, str) or not tenant_id.strip()):
+            raise ConfigurationError("tenant_id must be a non-empty string or None")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError("retry must be a RetryPolicy (RetryPolicy.none() for tests)")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        ):
+            raise ConfigurationError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+        self._transport = transport
+        self._auth = auth
+        self._tenant_id = tenant_id
+        self._clock: Clock = clock or SystemClock()
+        self._retry = retry or RetryPolicy()
+        if isinstance(limits, RateLimiter):
+            self._limiter = limits
+        elif limits is None or isinstance(limits, RateLimits):
+            self._limiter = RateLimiter(limits, clock=self._clock)
+        else:
+            raise ConfigurationError("limits must be RateLimits, a RateLimiter or None")
+        self._base_url = base_url
+        self._timeout = timeout
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_client_credentials(
+        cls,
+        client_id: str,
+        client_secret: str,
+        *,
+        http_client: httpx.Client | None = None,
+        tenant_id: str | None = None,
+        clock: Clock | None = None,
+        scopes: Iterable[str] | str = (),
+        **kwargs: Any,
+    ) -> XeroClient:
+        """A client for a custom connection (``client_credentials``).
+
+        Args:
+            client_id: The custom connection's client id.
+            client_secret: Its secret.
+            http_client: The httpx client to send with; by default one with explicit
+                timeouts (connect 5 s, read 30 s) and no retries, closed by :meth:`close`.
+            tenant_id: The organisation (optional for custom connections).
+            clock: Time and waiting.
+            scopes: Scopes to ask for (default: those configured on the connection).
+            **kwargs: Passed to the constructor (``retry``, ``limits``, ``timeout``, ...).
+        """
+        return cls(
+            cls._transport_for(http_client),
+            auth=ClientCredentials(client_id, client_secret, scopes=scopes),
+            tenant_id=tenant_id,
+            clock=clock,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_token_store(
+        cls,
+        client_id: str,
+        client_secret: str,
+        store: TokenStore,
+        *,
+        connection_id: str,
+        tenant_id: str | None = None,
+        http_client: httpx.Client | None = None,
+        clock: Clock | None = None,
+        **kwargs: Any,
+    ) -> XeroClient:
+        """A client for an authorised app connection whose tokens live in ``store``.
+
+        Args:
+            client_id: The app's client id.
+            client_secret: The app's secret.
+            store: Where the connection's tokens are (see :func:`exchange_code`).
+            connection_id: The connection's key in ``store``.
+            tenant_id: The organisation; pick one from :meth:`connections` and use
+                :meth:`with_tenant` when it is not known yet.
+            http_client: The httpx client to send with (default: see
+                :meth:`from_client_credentials`).
+            clock: Time and waiting.
+            **kwargs: Passed to the constructor (``retry``, ``limits``, ``timeout``, ...).
+        """
+        return cls(
+            cls._transport_for(http_client),
+            auth=RefreshTokenAuth(client_id, client_secret, store, connection_id=connection_id),
+            tenant_id=tenant_id,
+            clock=clock,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _transport_for(http_client: httpx.Client | None) -> HttpxTransport:
+        if http_client is None:
+            return HttpxTransport.default()
+        return HttpxTransport(http_client)
+
+    def with_tenant(self, tenant_id: str) -> XeroClient:
+        """A client for another organisation, sharing transport, auth, clock and limiter."""
+        return XeroClient(
+            self._transport,
+            auth=self._auth,
+            tenant_id=tenant_id,
+            clock=self._clock,
+            retry=self._retry,
+            limits=self._limiter,
+            base_url=self._base_url,
+            timeout=self._timeout,
+        )
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The organisation this client acts on."""
+        return self._tenant_id
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter (shared with :meth:`with_tenant` copies)."""
+        return self._limiter
+
+    def limit_state(self) -> LimitState:
+        """What the rate limiter knows about this client's tenant now."""
+        return self._limiter.state(self._tenant_id)
+
+    def close(self) -> None:
+        """Close the transport (an httpx client is closed only if bms_xero created it)."""
+        self._transport.close()
+
+    def __enter__(self) -> XeroClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"XeroClient(tenant_id={self._tenant_id!r}, auth={self._auth!r})"
+
+    # --- the send loop ----------------------------------------------------------------------
+
+    def _check_tenant(self, call: Call) -> None:
+        if (
+            call.tenant_scoped
+            and self._tenant_id is None
+            and not isinstance(self._auth, ClientCredentials)
+        ):
+            raise ConfigurationError(
+                "this client has no tenant_id; list the organisations with connections() and "
+                "use client.with_tenant(tenant_id)"
+            )
+
+    def _attempt(self, call: Call, *, attempt: int, send_before: float | None) -> _Attempt:
+        """One send under the limiter; transport and token-endpoint failures are returned.
+
+        ``send_before`` (monotonic) is when a resent write's idempotency key expires: waiting
+        for the rate limit or a token must not carry the resend past it.
+        """
+        tenant = self._tenant_id if call.tenant_scoped else None
+        ticket = self._limiter.acquire(tenant)
+        answer = _Attempt(token=None)
+        try:
+            try:
+                answer.token = self._auth.access_token(self._transport, self._clock)
+            except (TransportError, XeroUnavailable) as e:
+                # The token endpoint failed, so the API request itself was never sent.
+                answer.error = TransportError(
+                    f"could not get an access token ({e}); nothing was sent to the API",
+                    sent=False,
+                    tenant_id=self._tenant_id,
+                )
+                answer.error.__cause__ = e
+                return answer
+            except RateLimited as e:
+                e.tenant_id = self._tenant_id
+                answer.error = e
+                return answer
+            if send_before is not None and self._clock.monotonic() >= send_before:
+                raise self._uncertain(call, "the idempotency key's lifetime ran out", status=None)
+            answer.request = build_request(
+                call, access_token=answer.token, tenant_id=self._tenant_id, base_url=self._base_url
+            )
+            answer.sent_at = self._clock.monotonic()
+            try:
+                answer.response = self._transport.send(answer.request, timeout=self._timeout)
+            except TransportError as e:
+                e.tenant_id = self._tenant_id
+                answer.error = e
+            except BmsXeroError:
+                raise
+            except Exception as e:  # a custom transport must not leak its own errors
+                answer.error = TransportError(
+                    f"the transport failed during {call.method} {answer.request.path} "
+                    f"({type(e).__name__}); the request may have reached Xero",
+                    sent=True,
+                    tenant_id=self._tenant_id,
+                )
+            return answer
+        finally:
+            self._limiter.release(
+                ticket, answer.response.headers if answer.response is not None else None
+            )
+            if answer.request is not None or answer.error is not None:
+                path = answer.request.path if answer.request is not None else call.path
+                outcome = (
+                    answer.response.status
+                    if answer.response is not None
+                    else type(answer.error).__name__
+                )
+                log.debug(
+                    "%s %s -> %s (attempt %d, tenant %s)",
+                    call.method,
+                    path,
+                    outcome,
+                    attempt,
+                    self._tenant_id,
+                )
+
+    def _uncertain(self, call: Call, reason: str, *, status: int | None) -> UncertainOutcome:
+        return UncertainOutcome(
+            f"{call.method} {call.path} may or may not have been applied by Xero ({reason}); "
+            "look the record up (invoices by number) before writing again",
+            idempotency_key=call.idempotency_key,
+            method=call.method,
+            path=call.path,
+            status_code=status,
+            tenant_id=self._tenant_id,
+        )
+
+    def _execute(self, call: Call, *, numbers: Sequence[str | None] = ()) -> Response:
+        """Send ``call`` until it succeeds or the policy says stop; return the 2xx response."""
+        self._check_tenant(call)
+        policy = self._retry
+        attempt = 0
+        refreshed = False
+        first_send: float | None = None  # when a write first left (monotonic)
+        maybe_applied = False  # whether an earlier try of this write may have been carried out
+
+        def may_retry(delay: float) -> bool:
+            if attempt >= policy.max_attempts:
+                return False
+            if call.is_write and maybe_applied and first_send is not None:
+                # Resend only while Xero still remembers the key (and would replay).
+                resend_at = self._clock.monotonic() + delay
+                return resend_at - first_send < policy.key_lifetime
+            return True
+
+        while True:
+            attempt += 1
+            if (
+                call.is_write
+                and maybe_applied
+                and first_send is not None
+                and self._clock.monotonic() - first_send >= policy.key_lifetime
+            ):
+                raise self._uncertain(call, "the idempotency key's lifetime ran out", status=None)
+            send_before = (
+                first_send + policy.key_lifetime
+                if call.is_write and maybe_applied and first_send is not None
+                else None
+            )
+            answer = self._attempt(call, attempt=attempt, send_before=send_before)
+            if first_send is None:
+                first_send = answer.sent_at
+
+            if answer.error is not None:
+                error = answer.error
+                if isinstance(error, RateLimited):
+                    self._wait_rate_limited(error, attempt)
+                    continue
+                assert isinstance(error, TransportError)
+                if call.is_write and error.sent:
+                    maybe_applied = True
+                    delay = policy.backoff(attempt)
+                    if may_retry(delay):
+                        self._clock.sleep(delay)
+                        continue
+                    raise self._uncertain(call, str(error), status=None) from error
+                delay = policy.backoff(attempt)
+                if may_retry(delay):
+                    self._clock.sleep(delay)
+                    continue
+                raise error
+
+            response = answer.response
+            assert response is not None
+            if 200 <= response.status <= 299:
+                return response
+            failure = decode_error(
+                response.status,
+                response.headers,
+                response.content,
+                now=self._clock.now(),
+                tenant_id=self._tenant_id,
+            )
+            if response.status == 401 and not refreshed and answer.token is not None:
+                # Expired or revoked token: refresh once and resend (Xero did nothing).
+                refreshed = True
+                self._auth.invalidate(answer.token)
+                attempt -= 1
+                continue
+            if isinstance(failure, DailyLimitReached):
+                self._limiter.park(self._tenant_id, failure.resets_at)
+                raise failure
+            if isinstance(failure, RateLimited):
+                self._wait_rate_limited(failure, attempt)
+                continue
+            if isinstance(failure, XeroUnavailable):
+                delay = policy.backoff(attempt)
+                if call.is_write:
+                    maybe_applied = True
+                    if may_retry(delay):
+                        self._clock.sleep(delay)
+                        continue
+                    raise self._uncertain(
+                        call, f"Xero answered {response.status}", status=response.status
+                    ) from failure
+                if may_retry(delay):
+                    self._clock.sleep(delay)
+                    continue
+                raise failure
+            if isinstance(failure, XeroValidationError) and numbers:
+                raise remap_to_request(failure, numbers) from None
+            raise failure
+
+    def _wait_rate_limited(self, error: RateLimited, attempt: int) -> None:
+        """Wait out a short 429 (nothing was carried out), or raise it when waiting won't do."""
+        wait = error.retry_after if error.retry_after is not None else self._retry.backoff(attempt)
+        if attempt >= self._retry.max_attempts or wait > self._limiter.limits.max_retry_after:
+            raise error
+        # Hold the whole tenant, so other threads wait too instead of hitting the 429.
+        self._limiter.hold(self._tenant_id, wait)
+
+    def _read(self, call: Call, decode: Callable[[bytes], T]) -> T:
+        return decode(self._execute(call).content)
+
+    def _write(self, call: Call, numbers: Sequence[str | None], decode: Callable[[bytes], T]) -> T:
+        response = self._execute(call, numbers=numbers)
+        try:
+            return decode(response.content)
+        except UnexpectedResponse as e:
+            # Xero said 2xx, so the write most likely happened, but we can't tell what it made.
+            raise self._uncertain(
+                call, f"its answer could not be read: {e}", status=response.status
+            ) from e
+
+    def _pages(
+        self,
+        make: Callable[..., Call],
+        decode: Callable[..., tuple[list[T], Page]],
+        page_size: int,
+    ) -> Iterator[T]:
+        page = 1
+        while True:
+            response = self._execute(make(page=page, page_size=page_size))
+            items, info = decode(response.content, page=page)
+            yield from items
+            if not items:
+                return
+            if info.page_count is not None:
+                if page >= info.page_count:
+                    return
+            elif len(items) < page_size:
+                return
+            page += 1
+
+    # --- invoices ---------------------------------------------------------------------------
+
+    def create_invoices(
+        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[InvoiceResult]:
+        """Create up to 50 invoices (``PUT /Invoices?summarizeErrors=false``).
+
+        One bad invoice does not fail the others: each element gets its own
+        :class:`InvoiceResult` (created invoice, or Xero's validation messages), matched to
+        the request by InvoiceNumber, in request order.
+
+        Args:
+            payloads: Invoice elements (``bms_xero.mapping.invoice_payload(...)``).
+            idempotency_key: The key persisted for this batch (at most 128 characters).
+
+        Raises:
+            InvalidRequest: Empty batch, more than 50, a bad key (nothing sent).
+            UncertainOutcome: The batch may or may not have been created.
+            XeroValidationError: Xero refused the whole request (400).
+        """
+        call = create_invoices_call(payloads, idempotency_key=idempotency_key)
+        items = list(payloads)
+        return self._write(call, _numbers(items), functools.partial(decode_invoice_results, items))
+
+    def update_invoice(
+        self, invoice_id: str, payload: Mapping[str, Any], *, idempotency_key: str
+    ) -> InvoiceResult:
+        """Update one invoice (``POST /Invoices/{InvoiceID}``): edits, void, delete.
+
+        Send every line with its ``LineItemID``; lines left out are removed by Xero.
+
+        Raises:
+            InvalidRequest: Bad arguments (nothing sent).
+            UncertainOutcome: The update may or may not have been applied.
+            XeroValidationError: Xero refused the whole request (400).
+        """
+        call = update_invoice_call(invoice_id, payload, idempotency_key=idempotency_key)
+        results = self._write(
+            call, _numbers([payload]), functools.partial(decode_invoice_results, [payload])
+        )
+        return results[0]
+
+    def get_invoice(self, invoice_id: str) -> XeroInvoice:
+        """One invoice by InvoiceID, lines included (4-dp unit amounts).
+
+        Raises:
+            NotFound: No such invoice in this organisation.
+        """
+        invoices, _ = self._read(get_invoice_call(invoice_id), decode_invoices)
+        if not invoices:
+            raise NotFound(
+                f"Xero has no invoice {invoice_id!r} in this organisation",
+                status_code=200,
+                tenant_id=self._tenant_id,
+            )
+        return invoices[0]
+
+    def iter_invoices(
+        self,
+        *,
+        ids: Iterable[str] = (),
+        numbers: Iterable[str] = (),
+        contact_ids: Iterable[str] = (),
+        statuses: Iterable[str] = (),
+        modified_since: datetime | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[XeroInvoice]:
+        """Invoices matching every given filter, fetched a page at a time as you iterate.
+
+        Arguments are checked now; the first request goes out on the first ``next()``.
+
+        Args:
+            ids: InvoiceIDs (``IDs=``).
+            numbers: Invoice numbers (``InvoiceNumbers=``).
+            contact_ids: ContactIDs (``ContactIDs=``).
+            statuses: Statuses (``Statuses=``).
+            modified_since: Only invoices changed since (``If-Modified-Since``); aware.
+            page_size: Records per request, up to 1000.
+        """
+        make = functools.partial(
+            invoices_call,
+            ids=_listed(ids),
+            numbers=_listed(numbers),
+            contact_ids=_listed(contact_ids),
+            statuses=_listed(statuses),
+            modified_since=modified_since,
+        )
+        make(page=1, page_size=page_size)  # bad arguments fail here, before any request
+        return self._pages(make, decode_invoices, page_size)
+
+    def get_invoices_by_number(self, numbers: Iterable[str]) -> list[XeroInvoice]:
+        """The invoices with these numbers (those that exist), for reconciling a write.
+
+        Numbers are looked up 40 at a time; a number with a comma in it (which Xero's list
+        filter can't express) is looked up on its own with a ``where`` filter.
+        """
+        wanted = list(dict.fromkeys(_listed(numbers)))
+        for number in wanted:
+            if not isinstance(number, str) or not number.strip():
+                raise InvalidRequest("every entry must be a non-empty string", argument="numbers")
+        plain = [n for n in wanted if "," not in n]
+        found: list[XeroInvoice] = []
+        for start in range(0, len(plain), NUMBERS_PER_LOOKUP):
+            chunk = plain[start : start + NUMBERS_PER_LOOKUP]
+            found.extend(self.iter_invoices(numbers=chunk))
+        for number in (n for n in wanted if "," in n):
+            make = functools.partial(invoices_call, where=invoice_number_where(number))
+            found.extend(self._pages(make, decode_invoices, MAX_PAGE_SIZE))
+        return found
+
+    # --- payments ---------------------------------------------------------------------------
+
+    def iter_payments(
+        self, *, modified_since: datetime | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[XeroPayment]:
+        """Payments changed since ``modified_since`` (all when ``None``), fetched lazily."""
+        make = functools.partial(payments_call, modified_since=modified_since)
+        make(page=1, page_size=page_size)
+        return self._pages(make, decode_payments, page_size)
+
+    # --- contacts ---------------------------------------------------------------------------
+
+    def get_contacts(
+        self,
+        *,
+        ids: Iterable[str] = (),
+        modified_since: datetime | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[XeroContact]:
+        """Contacts (every page), optionally by ContactID or changed since a time."""
+        make = functools.partial(contacts_call, ids=_listed(ids), modified_since=modified_since)
+        make(page=1, page_size=page_size)
+        return list(self._pages(make, decode_contacts, page_size))
+
+    def find_contact_by_number(self, contact_number: str) -> XeroContact | None:
+        """The contact whose ContactNumber is ``contact_number``, or ``None``."""
+        try:
+            contacts, _ = self._read(contact_by_number_call(contact_number), decode_contacts)
+        except NotFound:
+            return None
+        # The path also matches a ContactID; only a ContactNumber match counts.
+        return next((c for c in contacts if c.contact_number == contact_number), None)
+
+    def create_contacts(
+        self, contacts: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[ContactResult]:
+        """Create up to 50 contacts (``PUT /Contacts?summarizeErrors=false``).
+
+        Raises:
+            InvalidRequest: Bad arguments (nothing sent).
+            UncertainOutcome: The contacts may or may not have been created.
+        """
+        call = create_contacts_call(contacts, idempotency_key=idempotency_key)
+        items = list(contacts)
+        return self._write(call, (), functools.partial(decode_contact_results, items))
+
+    # --- settings ---------------------------------------------------------------------------
+
+    def get_accounts(self) -> ChartOfAccounts:
+        """The chart of accounts (archived accounts included)."""
+        return self._read(accounts_call(), decode_accounts)
+
+    def get_tax_rates(self) -> TaxRates:
+        """The organisation's tax rates."""
+        return self._read(tax_rates_call(), decode_tax_rates)
+
+    def get_organisation(self) -> Organisation:
+        """The organisation (name, ShortCode for deep links, base currency)."""
+        return self._read(organisation_call(), decode_organisation)
+
+    def connections(self) -> list[Connection]:
+        """The organisations this token may act on (``GET /connections``)."""
+        return self._read(connections_call(), decode_connections)

@@ -1,0 +1,171 @@
+"""The rate limiter and the retry policy, on a fake clock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bms_xero.clock import FakeClock
+from bms_xero.errors import ConfigurationError, DailyLimitReached
+from bms_xero.transport import Headers
+from bms_xero.xero import LimitState, RateLimiter, RateLimits, RetryPolicy
+
+
+@pytest.fixture(name="clock")
+def _clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(name="limiter")
+def _limiter(clock: FakeClock) -> RateLimiter:
+    return RateLimiter(RateLimits(), clock=clock)
+
+
+class TestRateLimiter:
+    def test_sixty_a_minute_then_wait_for_the_window(self, limiter, clock):
+        """The 61st request in a minute waits until the first one leaves the window."""
+        for _ in range(60):
+            with limiter.slot("t"):
+                pass
+        with limiter.slot("t"):
+            pass
+
+        assert 60.0 == clock.monotonic()
+
+    def test_tenants_have_separate_budgets(self, limiter, clock):
+        """One tenant's spent minute does not slow another tenant."""
+        for _ in range(60):
+            with limiter.slot("a"):
+                pass
+        with limiter.slot("b"):
+            pass
+
+        assert 0.0 == clock.monotonic()
+
+    def test_reported_remaining_counts_requests_sent_since(self, limiter, clock):
+        """Xero's remaining budget is reduced by what was sent after the reporting request."""
+        reporting = limiter.acquire("t")
+        later = limiter.acquire("t")
+        limiter.release(reporting, Headers({"X-MinLimit-Remaining": "5"}))
+        limiter.release(later)
+
+        assert 4 == limiter.state("t").minute_remaining
+
+    def test_a_stale_header_does_not_override_a_newer_one(self, limiter):
+        """A late answer to an older request doesn't replace a newer report."""
+        older, newer = limiter.acquire("t"), limiter.acquire("t")
+        limiter.release(newer, Headers({"X-DayLimit-Remaining": "100"}))
+        limiter.release(older, Headers({"X-DayLimit-Remaining": "900"}))
+
+        assert 100 == limiter.state("t").day_remaining
+
+    def test_app_budget_from_header(self, limiter, clock):
+        """X-AppMinLimit-Remaining: 0 makes any tenant wait for the app window."""
+        ticket = limiter.acquire("a")
+        limiter.release(ticket, Headers({"X-AppMinLimit-Remaining": "0"}))
+        clock.advance(10)
+
+        with limiter.slot("b"):
+            pass
+
+        assert 60.0 == clock.monotonic()
+
+    def test_unreadable_headers_are_ignored(self, limiter):
+        """Header values that aren't whole numbers change nothing."""
+        ticket = limiter.acquire("t")
+        limiter.release(ticket, Headers({"X-MinLimit-Remaining": "lots"}))
+
+        assert 59 == limiter.state("t").minute_remaining
+
+    def test_park_refuses_until_reset(self, limiter, clock):
+        """A parked tenant is refused without waiting, until resets_at."""
+        resets_at = clock.now() + timedelta(hours=2)
+        limiter.park("t", resets_at)
+
+        with pytest.raises(DailyLimitReached) as caught:
+            limiter.acquire("t")
+        clock.advance(7200)
+        limiter.release(limiter.acquire("t"))
+
+        assert (resets_at, 7200.0) == (caught.value.resets_at, caught.value.retry_after)
+        assert None is limiter.state("t").parked_until
+
+    def test_hold_delays_the_next_request(self, limiter, clock):
+        """After hold(), the next request waits out the hold."""
+        limiter.hold("t", 12)
+
+        with limiter.slot("t"):
+            pass
+
+        assert 12.0 == clock.monotonic()
+
+    def test_at_most_five_in_flight(self, clock):
+        """A sixth concurrent request waits until one of five in flight finishes."""
+        limiter = RateLimiter(RateLimits(), clock=clock)
+        tickets = [limiter.acquire("t") for _ in range(5)]
+        started = threading.Event()
+        done = threading.Event()
+
+        def sixth() -> None:
+            started.set()
+            with limiter.slot("t"):
+                done.set()
+
+        worker = threading.Thread(target=sixth)
+        worker.start()
+        started.wait(timeout=10)
+        blocked = not done.wait(timeout=0.05)
+        limiter.release(tickets[0])
+        worker.join(timeout=10)
+
+        assert (True, True, 4) == (blocked, done.is_set(), limiter.state("t").in_flight)
+        for ticket in tickets[1:]:
+            limiter.release(ticket)
+
+    def test_state(self, limiter):
+        """The state reports what the limiter knows."""
+        assert LimitState(
+            tenant_id="t",
+            in_flight=0,
+            minute_remaining=60,
+            day_remaining=None,
+            app_minute_remaining=None,
+            parked_until=None,
+        ) == limiter.state("t")
+
+    def test_bad_limits_are_refused(self):
+        """Limits below one are a configuration error."""
+        with pytest.raises(ConfigurationError):
+            RateLimits(concurrent=0)
+
+
+class TestRetryPolicy:
+    def test_backoff_doubles_up_to_the_bound(self):
+        """Without jitter, waits double from base_delay and stop at max_delay."""
+        policy = RetryPolicy(base_delay=1, max_delay=5, jitter=False)
+
+        assert [1.0, 2.0, 4.0, 5.0, 5.0] == [policy.backoff(n) for n in range(1, 6)]
+
+    def test_jitter_stays_within_the_backoff_and_is_reproducible(self):
+        """Seeded jitter gives the same waits twice, each within its backoff."""
+        first = [RetryPolicy.seeded(3, base_delay=1, max_delay=8).backoff(n) for n in (1, 2, 3)]
+        again = [RetryPolicy.seeded(3, base_delay=1, max_delay=8).backoff(n) for n in (1, 2, 3)]
+
+        assert first == again
+        assert all(0 <= wait <= limit for wait, limit in zip(first, (1, 2, 4), strict=True))
+
+    def test_none_never_retries(self):
+        """RetryPolicy.none() allows one attempt and no wait."""
+        policy = RetryPolicy.none()
+
+        assert (1, 0.0) == (policy.max_attempts, policy.backoff(1))
+
+    @pytest.mark.parametrize(
+        "kwargs", [{"max_attempts": 0}, {"base_delay": -1}, {"jitter": True, "key_lifetime": -5}]
+    )
+    def test_bad_policies_are_refused(self, kwargs):
+        """Nonsense settings are a configuration error."""
+        with pytest.raises(ConfigurationError):
+            RetryPolicy(**kwargs)
