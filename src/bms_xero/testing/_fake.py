@@ -1,0 +1,1026 @@
+"""FakeXero: an in-memory Xero that enforces Xero's rules, served at the HTTP level."""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+import attrs
+import httpx
+
+from bms_xero.clock import Clock, FakeClock
+from bms_xero.errors import ConfigurationError, NotFound, XeroValidationError, XeroValidationMessage
+from bms_xero.testing._api import (
+    Call,
+    Reply,
+    accounting,
+    error_reply,
+    json_reply,
+    problem_reply,
+    text_reply,
+)
+from bms_xero.testing._faults import FaultKind, FaultPlan, RandomFaults, ScheduledFault
+from bms_xero.testing._ids import Ids
+from bms_xero.testing._limits import (
+    IdempotencyStore,
+    Limits,
+    TenantLimits,
+    Window,
+    fingerprint,
+)
+from bms_xero.testing._model import (
+    ACCOUNT_CLASSES,
+    Org,
+    StoredAccount,
+    StoredContact,
+    StoredTaxRate,
+)
+from bms_xero.testing._oauth import Identity
+from bms_xero.testing._render import render_contact, render_invoice, render_payment
+from bms_xero.testing._rules import (
+    Ctx,
+    Outcome,
+    add_credit_note,
+    delete_payment,
+    find_invoice,
+    pay_invoice,
+    update_invoice,
+)
+
+if TYPE_CHECKING:
+    from bms_xero.xero import XeroClient
+
+__all__ = ["FakeTransport", "FakeXero", "InFlightRequest", "NetworkFault", "RecordedRequest"]
+
+API_PREFIX = "/api.xro/2.0"
+API_HOST = "api.xero.com"
+IDENTITY_HOST = "identity.xero.com"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_REDACTED = "[redacted]"
+ClockT = TypeVar("ClockT", bound=Clock)
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """One request the fake received, for tests that count or inspect calls.
+
+    Attributes:
+        method: HTTP method.
+        path: Path within its API: ``/Invoices``, ``/Invoices/{id}`` for the accounting API,
+            ``/connect/token`` for identity, ``/connections`` for connections.
+        query: Query parameters as sent (the last value of a repeated name wins).
+        status: The status the fake answered with; ``None`` when a fault raised before any
+            answer was made. For after-commit faults, the status the caller never saw.
+        headers: Request headers (lower-case names); ``Authorization`` is redacted.
+        tenant_id: The ``xero-tenant-id`` header, if sent.
+        at: The clock's time when the request arrived.
+        api: ``"accounting"``, ``"identity"`` or ``"connections"`` (``"unknown"`` otherwise).
+        fault: The injected fault that hit it, if any.
+        idempotency_key: The ``Idempotency-Key`` header of a write, if sent.
+        replayed: Whether the answer was replayed for a repeated idempotency key.
+        response_headers: The headers of the answer, lower-case names (empty when none was
+            made).
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int | None
+    headers: dict[str, str] = attrs.field(repr=False)
+    tenant_id: str | None
+    at: datetime
+    api: str
+    fault: FaultKind | None = None
+    idempotency_key: str | None = None
+    replayed: bool = False
+    response_headers: dict[str, str] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class InFlightRequest:
+    """What the in-flight hook is told about a request while it counts as in flight.
+
+    Attributes:
+        method: HTTP method.
+        path: Path within the accounting API, e.g. ``/Invoices``.
+        tenant_id: The organisation.
+    """
+
+    method: str
+    path: str
+    tenant_id: str
+
+
+class NetworkFault(Exception):
+    """Raised inside the fake when an injected fault means "no response at all"."""
+
+    def __init__(self, kind: FaultKind) -> None:
+        super().__init__(kind.value)
+        self.kind = kind
+
+    def to_httpx(self, request: httpx.Request) -> httpx.TransportError:
+        """The exception a real network would raise for this fault."""
+        if self.kind is FaultKind.CONNECT_TIMEOUT:
+            return httpx.ConnectTimeout("timed out connecting to Xero", request=request)
+        if self.kind is FaultKind.CONNECTION_RESET:
+            return httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
+        return httpx.ReadTimeout("The read operation timed out", request=request)
+
+
+class FakeTransport(httpx.BaseTransport):
+    """The httpx transport that serves ``api.xero.com`` and ``identity.xero.com`` from a fake.
+
+    Other hosts raise ``httpx.ConnectError``. Thread-safe: the fake locks its state.
+    """
+
+    def __init__(self, fake: FakeXero[Any]) -> None:
+        self._fake = fake
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Serve one request (or raise the network error an injected fault calls for)."""
+        host = request.url.host
+        if host not in (API_HOST, IDENTITY_HOST):
+            raise httpx.ConnectError(
+                f"FakeXero serves only {API_HOST} and {IDENTITY_HOST}, not {host}",
+                request=request,
+            )
+        call = Call(
+            method=request.method.upper(),
+            path=request.url.path,
+            query={k.casefold(): v for k, v in request.url.params.multi_items()},
+            raw_query=request.url.query.decode(),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=request.read(),
+        )
+        try:
+            reply = self._fake.handle(call, host=host)
+        except NetworkFault as fault:
+            raise fault.to_httpx(request) from None
+        return httpx.Response(
+            reply.status, headers=list(reply.headers), content=reply.body, request=request
+        )
+
+    def __repr__(self) -> str:
+        return f"FakeTransport({self._fake!r})"
+
+
+def _positive(name: str, value: float, *, whole: bool = True) -> None:
+    ok_type = int if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type) or value <= 0:
+        kind = "a positive whole number" if whole else "a positive number of seconds"
+        raise ConfigurationError(f"{name} must be {kind}, not {value!r}")
+
+
+def _money(name: str, value: Any) -> Decimal:
+    if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
+        raise ConfigurationError(
+            f"{name} must be a Decimal (or int or decimal string), not {value!r}; floats lose cents"
+        )
+    try:
+        result = Decimal(value)
+    except ArithmeticError:
+        raise ConfigurationError(f"{name} {value!r} is not a decimal number") from None
+    if not result.is_finite():
+        raise ConfigurationError(f"{name} must be finite, not {value!r}")
+    return result
+
+
+def _text(name: str, value: Any, max_len: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty string, not {value!r}")
+    if len(value) > max_len:
+        raise ConfigurationError(f"{name} must be at most {max_len} characters")
+    return value
+
+
+def _refused(outcome: Outcome, tenant_id: str) -> XeroValidationError:
+    return XeroValidationError(
+        [XeroValidationMessage(m) for m in outcome.messages], status_code=None, tenant_id=tenant_id
+    )
+
+
+class FakeXero(Generic[ClockT]):
+    """An in-memory Xero for tests: Xero's rules, shapes, limits and failures, over HTTP.
+
+    Talk to it through :attr:`transport` (an httpx transport for ``api.xero.com`` and
+    ``identity.xero.com``), through :meth:`client`, or over loopback with
+    :func:`bms_xero.testing.serve`. Set up data and inspect it with the helper methods, which
+    apply the same rules as the API. Thread-safe.
+
+    Args:
+        clock: The time; defaults to a :class:`~bms_xero.clock.FakeClock` that tests advance.
+        seed: Seed for every id, token and credential (``None``: random).
+        organisation_name: The default organisation's name.
+        short_code: Its ShortCode (generated when ``None``).
+        base_currency: Its base currency.
+        minute_limit: Calls per tenant per minute.
+        day_limit: Calls per tenant per day.
+        concurrent_limit: Calls per tenant in flight at once.
+        app_minute_limit: Calls per minute across all tenants.
+        token_lifetime: Seconds an access token lasts.
+        refresh_grace: Seconds a used refresh token keeps working.
+        idempotency_ttl: Seconds an ``Idempotency-Key`` is remembered.
+        slow_seconds: How far a ``slow`` fault moves the clock unless told otherwise.
+        in_flight_hook: Called (outside the fake's lock) for each accounting call while it
+            counts as in flight; tests use it to hold requests open.
+    """
+
+    @overload
+    def __init__(
+        self: FakeXero[FakeClock],
+        clock: None = None,
+        seed: int | str | None = None,
+        *,
+        organisation_name: str = ...,
+        short_code: str | None = ...,
+        base_currency: str = ...,
+        minute_limit: int = ...,
+        day_limit: int = ...,
+        concurrent_limit: int = ...,
+        app_minute_limit: int = ...,
+        token_lifetime: float = ...,
+        refresh_grace: float = ...,
+        idempotency_ttl: float = ...,
+        slow_seconds: float = ...,
+        in_flight_hook: Callable[[InFlightRequest], None] | None = ...,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        clock: ClockT,
+        seed: int | str | None = None,
+        *,
+        organisation_name: str = ...,
+        short_code: str | None = ...,
+        base_currency: str = ...,
+        minute_limit: int = ...,
+        day_limit: int = ...,
+        concurrent_limit: int = ...,
+        app_minute_limit: int = ...,
+        token_lifetime: float = ...,
+        refresh_grace: float = ...,
+        idempotency_ttl: float = ...,
+        slow_seconds: float = ...,
+        in_flight_hook: Callable[[InFlightRequest], None] | None = ...,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        clock: ClockT | None = None,
+        seed: int | str | None = None,
+        *,
+        organisation_name: str = "Demo Company (NZ)",
+        short_code: str | None = None,
+        base_currency: str = "NZD",
+        minute_limit: int = 60,
+        day_limit: int = 5000,
+        concurrent_limit: int = 5,
+        app_minute_limit: int = 10_000,
+        token_lifetime: float = 1800,
+        refresh_grace: float = 1800,
+        idempotency_ttl: float = 360,
+        slow_seconds: float = 65,
+        in_flight_hook: Callable[[InFlightRequest], None] | None = None,
+    ) -> None:
+        for name, value in (
+            ("minute_limit", minute_limit),
+            ("day_limit", day_limit),
+            ("concurrent_limit", concurrent_limit),
+            ("app_minute_limit", app_minute_limit),
+        ):
+            _positive(name, value)
+        for name, seconds in (
+            ("token_lifetime", token_lifetime),
+            ("refresh_grace", refresh_grace),
+            ("idempotency_ttl", idempotency_ttl),
+            ("slow_seconds", slow_seconds),
+        ):
+            _positive(name, seconds, whole=False)
+        if clock is not None and not isinstance(clock, Clock):
+            raise ConfigurationError(f"clock must be a bms_xero.clock.Clock, not {clock!r}")
+        self.clock: ClockT = clock if clock is not None else FakeClock()  # type: ignore[assignment]
+        self._lock = threading.RLock()
+        self._ids = Ids(seed)
+        self._limits = Limits(
+            minute=minute_limit,
+            day=day_limit,
+            concurrent=concurrent_limit,
+            app_minute=app_minute_limit,
+        )
+        self._app_window = Window(app_minute_limit, 60.0)
+        self._idempotency = IdempotencyStore(idempotency_ttl)
+        self._faults = FaultPlan()
+        self._slow_seconds = float(slow_seconds)
+        self._identity = Identity(
+            clock=self.clock,
+            ids=self._ids,
+            token_lifetime=token_lifetime,
+            refresh_grace=refresh_grace,
+        )
+        self._orgs: dict[str, Org] = {}
+        self._tenant_limits: dict[str, TenantLimits] = {}
+        self._log: list[RecordedRequest] = []
+        self.in_flight_hook = in_flight_hook
+        self.transport: httpx.BaseTransport = FakeTransport(self)
+        self.tenant_id: str = self.add_tenant(
+            name=organisation_name, short_code=short_code, base_currency=base_currency
+        )
+
+    def __repr__(self) -> str:
+        return f"FakeXero(tenants={len(self._orgs)}, clock={self.clock!r})"
+
+    # --- credentials and tenants ----------------------------------------------------------
+
+    @property
+    def client_id(self) -> str:
+        """The fake app's client id (for the custom-connection grant)."""
+        return self._identity.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The fake app's client secret (fake; safe to print)."""
+        return self._identity.client_secret
+
+    @property
+    def tenant_ids(self) -> list[str]:
+        """Every organisation in the fake, the default one first."""
+        with self._lock:
+            return list(self._orgs)
+
+    def add_tenant(
+        self,
+        name: str,
+        short_code: str | None = None,
+        base_currency: str = "NZD",
+        *,
+        connect: bool = True,
+    ) -> str:
+        """Add an organisation; returns its tenant id.
+
+        Args:
+            name: Organisation name.
+            short_code: ShortCode for deep links (generated when ``None``).
+            base_currency: Three-letter base currency.
+            connect: Connect the app to it (custom-connection tokens then cover it).
+        """
+        _text("name", name, 255)
+        if not (
+            isinstance(base_currency, str) and len(base_currency) == 3 and base_currency.isupper()
+        ):
+            raise ConfigurationError(
+                f"base_currency must be a code such as 'NZD', not {base_currency!r}"
+            )
+        with self._lock:
+            org = Org(
+                tenant_id=self._ids.guid(),
+                organisation_id=self._ids.guid(),
+                name=name,
+                short_code=short_code or self._ids.short_code(),
+                base_currency=base_currency,
+                created_at=self.clock.now(),
+            )
+            self._orgs[org.tenant_id] = org
+            self._tenant_limits[org.tenant_id] = TenantLimits.of(self._limits)
+            if connect:
+                self._identity.connect(org.tenant_id)
+            return org.tenant_id
+
+    def disconnect(self, tenant_id: str) -> None:
+        """Disconnect the app from an organisation: its calls then get 403."""
+        with self._lock:
+            self._org(tenant_id)
+            self._identity.disconnect(tenant_id)
+
+    def authorize(self, tenant_ids: Iterable[str] | None = None, scope: str | None = None) -> str:
+        """An authorization code for the ``authorization_code`` grant.
+
+        Args:
+            tenant_ids: The organisations the user picks (default: every connected one).
+            scope: The scope granted (default: the SDK's scopes plus ``offline_access``).
+        """
+        with self._lock:
+            chosen = list(self._identity.connections) if tenant_ids is None else list(tenant_ids)
+            for tenant_id in chosen:
+                self._org(tenant_id)
+            return self._identity.authorize(chosen, scope)
+
+    def client(self, tenant_id: str | None = None, **kwargs: Any) -> XeroClient:
+        """A real :class:`~bms_xero.xero.XeroClient` wired to this fake (custom connection)."""
+        from bms_xero.xero import XeroClient
+
+        return XeroClient.from_client_credentials(  # type: ignore[no-any-return, unused-ignore]
+            self.client_id,
+            self.client_secret,
+            http_client=httpx.Client(transport=self.transport),
+            tenant_id=tenant_id or self.tenant_id,
+            clock=self.clock,
+            **kwargs,
+        )
+
+    # --- reference data and contacts ----------------------------------------------------------
+
+    def _org(self, tenant_id: str | None) -> Org:
+        org = self._orgs.get(tenant_id or self.tenant_id)
+        if org is None:
+            raise ConfigurationError(f"FakeXero has no organisation with tenant id {tenant_id!r}")
+        return org
+
+    def add_account(
+        self,
+        code: str,
+        name: str,
+        type: str = "REVENUE",
+        status: str = "ACTIVE",
+        tenant_id: str | None = None,
+        system_account: str | None = None,
+        tax_type: str | None = None,
+    ) -> str:
+        """Add (or replace) an account in the chart of accounts; returns its AccountID.
+
+        Args:
+            code: Account code (at most 10 characters).
+            name: Account name.
+            type: Xero account type (``REVENUE``, ``SALES``, ``BANK``, ``EXPENSE``, ...).
+            status: ``ACTIVE`` or ``ARCHIVED``.
+            tenant_id: The organisation (default: the default one).
+            system_account: e.g. ``ROUNDING``.
+            tax_type: The account's default TaxType, used for lines that send none.
+        """
+        _text("code", code, 10)
+        _text("name", name, 150)
+        if type not in ACCOUNT_CLASSES:
+            raise ConfigurationError(
+                f"type {type!r} is not a Xero account type; use one of {', '.join(ACCOUNT_CLASSES)}"
+            )
+        if status not in ("ACTIVE", "ARCHIVED", "DELETED"):
+            raise ConfigurationError(f"status must be ACTIVE, ARCHIVED or DELETED, not {status!r}")
+        with self._lock:
+            org = self._org(tenant_id)
+            existing = org.accounts.get(code)
+            account = StoredAccount(
+                account_id=existing.account_id if existing else self._ids.guid(),
+                code=code,
+                name=name,
+                type=type,
+                status=status,
+                tax_type=tax_type,
+                system_account=system_account,
+                updated_at=org.touch(self.clock.now()),
+            )
+            org.accounts[code] = account
+            return account.account_id
+
+    def archive_account(self, code: str, tenant_id: str | None = None) -> None:
+        """Archive an account: lines can no longer use it."""
+        with self._lock:
+            org = self._org(tenant_id)
+            account = org.accounts.get(code)
+            if account is None:
+                raise ConfigurationError(f"no account with code {code!r} to archive")
+            account.status = "ARCHIVED"
+            account.updated_at = org.touch(self.clock.now())
+
+    def add_tax_rate(
+        self,
+        tax_type: str,
+        name: str,
+        rate: Decimal | int | str,
+        status: str = "ACTIVE",
+        can_apply_to_revenue: bool = True,
+        tenant_id: str | None = None,
+    ) -> None:
+        """Add (or replace) a tax rate.
+
+        Args:
+            tax_type: The code lines send as TaxType (e.g. ``OUTPUT2``).
+            name: Display name.
+            rate: Percentage, e.g. ``Decimal("15")``.
+            status: ``ACTIVE``, ``DELETED``, ``ARCHIVED`` or ``PENDING``.
+            can_apply_to_revenue: Whether sales lines may use it.
+            tenant_id: The organisation.
+        """
+        _text("tax_type", tax_type, 50)
+        _text("name", name, 255)
+        percent = _money("rate", rate)
+        if percent < 0:
+            raise ConfigurationError(f"rate must not be negative, not {rate!r}")
+        if status not in ("ACTIVE", "DELETED", "ARCHIVED", "PENDING"):
+            raise ConfigurationError(f"status {status!r} is not a tax rate status")
+        with self._lock:
+            self._org(tenant_id).tax_rates[tax_type] = StoredTaxRate(
+                tax_type=tax_type,
+                name=name,
+                rate=percent,
+                status=status,
+                can_apply_to_revenue=bool(can_apply_to_revenue),
+            )
+
+    def add_contact(
+        self,
+        name: str,
+        contact_number: str | None = None,
+        tenant_id: str | None = None,
+        *,
+        email: str | None = None,
+    ) -> str:
+        """Add a contact; returns its ContactID. Names are unique, as in Xero."""
+        _text("name", name, 255)
+        if contact_number is not None:
+            _text("contact_number", contact_number, 50)
+        with self._lock:
+            org = self._org(tenant_id)
+            if name.strip().casefold() in org.contacts_by_name:
+                raise ConfigurationError(f"a contact named {name!r} already exists")
+            contact = StoredContact(
+                contact_id=self._ids.guid(),
+                name=name.strip(),
+                contact_number=contact_number,
+                email=email,
+                first_name=None,
+                last_name=None,
+                status="ACTIVE",
+                updated_at=org.touch(self.clock.now()),
+            )
+            org.store_contact(contact)
+            return contact.contact_id
+
+    # --- payments, credits, voids ----------------------------------------------------------------
+
+    def _ctx(self) -> Ctx:
+        return Ctx(ids=self._ids, now=self.clock.now(), unitdp=4)
+
+    def _invoice(self, org: Org, invoice_id: str) -> Any:
+        found = find_invoice(org, invoice_id)
+        if found is None:
+            raise NotFound(
+                f"FakeXero has no invoice {invoice_id!r} in organisation {org.tenant_id}",
+                status_code=404,
+                tenant_id=org.tenant_id,
+            )
+        return found
+
+    def pay(
+        self,
+        invoice_id: str,
+        amount: Decimal | int | str,
+        on: date | None = None,
+        tenant_id: str | None = None,
+        *,
+        reference: str | None = None,
+        account_code: str | None = None,
+    ) -> str:
+        """Pay (part of) an invoice, as someone recording a payment in Xero; returns PaymentID.
+
+        Args:
+            invoice_id: The InvoiceID (or a sales invoice's number).
+            amount: The amount paid (Decimal; at most the amount due).
+            on: Payment date (default: the clock's date).
+            tenant_id: The organisation.
+            reference: Payment reference.
+            account_code: The bank account paid into (optional here; required over HTTP).
+
+        Raises:
+            NotFound: No such invoice.
+            XeroValidationError: Xero would refuse it (not AUTHORISED, more than the amount due).
+        """
+        paid = _money("amount", amount)
+        if on is not None and (isinstance(on, datetime) or not isinstance(on, date)):
+            raise ConfigurationError(f"on must be a datetime.date, not {on!r}")
+        with self._lock:
+            org = self._org(tenant_id)
+            invoice = self._invoice(org, invoice_id)
+            element: dict[str, Any] = {
+                "Invoice": {"InvoiceID": invoice.invoice_id},
+                "Amount": paid,
+                "Reference": reference,
+            }
+            if on is not None:
+                element["Date"] = on
+            if account_code is not None:
+                element["Account"] = {"Code": account_code}
+            outcome = pay_invoice(org, element, self._ctx(), require_account=False)
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+            return str(outcome.record.payment_id)
+
+    def delete_payment(self, payment_id: str, tenant_id: str | None = None) -> None:
+        """Reverse a payment (its Status becomes DELETED; the invoice is due again)."""
+        with self._lock:
+            org = self._org(tenant_id)
+            payment = org.payments.get(payment_id)
+            if payment is None:
+                raise NotFound(f"FakeXero has no payment {payment_id!r}", status_code=404)
+            outcome = delete_payment(org, payment, {"Status": "DELETED"}, self._ctx())
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+
+    def add_credit_note(
+        self,
+        invoice_id: str,
+        amount: Decimal | int | str,
+        on: date | None = None,
+        tenant_id: str | None = None,
+    ) -> str:
+        """Credit (part of) an invoice with a sales credit note allocated to it.
+
+        Returns the CreditNoteID. The invoice's AmountCredited grows; it becomes PAID when
+        nothing is left due. Raises as :meth:`pay` does.
+        """
+        credited = _money("amount", amount)
+        with self._lock:
+            org = self._org(tenant_id)
+            invoice = self._invoice(org, invoice_id)
+            ctx = self._ctx()
+            outcome = add_credit_note(org, invoice, credited, on or ctx.today, ctx)
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+            return str(outcome.record.credit_note_id)
+
+    def void(self, invoice_id: str, tenant_id: str | None = None) -> None:
+        """Void an invoice, with Xero's rules (not once payments or credits are allocated).
+
+        Raises:
+            NotFound: No such invoice.
+            XeroValidationError: Xero would refuse it, with Xero's message.
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            invoice = self._invoice(org, invoice_id)
+            outcome = update_invoice(org, invoice, {"Status": "VOIDED"}, self._ctx())
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+
+    # --- inspection -------------------------------------------------------------------------------
+
+    def invoices(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every stored invoice as Xero's JSON (with lines, unit amounts at 4 dp), oldest first."""
+        with self._lock:
+            org = self._org(tenant_id)
+            return [render_invoice(i, org, unitdp=4) for i in org.invoices.values()]
+
+    def invoice(self, invoice_id: str, tenant_id: str | None = None) -> dict[str, Any]:
+        """One stored invoice as Xero's JSON (by InvoiceID, or a sales invoice's number)."""
+        with self._lock:
+            org = self._org(tenant_id)
+            return render_invoice(self._invoice(org, invoice_id), org, unitdp=4)
+
+    def payments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every payment as Xero's JSON (deleted ones included), oldest first."""
+        with self._lock:
+            org = self._org(tenant_id)
+            return [render_payment(p, org) for p in org.payments.values()]
+
+    def contacts(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every contact as Xero's JSON, oldest first."""
+        with self._lock:
+            return [render_contact(c) for c in self._org(tenant_id).contacts.values()]
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._log)
+
+    def count_requests(
+        self, method: str | None = None, path: str | None = None, tenant_id: str | None = None
+    ) -> int:
+        """How many requests match (``path``: exact, or a prefix followed by ``/``)."""
+        prefix = None if path is None else path.rstrip("/").casefold()
+        with self._lock:
+            return sum(
+                1
+                for r in self._log
+                if (method is None or r.method == method.upper())
+                and (tenant_id is None or r.tenant_id == tenant_id)
+                and (
+                    prefix is None
+                    or r.path.casefold() == prefix
+                    or r.path.casefold().startswith(prefix + "/")
+                )
+            )
+
+    def clear_requests(self) -> None:
+        """Forget the request log."""
+        with self._lock:
+            self._log.clear()
+
+    # --- faults ---------------------------------------------------------------------------------
+
+    def inject(
+        self,
+        kind: FaultKind | str,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+        *,
+        tenant_id: str | None = None,
+        seconds: float | None = None,
+    ) -> ScheduledFault:
+        """Schedule a fault for the next ``times`` matching requests (``None``: until cleared).
+
+        Args:
+            kind: A :class:`FaultKind` or its value, e.g. ``"timeout_after_commit"``.
+            method: Only this method (default: any).
+            path: Only this path or those under it, e.g. ``"/Invoices"`` (default: any
+                accounting API path; pass ``"/connect/token"`` or ``"/connections"`` to fault
+                identity calls).
+            times: How many requests it hits.
+            tenant_id: Only this organisation's requests.
+            seconds: For ``slow``: how far the clock moves (default: ``slow_seconds``).
+        """
+        with self._lock:
+            return self._faults.schedule(
+                kind,
+                method=method,
+                path=path,
+                times=times,
+                tenant_id=tenant_id,
+                seconds=self._slow_seconds if seconds is None else seconds,
+            )
+
+    def inject_random(
+        self,
+        rate: float,
+        kinds: Iterable[FaultKind | str] | None = None,
+        seed: int | str | None = None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        seconds: float | None = None,
+    ) -> RandomFaults:
+        """Hit each matching request with probability ``rate``, reproducibly for a seed.
+
+        Scheduled faults take precedence. Replaces any earlier random faults.
+        """
+        with self._lock:
+            return self._faults.set_random(
+                rate=rate,
+                kinds=kinds,
+                seed=seed,
+                method=method,
+                path=path,
+                seconds=self._slow_seconds if seconds is None else seconds,
+            )
+
+    @property
+    def pending_faults(self) -> list[ScheduledFault]:
+        """Scheduled faults still waiting for requests."""
+        with self._lock:
+            return list(self._faults.scheduled)
+
+    def clear_faults(self) -> None:
+        """Cancel every scheduled and random fault."""
+        with self._lock:
+            self._faults.clear()
+
+    # --- serving -----------------------------------------------------------------------------
+
+    def handle(self, call: Call, *, host: str | None = None) -> Reply:
+        """Answer one request (used by the transport and the loopback server).
+
+        ``host`` is the host the request was sent to, when known; the loopback server serves
+        every path on one host.
+
+        Raises:
+            NetworkFault: An injected fault means the caller gets no response.
+        """
+        api, path = _classify(call.path, host)
+        tenant = call.headers.get("xero-tenant-id")
+        at = self.clock.now()
+        with self._lock:
+            hit = self._faults.take(call.method, path, api, tenant) if api != "unknown" else None
+            correlation = self._ids.guid()
+        record = _Recorder(self, call, api=api, path=path, tenant=tenant, at=at)
+        if hit is not None and not hit.kind.commits:
+            if hit.kind.raises:
+                record(None, fault=hit.kind)
+                raise NetworkFault(hit.kind)
+            reply = _fault_reply(hit.kind).with_headers([("Xero-Correlation-Id", correlation)])
+            record(reply, fault=hit.kind)
+            return reply
+        replayed = False
+        if api == "accounting":
+            reply, replayed = self._accounting(path, call, correlation)
+        elif api == "identity":
+            reply = self._identity_call(path, call)
+        elif api == "connections":
+            reply = self._connections(path, call)
+        else:
+            reply = text_reply(404, "The resource you're looking for cannot be found")
+        reply = reply.with_headers([("Xero-Correlation-Id", correlation)])
+        if hit is not None:
+            if hit.kind is FaultKind.SLOW:
+                self.clock.sleep(hit.seconds)
+            record(reply, fault=hit.kind, replayed=replayed)
+            raise NetworkFault(hit.kind)
+        record(reply, replayed=replayed)
+        return reply
+
+    def _record(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def _identity_call(self, path: str, call: Call) -> Reply:
+        if call.method != "POST":
+            return json_reply(405, {"error": "invalid_request"})
+        form = dict(urllib.parse.parse_qsl(call.body.decode("utf-8", "replace")))
+        authorization = call.headers.get("authorization")
+        with self._lock:
+            if path == "/connect/token":
+                answer = self._identity.token(form, authorization)
+            else:
+                answer = self._identity.revoke(form, authorization)
+        reply = json_reply(answer.status, answer.body)
+        return reply.with_headers([("Cache-Control", "no-store")])
+
+    def _connections(self, path: str, call: Call) -> Reply:
+        with self._lock:
+            grant = self._identity.check_bearer(call.headers.get("authorization"))
+            if isinstance(grant, str):
+                return problem_reply(401, "Unauthorized", grant, self._ids.guid())
+            parts = [p for p in path.split("/") if p]
+            if call.method == "DELETE" and len(parts) == 2:
+                found = next(
+                    (c for c in self._identity.visible(grant) if c.connection_id == parts[1]),
+                    None,
+                )
+                if found is None:
+                    return text_reply(404, "The resource you're looking for cannot be found")
+                self._identity.disconnect(found.tenant_id)
+                return Reply(204, (), b"")
+            if call.method != "GET" or len(parts) != 1:
+                return json_reply(405, {"Title": "Method Not Allowed", "Status": 405})
+            event = call.query.get("autheventid")
+            return json_reply(
+                200,
+                [
+                    {
+                        "id": c.connection_id,
+                        "authEventId": c.auth_event_id,
+                        "tenantId": c.tenant_id,
+                        "tenantType": "ORGANISATION",
+                        "tenantName": self._orgs[c.tenant_id].name,
+                        "createdDateUtc": _iso(c.created_at),
+                        "updatedDateUtc": _iso(c.created_at),
+                    }
+                    for c in self._identity.visible(grant, event)
+                ],
+            )
+
+    def _rate_headers(self, tenant_id: str | None) -> list[tuple[str, str]]:
+        now = self.clock.monotonic()
+        headers = []
+        limits = self._tenant_limits.get(tenant_id) if tenant_id else None
+        if limits is not None:
+            headers.append(("X-DayLimit-Remaining", str(limits.day.remaining(now))))
+            headers.append(("X-MinLimit-Remaining", str(limits.minute.remaining(now))))
+        headers.append(("X-AppMinLimit-Remaining", str(self._app_window.remaining(now))))
+        return headers
+
+    def _accounting(self, path: str, call: Call, correlation: str) -> tuple[Reply, bool]:
+        with self._lock:
+            grant = self._identity.check_bearer(call.headers.get("authorization"))
+            if isinstance(grant, str):
+                reply = problem_reply(401, "Unauthorized", grant, correlation).with_headers(
+                    [
+                        ("WWW-Authenticate", 'Bearer error="invalid_token"'),
+                        *self._rate_headers(None),
+                    ]
+                )
+                return reply, False
+            tenant_id = (call.headers.get("xero-tenant-id") or "").strip().lower()
+            org = self._orgs.get(tenant_id)
+            if org is None or not self._identity.covers(grant, tenant_id):
+                reply = problem_reply(403, "Forbidden", "AuthenticationUnsuccessful", correlation)
+                return reply.with_headers(self._rate_headers(None)), False
+            limits = self._tenant_limits[tenant_id]
+            refusal = limits.admit(self.clock.monotonic(), self._app_window)
+            if refusal is not None:
+                headers = [("X-Rate-Limit-Problem", refusal.problem)]
+                if refusal.retry_after is not None:
+                    headers.append(("Retry-After", str(refusal.retry_after)))
+                reply = problem_reply(
+                    429, "Too Many Requests", f"Rate limit exceeded: {refusal.problem}", correlation
+                )
+                return reply.with_headers([*headers, *self._rate_headers(tenant_id)]), False
+        try:
+            hook = self.in_flight_hook
+            if hook is not None:
+                hook(InFlightRequest(method=call.method, path=path, tenant_id=tenant_id))
+            with self._lock:
+                reply, replayed = self._idempotent(org, grant.client_id, path, call)
+                return reply.with_headers(self._rate_headers(tenant_id)), replayed
+        finally:
+            with self._lock:
+                limits.done()
+
+    def _idempotent(self, org: Org, scope: str, path: str, call: Call) -> tuple[Reply, bool]:
+        key = call.headers.get("idempotency-key") if call.method in _WRITE_METHODS else None
+        now = self.clock.monotonic()
+        digest = ""
+        if key:
+            if len(key) > 128:
+                return error_reply(400, "Idempotency-Key must be at most 128 characters."), False
+            digest = fingerprint(
+                (call.method, path.casefold(), call.raw_query, org.tenant_id, call.body)
+            )
+            stored = self._idempotency.get(scope, key, now)
+            if stored is not None:
+                if stored.fingerprint != digest:
+                    return (
+                        error_reply(
+                            400, f"Idempotency Key: {key} is used with a different request."
+                        ),
+                        False,
+                    )
+                return Reply(stored.status, stored.headers, stored.body), True
+        reply = accounting(org, path, call, ids=self._ids, now=self.clock.now())
+        if key:
+            self._idempotency.put(
+                scope,
+                key,
+                now,
+                fingerprint=digest,
+                status=reply.status,
+                headers=reply.headers,
+                body=reply.body,
+            )
+        return reply, False
+
+
+class _Recorder:
+    """Writes one request's entry in the log once its outcome is known."""
+
+    def __init__(
+        self,
+        fake: FakeXero[Any],
+        call: Call,
+        *,
+        api: str,
+        path: str,
+        tenant: str | None,
+        at: datetime,
+    ) -> None:
+        self._fake, self._call = fake, call
+        self._api, self._path, self._tenant, self._at = api, path, tenant, at
+
+    def __call__(
+        self, reply: Reply | None, *, fault: FaultKind | None = None, replayed: bool = False
+    ) -> None:
+        headers = dict(self._call.headers)
+        if "authorization" in headers:
+            headers["authorization"] = _REDACTED
+        key = headers.get("idempotency-key") if self._call.method in _WRITE_METHODS else None
+        self._fake._record(
+            RecordedRequest(
+                method=self._call.method,
+                path=self._path,
+                query=dict(self._call.query),
+                status=None if reply is None else reply.status,
+                headers=headers,
+                tenant_id=self._tenant,
+                at=self._at,
+                api=self._api,
+                fault=fault,
+                idempotency_key=key,
+                replayed=replayed,
+                response_headers={}
+                if reply is None
+                else {name.lower(): value for name, value in reply.headers},
+            )
+        )
+
+
+def _classify(path: str, host: str | None) -> tuple[str, str]:
+    """Which API a path belongs to, and the path within it."""
+    if host in (None, API_HOST):
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            return "accounting", path[len(API_PREFIX) :] or "/"
+        if path == "/connections" or path.startswith("/connections/"):
+            return "connections", path
+    if host in (None, IDENTITY_HOST) and path in ("/connect/token", "/connect/revocation"):
+        return "identity", path
+    return "unknown", path
+
+
+def _fault_reply(kind: FaultKind) -> Reply:
+    if kind is FaultKind.OFFLINE_503:
+        return text_reply(503, "The Organisation is offline")
+    return error_reply(
+        500,
+        "An error occurred in Xero. Check the API Status page http://status.developer.xero.com "
+        "for current service status.",
+        number=500,
+        error_type="UnknownErrorException",
+    )
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"

@@ -1,0 +1,271 @@
+"""What one fake organisation stores: plain records plus the indexes that keep reads fast.
+
+Records are mutable and slotted (the fake may hold 100,000 invoices); JSON is rendered on
+demand by :mod:`._render`, never stored. Every change goes through :meth:`Org.touch`, which
+hands out strictly increasing ``UpdatedDateUTC`` values so ``If-Modified-Since`` cursors work
+even when the clock stands still.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import attrs
+
+from bms_xero.domain import LineAmountTypes
+
+__all__ = [
+    "ACCOUNT_CLASSES",
+    "Org",
+    "StoredAccount",
+    "StoredContact",
+    "StoredCreditNote",
+    "StoredInvoice",
+    "StoredLine",
+    "StoredPayment",
+    "StoredTaxRate",
+]
+
+ZERO = Decimal("0.00")
+_MS = timedelta(milliseconds=1)
+
+#: Xero derives an account's Class from its Type (components/schemas/AccountType).
+ACCOUNT_CLASSES: dict[str, str] = {
+    "BANK": "ASSET",
+    "CURRENT": "ASSET",
+    "FIXED": "ASSET",
+    "INVENTORY": "ASSET",
+    "NONCURRENT": "ASSET",
+    "PREPAYMENT": "ASSET",
+    "CURRLIAB": "LIABILITY",
+    "LIABILITY": "LIABILITY",
+    "TERMLIAB": "LIABILITY",
+    "PAYG": "LIABILITY",
+    "EQUITY": "EQUITY",
+    "DEPRECIATN": "EXPENSE",
+    "DIRECTCOSTS": "EXPENSE",
+    "EXPENSE": "EXPENSE",
+    "OVERHEADS": "EXPENSE",
+    "OTHERINCOME": "REVENUE",
+    "REVENUE": "REVENUE",
+    "SALES": "REVENUE",
+}
+
+
+@attrs.define(kw_only=True)
+class StoredAccount:
+    """One account in the chart of accounts."""
+
+    account_id: str
+    code: str
+    name: str
+    type: str
+    status: str
+    tax_type: str | None
+    system_account: str | None
+    updated_at: datetime
+
+    @property
+    def account_class(self) -> str:
+        """Xero's Class, derived from the type."""
+        return ACCOUNT_CLASSES[self.type]
+
+
+@attrs.define(kw_only=True)
+class StoredTaxRate:
+    """One tax rate."""
+
+    tax_type: str
+    name: str
+    rate: Decimal
+    status: str
+    can_apply_to_revenue: bool
+
+
+@attrs.define(kw_only=True)
+class StoredContact:
+    """One contact."""
+
+    contact_id: str
+    name: str
+    contact_number: str | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    status: str
+    updated_at: datetime
+
+
+@attrs.define(kw_only=True)
+class StoredLine:
+    """One line of a stored invoice, with the amounts Xero computed for it."""
+
+    line_item_id: str
+    description: str | None
+    quantity: Decimal | None
+    unit_amount: Decimal | None
+    account_code: str | None
+    tax_type: str | None
+    tax_amount: Decimal
+    line_amount: Decimal
+    discount_rate: Decimal | None
+    discount_amount: Decimal | None
+    item_code: str | None
+    tracking: tuple[tuple[str, str], ...]
+
+
+@attrs.define(kw_only=True)
+class StoredInvoice:
+    """One invoice, its totals and what has been allocated to it."""
+
+    invoice_id: str
+    type: str
+    number: str
+    contact_id: str
+    date: _dt.date
+    due_date: _dt.date | None
+    status: str
+    line_amount_types: LineAmountTypes
+    currency_code: str
+    currency_rate: Decimal
+    reference: str | None
+    url: str | None
+    sent_to_contact: bool
+    lines: tuple[StoredLine, ...]
+    sub_total: Decimal
+    total_tax: Decimal
+    total: Decimal
+    total_discount: Decimal
+    updated_at: datetime
+    amount_paid: Decimal = ZERO
+    amount_credited: Decimal = ZERO
+    fully_paid_on: _dt.date | None = None
+    payment_ids: list[str] = attrs.Factory(list)
+    credit_note_ids: list[str] = attrs.Factory(list)
+
+    @property
+    def amount_due(self) -> Decimal:
+        """Total less everything paid or credited."""
+        return self.total - self.amount_paid - self.amount_credited
+
+    @property
+    def has_allocations(self) -> bool:
+        """Whether payments or credits are allocated (Xero then refuses edits and voids)."""
+        return self.amount_paid != 0 or self.amount_credited != 0
+
+
+@attrs.define(kw_only=True)
+class StoredPayment:
+    """One payment against an invoice."""
+
+    payment_id: str
+    invoice_id: str
+    amount: Decimal
+    date: _dt.date
+    reference: str | None
+    account_id: str | None
+    status: str
+    updated_at: datetime
+
+
+@attrs.define(kw_only=True)
+class StoredCreditNote:
+    """A sales credit note, fully allocated to one invoice."""
+
+    credit_note_id: str
+    number: str
+    invoice_id: str
+    contact_id: str
+    amount: Decimal
+    date: _dt.date
+    updated_at: datetime
+
+
+@attrs.define(kw_only=True)
+class Org:
+    """One Xero organisation (tenant) and everything in it."""
+
+    tenant_id: str
+    organisation_id: str
+    name: str
+    short_code: str
+    base_currency: str
+    created_at: datetime
+    accounts: dict[str, StoredAccount] = attrs.Factory(dict)  # by code
+    tax_rates: dict[str, StoredTaxRate] = attrs.Factory(dict)  # by TaxType
+    contacts: dict[str, StoredContact] = attrs.Factory(dict)  # by id, creation order
+    contacts_by_name: dict[str, str] = attrs.Factory(dict)  # casefolded name -> id
+    invoices: dict[str, StoredInvoice] = attrs.Factory(dict)  # by id, creation order
+    numbers: dict[str, str] = attrs.Factory(dict)  # ACCREC number -> id
+    by_contact: dict[str, dict[str, None]] = attrs.Factory(dict)  # contact -> invoice ids
+    payments: dict[str, StoredPayment] = attrs.Factory(dict)
+    credit_notes: dict[str, StoredCreditNote] = attrs.Factory(dict)
+    # Ids in UpdatedDateUTC order (oldest first): touching moves a record to the end, so
+    # If-Modified-Since reads walk back from the end and stop early.
+    recent_invoices: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    recent_payments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    recent_contacts: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    last_update: datetime | None = None
+    next_invoice_number: int = 1
+    next_credit_note_number: int = 1
+
+    def touch(self, now: datetime) -> datetime:
+        """The next UpdatedDateUTC: the clock's time to the millisecond, strictly increasing."""
+        stamp = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if self.last_update is not None and stamp <= self.last_update:
+            stamp = self.last_update + _MS
+        self.last_update = stamp
+        return stamp
+
+    def account_by_id(self, account_id: str) -> StoredAccount | None:
+        """The account with this AccountID (a scan: charts of accounts are small)."""
+        return next((a for a in self.accounts.values() if a.account_id == account_id), None)
+
+    def contact_by_number(self, number: str) -> StoredContact | None:
+        """The first contact with this ContactNumber."""
+        return next((c for c in self.contacts.values() if c.contact_number == number), None)
+
+    def store_invoice(self, invoice: StoredInvoice, *, old_number: str | None = None) -> None:
+        """Save a new or changed invoice and keep every index in step."""
+        if old_number is not None and self.numbers.get(old_number) == invoice.invoice_id:
+            del self.numbers[old_number]
+        if invoice.type == "ACCREC":
+            self.numbers[invoice.number] = invoice.invoice_id
+        previous = self.invoices.get(invoice.invoice_id)
+        if previous is not None and previous.contact_id != invoice.contact_id:
+            self.by_contact.get(previous.contact_id, {}).pop(invoice.invoice_id, None)
+        self.invoices[invoice.invoice_id] = invoice
+        self.by_contact.setdefault(invoice.contact_id, {})[invoice.invoice_id] = None
+        self.recent_invoices[invoice.invoice_id] = None
+        self.recent_invoices.move_to_end(invoice.invoice_id)
+
+    def bump_invoice(self, invoice: StoredInvoice, now: datetime) -> None:
+        """Mark an invoice changed in place (a payment or credit landed)."""
+        invoice.updated_at = self.touch(now)
+        self.recent_invoices.move_to_end(invoice.invoice_id)
+
+    def store_payment(self, payment: StoredPayment) -> None:
+        """Save a new or changed payment."""
+        self.payments[payment.payment_id] = payment
+        self.recent_payments[payment.payment_id] = None
+        self.recent_payments.move_to_end(payment.payment_id)
+
+    def store_contact(self, contact: StoredContact, *, old_name: str | None = None) -> None:
+        """Save a new or changed contact."""
+        if old_name is not None:
+            self.contacts_by_name.pop(old_name.casefold(), None)
+        self.contacts[contact.contact_id] = contact
+        self.contacts_by_name[contact.name.casefold()] = contact.contact_id
+        self.recent_contacts[contact.contact_id] = None
+        self.recent_contacts.move_to_end(contact.contact_id)
+
+    def next_number(self) -> str:
+        """The next free automatic invoice number (``INV-0001``, ...)."""
+        while True:
+            number = f"INV-{self.next_invoice_number:04d}"
+            self.next_invoice_number += 1
+            if number not in self.numbers:
+                return number

@@ -1,0 +1,343 @@
+"""Stored records as Xero's JSON (components/schemas/* in Xero's OpenAPI spec).
+
+Amounts stay :class:`~decimal.Decimal` (written exactly by ``encode_json``): money at 2 decimal
+places, unit amounts at 2 or (with ``unitdp=4``) 4, quantities and rates at 4. Date-only fields
+are ``/Date(ms+0000)/`` with ``...String`` twins; ``UpdatedDateUTC`` is ``/Date(ms)/``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from bms_xero.mapping.dates import format_ms_date, format_ms_datetime
+from bms_xero.mapping.totals import round_money
+from bms_xero.testing._model import (
+    Org,
+    StoredAccount,
+    StoredContact,
+    StoredCreditNote,
+    StoredInvoice,
+    StoredLine,
+    StoredPayment,
+    StoredTaxRate,
+)
+
+__all__ = [
+    "date_string",
+    "envelope",
+    "render_account",
+    "render_contact",
+    "render_invoice",
+    "render_organisation",
+    "render_payment",
+    "render_tax_rate",
+    "unit",
+]
+
+_FOUR = Decimal("0.0001")
+
+# Organisation details Xero derives from the country (Version, CountryCode, Timezone).
+_COUNTRIES: dict[str, tuple[str, str, str]] = {
+    "NZD": ("NZ", "NZ", "NEWZEALANDSTANDARDTIME"),
+    "AUD": ("AU", "AU", "AUSEASTERNSTANDARDTIME"),
+    "GBP": ("UK", "GB", "GMTSTANDARDTIME"),
+    "USD": ("US", "US", "EASTERNSTANDARDTIME"),
+}
+
+
+def four(value: Decimal) -> Decimal:
+    """``value`` at 4 decimal places."""
+    return value.quantize(_FOUR, rounding=ROUND_HALF_UP)
+
+
+def unit(value: Decimal, unitdp: int) -> Decimal:
+    """A unit amount at the precision the caller asked for (``unitdp``)."""
+    return four(value) if unitdp == 4 else round_money(value)
+
+
+def date_string(value: date) -> str:
+    """The ``DateString`` twin of a date-only field."""
+    return f"{value.isoformat()}T00:00:00"
+
+
+def _put(out: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        out[key] = value
+
+
+def render_line(line: StoredLine, unitdp: int) -> dict[str, Any]:
+    """One line item."""
+    out: dict[str, Any] = {"LineItemID": line.line_item_id}
+    _put(out, "Description", line.description)
+    _put(out, "Quantity", None if line.quantity is None else four(line.quantity))
+    _put(out, "UnitAmount", None if line.unit_amount is None else unit(line.unit_amount, unitdp))
+    _put(out, "ItemCode", line.item_code)
+    _put(out, "AccountCode", line.account_code)
+    _put(out, "TaxType", line.tax_type)
+    out["TaxAmount"] = line.tax_amount
+    out["LineAmount"] = line.line_amount
+    _put(out, "DiscountRate", line.discount_rate)
+    _put(out, "DiscountAmount", line.discount_amount)
+    out["Tracking"] = [{"Name": name, "Option": option} for name, option in line.tracking]
+    return out
+
+
+def _contact_ref(org: Org, contact_id: str) -> dict[str, Any]:
+    contact = org.contacts.get(contact_id)
+    out: dict[str, Any] = {"ContactID": contact_id}
+    if contact is not None:
+        out["Name"] = contact.name
+        _put(out, "ContactNumber", contact.contact_number)
+        out["ContactStatus"] = contact.status
+    out["HasValidationErrors"] = False
+    return out
+
+
+def _payment_ref(payment: StoredPayment) -> dict[str, Any]:
+    return {
+        "PaymentID": payment.payment_id,
+        "Date": format_ms_date(payment.date),
+        "Amount": payment.amount,
+        "Reference": payment.reference or "",
+        "CurrencyRate": Decimal("1.0000"),
+        "HasAccount": payment.account_id is not None,
+        "HasValidationErrors": False,
+    }
+
+
+def _credit_ref(note: StoredCreditNote) -> dict[str, Any]:
+    return {
+        "CreditNoteID": note.credit_note_id,
+        "CreditNoteNumber": note.number,
+        "Type": "ACCRECCREDIT",
+        "Date": format_ms_date(note.date),
+        "AppliedAmount": note.amount,
+        "Total": note.amount,
+        "HasErrors": False,
+    }
+
+
+def render_invoice(
+    invoice: StoredInvoice,
+    org: Org,
+    *,
+    unitdp: int = 2,
+    lines: bool = True,
+    summary: bool = False,
+) -> dict[str, Any]:
+    """One invoice (``lines=False`` drops LineItems; ``summary`` keeps only light fields)."""
+    out: dict[str, Any] = {
+        "Type": invoice.type,
+        "InvoiceID": invoice.invoice_id,
+        "InvoiceNumber": invoice.number,
+        "Reference": invoice.reference or "",
+    }
+    if not summary:
+        out["Prepayments"] = []
+        out["Overpayments"] = []
+    out.update(
+        {
+            "AmountDue": invoice.amount_due,
+            "AmountPaid": invoice.amount_paid,
+            "AmountCredited": invoice.amount_credited,
+            "SentToContact": invoice.sent_to_contact,
+            "CurrencyRate": invoice.currency_rate,
+            "IsDiscounted": invoice.total_discount != 0,
+            "HasAttachments": False,
+            "HasErrors": False,
+            "Contact": _contact_ref(org, invoice.contact_id),
+            "DateString": date_string(invoice.date),
+            "Date": format_ms_date(invoice.date),
+        }
+    )
+    if invoice.due_date is not None:
+        out["DueDateString"] = date_string(invoice.due_date)
+        out["DueDate"] = format_ms_date(invoice.due_date)
+    out["Status"] = invoice.status
+    out["LineAmountTypes"] = invoice.line_amount_types.value
+    if lines and not summary:
+        out["LineItems"] = [render_line(line, unitdp) for line in invoice.lines]
+    out.update(
+        {
+            "SubTotal": invoice.sub_total,
+            "TotalTax": invoice.total_tax,
+            "Total": invoice.total,
+        }
+    )
+    if invoice.total_discount:
+        out["TotalDiscount"] = invoice.total_discount
+    out["UpdatedDateUTC"] = format_ms_datetime(invoice.updated_at)
+    out["CurrencyCode"] = invoice.currency_code
+    if invoice.fully_paid_on is not None:
+        out["FullyPaidOnDate"] = format_ms_date(invoice.fully_paid_on)
+    _put(out, "Url", invoice.url)
+    if not summary:
+        out["Payments"] = [
+            _payment_ref(org.payments[pid])
+            for pid in invoice.payment_ids
+            if org.payments[pid].status == "AUTHORISED"
+        ]
+        out["CreditNotes"] = [_credit_ref(org.credit_notes[cid]) for cid in invoice.credit_note_ids]
+    return out
+
+
+def render_payment(payment: StoredPayment, org: Org) -> dict[str, Any]:
+    """One payment, with a summary of its invoice and account."""
+    invoice = org.invoices[payment.invoice_id]
+    out: dict[str, Any] = {
+        "PaymentID": payment.payment_id,
+        "Date": format_ms_date(payment.date),
+        "BankAmount": payment.amount,
+        "Amount": payment.amount,
+        "Reference": payment.reference or "",
+        "CurrencyRate": Decimal("1.0000"),
+        "PaymentType": "ACCRECPAYMENT" if invoice.type == "ACCREC" else "ACCPAYPAYMENT",
+        "Status": payment.status,
+        "UpdatedDateUTC": format_ms_datetime(payment.updated_at),
+        "HasAccount": payment.account_id is not None,
+        "IsReconciled": False,
+    }
+    account = None if payment.account_id is None else org.account_by_id(payment.account_id)
+    if account is not None:
+        out["Account"] = {"AccountID": account.account_id, "Code": account.code}
+    out["Invoice"] = {
+        "Type": invoice.type,
+        "InvoiceID": invoice.invoice_id,
+        "InvoiceNumber": invoice.number,
+        "Contact": _contact_ref(org, invoice.contact_id),
+        "CurrencyCode": invoice.currency_code,
+    }
+    out["HasValidationErrors"] = False
+    return out
+
+
+def render_contact(contact: StoredContact) -> dict[str, Any]:
+    """One contact."""
+    out: dict[str, Any] = {"ContactID": contact.contact_id, "ContactStatus": contact.status}
+    _put(out, "ContactNumber", contact.contact_number)
+    out["Name"] = contact.name
+    _put(out, "FirstName", contact.first_name)
+    _put(out, "LastName", contact.last_name)
+    _put(out, "EmailAddress", contact.email)
+    out.update(
+        {
+            "Addresses": [],
+            "Phones": [],
+            "UpdatedDateUTC": format_ms_datetime(contact.updated_at),
+            "ContactGroups": [],
+            "IsSupplier": False,
+            "IsCustomer": True,
+            "ContactPersons": [],
+            "HasAttachments": False,
+            "HasValidationErrors": False,
+        }
+    )
+    return out
+
+
+def render_account(account: StoredAccount) -> dict[str, Any]:
+    """One account."""
+    out: dict[str, Any] = {
+        "AccountID": account.account_id,
+        "Code": account.code,
+        "Name": account.name,
+        "Status": account.status,
+        "Type": account.type,
+    }
+    _put(out, "TaxType", account.tax_type)
+    out.update(
+        {
+            "Class": account.account_class,
+            "EnablePaymentsToAccount": account.type == "BANK",
+            "ShowInExpenseClaims": False,
+            "ReportingCode": "",
+            "HasAttachments": False,
+            "UpdatedDateUTC": format_ms_datetime(account.updated_at),
+            "AddToWatchlist": False,
+        }
+    )
+    if account.type == "BANK":
+        out["BankAccountType"] = "BANK"
+    _put(out, "SystemAccount", account.system_account)
+    return out
+
+
+def render_tax_rate(rate: StoredTaxRate) -> dict[str, Any]:
+    """One tax rate (a single component)."""
+    return {
+        "Name": rate.name,
+        "TaxType": rate.tax_type,
+        "TaxComponents": [
+            {
+                "Name": rate.name,
+                "Rate": four(rate.rate),
+                "IsCompound": False,
+                "IsNonRecoverable": False,
+            }
+        ],
+        "Status": rate.status,
+        "CanApplyToAssets": True,
+        "CanApplyToEquity": True,
+        "CanApplyToExpenses": not rate.can_apply_to_revenue,
+        "CanApplyToLiabilities": True,
+        "CanApplyToRevenue": rate.can_apply_to_revenue,
+        "DisplayTaxRate": four(rate.rate),
+        "EffectiveRate": four(rate.rate),
+    }
+
+
+def render_organisation(org: Org) -> dict[str, Any]:
+    """The organisation."""
+    version, country, timezone = _COUNTRIES.get(org.base_currency, ("GLOBAL", "US", "UTC"))
+    return {
+        "APIKey": "",
+        "Name": org.name,
+        "LegalName": org.name,
+        "PaysTax": True,
+        "Version": version,
+        "OrganisationType": "COMPANY",
+        "BaseCurrency": org.base_currency,
+        "CountryCode": country,
+        "IsDemoCompany": False,
+        "OrganisationStatus": "ACTIVE",
+        "FinancialYearEndDay": 31,
+        "FinancialYearEndMonth": 3,
+        "SalesTaxBasis": "ACCRUALS" if version == "NZ" else "ACCRUAL",
+        "SalesTaxPeriod": "TWOMONTHS",
+        "DefaultSalesTax": "Tax Exclusive",
+        "DefaultPurchasesTax": "Tax Exclusive",
+        "CreatedDateUTC": format_ms_datetime(org.created_at),
+        "OrganisationEntityType": "COMPANY",
+        "Timezone": timezone,
+        "ShortCode": org.short_code,
+        "OrganisationID": org.organisation_id,
+        "Edition": "BUSINESS",
+        "Class": "PREMIUM",
+        "Addresses": [],
+        "Phones": [],
+        "ExternalLinks": [],
+        "PaymentTerms": {},
+    }
+
+
+def envelope(
+    key: str,
+    items: list[dict[str, Any]],
+    *,
+    response_id: str,
+    now: datetime,
+    pagination: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Xero's response envelope around a list of records."""
+    out: dict[str, Any] = {
+        "Id": response_id,
+        "Status": "OK",
+        "ProviderName": "FakeXero",
+        "DateTimeUTC": format_ms_datetime(now),
+    }
+    if pagination is not None:
+        out["pagination"] = pagination
+    out[key] = items
+    return out

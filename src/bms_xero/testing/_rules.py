@@ -1,0 +1,1037 @@
+"""Xero's rules for writes, applied to one organisation's records.
+
+Each write takes one element of a request body (already decoded, numbers as Decimal) and
+either commits it and returns the stored record, or commits nothing and returns Xero's
+validation messages. Messages Xero is known to use are copied verbatim (see ``XERO``); the
+rest are the fake's own wording, listed in docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from bms_xero.domain import LineAmountTypes
+from bms_xero.mapping.dates import parse_date
+from bms_xero.mapping.totals import line_amount, line_tax, round_money
+from bms_xero.testing._ids import Ids
+from bms_xero.testing._model import (
+    ZERO,
+    Org,
+    StoredContact,
+    StoredCreditNote,
+    StoredInvoice,
+    StoredLine,
+    StoredPayment,
+)
+
+__all__ = [
+    "Ctx",
+    "Outcome",
+    "add_credit_note",
+    "create_contact",
+    "create_invoice",
+    "delete_payment",
+    "pay_invoice",
+    "update_contact",
+    "update_invoice",
+    "upsert_contact",
+    "upsert_invoice",
+]
+
+#: Xero's own messages (xero-api.md sections 3-4, and the spec's payment example).
+XERO = {
+    "not_valid_status": "Invoice not of valid status for modification",
+    "allocated": (
+        "This document cannot be edited as it has a payment or credit note allocated to it."
+    ),
+    "restatus": (
+        "The status {status} cannot be applied to the invoice because it has payments or "
+        "credit notes allocated to it."
+    ),
+    "duplicate_number": "Invoice # must be unique.",
+    "unknown_account": "Account code '{code}' is not a valid code for this document.",
+    "archived_account": (
+        "Account code '{code}' has been archived, or has been deleted. Each line item must "
+        "reference a valid account."
+    ),
+    "bad_tax_type": (
+        "The TaxType code {tax_type} does not exist or cannot be used for this type of transaction."
+    ),
+    "account_invalid": "Account must be valid.",
+    "no_lines": "One or more line items must be specified",
+    "no_contact": "Contact cannot be empty.",
+    "no_due_date": "The document DueDate field must be specified.",
+    "no_date": "The Date field must be specified.",
+    "payment_exceeds": "Payment amount exceeds the amount outstanding on this document",
+    "creation_status": "Invoice not of valid status for creation",
+    "duplicate_contact": (
+        "The contact name {name} is already assigned to another contact. The contact name "
+        "must be unique across all active contacts."
+    ),
+    "description": "Description needs to be at least 1 char long",
+}
+
+#: The fake's own wording, where Xero's is not known.
+FAKE = {
+    "unknown_contact": "The contact with ContactID '{id}' could not be found.",
+    "bad_type": "Type '{value}' is not supported; FakeXero stores ACCREC and ACCPAY invoices.",
+    "no_type": "The Type field must be specified.",
+    "type_change": "The Type of an existing invoice cannot be changed.",
+    "bad_status": "'{value}' is not a valid invoice status.",
+    "bad_amount_types": "'{value}' is not a valid LineAmountTypes value.",
+    "bad_date": "'{value}' is not a valid date for {field} (use YYYY-MM-DD).",
+    "bad_number": "'{value}' is not a valid number for {field}.",
+    "long_number": "InvoiceNumber must be 255 characters or fewer.",
+    "bad_currency": "'{value}' is not a valid CurrencyCode.",
+    "bad_url": "The Url must be an absolute http(s) URL of at most 2000 characters.",
+    "not_approved_sent": "SentToContact can only be set on approved invoices.",
+    "bad_line": "Each line item must be an object.",
+    "bad_lines": "LineItems must be a list.",
+    "discount_range": "DiscountRate must be between 0 and 100.",
+    "discount_both": "Only one of DiscountRate and DiscountAmount can be given.",
+    "discount_type": "Discounts are only supported on ACCREC invoices.",
+    "tracking": "A line item can have at most 2 tracking categories.",
+    "id_on_create": (
+        "InvoiceID cannot be given when creating an invoice; update it with "
+        "POST /Invoices/{InvoiceID}."
+    ),
+    "invoice_not_found": "The invoice '{id}' could not be found.",
+    "payment_status": "Invoice not of valid status for payment",
+    "payment_amount": "The payment Amount must be greater than zero.",
+    "payment_invoice": "The payment must reference an invoice by InvoiceID or InvoiceNumber.",
+    "payment_account": "Account must be valid.",
+    "payment_deleted": "The payment has already been deleted.",
+    "payment_update": "Only Status DELETED can be sent to an existing payment.",
+    "contact_name": "The contact Name must be specified.",
+    "contact_number": "ContactNumber must be 50 characters or fewer.",
+    "contact_not_found": "The contact '{id}' could not be found.",
+    "not_object": "Each element must be a JSON object.",
+}
+
+STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
+# One shared string per status and type, however many invoices use it.
+_CANONICAL = {value: value for value in (*STATUSES, "ACCREC", "ACCPAY")}
+_CREATABLE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED"})
+# Allowed transitions, relayed from Xero support (xero-api.md section 3); staying put is an edit.
+_TRANSITIONS: dict[str, frozenset[str]] = {
+    "DRAFT": frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"}),
+    "SUBMITTED": frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"}),
+    "AUTHORISED": frozenset({"AUTHORISED", "VOIDED"}),
+}
+_APPROVED = frozenset({"AUTHORISED", "PAID"})
+_FOUR = Decimal("0.0001")
+_ONE = Decimal("1.0")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_guid(value: object) -> bool:
+    """Whether ``value`` looks like a Xero id."""
+    return isinstance(value, str) and _GUID.fullmatch(value) is not None
+
+
+@attrs.frozen(kw_only=True)
+class Ctx:
+    """What a write needs besides the organisation.
+
+    Attributes:
+        ids: Id stream.
+        now: The clock's time.
+        unitdp: Unit-amount precision the caller asked for (2 or 4).
+    """
+
+    ids: Ids
+    now: datetime
+    unitdp: int = 2
+
+    @property
+    def today(self) -> date:
+        """The organisation's today (UTC)."""
+        return self.now.date()
+
+
+@attrs.frozen
+class Outcome:
+    """The result of one element of a write.
+
+    Attributes:
+        record: What was stored (``None`` when rejected).
+        messages: Xero's validation messages for the element (empty when stored).
+        line_messages: Messages per line index, for lines that caused them.
+        changed: Whether anything was written (a no-op update stores nothing).
+    """
+
+    record: Any
+    messages: tuple[str, ...] = ()
+    line_messages: Mapping[int, tuple[str, ...]] = attrs.Factory(dict)
+    changed: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """Whether the element was accepted."""
+        return not self.messages
+
+
+def _rejected(messages: Sequence[str], lines: Mapping[int, list[str]] | None = None) -> Outcome:
+    unique = tuple(dict.fromkeys(messages))
+    per_line = {i: tuple(dict.fromkeys(m)) for i, m in (lines or {}).items() if m}
+    return Outcome(None, unique, per_line, changed=False)
+
+
+# --- value parsing --------------------------------------------------------------------------
+
+
+class _Problems:
+    """Collects messages for an element and its lines."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.lines: dict[int, list[str]] = {}
+
+    def add(self, message: str, line: int | None = None) -> None:
+        self.messages.append(message)
+        if line is not None:
+            self.lines.setdefault(line, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+
+def _number(value: Any, field: str, problems: _Problems, line: int | None = None) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        problems.add(FAKE["bad_number"].format(value=value, field=field), line)
+        return None
+    if isinstance(value, float):  # only if a caller decoded JSON without Decimal
+        value = repr(value)
+    try:
+        result = Decimal(value) if isinstance(value, int | str | Decimal) else None
+    except InvalidOperation:
+        result = None
+    if result is None or not result.is_finite():
+        problems.add(FAKE["bad_number"].format(value=value, field=field), line)
+        return None
+    return result
+
+
+def _date(value: Any, field: str, problems: _Problems) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_date(value)
+        except ValueError:
+            pass
+    problems.add(FAKE["bad_date"].format(value=value, field=field))
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _unit_round(value: Decimal, unitdp: int) -> Decimal:
+    return value.quantize(_FOUR if unitdp == 4 else Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# --- contacts referenced by invoices ---------------------------------------------------------
+
+
+@attrs.frozen
+class _NewContact:
+    name: str
+    number: str | None
+
+
+def _resolve_contact(org: Org, value: Any, problems: _Problems) -> str | _NewContact | None:
+    if not isinstance(value, Mapping) or not value:
+        problems.add(XERO["no_contact"])
+        return None
+    contact_id = value.get("ContactID")
+    if contact_id:
+        if isinstance(contact_id, str) and contact_id in org.contacts:
+            return contact_id
+        problems.add(FAKE["unknown_contact"].format(id=contact_id))
+        return None
+    name = _text(value.get("Name"))
+    number = _text(value.get("ContactNumber"))
+    if number:
+        found = org.contact_by_number(number)
+        if found is not None:
+            return found.contact_id
+    if name and name.strip():
+        # A name alone finds or creates the contact, as Xero does.
+        existing = org.contacts_by_name.get(name.strip().casefold())
+        return existing if existing is not None else _NewContact(name.strip(), number)
+    if number:
+        problems.add(FAKE["unknown_contact"].format(id=number))
+        return None
+    problems.add(XERO["no_contact"])
+    return None
+
+
+def _commit_contact(org: Org, ref: str | _NewContact, ctx: Ctx) -> str:
+    if isinstance(ref, str):
+        return org.contacts[ref].contact_id  # the stored string, not the request's copy
+    contact = StoredContact(
+        contact_id=ctx.ids.guid(),
+        name=ref.name,
+        contact_number=ref.number,
+        email=None,
+        first_name=None,
+        last_name=None,
+        status="ACTIVE",
+        updated_at=org.touch(ctx.now),
+    )
+    org.store_contact(contact)
+    return contact.contact_id
+
+
+# --- invoices -------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class _Draft:
+    type: str
+    number: str | None
+    contact: str | _NewContact
+    date: _dt.date
+    due_date: _dt.date | None
+    status: str
+    line_amount_types: LineAmountTypes
+    currency_code: str
+    currency_rate: Decimal
+    reference: str | None
+    url: str | None
+    sent_to_contact: bool
+    lines: tuple[StoredLine, ...]
+    sub_total: Decimal
+    total_tax: Decimal
+    total: Decimal
+    total_discount: Decimal
+
+
+def _line(
+    org: Org,
+    raw: Any,
+    index: int,
+    base: StoredLine | None,
+    *,
+    invoice_type: str,
+    status: str,
+    amount_types: LineAmountTypes,
+    ctx: Ctx,
+    problems: _Problems,
+) -> tuple[StoredLine, Decimal] | None:
+    """One line, validated and with its amounts computed, plus its discount."""
+    if not isinstance(raw, Mapping):
+        problems.add(FAKE["bad_line"], index)
+        return None
+    before = len(problems.messages)
+
+    def pick(key: str, current: Any) -> Any:
+        return raw.get(key, current)
+
+    description = _text(pick("Description", base.description if base else None))
+    if not description or not description.strip():
+        problems.add(XERO["description"], index)
+    sent_quantity = _number(raw.get("Quantity"), "Quantity", problems, index)
+    sent_unit = _number(raw.get("UnitAmount"), "UnitAmount", problems, index)
+    sent_amount = _number(raw.get("LineAmount"), "LineAmount", problems, index)
+    quantity = sent_quantity if "Quantity" in raw else (base.quantity if base else None)
+    unit = (
+        _unit_round(sent_unit, ctx.unitdp)
+        if sent_unit is not None
+        else (base.unit_amount if base and "UnitAmount" not in raw else None)
+    )
+    if quantity is not None:
+        quantity = quantity.quantize(_FOUR, rounding=ROUND_HALF_UP)
+    discount_rate = _number(
+        pick("DiscountRate", base.discount_rate if base else None), "DiscountRate", problems, index
+    )
+    discount_amount = _number(
+        pick("DiscountAmount", base.discount_amount if base else None),
+        "DiscountAmount",
+        problems,
+        index,
+    )
+    if discount_rate is not None and not Decimal(0) <= discount_rate <= Decimal(100):
+        problems.add(FAKE["discount_range"], index)
+    if discount_rate and discount_amount:
+        problems.add(FAKE["discount_both"], index)
+    if (discount_rate or discount_amount) and invoice_type != "ACCREC":
+        problems.add(FAKE["discount_type"], index)
+    description_only = quantity is None and unit is None and sent_amount is None
+    if not description_only:
+        # Xero fills in whichever of Quantity and UnitAmount is missing from LineAmount.
+        if unit is None:
+            if quantity is None:
+                quantity = Decimal("1.0000")
+            unit = (
+                _unit_round(sent_amount / quantity, ctx.unitdp)
+                if sent_amount is not None and quantity
+                else Decimal("0.00")
+            )
+        if quantity is None:
+            quantity = (
+                (sent_amount / unit).quantize(_FOUR, rounding=ROUND_HALF_UP)
+                if sent_amount is not None and unit
+                else Decimal("1.0000")
+            )
+
+    account_code = _text(pick("AccountCode", base.account_code if base else None))
+    account_id = raw.get("AccountID")
+    account = None
+    if not account_code and account_id:
+        account = org.account_by_id(str(account_id))
+        if account is None:
+            problems.add(XERO["account_invalid"], index)
+        else:
+            account_code = account.code
+    elif account_code:
+        account = org.accounts.get(account_code)
+        if account is None or account.type == "BANK":
+            problems.add(XERO["unknown_account"].format(code=account_code), index)
+            account = None
+        elif account.status != "ACTIVE":
+            problems.add(XERO["archived_account"].format(code=account_code), index)
+    elif not description_only and status != "DRAFT":
+        problems.add(XERO["account_invalid"], index)
+
+    tax_type = _text(pick("TaxType", base.tax_type if base else None))
+    rate = Decimal(0)
+    if tax_type:
+        found = org.tax_rates.get(tax_type)
+        usable = (
+            found is not None
+            and found.status == "ACTIVE"
+            and (found.can_apply_to_revenue or invoice_type != "ACCREC")
+        )
+        if usable and found is not None:
+            rate, tax_type = found.rate, found.tax_type
+        elif not (tax_type == "NONE" and found is None):
+            problems.add(XERO["bad_tax_type"].format(tax_type=tax_type), index)
+    elif not description_only:
+        default = account.tax_type if account is not None else None
+        default_rate = org.tax_rates.get(default) if default else None
+        tax_type = default or "NONE"
+        rate = default_rate.rate if default_rate is not None else Decimal(0)
+
+    tracking_raw = pick(
+        "Tracking", [{"Name": n, "Option": o} for n, o in base.tracking] if base else []
+    )
+    tracking: list[tuple[str, str]] = []
+    if isinstance(tracking_raw, list):
+        if len(tracking_raw) > 2:
+            problems.add(FAKE["tracking"], index)
+        for entry in tracking_raw:
+            if isinstance(entry, Mapping):
+                tracking.append((str(entry.get("Name", "")), str(entry.get("Option", ""))))
+    if len(problems.messages) > before:
+        return None
+
+    if description_only or quantity is None or unit is None:
+        amount = tax = discount = ZERO
+    else:
+        gross = round_money(quantity * unit)
+        if discount_amount:
+            amount = round_money(quantity * unit - discount_amount)
+        else:
+            amount = line_amount(quantity, unit, discount_rate)
+        discount = gross - amount
+        tax = (
+            ZERO if amount_types is LineAmountTypes.NO_TAX else line_tax(amount, rate, amount_types)
+        )
+    line_id = base.line_item_id if base is not None else ctx.ids.guid()
+    return (
+        StoredLine(
+            line_item_id=line_id,
+            description=description,
+            quantity=quantity,
+            unit_amount=unit,
+            account_code=account.code if account is not None else account_code,
+            tax_type=tax_type,
+            tax_amount=tax,
+            line_amount=amount,
+            discount_rate=discount_rate,
+            discount_amount=discount_amount,
+            item_code=_text(pick("ItemCode", base.item_code if base else None)),
+            tracking=tuple(tracking),
+        ),
+        discount,
+    )
+
+
+def _lines(
+    org: Org,
+    raw_lines: Any,
+    base: StoredInvoice | None,
+    *,
+    invoice_type: str,
+    status: str,
+    amount_types: LineAmountTypes,
+    ctx: Ctx,
+    problems: _Problems,
+) -> tuple[tuple[StoredLine, ...], Decimal]:
+    if not isinstance(raw_lines, list):
+        problems.add(FAKE["bad_lines"])
+        return (), ZERO
+    if not raw_lines:
+        problems.add(XERO["no_lines"])
+        return (), ZERO
+    known = {line.line_item_id: line for line in base.lines} if base else {}
+    built: list[StoredLine] = []
+    discount_total = ZERO
+    for i, raw in enumerate(raw_lines):
+        line_base = known.get(str(raw.get("LineItemID"))) if isinstance(raw, Mapping) else None
+        result = _line(
+            org,
+            raw,
+            i,
+            line_base,
+            invoice_type=invoice_type,
+            status=status,
+            amount_types=amount_types,
+            ctx=ctx,
+            problems=problems,
+        )
+        if result is not None:
+            built.append(result[0])
+            discount_total += result[1]
+    return tuple(built), discount_total
+
+
+def _retax(
+    lines: tuple[StoredLine, ...], org: Org, amount_types: LineAmountTypes
+) -> tuple[StoredLine, ...]:
+    """Kept lines under a changed LineAmountTypes: recompute each line's tax."""
+    out = []
+    for line in lines:
+        found = org.tax_rates.get(line.tax_type) if line.tax_type else None
+        rate = found.rate if found is not None else Decimal(0)
+        tax = (
+            ZERO
+            if amount_types is LineAmountTypes.NO_TAX or line.quantity is None
+            else line_tax(line.line_amount, rate, amount_types)
+        )
+        out.append(attrs.evolve(line, tax_amount=tax))
+    return tuple(out)
+
+
+def _check_kept(
+    org: Org, lines: Sequence[StoredLine], invoice_type: str, problems: _Problems
+) -> None:
+    """Approving a draft checks the lines it keeps, as a write of them would."""
+    for i, line in enumerate(lines):
+        if line.quantity is None:
+            continue  # a description-only line
+        account = org.accounts.get(line.account_code) if line.account_code else None
+        if not line.account_code:
+            problems.add(XERO["account_invalid"], i)
+        elif account is None or account.type == "BANK":
+            problems.add(XERO["unknown_account"].format(code=line.account_code), i)
+        elif account.status != "ACTIVE":
+            problems.add(XERO["archived_account"].format(code=line.account_code), i)
+        rate = org.tax_rates.get(line.tax_type) if line.tax_type else None
+        usable = (
+            rate is not None
+            and rate.status == "ACTIVE"
+            and (rate.can_apply_to_revenue or invoice_type != "ACCREC")
+        )
+        if line.tax_type and line.tax_type != "NONE" and not usable:
+            problems.add(XERO["bad_tax_type"].format(tax_type=line.tax_type), i)
+
+
+def _totals(
+    lines: Sequence[StoredLine], amount_types: LineAmountTypes
+) -> tuple[Decimal, Decimal, Decimal]:
+    amounts = sum((line.line_amount for line in lines), ZERO)
+    tax = sum((line.tax_amount for line in lines), ZERO)
+    if amount_types is LineAmountTypes.INCLUSIVE:
+        return amounts - tax, tax, amounts
+    return amounts, tax, amounts + tax
+
+
+def _draft(
+    org: Org, el: Mapping[str, Any], base: StoredInvoice | None, ctx: Ctx
+) -> _Draft | _Problems:
+    """The invoice ``el`` describes (over ``base`` for an update), or what is wrong with it."""
+    problems = _Problems()
+
+    def pick(key: str, current: Any) -> Any:
+        return el.get(key, current)
+
+    invoice_type = _text(pick("Type", base.type if base else None))
+    if not invoice_type:
+        problems.add(FAKE["no_type"])
+    elif base is not None and invoice_type != base.type:
+        problems.add(FAKE["type_change"])
+    elif invoice_type not in ("ACCREC", "ACCPAY"):
+        problems.add(FAKE["bad_type"].format(value=invoice_type))
+    invoice_type = _CANONICAL.get(invoice_type or "ACCREC", invoice_type or "ACCREC")
+
+    number = _text(el.get("InvoiceNumber"))
+    number = number.strip() if number else (base.number if base else None)
+    if number is not None and len(number) > 255:
+        problems.add(FAKE["long_number"])
+    if number and invoice_type == "ACCREC":
+        holder = org.numbers.get(number)
+        if holder is not None and (base is None or holder != base.invoice_id):
+            problems.add(XERO["duplicate_number"])
+
+    contact: str | _NewContact | None
+    if "Contact" in el or base is None:
+        contact = _resolve_contact(org, el.get("Contact"), problems)
+    else:
+        contact = base.contact_id
+
+    invoice_date = _date(el.get("Date"), "Date", problems) if "Date" in el else None
+    if invoice_date is None:
+        invoice_date = base.date if base is not None else ctx.today
+    due_date = (
+        _date(el.get("DueDate"), "DueDate", problems)
+        if "DueDate" in el
+        else (base.due_date if base else None)
+    )
+
+    status = _text(pick("Status", base.status if base else "DRAFT")) or "DRAFT"
+    status = _CANONICAL.get(status, status)
+    if status not in STATUSES:
+        problems.add(FAKE["bad_status"].format(value=status))
+    elif base is None and status not in _CREATABLE:
+        problems.add(XERO["creation_status"])
+    due_unreadable = due_date is None and el.get("DueDate") not in (None, "")
+    if status == "AUTHORISED" and due_date is None and not due_unreadable:
+        problems.add(XERO["no_due_date"])
+
+    raw_types = pick("LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
+    try:
+        amount_types = LineAmountTypes(raw_types)
+    except ValueError:
+        problems.add(FAKE["bad_amount_types"].format(value=raw_types))
+        amount_types = LineAmountTypes.EXCLUSIVE
+
+    currency = _text(pick("CurrencyCode", base.currency_code if base else org.base_currency))
+    if currency == org.base_currency:
+        currency = org.base_currency
+    if not currency or not _CURRENCY.fullmatch(currency):
+        problems.add(FAKE["bad_currency"].format(value=currency))
+    rate = _number(
+        pick("CurrencyRate", base.currency_rate if base else None), "CurrencyRate", problems
+    )
+    url = _text(pick("Url", base.url if base else None)) or None
+    if url and (len(url) > 2000 or not _URL.fullmatch(url)):
+        problems.add(FAKE["bad_url"])
+    sent = bool(pick("SentToContact", base.sent_to_contact if base else False))
+    if sent and status not in _APPROVED:
+        problems.add(FAKE["not_approved_sent"])
+
+    if "LineItems" in el or base is None:
+        if "LineItems" not in el:
+            problems.add(XERO["no_lines"])
+            lines: tuple[StoredLine, ...] = ()
+            discount = ZERO
+        else:
+            lines, discount = _lines(
+                org,
+                el["LineItems"],
+                base,
+                invoice_type=invoice_type,
+                status=status,
+                amount_types=amount_types,
+                ctx=ctx,
+                problems=problems,
+            )
+    else:
+        lines, discount = base.lines, base.total_discount
+        if amount_types is not base.line_amount_types:
+            lines = _retax(lines, org, amount_types)
+        if status != base.status and status in ("SUBMITTED", "AUTHORISED"):
+            _check_kept(org, lines, invoice_type, problems)
+    if problems or contact is None:
+        return problems
+    sub_total, total_tax, total = _totals(lines, amount_types)
+    return _Draft(
+        type=invoice_type,
+        number=number,
+        contact=contact,
+        date=invoice_date,
+        due_date=due_date,
+        status=status,
+        line_amount_types=amount_types,
+        currency_code=currency or org.base_currency,
+        currency_rate=rate if rate is not None and rate > 0 else _ONE,
+        reference=_text(pick("Reference", base.reference if base else None)) or None,
+        url=url,
+        sent_to_contact=sent,
+        lines=lines,
+        sub_total=sub_total,
+        total_tax=total_tax,
+        total=total,
+        total_discount=discount or ZERO,
+    )
+
+
+def create_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
+    """``PUT /Invoices``: create one invoice."""
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    if el.get("InvoiceID"):
+        return _rejected([FAKE["id_on_create"]])
+    draft = _draft(org, el, None, ctx)
+    if isinstance(draft, _Problems):
+        return _rejected(draft.messages, draft.lines)
+    invoice = StoredInvoice(
+        invoice_id=ctx.ids.guid(),
+        type=draft.type,
+        number=draft.number or org.next_number(),
+        contact_id=_commit_contact(org, draft.contact, ctx),
+        date=draft.date,
+        due_date=draft.due_date,
+        status=draft.status,
+        line_amount_types=draft.line_amount_types,
+        currency_code=draft.currency_code,
+        currency_rate=draft.currency_rate,
+        reference=draft.reference,
+        url=draft.url,
+        sent_to_contact=draft.sent_to_contact,
+        lines=draft.lines,
+        sub_total=draft.sub_total,
+        total_tax=draft.total_tax,
+        total=draft.total,
+        total_discount=draft.total_discount,
+        updated_at=org.touch(ctx.now),
+    )
+    org.store_invoice(invoice)
+    return Outcome(invoice)
+
+
+def _status_problem(invoice: StoredInvoice, el: Mapping[str, Any], changes: bool) -> str | None:
+    """Xero's refusal of this update on status or allocation grounds, if any."""
+    current = invoice.status
+    requested = el.get("Status") if "Status" in el else None
+    if current in ("VOIDED", "DELETED"):
+        return XERO["not_valid_status"]
+    if requested is not None and requested not in STATUSES:
+        return FAKE["bad_status"].format(value=requested)
+    if requested == "PAID" and current != "PAID":
+        return XERO["not_valid_status"]
+    if invoice.has_allocations:
+        if requested in ("DRAFT", "SUBMITTED", "AUTHORISED") and (
+            requested != current or current == "PAID"
+        ):
+            return XERO["restatus"].format(status=requested)
+        if changes or requested in ("VOIDED", "DELETED"):
+            return XERO["allocated"]
+        return None
+    if requested is not None and requested not in _TRANSITIONS.get(current, frozenset()):
+        return XERO["not_valid_status"]
+    return None
+
+
+def _same(invoice: StoredInvoice, draft: _Draft) -> bool:
+    return (
+        invoice.number == draft.number
+        and invoice.contact_id == draft.contact
+        and invoice.date == draft.date
+        and invoice.due_date == draft.due_date
+        and invoice.status == draft.status
+        and invoice.line_amount_types is draft.line_amount_types
+        and invoice.currency_code == draft.currency_code
+        and invoice.currency_rate == draft.currency_rate
+        and invoice.reference == draft.reference
+        and invoice.url == draft.url
+        and invoice.sent_to_contact == draft.sent_to_contact
+        and invoice.lines == draft.lines
+    )
+
+
+def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /Invoices/{InvoiceID}`` (or a matched ``POST /Invoices`` element): change one."""
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    requested = el.get("Status")
+    if requested in ("VOIDED", "DELETED") and not _others(el):
+        # Voiding or deleting is a status change only; lines are not re-checked.
+        problem = _status_problem(invoice, el, changes=False)
+        if problem is not None:
+            return _rejected([problem])
+        if requested == invoice.status:
+            return Outcome(invoice, changed=False)
+        invoice.status = requested
+        org.store_invoice(invoice)
+        org.bump_invoice(invoice, ctx.now)
+        return Outcome(invoice)
+    draft = _draft(org, el, invoice, ctx)
+    changes = not isinstance(draft, _Problems) and not _same(invoice, draft)
+    problem = _status_problem(invoice, el, changes=changes or isinstance(draft, _Problems))
+    if problem is not None:
+        return _rejected([problem])
+    if isinstance(draft, _Problems):
+        return _rejected(draft.messages, draft.lines)
+    if not changes:
+        return Outcome(invoice, changed=False)
+    old_number = invoice.number
+    invoice.number = draft.number or invoice.number
+    invoice.contact_id = _commit_contact(org, draft.contact, ctx)
+    invoice.date = draft.date
+    invoice.due_date = draft.due_date
+    invoice.status = draft.status
+    invoice.line_amount_types = draft.line_amount_types
+    invoice.currency_code = draft.currency_code
+    invoice.currency_rate = draft.currency_rate
+    invoice.reference = draft.reference
+    invoice.url = draft.url
+    invoice.sent_to_contact = draft.sent_to_contact
+    invoice.lines = draft.lines
+    invoice.sub_total, invoice.total_tax, invoice.total = (
+        draft.sub_total,
+        draft.total_tax,
+        draft.total,
+    )
+    invoice.total_discount = draft.total_discount
+    invoice.updated_at = org.touch(ctx.now)
+    org.store_invoice(invoice, old_number=old_number)
+    return Outcome(invoice)
+
+
+def _others(el: Mapping[str, Any]) -> bool:
+    """Whether an update sends anything besides identifying fields and Status."""
+    return any(key not in ("InvoiceID", "InvoiceNumber", "Status", "Type") for key in el)
+
+
+def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
+    """An invoice by InvoiceID, or (for a sales invoice) by InvoiceNumber."""
+    found = org.invoices.get(reference)
+    if found is None and not is_guid(reference):
+        invoice_id = org.numbers.get(reference)
+        found = org.invoices.get(invoice_id) if invoice_id else None
+    return found
+
+
+def upsert_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /Invoices``: update the invoice matched by InvoiceID or number, else create."""
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    invoice_id = el.get("InvoiceID")
+    if invoice_id:
+        found = org.invoices.get(str(invoice_id))
+        if found is None:
+            return _rejected([FAKE["invoice_not_found"].format(id=invoice_id)])
+        return update_invoice(org, found, el, ctx)
+    number = _text(el.get("InvoiceNumber"))
+    if number and el.get("Type", "ACCREC") == "ACCREC":
+        matched = org.numbers.get(number.strip())
+        if matched is not None:
+            return update_invoice(org, org.invoices[matched], el, ctx)
+    return create_invoice(org, el, ctx)
+
+
+# --- payments and credits --------------------------------------------------------------------
+
+
+def _allocate(org: Org, invoice: StoredInvoice, on: date, ctx: Ctx) -> None:
+    if invoice.amount_due == 0 and invoice.status == "AUTHORISED":
+        invoice.status = "PAID"
+        invoice.fully_paid_on = on
+    org.bump_invoice(invoice, ctx.now)
+
+
+def pay_invoice(org: Org, el: Any, ctx: Ctx, *, require_account: bool = True) -> Outcome:
+    """``PUT /Payments``: pay (part of) an AUTHORISED invoice."""
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    problems = _Problems()
+    ref = el.get("Invoice")
+    invoice = None
+    if isinstance(ref, Mapping) and (ref.get("InvoiceID") or ref.get("InvoiceNumber")):
+        key = _text(ref.get("InvoiceID") or ref.get("InvoiceNumber")) or ""
+        invoice = find_invoice(org, key)
+        if invoice is None:
+            problems.add(FAKE["invoice_not_found"].format(id=key))
+    else:
+        problems.add(FAKE["payment_invoice"])
+    account_ref = el.get("Account")
+    account = None
+    if isinstance(account_ref, Mapping) and (
+        account_ref.get("Code") or account_ref.get("AccountID")
+    ):
+        if account_ref.get("AccountID"):
+            account = org.account_by_id(str(account_ref["AccountID"]))
+        else:
+            account = org.accounts.get(str(account_ref["Code"]))
+        if account is None or account.status != "ACTIVE" or account.type != "BANK":
+            problems.add(FAKE["payment_account"])
+    elif require_account:
+        problems.add(FAKE["payment_account"])
+    amount = _number(el.get("Amount"), "Amount", problems)
+    if amount is None or amount <= 0:
+        problems.add(FAKE["payment_amount"])
+    on = _date(el.get("Date"), "Date", problems) or ctx.today
+    if invoice is not None and not problems:
+        if invoice.status != "AUTHORISED":
+            problems.add(FAKE["payment_status"])
+        elif amount is not None and amount > invoice.amount_due:
+            problems.add(XERO["payment_exceeds"])
+    if problems or invoice is None or amount is None:
+        return _rejected(problems.messages)
+    payment = StoredPayment(
+        payment_id=ctx.ids.guid(),
+        invoice_id=invoice.invoice_id,
+        amount=round_money(amount),
+        date=on,
+        reference=_text(el.get("Reference")),
+        account_id=account.account_id if account is not None else None,
+        status="AUTHORISED",
+        updated_at=org.touch(ctx.now),
+    )
+    org.store_payment(payment)
+    invoice.amount_paid += payment.amount
+    invoice.payment_ids.append(payment.payment_id)
+    _allocate(org, invoice, on, ctx)
+    return Outcome(payment)
+
+
+def delete_payment(org: Org, payment: StoredPayment, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /Payments/{PaymentID}`` with ``Status: DELETED``: reverse a payment."""
+    if not isinstance(el, Mapping) or el.get("Status") != "DELETED":
+        return _rejected([FAKE["payment_update"]])
+    if payment.status == "DELETED":
+        return _rejected([FAKE["payment_deleted"]])
+    payment.status = "DELETED"
+    payment.updated_at = org.touch(ctx.now)
+    org.store_payment(payment)
+    invoice = org.invoices[payment.invoice_id]
+    invoice.amount_paid -= payment.amount
+    if invoice.status == "PAID" and invoice.amount_due != 0:
+        invoice.status = "AUTHORISED"
+        invoice.fully_paid_on = None
+    org.bump_invoice(invoice, ctx.now)
+    return Outcome(payment)
+
+
+def add_credit_note(
+    org: Org, invoice: StoredInvoice, amount: Decimal, on: date, ctx: Ctx
+) -> Outcome:
+    """A sales credit note for ``amount``, allocated in full to ``invoice``."""
+    if invoice.status != "AUTHORISED":
+        return _rejected([FAKE["payment_status"]])
+    if amount <= 0:
+        return _rejected([FAKE["payment_amount"]])
+    if amount > invoice.amount_due:
+        return _rejected([XERO["payment_exceeds"]])
+    note = StoredCreditNote(
+        credit_note_id=ctx.ids.guid(),
+        number=f"CN-{org.next_credit_note_number:04d}",
+        invoice_id=invoice.invoice_id,
+        contact_id=invoice.contact_id,
+        amount=round_money(amount),
+        date=on,
+        updated_at=org.touch(ctx.now),
+    )
+    org.next_credit_note_number += 1
+    org.credit_notes[note.credit_note_id] = note
+    invoice.amount_credited += note.amount
+    invoice.credit_note_ids.append(note.credit_note_id)
+    _allocate(org, invoice, on, ctx)
+    return Outcome(note)
+
+
+# --- contacts -----------------------------------------------------------------------------
+
+
+def _contact_fields(
+    org: Org, el: Mapping[str, Any], base: StoredContact | None
+) -> dict[str, Any] | _Problems:
+    problems = _Problems()
+
+    def pick(key: str, current: Any) -> Any:
+        return _text(el[key]) if key in el else current
+
+    name = pick("Name", base.name if base else None)
+    name = name.strip() if name else None
+    if not name:
+        problems.add(FAKE["contact_name"])
+    else:
+        holder = org.contacts_by_name.get(name.casefold())
+        taken = holder is not None and (base is None or holder != base.contact_id)
+        if taken and holder is not None and org.contacts[holder].status == "ACTIVE":
+            problems.add(XERO["duplicate_contact"].format(name=name))
+    number = pick("ContactNumber", base.contact_number if base else None)
+    if number is not None and len(number) > 50:
+        problems.add(FAKE["contact_number"])
+    status = pick("ContactStatus", base.status if base else "ACTIVE") or "ACTIVE"
+    if status not in ("ACTIVE", "ARCHIVED", "GDPRREQUEST"):
+        problems.add(f"'{status}' is not a valid ContactStatus.")
+    if problems:
+        return problems
+    return {
+        "name": name,
+        "contact_number": number,
+        "email": pick("EmailAddress", base.email if base else None),
+        "first_name": pick("FirstName", base.first_name if base else None),
+        "last_name": pick("LastName", base.last_name if base else None),
+        "status": status,
+    }
+
+
+def create_contact(org: Org, el: Any, ctx: Ctx) -> Outcome:
+    """``PUT /Contacts``: create one contact (names are unique among active contacts)."""
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    fields = _contact_fields(org, el, None)
+    if isinstance(fields, _Problems):
+        return _rejected(fields.messages)
+    contact = StoredContact(contact_id=ctx.ids.guid(), updated_at=org.touch(ctx.now), **fields)
+    org.store_contact(contact)
+    return Outcome(contact)
+
+
+def update_contact(org: Org, contact: StoredContact, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /Contacts/{ContactID}`` (or a matched element of ``POST /Contacts``)."""
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    fields = _contact_fields(org, el, contact)
+    if isinstance(fields, _Problems):
+        return _rejected(fields.messages)
+    if all(getattr(contact, k) == v for k, v in fields.items()):
+        return Outcome(contact, changed=False)
+    old_name = contact.name
+    for key, value in fields.items():
+        setattr(contact, key, value)
+    contact.updated_at = org.touch(ctx.now)
+    org.store_contact(contact, old_name=old_name)
+    return Outcome(contact)
+
+
+def upsert_contact(org: Org, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /Contacts``: update the contact matched by ContactID, number or name, else create."""
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    contact_id = el.get("ContactID")
+    if contact_id:
+        found = org.contacts.get(str(contact_id))
+        if found is None:
+            return _rejected([FAKE["contact_not_found"].format(id=contact_id)])
+        return update_contact(org, found, el, ctx)
+    number = _text(el.get("ContactNumber"))
+    matched = org.contact_by_number(number) if number else None
+    if matched is None and _text(el.get("Name")):
+        by_name = org.contacts_by_name.get(str(el["Name"]).strip().casefold())
+        matched = org.contacts.get(by_name) if by_name else None
+    if matched is not None:
+        return update_contact(org, matched, el, ctx)
+    return create_contact(org, el, ctx)
