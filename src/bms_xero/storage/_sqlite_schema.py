@@ -8,6 +8,7 @@ A component's migrations are a sequence of functions; version N means the first 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 
 from bms_xero.errors import SchemaVersionError
@@ -17,6 +18,26 @@ Migration = Callable[[sqlite3.Connection], None]
 surrounding transaction and break the all-or-nothing upgrade."""
 
 SCHEMA_TABLE = "bms_xero_schema"
+
+
+def enable_wal(conn: sqlite3.Connection, *, timeout: float) -> str:
+    """Switch the file to WAL and return the journal mode SQLite reports.
+
+    Changing the journal mode needs the file to itself, and SQLite answers "database is
+    locked" at once (without its busy handler) when another connection is mid-transaction,
+    e.g. two stores opening a new file together. Retry briefly until ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as e:
+            text = str(e).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)  # a real wait: this is another connection's lock, not our clock
+            delay = min(delay * 2, 0.1)
 
 
 def schema_version(conn: sqlite3.Connection, component: str) -> int:

@@ -32,7 +32,7 @@ import attrs
 
 from bms_xero.errors import ConfigurationError, StorageError, VersionConflict
 from bms_xero.storage._checks import check_cursor, check_keys
-from bms_xero.storage._sqlite_schema import Migration, migrate
+from bms_xero.storage._sqlite_schema import Migration, enable_wal, migrate
 from bms_xero.storage.records import SyncRecord, SyncState
 
 __all__ = ["SQLiteStore"]
@@ -236,7 +236,7 @@ class SQLiteStore:
         self._pool = _Pool(self._connect, f"{self!r} is closed; open a new SQLiteStore")
         try:
             with self._errors("open the database"), self._pool.connection() as conn:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = enable_wal(conn, timeout=self._timeout)
                 if str(mode).lower() != "wal":
                     raise StorageError(
                         f"{location}: SQLite could not switch to WAL journal mode (got "

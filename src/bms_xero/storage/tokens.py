@@ -24,7 +24,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from bms_xero.errors import FieldProblem, StorageError, StorageValueError, VersionConflict
-from bms_xero.storage._sqlite_schema import migrate
+from bms_xero.storage._sqlite_schema import enable_wal, migrate
 
 __all__ = [
     "MemoryTokenStore",
@@ -232,7 +232,7 @@ class SQLiteTokenStore:
             self._location, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
         if self._location != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
+            enable_wal(db, timeout=self._timeout)
         return db
 
     def _connection(self) -> sqlite3.Connection:

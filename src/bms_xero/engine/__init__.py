@@ -1,0 +1,28 @@
+"""The sync engine: push BMS invoices to Xero, pull payments back, show the panel.
+
+:class:`SyncEngine` is the entry point; :mod:`.plan` holds its decisions as pure functions;
+:mod:`.ports` the Protocols it depends on (:class:`PaymentSink` for hosts).
+"""
+
+from bms_xero.engine._engine import SyncEngine
+from bms_xero.engine.ports import PaymentSink, XeroApi
+from bms_xero.engine.results import (
+    BmsStatus,
+    Panel,
+    PaymentUpdate,
+    PushAction,
+    PushOutcome,
+    PushResult,
+)
+
+__all__ = [
+    "BmsStatus",
+    "Panel",
+    "PaymentSink",
+    "PaymentUpdate",
+    "PushAction",
+    "PushOutcome",
+    "PushResult",
+    "SyncEngine",
+    "XeroApi",
+]

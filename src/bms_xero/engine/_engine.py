@@ -1,0 +1,986 @@
+"""SyncEngine: push BMS invoices to one Xero organisation, pull payments back.
+
+Each operation gathers what it needs (sync records, reference data, Xero's answers), asks the
+pure functions in :mod:`bms_xero.engine.plan` what to do, and applies the answer through the
+client and the store. The store is written before every create (the intent, with its
+Idempotency-Key) and after every answer, so a crash at any point leaves a record that the
+next push resolves by looking the invoice up in Xero before it creates anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from bms_xero.clock import Clock, SystemClock
+from bms_xero.domain import Customer, Invoice, InvoiceStatus, Organisation, XeroInvoice
+from bms_xero.engine import plan
+from bms_xero.engine.plan import Step
+from bms_xero.engine.ports import PaymentSink, XeroApi
+from bms_xero.engine.results import (
+    BmsStatus,
+    Panel,
+    PaymentUpdate,
+    PushAction,
+    PushOutcome,
+    PushResult,
+)
+from bms_xero.errors import (
+    AccountCodeError,
+    BmsXeroError,
+    ConfigurationError,
+    CreditNoteRequired,
+    InvoiceNumberConflict,
+    PreflightError,
+    PushInProgress,
+    SyncError,
+    TaxCodeError,
+    UncertainOutcome,
+    VersionConflict,
+    XeroValidationError,
+    XeroValidationMessage,
+)
+from bms_xero.mapping.reference import ChartOfAccounts, PreflightFailed, TaxMap, TaxRates, preflight
+from bms_xero.mapping.totals import difference
+from bms_xero.mapping.wire import invoice_payload
+from bms_xero.storage.protocols import SyncStore
+from bms_xero.storage.records import SyncRecord, SyncState
+
+if TYPE_CHECKING:
+    from bms_xero.jobs import InvoiceSource, JobStore, RunReport
+
+__all__ = ["SyncEngine"]
+
+log = logging.getLogger("bms_xero.engine")
+T = TypeVar("T")
+
+BATCH = 50  # Xero's recommended batch size; one request counts as one call
+INVOICE_CURSOR = "invoices"
+PAYMENT_CURSOR = "payments"
+# If-Modified-Since is accurate to the second: re-read one second so nothing falls between.
+OVERLAP = timedelta(seconds=1)
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@attrs.define
+class _Reference:
+    chart: ChartOfAccounts
+    tax_rates: TaxRates
+    fetched_at: float
+
+
+@attrs.define
+class _Work:
+    """One invoice on its way through a push."""
+
+    invoice: Invoice
+    payload: dict[str, Any]
+    content: str
+    record: SyncRecord | None
+    step: Step
+
+
+class SyncEngine:
+    """Keeps one Xero organisation in step with the BMS's invoices.
+
+    Args:
+        client: The Xero client for the organisation (``XeroClient``, or ``FakeXero.client()``).
+        store: Sync records, cursors and customer links (``MemoryStore``, ``SQLiteStore`` or
+            the host's own implementation of ``SyncStore``).
+        tax_map: BMS tax code → Xero TaxType, e.g. ``{"GST15": "OUTPUT2"}``.
+        payment_sink: Receives each change pulled from Xero (optional; :meth:`pull` also
+            returns them).
+        clock: The time source; defaults to the system clock.
+        reference_ttl: Seconds to cache the chart of accounts, tax rates and organisation.
+        new_key: Makes Idempotency-Keys (override for deterministic tests).
+        tenant_id: The organisation; defaults to the client's.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: XeroApi,
+        store: SyncStore,
+        tax_map: TaxMap | Mapping[str, str],
+        payment_sink: PaymentSink | None = None,
+        clock: Clock | None = None,
+        reference_ttl: float = 3600.0,
+        new_key: Callable[[], str] | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        tenant = tenant_id or client.tenant_id
+        if not tenant:
+            raise ConfigurationError(
+                "SyncEngine needs a tenant id: pass tenant_id= or a client bound to one "
+                "(e.g. client.with_tenant(tenant_id))"
+            )
+        if reference_ttl < 0:
+            raise ConfigurationError("reference_ttl must be >= 0 seconds")
+        self.tenant_id: str = tenant
+        self._client = client
+        self._store = store
+        self._tax_map = TaxMap.of(tax_map)
+        self._sink = payment_sink
+        self._clock: Clock = clock or SystemClock()
+        self._ttl = reference_ttl
+        self._new_key = new_key or (lambda: str(uuid.uuid4()))
+        self._lock = threading.Lock()
+        self._reference: _Reference | None = None
+        self._organisation: Organisation | None = None
+
+    def __repr__(self) -> str:
+        return f"SyncEngine(tenant_id={self.tenant_id!r})"
+
+    # --- reference data ------------------------------------------------------------------
+
+    def _fresh_reference(self, *, refresh: bool = False) -> _Reference:
+        with self._lock:
+            ref = self._reference
+            now = self._clock.monotonic()
+            if refresh or ref is None or now - ref.fetched_at >= self._ttl:
+                ref = _Reference(self._client.get_accounts(), self._client.get_tax_rates(), now)
+                self._reference = ref
+            return ref
+
+    def organisation(self, *, refresh: bool = False) -> Organisation:
+        """The organisation (name, ShortCode, base currency), cached for the engine's life."""
+        with self._lock:
+            if self._organisation is None or refresh:
+                self._organisation = self._client.get_organisation()
+            return self._organisation
+
+    def _short_code(self) -> str | None:
+        try:
+            return self.organisation().short_code
+        except BmsXeroError as e:  # a panel must render even when Xero is unreachable
+            log.info(
+                "no ShortCode for deep links (%s); links open the last-used organisation",
+                type(e).__name__,
+            )
+            return None
+
+    def _view_url(self, xero_invoice_id: str | None) -> str | None:
+        return (
+            None if xero_invoice_id is None else plan.deep_link(xero_invoice_id, self._short_code())
+        )
+
+    def _preflight(self, invoice: Invoice, refreshed: list[bool]) -> None:
+        ref = self._fresh_reference()
+        try:
+            preflight(invoice, chart=ref.chart, tax_rates=ref.tax_rates, tax_map=self._tax_map)
+        except PreflightError as e:
+            # A code that looks unknown may have been added in Xero since we cached: refresh
+            # once per push, then trust the answer.
+            if refreshed[0] or not _refreshable(e):
+                raise
+            refreshed[0] = True
+            ref = self._fresh_reference(refresh=True)
+            preflight(invoice, chart=ref.chart, tax_rates=ref.tax_rates, tax_map=self._tax_map)
+
+    # --- customers -----------------------------------------------------------------------
+
+    def link_customer(self, customer: Customer) -> Customer:
+        """Find the customer's Xero contact (by ContactNumber) or create it; record the link.
+
+        The ContactNumber is ``customer.contact_number`` or else the BMS customer id. Returns
+        the customer with ``xero_contact_id`` set; later pushes of its invoices use the link
+        even when the host's Customer lacks the id.
+
+        Raises:
+            ConfigurationError: The ContactNumber would be longer than Xero's 50 characters.
+            XeroValidationError: Xero refused to create the contact (its words are kept).
+        """
+        number = customer.contact_number or customer.id
+        if len(number) > 50:
+            raise ConfigurationError(
+                f"customer {customer.id}: Xero ContactNumbers hold at most 50 characters; set "
+                "Customer.contact_number to a shorter key"
+            )
+        if customer.xero_contact_id is not None:
+            contact_id = customer.xero_contact_id
+        else:
+            found = self._client.find_contact_by_number(number)
+            if found is not None:
+                contact_id = found.contact_id
+            else:
+                body: dict[str, Any] = {"Name": customer.name, "ContactNumber": number}
+                if customer.email:
+                    body["EmailAddress"] = customer.email
+                [made] = self._client.create_contacts([body], idempotency_key=self._new_key())
+                if not made.ok or made.contact is None:
+                    raise XeroValidationError(
+                        made.errors or (XeroValidationMessage("Xero returned no contact"),),
+                        status_code=200,
+                    )
+                contact_id = made.contact.contact_id
+        self._store.set_contact_id(self.tenant_id, customer.id, contact_id)
+        return customer.with_xero_contact_id(contact_id)
+
+    def _linked(self, invoice: Invoice) -> Invoice:
+        if invoice.customer.xero_contact_id is not None:
+            return invoice
+        contact_id = self._store.get_contact_id(self.tenant_id, invoice.customer.id)
+        if contact_id is None:
+            return invoice
+        return attrs.evolve(invoice, customer=invoice.customer.with_xero_contact_id(contact_id))
+
+    # --- push ----------------------------------------------------------------------------
+
+    def push(self, invoice: Invoice, *, force: bool = False) -> PushResult:
+        """Create or update the one Xero invoice linked to this BMS invoice.
+
+        An unchanged invoice sends nothing (unless ``force``). See :meth:`push_many` for the
+        guarantees.
+
+        Raises:
+            BmsXeroError: The typed reason, naming the invoice (preflight, Xero's validation,
+                rate limits, :class:`~bms_xero.errors.CreditNoteRequired`, ...).
+        """
+        return self.push_many([invoice], force=force)[0].unwrap()
+
+    def push_many(self, invoices: Iterable[Invoice], *, force: bool = False) -> list[PushOutcome]:
+        """Push many invoices: creates go in batches of 50 per request.
+
+        Each invoice gets its own outcome, in input order; one bad invoice never fails or
+        duplicates the others. Exactly one Xero invoice per BMS invoice, whatever fails: the
+        intent is stored before each create, uncertain creates are looked up by number before
+        anything is created again, and Xero's unique invoice numbers are the last guard.
+        """
+        items = list(invoices)
+        outcomes: dict[int, PushOutcome] = {}
+        seen: dict[str, int] = {}
+        work: dict[int, _Work] = {}
+        refreshed = [False]
+        for raw in items:
+            if not isinstance(raw, Invoice):  # before any I/O: nothing half-done
+                raise TypeError(f"push_many takes Invoice objects, got {type(raw).__name__}")
+        unreachable: BmsXeroError | None = None  # reference data could not be read
+        for i, raw in enumerate(items):
+            if raw.id in seen:
+                outcomes[i] = self._fail_outcome(
+                    raw,
+                    SyncError(
+                        f"invoice id {raw.id} appears twice in one push; push each invoice once",
+                        invoice_number=raw.number,
+                    ),
+                )
+                continue
+            seen[raw.id] = i
+            invoice = self._linked(raw)
+            if unreachable is not None:
+                outcomes[i] = self._fail_outcome(invoice, unreachable)
+                continue
+            try:
+                self._preflight(invoice, refreshed)
+                payload = invoice_payload(invoice, self._tax_map)
+            except PreflightError as e:
+                outcomes[i] = self._fail_outcome(invoice, e, store=True)
+                continue
+            except BmsXeroError as e:
+                # Xero could not be asked for the chart or tax rates: fail this batch without
+                # asking again for every invoice; nothing was written.
+                unreachable = e
+                outcomes[i] = self._fail_outcome(invoice, e)
+                continue
+            work[i] = _Work(invoice, payload, plan.fingerprint(payload), None, Step.CREATE)
+
+        records = self._store.get_many(self.tenant_id, (w.invoice.id for w in work.values()))
+        for w in work.values():
+            w.record = records.get(w.invoice.id)
+            w.step = plan.step_for(w.record, w.content, force=force)
+
+        self._resolve([i for i, w in work.items() if w.step is Step.RESOLVE], work, outcomes)
+        creates = [i for i, w in work.items() if w.step is Step.CREATE and i not in outcomes]
+        for chunk in _chunks(creates, BATCH):
+            self._create(chunk, work, outcomes)
+        for i, w in work.items():
+            if i in outcomes:
+                continue
+            if w.step is Step.UPDATE:
+                outcomes[i] = self._update(w)
+            elif w.step is Step.SKIP and w.record is not None:
+                outcomes[i] = PushOutcome(
+                    invoice_id=w.invoice.id,
+                    invoice_number=w.invoice.number,
+                    result=self._result(w.invoice, w.record, PushAction.UNCHANGED),
+                )
+            elif w.step is Step.REFUSE_VOIDED:
+                outcomes[i] = self._fail_outcome(
+                    w.invoice,
+                    SyncError(
+                        "was cancelled and its Xero invoice voided; raise a new invoice instead",
+                        invoice_number=w.invoice.number,
+                    ),
+                )
+        return [outcomes[i] for i in range(len(items))]
+
+    def _result(
+        self,
+        invoice: Invoice,
+        record: SyncRecord,
+        action: PushAction,
+        xero: XeroInvoice | None = None,
+    ) -> PushResult:
+        total = xero.total if xero is not None else record.total
+        return PushResult(
+            invoice_id=invoice.id,
+            invoice_number=invoice.number,
+            xero_invoice_id=record.xero_invoice_id or "",
+            action=action,
+            pushed_at=record.last_push_at,
+            xero_status=xero.status if xero is not None else record.xero_status,
+            sub_total=xero.sub_total if xero is not None else None,
+            total_tax=xero.total_tax if xero is not None else None,
+            total=total,
+            rounding_difference=None
+            if invoice.total is None or total is None
+            else difference(invoice.total, total),
+            view_url=self._view_url(record.xero_invoice_id),
+        )
+
+    def _fail_outcome(
+        self, invoice: Invoice, error: BmsXeroError, *, store: bool = False
+    ) -> PushOutcome:
+        named = error.for_invoice(invoice.number)
+        if store:
+            self._record_error(invoice, named)
+        return PushOutcome(invoice_id=invoice.id, invoice_number=invoice.number, error=named)
+
+    def _record_error(self, invoice: Invoice, error: BmsXeroError) -> None:
+        """Keep the last error for the panel; never touch the link or fingerprint."""
+        now = self._clock.now()
+        for _ in range(3):
+            record = self._store.get(self.tenant_id, invoice.id)
+            if record is None:
+                fresh = SyncRecord(
+                    tenant_id=self.tenant_id,
+                    invoice_id=invoice.id,
+                    invoice_number=invoice.number,
+                    state=SyncState.FAILED,
+                    last_error=str(error),
+                    last_error_at=now,
+                )
+                expected = None
+            else:
+                fresh = attrs.evolve(record, last_error=str(error), last_error_at=now)
+                expected = record.version
+            try:
+                self._store.put(fresh, expected_version=expected)
+                return
+            except VersionConflict:
+                continue
+        log.warning("could not record the error for invoice %s: it kept changing", invoice.number)
+
+    # resolve: did an earlier create land?
+
+    def _resolve(
+        self, indexes: list[int], work: dict[int, _Work], outcomes: dict[int, PushOutcome]
+    ) -> None:
+        for chunk in _chunks(indexes, BATCH):
+            numbers = [work[i].invoice.number for i in chunk]
+            try:
+                found = list(self._client.iter_invoices(numbers=numbers))
+            except BmsXeroError as e:
+                for i in chunk:
+                    outcomes[i] = self._fail_outcome(work[i].invoice, e)
+                continue
+            for i in chunk:
+                w = work[i]
+                resolution = plan.resolve(w.invoice, found)
+                if resolution.create:
+                    w.step = Step.CREATE
+                elif resolution.adopt is not None:
+                    outcomes[i] = self._adopt(w, resolution.adopt)
+                elif resolution.holder is not None:
+                    outcomes[i] = self._fail_outcome(
+                        w.invoice,
+                        InvoiceNumberConflict(
+                            invoice_number=w.invoice.number,
+                            xero_invoice_id=resolution.holder.invoice_id or "",
+                            reason=resolution.reason,
+                        ),
+                        store=True,
+                    )
+
+    def _adopt(self, w: _Work, xero: XeroInvoice) -> PushOutcome:
+        """Link an invoice our earlier create made; update it if the BMS has changed since."""
+        assert w.record is not None
+        sent = w.record.intent_fingerprint
+        record = self._save(
+            w.record,
+            lambda r: plan.apply_xero(
+                attrs.evolve(
+                    r,
+                    state=SyncState.PUSHED,
+                    xero_invoice_id=xero.invoice_id,
+                    fingerprint=sent,
+                    intent_key=None,
+                    intent_fingerprint=None,
+                    intent_at=None,
+                    last_push_at=self._clock.now(),
+                    last_error=None,
+                    last_error_at=None,
+                ),
+                xero,
+                pulled_at=None,
+            ),
+        )
+        w.record = record
+        if sent != w.content:
+            w.step = Step.UPDATE
+            return self._update(w, action=PushAction.ADOPTED)
+        return PushOutcome(
+            invoice_id=w.invoice.id,
+            invoice_number=w.invoice.number,
+            result=self._result(w.invoice, record, PushAction.ADOPTED, xero),
+        )
+
+    # create
+
+    def _create(
+        self,
+        chunk: Sequence[int],
+        work: dict[int, _Work],
+        outcomes: dict[int, PushOutcome],
+        *,
+        tries: int = 3,
+    ) -> None:
+        key = self._new_key()
+        now = self._clock.now()
+        intents: list[tuple[SyncRecord, int | None]] = []
+        for i in chunk:
+            w = work[i]
+            base = w.record or SyncRecord(
+                tenant_id=self.tenant_id,
+                invoice_id=w.invoice.id,
+                invoice_number=w.invoice.number,
+                state=SyncState.PENDING,
+            )
+            intents.append(
+                (
+                    attrs.evolve(
+                        base,
+                        state=SyncState.PENDING,
+                        invoice_number=w.invoice.number,
+                        intent_key=key,
+                        intent_fingerprint=w.content,
+                        intent_at=now,
+                    ),
+                    None if w.record is None else w.record.version,
+                )
+            )
+        sending = self._persist_intents(chunk, intents, work, outcomes)
+        if not sending:
+            return
+        payloads = [work[i].payload for i in sending]
+        try:
+            results = self._client.create_invoices(payloads, idempotency_key=key)
+        except UncertainOutcome as e:
+            self._uncertain(sending, work, outcomes, e, tries=tries - 1)
+            return
+        except BmsXeroError as e:
+            # Xero refused the request as a whole (rate limit, auth, ...): nothing was created.
+            for i in sending:
+                self._abandon_intent(work[i], e)
+                outcomes[i] = self._fail_outcome(work[i].invoice, e)
+            return
+        by_number = {r.invoice_number: r for r in results}
+        duplicates: list[int] = []
+        for position, i in enumerate(sending):
+            w = work[i]
+            result = by_number.get(w.invoice.number)
+            if result is None and position < len(results):
+                result = results[position]
+            if result is not None and result.ok and result.invoice is not None:
+                outcomes[i] = self._created(w, result.invoice)
+                continue
+            messages = [m.message for m in result.errors] if result is not None else []
+            if plan.is_duplicate_number(messages):
+                duplicates.append(i)  # maybe ours from an earlier, unrecorded create
+                continue
+            error = XeroValidationError(
+                result.errors
+                if result is not None and result.errors
+                else (XeroValidationMessage("Xero did not return this invoice"),),
+                status_code=200,
+                invoice_number=w.invoice.number,
+            )
+            self._abandon_intent(w, error)
+            outcomes[i] = self._fail_outcome(w.invoice, error)
+        if duplicates:
+            for i in duplicates:
+                work[i].step = Step.RESOLVE
+            self._resolve(duplicates, work, outcomes)
+            for i in duplicates:
+                if i not in outcomes:  # the holder vanished between answers: try once more
+                    outcomes[i] = self._fail_outcome(
+                        work[i].invoice,
+                        SyncError(
+                            "Xero said the number is taken but no invoice holds it; push again",
+                            invoice_number=work[i].invoice.number,
+                        ),
+                    )
+
+    def _persist_intents(
+        self,
+        chunk: Sequence[int],
+        intents: list[tuple[SyncRecord, int | None]],
+        work: dict[int, _Work],
+        outcomes: dict[int, PushOutcome],
+    ) -> list[int]:
+        """Store every intent before sending (one transaction); return who may be sent."""
+        try:
+            stored = self._store.put_many(intents)
+        except VersionConflict:
+            stored = []
+        if stored:
+            for i, record in zip(chunk, stored, strict=True):
+                work[i].record = record
+            return list(chunk)
+        # Someone else touched one of them: store one by one, and leave the contested ones to
+        # their other pusher (the next push resolves them by number).
+        sending = []
+        for i, (record, expected) in zip(chunk, intents, strict=True):
+            try:
+                work[i].record = self._store.put(record, expected_version=expected)
+                sending.append(i)
+            except VersionConflict:
+                outcomes[i] = self._fail_outcome(
+                    work[i].invoice, PushInProgress(invoice_number=work[i].invoice.number)
+                )
+        return sending
+
+    def _created(self, w: _Work, xero: XeroInvoice) -> PushOutcome:
+        assert w.record is not None
+        now = self._clock.now()
+        record = self._save(
+            w.record,
+            lambda r: plan.apply_xero(
+                attrs.evolve(
+                    r,
+                    state=SyncState.PUSHED,
+                    xero_invoice_id=xero.invoice_id,
+                    fingerprint=w.content,
+                    intent_key=None,
+                    intent_fingerprint=None,
+                    intent_at=None,
+                    last_push_at=now,
+                    last_error=None,
+                    last_error_at=None,
+                ),
+                xero,
+                pulled_at=None,
+            ),
+        )
+        self._seed_cursors(xero)
+        return PushOutcome(
+            invoice_id=w.invoice.id,
+            invoice_number=w.invoice.number,
+            result=self._result(w.invoice, record, PushAction.CREATED, xero),
+        )
+
+    def _seed_cursors(self, xero: XeroInvoice) -> None:
+        """Start pulling from our first create, by Xero's clock, not from the beginning of time."""
+        if xero.updated_at is None:
+            return
+        for name in (INVOICE_CURSOR, PAYMENT_CURSOR):
+            if self._store.get_cursor(self.tenant_id, name) is None:
+                self._store.set_cursor(self.tenant_id, name, xero.updated_at - OVERLAP)
+
+    def _uncertain(
+        self,
+        sending: Sequence[int],
+        work: dict[int, _Work],
+        outcomes: dict[int, PushOutcome],
+        error: UncertainOutcome,
+        *,
+        tries: int,
+    ) -> None:
+        """The batch may or may not have landed: mark it, then look before anything else."""
+        for i in sending:
+            w = work[i]
+            assert w.record is not None
+            w.record = self._save(
+                w.record,
+                lambda r: attrs.evolve(
+                    r,
+                    state=SyncState.UNCERTAIN,
+                    last_error=str(error.for_invoice(r.invoice_number)),
+                    last_error_at=self._clock.now(),
+                ),
+            )
+            w.step = Step.RESOLVE
+        if tries <= 0:
+            # Xero keeps failing: leave them UNCERTAIN; the next push looks them up first.
+            for i in sending:
+                outcomes[i] = self._fail_outcome(work[i].invoice, error)
+            return
+        self._resolve(list(sending), work, outcomes)
+        retry = [i for i in sending if i not in outcomes]
+        # Looked and not there: Xero never committed, so creating now cannot duplicate.
+        for chunk in _chunks(retry, BATCH):
+            self._create(chunk, work, outcomes, tries=tries)
+
+    def _abandon_intent(self, w: _Work, error: BmsXeroError) -> None:
+        """Xero certainly did not create it: drop the intent, keep the error for the panel."""
+        if w.record is None:
+            return
+        message = str(error.for_invoice(w.invoice.number))
+        state = SyncState.PUSHED if w.record.xero_invoice_id else SyncState.FAILED
+        w.record = self._save(
+            w.record,
+            lambda r: attrs.evolve(
+                r,
+                state=state,
+                intent_key=None,
+                intent_fingerprint=None,
+                intent_at=None,
+                last_error=message,
+                last_error_at=self._clock.now(),
+            ),
+        )
+
+    # update
+
+    def _update(self, w: _Work, action: PushAction = PushAction.UPDATED) -> PushOutcome:
+        record = w.record
+        assert record is not None and record.xero_invoice_id is not None
+        xero_id = record.xero_invoice_id
+        if record.xero_status in (InvoiceStatus.PAID, InvoiceStatus.VOIDED) or (
+            record.amount_paid or record.amount_credited
+        ):
+            return self._fail_outcome(
+                w.invoice,
+                CreditNoteRequired(
+                    invoice_number=w.invoice.number,
+                    xero_invoice_id=xero_id,
+                    xero_status=record.xero_status,
+                ),
+                store=True,
+            )
+        payload = invoice_payload(w.invoice, self._tax_map, invoice_id=xero_id)
+        try:
+            result = self._client.update_invoice(xero_id, payload, idempotency_key=self._new_key())
+        except BmsXeroError as e:
+            # An update is idempotent by content: the next push simply sends it again.
+            return self._fail_outcome(w.invoice, e, store=True)
+        messages = [m.message for m in result.errors]
+        if not result.ok or result.invoice is None:
+            error: BmsXeroError
+            if plan.is_edit_refused(messages):
+                error = CreditNoteRequired(
+                    invoice_number=w.invoice.number,
+                    xero_invoice_id=xero_id,
+                    xero_status=record.xero_status,
+                    xero_messages=messages,
+                )
+            else:
+                error = XeroValidationError(
+                    result.errors or (XeroValidationMessage("Xero did not return this invoice"),),
+                    status_code=200,
+                    invoice_number=w.invoice.number,
+                )
+            return self._fail_outcome(w.invoice, error, store=True)
+        xero = result.invoice
+        now = self._clock.now()
+        stored = self._save(
+            record,
+            lambda r: plan.apply_xero(
+                attrs.evolve(
+                    r,
+                    state=SyncState.PUSHED,
+                    fingerprint=w.content,
+                    last_push_at=now,
+                    last_error=None,
+                    last_error_at=None,
+                ),
+                xero,
+                pulled_at=None,
+            ),
+        )
+        return PushOutcome(
+            invoice_id=w.invoice.id,
+            invoice_number=w.invoice.number,
+            result=self._result(w.invoice, stored, action, xero),
+        )
+
+    def _save(self, record: SyncRecord, change: Callable[[SyncRecord], SyncRecord]) -> SyncRecord:
+        """Apply ``change`` with compare-and-swap, re-reading if someone else wrote first."""
+        current = record
+        for _ in range(5):
+            try:
+                return self._store.put(change(current), expected_version=current.version)
+            except VersionConflict:
+                latest = self._store.get(current.tenant_id, current.invoice_id)
+                if latest is None:
+                    raise
+                current = latest
+        raise VersionConflict(key=record.key, expected_version=current.version, actual_version=None)
+
+    # --- cancel --------------------------------------------------------------------------
+
+    def cancel(self, invoice: Invoice) -> PushResult:
+        """The BMS cancelled the invoice: void it in Xero (delete it if still a draft).
+
+        Raises:
+            CreditNoteRequired: Xero refuses because payments or credits are allocated.
+            SyncError: The invoice was never pushed.
+        """
+        invoice = self._linked(invoice)
+        record = self._store.get(self.tenant_id, invoice.id)
+        if (
+            record is not None
+            and record.xero_invoice_id is None
+            and record.state in (SyncState.PENDING, SyncState.UNCERTAIN)
+        ):
+            found = list(self._client.iter_invoices(numbers=[invoice.number]))
+            resolution = plan.resolve(invoice, found)
+            if resolution.adopt is not None:
+                w = _Work(invoice, {}, "", record, Step.RESOLVE)
+                self._adopt(w, resolution.adopt)
+                record = w.record
+        if record is None or record.xero_invoice_id is None:
+            raise SyncError(
+                "was never pushed to Xero; there is nothing to void", invoice_number=invoice.number
+            )
+        if record.state is SyncState.VOIDED:
+            return self._result(invoice, record, PushAction.VOIDED)
+        xero_id = record.xero_invoice_id
+        status = (
+            InvoiceStatus.DELETED
+            if record.xero_status in (InvoiceStatus.DRAFT, InvoiceStatus.SUBMITTED)
+            else InvoiceStatus.VOIDED
+        )
+        result = self._client.update_invoice(
+            xero_id,
+            {"InvoiceID": xero_id, "InvoiceNumber": invoice.number, "Status": status.value},
+            idempotency_key=self._new_key(),
+        )
+        messages = [m.message for m in result.errors]
+        if not result.ok or result.invoice is None:
+            error: BmsXeroError
+            if plan.is_edit_refused(messages) or record.amount_paid:
+                error = CreditNoteRequired(
+                    invoice_number=invoice.number,
+                    xero_invoice_id=xero_id,
+                    xero_status=record.xero_status,
+                    xero_messages=messages,
+                )
+            else:
+                error = XeroValidationError(
+                    result.errors, status_code=200, invoice_number=invoice.number
+                )
+            self._record_error(invoice, error)
+            raise error
+        xero = result.invoice
+        stored = self._save(
+            record,
+            lambda r: plan.apply_xero(
+                attrs.evolve(r, state=SyncState.VOIDED, last_error=None, last_error_at=None),
+                xero,
+                pulled_at=None,
+            ),
+        )
+        return self._result(invoice, stored, PushAction.VOIDED, xero)
+
+    # --- pull ----------------------------------------------------------------------------
+
+    def pull(self) -> list[PaymentUpdate]:
+        """Bring payments and status changes back from Xero, since the last pull.
+
+        Reads invoices changed since the stored cursor (If-Modified-Since, pages of 1000) and
+        payments changed since theirs (so a payment that does not touch its invoice's
+        timestamp is not missed), applies each change to its sync record, hands it to the
+        payment sink and returns them. Cursors advance only after the updates are stored, and
+        only to Xero's own timestamps.
+        """
+        inv_since = self._store.get_cursor(self.tenant_id, INVOICE_CURSOR)
+        pay_since = self._store.get_cursor(self.tenant_id, PAYMENT_CURSOR)
+        newest_inv, newest_pay = inv_since, pay_since
+        changed: dict[str, XeroInvoice] = {}
+        batch: list[XeroInvoice] = []
+
+        def keep_linked() -> None:
+            linked = self._store.by_xero_ids(
+                self.tenant_id, (x.invoice_id for x in batch if x.invoice_id)
+            )
+            changed.update(
+                (x.invoice_id, x)
+                for x in batch
+                if x.invoice_id is not None and x.invoice_id in linked
+            )
+            batch.clear()
+
+        for xero in self._client.iter_invoices(
+            modified_since=None if inv_since is None else inv_since - OVERLAP
+        ):
+            if xero.updated_at is not None and (newest_inv is None or xero.updated_at > newest_inv):
+                newest_inv = xero.updated_at
+            batch.append(xero)
+            if len(batch) >= 1000:  # memory stays flat however many invoices changed
+                keep_linked()
+        keep_linked()
+
+        touched: set[str] = set()
+        for payment in self._client.iter_payments(
+            modified_since=None if pay_since is None else pay_since - OVERLAP
+        ):
+            if payment.updated_at is not None and (
+                newest_pay is None or payment.updated_at > newest_pay
+            ):
+                newest_pay = payment.updated_at
+            if payment.invoice_id and payment.invoice_id not in changed:
+                touched.add(payment.invoice_id)
+        linked = self._store.by_xero_ids(self.tenant_id, touched)
+        missing = sorted(xid for xid in touched if xid in linked)
+        for chunk in _chunks(missing, BATCH):
+            for xero in self._client.iter_invoices(ids=chunk):
+                if xero.invoice_id is not None:
+                    changed[xero.invoice_id] = xero
+
+        updates = self._apply_pulled(changed.values())
+        if newest_inv is not None and newest_inv != inv_since:
+            self._store.set_cursor(self.tenant_id, INVOICE_CURSOR, newest_inv)
+        if newest_pay is not None and newest_pay != pay_since:
+            self._store.set_cursor(self.tenant_id, PAYMENT_CURSOR, newest_pay)
+        return updates
+
+    def pull_invoices(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
+        """Refresh the given BMS invoices from Xero now (manual sync, webhooks).
+
+        Invoices never pushed are skipped. Cursors are not moved.
+        """
+        records = self._store.get_many(self.tenant_id, invoice_ids)
+        xero_ids = sorted(r.xero_invoice_id for r in records.values() if r.xero_invoice_id)
+        found: list[XeroInvoice] = []
+        for chunk in _chunks(xero_ids, BATCH):
+            found.extend(self._client.iter_invoices(ids=chunk))
+        return self._apply_pulled(found)
+
+    def _apply_pulled(self, invoices: Iterable[XeroInvoice]) -> list[PaymentUpdate]:
+        now = self._clock.now()
+        pulled = [x for x in invoices if x.invoice_id is not None]
+        records = self._store.by_xero_ids(self.tenant_id, (x.invoice_id or "" for x in pulled))
+        updates: list[PaymentUpdate] = []
+        for xero in pulled:
+            record = records.get(xero.invoice_id or "")
+            if record is None:
+                continue
+            update = plan.payment_update(record, xero)
+            if update is not None and self._sink is not None:
+                # Before the record: if we crash in between, the next pull delivers it again.
+                self._sink.apply(update)
+            self._save(record, _refreshed_by(xero, now))
+            if update is not None:
+                updates.append(update)
+        return updates
+
+    # --- panel and manual sync -----------------------------------------------------------
+
+    def panel(self, invoice_id: str) -> Panel:
+        """What the BMS shows beside the invoice; all ``None`` for one never pushed."""
+        record = self._store.get(self.tenant_id, invoice_id)
+        if record is None:
+            return Panel(invoice_id=invoice_id)
+        status = None
+        if record.xero_status is not None:
+            status = BmsStatus.of(
+                record.xero_status,
+                amount_paid=record.amount_paid or Decimal(0),
+                amount_credited=record.amount_credited or Decimal(0),
+            )
+        return Panel(
+            invoice_id=invoice_id,
+            invoice_number=record.invoice_number,
+            linked=record.xero_invoice_id is not None,
+            state=record.state.value,
+            xero_invoice_id=record.xero_invoice_id,
+            view_url=self._view_url(record.xero_invoice_id),
+            last_push_at=record.last_push_at,
+            last_pull_at=record.last_pull_at,
+            status=status,
+            xero_status=record.xero_status,
+            total=record.total,
+            amount_due=record.amount_due,
+            amount_paid=record.amount_paid,
+            amount_credited=record.amount_credited,
+            fully_paid_on=record.fully_paid_on,
+            last_error=record.last_error,
+            last_error_at=record.last_error_at,
+        )
+
+    def sync(self, invoice: Invoice) -> Panel:
+        """The "Sync Invoice with Xero Invoice" button: push now, then pull this invoice.
+
+        The push is forced (sent even if unchanged) unless Xero already has this content and
+        no longer accepts edits (paid, credited, voided), where resending could only fail.
+
+        Raises:
+            BmsXeroError: The push failed (the panel's ``last_error`` says the same).
+        """
+        record = self._store.get(self.tenant_id, invoice.id)
+        locked = record is not None and (
+            record.state is SyncState.VOIDED
+            or bool(record.amount_paid or record.amount_credited)
+            or record.xero_status in (InvoiceStatus.PAID, InvoiceStatus.VOIDED)
+        )
+        self.push(invoice, force=not locked)
+        self.pull_invoices([invoice.id])
+        return self.panel(invoice.id)
+
+    # --- background jobs -----------------------------------------------------------------
+
+    def run_pending(
+        self,
+        *,
+        jobs: JobStore,
+        source: InvoiceSource,
+        max_jobs: int | None = None,
+        worker_id: str | None = None,
+        lease_seconds: float = 600.0,
+    ) -> RunReport:
+        """Run this tenant's due background jobs now (see :class:`bms_xero.jobs.Worker`).
+
+        Pushes load each invoice from ``source`` as it is when its job runs, in batches of
+        up to 50; failures are retried, parked or failed per their type and recorded on the
+        job. For a long-running worker, several tenants or backoff settings, build a
+        ``Worker`` yourself.
+        """
+        from bms_xero.jobs import Worker  # the jobs layer sits above the engine
+
+        worker = Worker(
+            self,
+            jobs,
+            source,
+            clock=self._clock,
+            worker_id=worker_id,
+            lease_seconds=lease_seconds,
+        )
+        return worker.run_pending(max_jobs=max_jobs)
+
+
+def _refreshed_by(xero: XeroInvoice, now: datetime) -> Callable[[SyncRecord], SyncRecord]:
+    def change(record: SyncRecord) -> SyncRecord:
+        return plan.apply_xero(record, xero, pulled_at=now)
+
+    return change
+
+
+def _refreshable(error: PreflightError) -> bool:
+    """Whether fresh reference data could make this preflight error go away."""
+    if isinstance(error, PreflightFailed):
+        return any(_refreshable(e) for e in error.errors)
+    if isinstance(error, AccountCodeError | TaxCodeError):
+        return getattr(error, "reason", "") != "not_mapped"
+    return False

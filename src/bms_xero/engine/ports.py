@@ -1,0 +1,89 @@
+"""What the engine needs from the outside world, as small Protocols named for roles.
+
+:class:`bms_xero.xero.XeroClient` is the real :class:`XeroApi`; hosts implement
+:class:`PaymentSink` to apply pulled payments to their own invoices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from bms_xero.domain import Organisation, XeroContact, XeroInvoice, XeroPayment
+from bms_xero.engine.results import PaymentUpdate
+from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
+from bms_xero.xero import ContactResult, InvoiceResult
+
+__all__ = ["PaymentSink", "XeroApi"]
+
+
+@runtime_checkable
+class PaymentSink(Protocol):
+    """Receives each payment/status change pulled from Xero, for the host to apply.
+
+    Updates carry absolute values (amount paid, due, status), so applying one twice is
+    harmless: after a crash the engine may deliver an update again (at least once).
+    """
+
+    def apply(self, update: PaymentUpdate) -> None:
+        """Apply one update to the BMS invoice it names."""
+        ...
+
+
+class XeroApi(Protocol):
+    """The calls the engine makes; :class:`bms_xero.xero.XeroClient` provides them."""
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The organisation this client talks to."""
+        ...
+
+    def create_invoices(
+        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[InvoiceResult]:
+        """PUT /Invoices with summarizeErrors=false; one result per element."""
+        ...
+
+    def update_invoice(
+        self, invoice_id: str, payload: Mapping[str, Any], *, idempotency_key: str
+    ) -> InvoiceResult:
+        """POST /Invoices/{InvoiceID}."""
+        ...
+
+    def iter_invoices(
+        self,
+        *,
+        ids: Iterable[str] = (),
+        numbers: Iterable[str] = (),
+        modified_since: datetime | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[XeroInvoice]:
+        """GET /Invoices, paged lazily."""
+        ...
+
+    def iter_payments(self, *, modified_since: datetime | None = None) -> Iterator[XeroPayment]:
+        """GET /Payments, paged lazily."""
+        ...
+
+    def get_accounts(self) -> ChartOfAccounts:
+        """GET /Accounts."""
+        ...
+
+    def get_tax_rates(self) -> TaxRates:
+        """GET /TaxRates."""
+        ...
+
+    def get_organisation(self) -> Organisation:
+        """GET /Organisation."""
+        ...
+
+    def find_contact_by_number(self, contact_number: str) -> XeroContact | None:
+        """The contact with this ContactNumber, if any."""
+        ...
+
+    def create_contacts(
+        self, contacts: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[ContactResult]:
+        """PUT /Contacts."""
+        ...

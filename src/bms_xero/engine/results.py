@@ -1,0 +1,201 @@
+"""What the engine hands back: push results, payment updates and the integration panel."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import attrs
+
+from bms_xero.domain import InvoiceStatus, XeroPayment
+from bms_xero.errors import BmsXeroError
+
+__all__ = ["BmsStatus", "Panel", "PaymentUpdate", "PushAction", "PushOutcome", "PushResult"]
+
+
+class PushAction(enum.StrEnum):
+    """What a push did in Xero."""
+
+    CREATED = "created"  # a new Xero invoice
+    UPDATED = "updated"  # the linked Xero invoice was changed (all lines resent)
+    ADOPTED = "adopted"  # an earlier, unconfirmed create was found in Xero and linked
+    UNCHANGED = "unchanged"  # nothing to send: Xero already has this content
+    VOIDED = "voided"  # the Xero invoice was voided (or a draft deleted)
+
+
+class BmsStatus(enum.StrEnum):
+    """The status a BMS shows for an invoice, derived from Xero's."""
+
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    CREDITED = "credited"  # settled by credit notes rather than payments
+    VOIDED = "voided"
+    DELETED = "deleted"
+    UNKNOWN = "unknown"  # a status Xero added after this release
+
+    @classmethod
+    def of(
+        cls,
+        xero_status: InvoiceStatus | str | None,
+        *,
+        amount_paid: Decimal,
+        amount_credited: Decimal,
+    ) -> BmsStatus:
+        """The BMS status for a Xero status and its amounts."""
+        settled = {
+            InvoiceStatus.DRAFT: cls.DRAFT,
+            InvoiceStatus.SUBMITTED: cls.AWAITING_APPROVAL,
+            InvoiceStatus.VOIDED: cls.VOIDED,
+            InvoiceStatus.DELETED: cls.DELETED,
+        }
+        if xero_status in settled:
+            return settled[InvoiceStatus(xero_status)]
+        if xero_status == InvoiceStatus.PAID:
+            return cls.CREDITED if amount_paid == 0 and amount_credited > 0 else cls.PAID
+        if xero_status == InvoiceStatus.AUTHORISED:
+            if amount_paid > 0 or amount_credited > 0:
+                return cls.PARTIALLY_PAID
+            return cls.AWAITING_PAYMENT
+        return cls.UNKNOWN
+
+
+@attrs.frozen(kw_only=True)
+class PushResult:
+    """The outcome of pushing one invoice that Xero accepted (or already had).
+
+    Attributes:
+        invoice_id: The BMS invoice id.
+        invoice_number: Its number.
+        xero_invoice_id: The linked Xero InvoiceID.
+        action: What the push did.
+        pushed_at: When Xero confirmed it (for ``UNCHANGED``, the last confirmed push).
+        xero_status: Xero's status for the invoice.
+        sub_total: Xero's SubTotal.
+        total_tax: Xero's TotalTax (per-line rounded).
+        total: Xero's Total.
+        rounding_difference: Xero's total minus the BMS's ``Invoice.total``, when the BMS
+            gave one (``None`` otherwise). Non-zero means the BMS rounds differently.
+        view_url: A link that opens the invoice in Xero.
+    """
+
+    invoice_id: str
+    invoice_number: str
+    xero_invoice_id: str
+    action: PushAction
+    pushed_at: datetime | None
+    xero_status: InvoiceStatus | str | None = None
+    sub_total: Decimal | None = None
+    total_tax: Decimal | None = None
+    total: Decimal | None = None
+    rounding_difference: Decimal | None = None
+    view_url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PushOutcome:
+    """One invoice's result in a batch: a :class:`PushResult` or the error that stopped it.
+
+    Attributes:
+        invoice_id: The BMS invoice id.
+        invoice_number: Its number.
+        result: Set when the push succeeded.
+        error: Set when it failed; names the invoice and says what to fix.
+    """
+
+    invoice_id: str
+    invoice_number: str
+    result: PushResult | None = None
+    error: BmsXeroError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the push succeeded."""
+        return self.result is not None
+
+    def unwrap(self) -> PushResult:
+        """The result, or raise the error."""
+        if self.result is None:
+            raise self.error or BmsXeroError(f"invoice {self.invoice_number}: no result")
+        return self.result
+
+
+@attrs.frozen(kw_only=True)
+class PaymentUpdate:
+    """A change pulled from Xero for one linked BMS invoice. Values are absolute.
+
+    Attributes:
+        invoice_id: The BMS invoice id.
+        invoice_number: Its number.
+        xero_invoice_id: The Xero InvoiceID.
+        status: What the BMS should show.
+        xero_status: Xero's own status.
+        total: Xero's total.
+        amount_paid: Paid so far.
+        amount_due: Still to pay.
+        amount_credited: Credited so far.
+        fully_paid_on: When it became fully paid.
+        payments: Xero's payments on the invoice (reversed ones have status DELETED).
+        xero_updated_at: Xero's UpdatedDateUTC.
+        previous_status: The status before this update (``None`` on the first pull).
+    """
+
+    invoice_id: str
+    invoice_number: str
+    xero_invoice_id: str
+    status: BmsStatus
+    xero_status: InvoiceStatus | str | None
+    total: Decimal
+    amount_paid: Decimal
+    amount_due: Decimal
+    amount_credited: Decimal
+    fully_paid_on: date | None = None
+    payments: tuple[XeroPayment, ...] = ()
+    xero_updated_at: datetime | None = None
+    previous_status: BmsStatus | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Panel:
+    """The integration panel for one BMS invoice. Every field is ``None`` until it is known.
+
+    Attributes:
+        invoice_id: The BMS invoice id.
+        invoice_number: Its number, once pushed (or attempted).
+        linked: Whether a Xero invoice is linked.
+        state: The sync state (``pushed``, ``pending``, ``uncertain``, ``failed``, ``voided``).
+        xero_invoice_id: The linked Xero InvoiceID.
+        view_url: "View Xero Invoice": opens it in the right organisation.
+        last_push_at: When Xero last confirmed a push.
+        last_pull_at: When its status was last read from Xero.
+        status: The status the BMS should show.
+        xero_status: Xero's status.
+        total: Xero's total.
+        amount_due: Still to pay.
+        amount_paid: Paid so far.
+        amount_credited: Credited so far.
+        fully_paid_on: When it became fully paid.
+        last_error: The last failure, naming what to fix.
+        last_error_at: When it happened.
+    """
+
+    invoice_id: str
+    invoice_number: str | None = None
+    linked: bool = False
+    state: str | None = None
+    xero_invoice_id: str | None = None
+    view_url: str | None = None
+    last_push_at: datetime | None = None
+    last_pull_at: datetime | None = None
+    status: BmsStatus | None = None
+    xero_status: str | None = None
+    total: Decimal | None = None
+    amount_due: Decimal | None = None
+    amount_paid: Decimal | None = None
+    amount_credited: Decimal | None = None
+    fully_paid_on: date | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
