@@ -60,17 +60,20 @@ def webhooks() -> dict[str, Any]:
 
 @functools.cache
 def _validator(schema_name: str, source: str) -> Any:
-    from jsonschema import Draft4Validator
+    from jsonschema import Draft4Validator, Draft202012Validator
     from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT4
+    from referencing.jsonschema import DRAFT4, DRAFT202012
 
+    # The accounting spec is OpenAPI 3.0 (draft-4 style schemas); the webhooks spec is 3.1,
+    # whose schemas are JSON Schema 2020-12 (``const`` inside ``oneOf`` only works there).
     spec = _load(WEBHOOKS if source == "webhooks" else ACCOUNTING)
+    newer = str(spec.get("openapi", "")).startswith("3.1")
     registry: Registry[Any] = Registry().with_resource(
-        "urn:xero", Resource.from_contents(spec, default_specification=DRAFT4)
+        "urn:xero",
+        Resource.from_contents(spec, default_specification=DRAFT202012 if newer else DRAFT4),
     )
-    return Draft4Validator(
-        {"$ref": f"urn:xero#/components/schemas/{schema_name}"}, registry=registry
-    )
+    validator = Draft202012Validator if newer else Draft4Validator
+    return validator({"$ref": f"urn:xero#/components/schemas/{schema_name}"}, registry=registry)
 
 
 def validate(instance: Any, schema_name: str, *, source: str = "accounting") -> None:

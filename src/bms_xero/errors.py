@@ -24,14 +24,17 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   │   ├── XeroUnavailable         5xx, 503 "The Organisation is offline"
     │   │   └── UnexpectedResponse      an answer we could not read (HTML, bad JSON, bad shape)
     │   ├── TransportError              no usable response (``sent`` says if it may have arrived)
-    │   └── UncertainOutcome            a write may or may not have happened
+    │   ├── UncertainOutcome            a write may or may not have happened
+    │   └── InvalidWebhook              a correctly signed webhook whose body can't be read
     ├── SyncError                       the engine can't do what was asked
     │   ├── CreditNoteRequired          Xero no longer allows editing this invoice
-    │   └── InvoiceNumberConflict       the number is taken by a different Xero invoice
+    │   ├── InvoiceNumberConflict       the number is taken by a different Xero invoice
+    │   └── PushInProgress              another worker is pushing this invoice (retry later)
     └── StorageError                    a store could not do what was asked
         ├── VersionConflict             someone else changed the record first (compare-and-swap)
         ├── StorageValueError           a value can't be stored (naive datetime, empty key, ...)
-        └── SchemaVersionError          the file was written by a newer bms_xero
+        ├── SchemaVersionError          the file was written by a newer bms_xero
+        └── LeaseLost                   a job's lease expired or passed to another worker
 
 Every error carries structured fields (never only a message), and ``str(error)`` is one
 readable sentence that says what is wrong and how to fix it. No error text ever contains a
@@ -40,7 +43,6 @@ secret: tokens and client secrets never reach the arguments of these classes.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import ClassVar, Self
@@ -56,12 +58,15 @@ __all__ = [
     "DailyLimitReached",
     "FieldProblem",
     "InvalidRequest",
+    "InvalidWebhook",
     "InvoiceNumberConflict",
     "InvoiceValidationError",
+    "LeaseLost",
     "LocalError",
     "MissingContactId",
     "NotFound",
     "PreflightError",
+    "PushInProgress",
     "RateLimited",
     "ReauthorizationRequired",
     "RemoteError",
@@ -85,6 +90,8 @@ class BmsXeroError(Exception):
     """Root of every exception bms_xero raises."""
 
     invoice_number: str | None = None
+    #: Whether trying the same thing again later may succeed (timeouts, 5xx, races).
+    retryable: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -102,7 +109,10 @@ class BmsXeroError(Exception):
         """
         if self.invoice_number is not None:
             return self
-        named = copy.copy(self)
+        # Not copy.copy: it re-calls __init__ with the message alone, which subclasses with
+        # keyword-only fields (DailyLimitReached, UncertainOutcome, ...) refuse.
+        named = type(self).__new__(type(self))
+        named.__dict__.update(self.__dict__)
         named.invoice_number = invoice_number
         named.message = f"invoice {invoice_number}: {self.message}"
         named.args = (named.message,)
@@ -518,6 +528,26 @@ class UncertainOutcome(RemoteError):
         super().__init__(message, status_code=status_code, tenant_id=tenant_id)
 
 
+class InvalidWebhook(RemoteError):
+    """A webhook request passed the signature check, but its body is not a payload we can read.
+
+    Answer 400 (never a traceback); Xero retries a delivery that did not get a 200.
+
+    Attributes:
+        reason: What is wrong with the body, e.g. ``"not JSON"`` or
+            ``"events[0].resourceId: missing"``.
+    """
+
+    def __init__(self, *, reason: str, tenant_id: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the webhook body is signed correctly but can't be read ({reason}); check that "
+            "the endpoint passes the raw request body unchanged",
+            status_code=400,
+            tenant_id=tenant_id,
+        )
+
+
 # --- sync --------------------------------------------------------------------------------
 
 
@@ -559,6 +589,23 @@ class CreditNoteRequired(SyncError):
             f"the Xero invoice can no longer be edited because it is {xero_status or 'locked'}"
             f" with payments or credits allocated{said}; raise a credit note in the BMS for the "
             "difference instead of changing the invoice",
+            invoice_number=invoice_number,
+        )
+
+
+class PushInProgress(SyncError):
+    """Another engine or worker stored an intent for this invoice first; retry later.
+
+    Nothing was sent. When the other push finishes (or dies), the next push of this invoice
+    picks up from its record, so retrying can never create a duplicate.
+    """
+
+    retryable = True
+
+    def __init__(self, *, invoice_number: str) -> None:
+        super().__init__(
+            "another worker is pushing this invoice right now; push it again later (no "
+            "duplicate will be created)",
             invoice_number=invoice_number,
         )
 
@@ -644,4 +691,33 @@ class SchemaVersionError(StorageError):
             f"{location} holds {component!r} schema version {found_version}, but this bms_xero "
             f"understands only up to version {supported_version}; a newer bms_xero wrote it, so "
             "upgrade bms_xero here (downgrading the file is not supported)"
+        )
+
+
+class LeaseLost(StorageError):
+    """A worker tried to finish a job whose lease it no longer holds; nothing was changed.
+
+    The lease expired (the job may already be running elsewhere) or the job was cancelled,
+    retried or re-leased meanwhile. The job's outcome is left to whoever holds it now.
+
+    Attributes:
+        job_id: The job.
+        worker_id: The worker that held the lease.
+        reason: ``"expired"``, ``"taken"`` (re-leased or changed by someone else) or
+            ``"missing"`` (the job no longer exists).
+    """
+
+    def __init__(self, *, job_id: str, worker_id: str, reason: str) -> None:
+        self.job_id = job_id
+        self.worker_id = worker_id
+        self.reason = reason
+        why = {
+            "expired": "its lease expired",
+            "taken": "it was re-leased, cancelled or retried by someone else",
+            "missing": "it no longer exists",
+        }.get(reason, reason)
+        super().__init__(
+            f"job {job_id}: worker {worker_id} can no longer record its outcome because {why}; "
+            "the job will run again (or already has) elsewhere. Use a lease longer than the "
+            "slowest job if this happens often"
         )

@@ -1,0 +1,44 @@
+"""Background jobs: push invoices when the BMS releases them, pull payments on a schedule.
+
+- :mod:`~bms_xero.jobs.records`: :class:`Job`, :class:`JobKind`, :class:`JobStatus` (values).
+- :mod:`~bms_xero.jobs.protocols`: :class:`JobStore` (where jobs live),
+  :class:`InvoiceSource` (the host's invoices), :class:`TenantSync` (what a worker needs from
+  a ``SyncEngine``).
+- :class:`MemoryJobStore` and :class:`SQLiteJobStore` implement ``JobStore``;
+  :mod:`bms_xero.jobs.contract` checks a host's own implementation.
+- :class:`Worker` leases due jobs and runs them (``run_pending``, ``run_forever``);
+  :class:`PullSchedule` enqueues periodic pulls.
+
+A host enqueues on release and lets a worker do the rest::
+
+    jobs = SQLiteJobStore("sync.db")
+    jobs.enqueue_push(engine.tenant_id, invoice.id, invoice_number=invoice.number, now=now)
+    Worker(engine, jobs, source).run_pending()
+
+See ``docs/jobs.md``.
+"""
+
+from bms_xero.jobs.memory import MemoryInvoiceSource, MemoryJobStore
+from bms_xero.jobs.protocols import InvoiceSource, JobStore, TenantSync
+from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.jobs.schedule import PullSchedule
+from bms_xero.jobs.sqlite import SQLiteJobStore
+from bms_xero.jobs.worker import Backoff, Failure, RunReport, Worker, classify
+
+__all__ = [
+    "Backoff",
+    "Failure",
+    "InvoiceSource",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "JobStore",
+    "MemoryInvoiceSource",
+    "MemoryJobStore",
+    "PullSchedule",
+    "RunReport",
+    "SQLiteJobStore",
+    "TenantSync",
+    "Worker",
+    "classify",
+]

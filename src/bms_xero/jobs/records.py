@@ -1,0 +1,215 @@
+"""Background jobs as values: :class:`Job`, its :class:`JobKind` and :class:`JobStatus`.
+
+Pure values, no I/O. A job validates itself when built (keys are non-empty strings, every
+datetime is timezone-aware and normalised to UTC), so every store reads back exactly what was
+written, and the Background Jobs list can name the invoice of each job before it first runs.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from bms_xero.errors import FieldProblem, StorageValueError
+from bms_xero.storage._checks import datetime_problem, is_naive, key_problems, to_utc
+
+__all__ = ["Job", "JobKind", "JobStatus"]
+
+
+class JobKind(enum.StrEnum):
+    """What a job does."""
+
+    #: Push one BMS invoice (``invoice_id``) to Xero, as it is when the job runs.
+    PUSH = "push"
+    #: Pull every payment and status change since the last pull (the periodic pull).
+    PULL = "pull"
+    #: Refresh one linked invoice (``invoice_id``) from Xero now (a webhook said it changed).
+    PULL_INVOICES = "pull_invoices"
+
+
+class JobStatus(enum.StrEnum):
+    """Where a job stands."""
+
+    #: Waiting to run once ``run_after`` has passed (new, or retrying after a failure).
+    PENDING = "pending"
+    #: A worker holds it until ``lease_until``; after that any worker may take it over.
+    LEASED = "leased"
+    #: Finished.
+    DONE = "done"
+    #: Failed for good (``last_error`` says why); an operator may retry it.
+    FAILED = "failed"
+    #: Cancelled by an operator.
+    CANCELLED = "cancelled"
+
+
+#: Statuses a job never leaves on its own.
+FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+
+_DATETIMES = ("run_after", "lease_until", "created_at", "updated_at")
+_OPTIONAL_TEXT = ("invoice_id", "invoice_number", "leased_by", "last_error", "error_type")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Normalise aware datetimes to UTC; leave anything else for validation to name."""
+    if isinstance(value, datetime) and not is_naive(value):
+        try:
+            return to_utc(value)
+        except OverflowError:
+            return value
+    return value
+
+
+def _kind(value: JobKind | str) -> JobKind:
+    """Accept a member or its value (``"push"``); anything else is left for validation."""
+    if isinstance(value, str) and not isinstance(value, JobKind):
+        try:
+            return JobKind(value)
+        except ValueError:
+            pass
+    return value  # type: ignore[return-value]  # validation names a bad value
+
+
+def _status(value: JobStatus | str) -> JobStatus:
+    """Accept a member or its value (``"failed"``); anything else is left for validation."""
+    if isinstance(value, str) and not isinstance(value, JobStatus):
+        try:
+            return JobStatus(value)
+        except ValueError:
+            pass
+    return value  # type: ignore[return-value]  # validation names a bad value
+
+
+@attrs.frozen(kw_only=True)
+class Job:
+    """One background job: push an invoice, pull payments, or refresh one invoice.
+
+    Stores create jobs (``enqueue_push``, ``enqueue_pull``) and move them between statuses;
+    hosts read them to show a "Background Jobs" list. ``version`` changes on every write, and
+    a worker's lease is only good for the version it was handed.
+
+    Attributes:
+        id: The job's id (unique in its store).
+        tenant_id: The Xero organisation the job is for.
+        kind: What the job does.
+        invoice_id: The BMS invoice (for ``push`` and ``pull_invoices``; ``None`` for ``pull``).
+        invoice_number: The invoice's number when known, so the job can be named before it
+            runs; refreshed from the invoice each time the job runs.
+        status: Where the job stands.
+        attempts: How many times a worker has taken the job (a day-limit park gives its
+            attempt back; an operator's retry starts again from 0).
+        run_after: The job is not run before this time.
+        leased_by: The worker holding (or that last held) the lease.
+        lease_until: When the lease runs out.
+        last_error: The last failure, naming the invoice and quoting Xero.
+        error_type: The class name of the last failure (e.g. ``"XeroValidationError"``).
+        retryable: Whether the last failure was expected to pass on retry.
+        created_at: When the job was enqueued.
+        updated_at: When the job last changed.
+        version: Set by the store: 1 on enqueue, +1 on every change.
+    """
+
+    id: str
+    tenant_id: str
+    kind: JobKind = attrs.field(converter=_kind)
+    invoice_id: str | None = None
+    invoice_number: str | None = None
+    status: JobStatus = attrs.field(default=JobStatus.PENDING, converter=_status)
+    attempts: int = 0
+    run_after: datetime = attrs.field(converter=_utc)
+    leased_by: str | None = None
+    lease_until: datetime | None = attrs.field(default=None, converter=_utc)
+    last_error: str | None = None
+    error_type: str | None = None
+    retryable: bool | None = None
+    created_at: datetime = attrs.field(converter=_utc)
+    updated_at: datetime = attrs.field(converter=_utc)
+    version: int = 1
+
+    @property
+    def subject(self) -> str:
+        """What the job is about, for people: ``"invoice INV-0001"`` or ``"payments"``."""
+        if self.kind is JobKind.PULL:
+            return "payments"
+        if self.invoice_number:
+            return f"invoice {self.invoice_number}"
+        return f"invoice id {self.invoice_id}"
+
+    @property
+    def description(self) -> str:
+        """One line for a Background Jobs list, e.g. ``"Push invoice INV-0001 to Xero"``."""
+        if self.kind is JobKind.PUSH:
+            return f"Push {self.subject} to Xero"
+        if self.kind is JobKind.PULL_INVOICES:
+            return f"Refresh {self.subject} from Xero"
+        return "Pull payments from Xero"
+
+    @property
+    def dedupe_key(self) -> tuple[str, str, str]:
+        """Jobs with the same key do the same work: at most one runs at a time."""
+        return (self.tenant_id, self.kind.value, self.invoice_id or "")
+
+    def is_leased(self, now: datetime) -> bool:
+        """Whether a worker holds a lease that has not run out at ``now``."""
+        return (
+            self.status is JobStatus.LEASED
+            and self.lease_until is not None
+            and self.lease_until > now
+        )
+
+    def is_due(self, now: datetime) -> bool:
+        """Whether a worker may take the job at ``now`` (tenant parking aside): pending and
+        due, or leased by a worker whose lease has run out."""
+        if self.status is JobStatus.PENDING:
+            return self.run_after <= now
+        return self.status is JobStatus.LEASED and not self.is_leased(now)
+
+    def problems(self) -> list[FieldProblem]:
+        """Everything wrong with this job (empty when it can be stored)."""
+        found = key_problems(id=self.id, tenant_id=self.tenant_id)
+        if not isinstance(self.kind, JobKind):
+            found.append(
+                FieldProblem("kind", f"must be one of {', '.join(k.value for k in JobKind)}")
+            )
+        elif self.kind is JobKind.PULL:
+            if self.invoice_id is not None:
+                found.append(FieldProblem("invoice_id", "must be None for a full pull"))
+        elif not isinstance(self.invoice_id, str) or not self.invoice_id:
+            found.append(
+                FieldProblem("invoice_id", f"a {self.kind.value} job needs the BMS invoice id")
+            )
+        if not isinstance(self.status, JobStatus):
+            found.append(
+                FieldProblem("status", f"must be one of {', '.join(s.value for s in JobStatus)}")
+            )
+        for name in ("attempts", "version"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                found.append(FieldProblem(name, "must be a whole number >= 0"))
+        for name in _OPTIONAL_TEXT:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                found.append(
+                    FieldProblem(name, f"must be a string or None, not {type(value).__name__}")
+                )
+        if self.retryable is not None and not isinstance(self.retryable, bool):
+            found.append(FieldProblem("retryable", "must be True, False or None"))
+        for name in _DATETIMES:
+            value = getattr(self, name)
+            if value is None and name == "lease_until":
+                continue
+            problem = datetime_problem(name, value)
+            if problem is not None:
+                found.append(problem)
+        return found
+
+    def __attrs_post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise StorageValueError(what=f"job {self.id!r}", problems=problems)
+
+    def evolve(self, **changes: Any) -> Job:
+        """A copy with ``changes`` applied (validated like a new job)."""
+        return attrs.evolve(self, **changes)

@@ -1,0 +1,602 @@
+"""SQLiteJobStore: background jobs in a SQLite file, shared safely by several worker processes.
+
+The file may be the same one :class:`~bms_xero.storage.SQLiteStore` uses (tables are
+prefixed, and the schema is versioned in ``bms_xero_schema`` under the component ``"jobs"``).
+Like that store it runs in WAL mode, waits ``timeout`` seconds for the write lock, and does
+every change in ``BEGIN IMMEDIATE``: a lease reads the due jobs and marks them leased under
+the file's write lock, so two processes can never lease the same job.
+
+Datetimes are stored as fixed-width ISO-8601 UTC text, so comparing the text compares times.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, ClassVar, Final, Literal, Self
+
+from bms_xero.errors import ConfigurationError, StorageError
+from bms_xero.jobs import _transitions as t
+from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.storage._checks import check_keys
+from bms_xero.storage._sqlite_schema import Migration, enable_wal, migrate
+from bms_xero.storage.sqlite import _Pool
+
+__all__ = ["SQLiteJobStore"]
+
+COMPONENT: Final = "jobs"
+JOBS: Final = "bms_xero_jobs"
+PARKS: Final = "bms_xero_job_parks"
+
+_FIELDS: Final = (
+    "id",
+    "tenant_id",
+    "kind",
+    "invoice_id",
+    "invoice_number",
+    "status",
+    "attempts",
+    "run_after",
+    "leased_by",
+    "lease_until",
+    "last_error",
+    "error_type",
+    "retryable",
+    "created_at",
+    "updated_at",
+    "version",
+)
+_DATETIMES: Final = frozenset({"run_after", "lease_until", "created_at", "updated_at"})
+_PAGE: Final = 200
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    """Jobs and tenant parks."""
+    conn.execute(
+        f"CREATE TABLE {JOBS} ("
+        "id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, invoice_id TEXT, "
+        "invoice_number TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL, "
+        "run_after TEXT NOT NULL, leased_by TEXT, lease_until TEXT, last_error TEXT, "
+        "error_type TEXT, retryable INTEGER, created_at TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL, version INTEGER NOT NULL)"
+    )
+    conn.execute(f"CREATE INDEX {JOBS}_due ON {JOBS} (status, run_after)")
+    conn.execute(f"CREATE INDEX {JOBS}_work ON {JOBS} (tenant_id, kind, invoice_id, status)")
+    conn.execute(f"CREATE INDEX {JOBS}_created ON {JOBS} (created_at, id)")
+    conn.execute(f"CREATE INDEX {JOBS}_invoice ON {JOBS} (invoice_id)")
+    conn.execute(f"CREATE TABLE {PARKS} (tenant_id TEXT PRIMARY KEY, until TEXT NOT NULL)")
+
+
+#: The jobs component's migrations, oldest first; append, never edit a released one.
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1,)
+
+_SELECT: Final = f"SELECT {', '.join(_FIELDS)} FROM {JOBS}"  # noqa: S608 (constants)
+_INSERT: Final = (
+    f"INSERT INTO {JOBS} ({', '.join(_FIELDS)}) "  # noqa: S608 (constants)
+    f"VALUES ({', '.join('?' for _ in _FIELDS)})"
+)
+_UPDATE: Final = (
+    f"UPDATE {JOBS} SET "  # noqa: S608 (constants)
+    + ", ".join(f"{name} = ?" for name in _FIELDS[1:])
+    + " WHERE id = ?"
+)
+
+
+def _text(value: datetime) -> str:
+    # Fixed width (microseconds always, +00:00), so comparing the text compares the times.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _encode(job: Job) -> tuple[object, ...]:
+    row: list[object] = []
+    for name in _FIELDS:
+        value = getattr(job, name)
+        if value is None:
+            row.append(None)
+        elif name in _DATETIMES:
+            row.append(_text(value))
+        elif name == "retryable":
+            row.append(int(value))
+        elif name in ("kind", "status"):
+            row.append(value.value)
+        else:
+            row.append(value)
+    return tuple(row)
+
+
+def _decode(row: Sequence[Any]) -> Job:
+    values: dict[str, Any] = {}
+    for name, value in zip(_FIELDS, row, strict=True):
+        if value is not None and name in _DATETIMES:
+            values[name] = datetime.fromisoformat(value)
+        elif value is not None and name == "retryable":
+            values[name] = bool(value)
+        else:
+            values[name] = value
+    return Job(**values)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class SQLiteJobStore:
+    """Jobs and tenant parks in one SQLite file; implements ``JobStore``.
+
+    Creates the tables when missing and upgrades an older schema on open. Use it as a
+    context manager, or call :meth:`close`.
+
+    Args:
+        path: The database file (may be shared with ``SQLiteStore``). ``":memory:"`` is
+            refused: use ``MemoryJobStore``.
+        timeout: Seconds a write waits for another process to release the lock before
+            failing with :class:`~bms_xero.errors.StorageError`.
+        synchronous: SQLite's ``synchronous`` setting (``"FULL"``: every commit survives
+            power loss).
+        new_id: Makes job ids (default: random UUIDs).
+
+    Raises:
+        ConfigurationError: A bad argument.
+        SchemaVersionError: The file was written by a newer bms_xero.
+        StorageError: The file can't be opened or isn't a database.
+    """
+
+    schema_version: ClassVar[int] = len(MIGRATIONS)
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 5.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        location = os.fspath(path)
+        if not isinstance(location, str) or location in ("", ":memory:"):
+            raise ConfigurationError(
+                f"SQLiteJobStore needs a file path, not {location!r}; use MemoryJobStore() for "
+                "jobs that live in memory"
+            )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise ConfigurationError(
+                f"SQLiteJobStore(timeout=...) must be seconds >= 0, not {timeout!r}"
+            )
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ConfigurationError(
+                f"SQLiteJobStore(synchronous=...) must be 'FULL' or 'NORMAL', not {synchronous!r}"
+            )
+        self._path = location
+        self._timeout = float(timeout)
+        self._synchronous = synchronous
+        self._new_id = new_id or (lambda: str(uuid.uuid4()))
+        self._pool = _Pool(self._connect, f"{self!r} is closed; open a new SQLiteJobStore")
+        try:
+            with self._errors("open the database"), self._pool.connection() as conn:
+                mode = enable_wal(conn, timeout=self._timeout)
+                if str(mode).lower() != "wal":
+                    raise StorageError(
+                        f"{location}: SQLite could not switch to WAL journal mode (got "
+                        f"{mode!r}); put the file on a local disk, not a network share"
+                    )
+                migrate(conn, component=COMPONENT, migrations=MIGRATIONS, location=location)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"SQLiteJobStore({self._path!r})"
+
+    # --- enqueue -----------------------------------------------------------------------------
+
+    def enqueue_push(
+        self, tenant_id: str, invoice_id: str, *, now: datetime, invoice_number: str | None = None
+    ) -> Job:
+        """Queue a push of this invoice (or return the push already waiting for it)."""
+        return self._enqueue(tenant_id, JobKind.PUSH, invoice_id, invoice_number, now)
+
+    def enqueue_pull(
+        self,
+        tenant_id: str,
+        *,
+        now: datetime,
+        invoice_id: str | None = None,
+        invoice_number: str | None = None,
+    ) -> Job:
+        """Queue a full pull, or a refresh of one invoice (or return the one waiting)."""
+        kind = JobKind.PULL if invoice_id is None else JobKind.PULL_INVOICES
+        return self._enqueue(tenant_id, kind, invoice_id, invoice_number, now)
+
+    def _enqueue(
+        self,
+        tenant_id: str,
+        kind: JobKind,
+        invoice_id: str | None,
+        invoice_number: str | None,
+        now: datetime,
+    ) -> Job:
+        t.check_enqueue(tenant_id, invoice_id, invoice_number, kind=kind)
+        now = t.check_now(now)
+        with self._transaction("enqueue a job", write=True) as conn:
+            rows = conn.execute(
+                f"{_SELECT} WHERE tenant_id = ? AND kind = ? AND COALESCE(invoice_id, '') = ? "
+                "AND status IN ('pending', 'leased') ORDER BY created_at, id",
+                (tenant_id, kind.value, invoice_id or ""),
+            ).fetchall()
+            for row in rows:
+                job = self._decode(row)
+                if t.waiting(job, now):
+                    kept = t.renamed(job, invoice_number, now)
+                    if kept is not job:
+                        self._write(conn, kept)
+                    return kept
+            job = t.new_job(
+                self._new_id(),
+                tenant_id,
+                kind,
+                invoice_id=invoice_id,
+                invoice_number=invoice_number,
+                now=now,
+            )
+            try:
+                conn.execute(_INSERT, _encode(job))
+            except sqlite3.IntegrityError as exc:
+                raise StorageError(
+                    f"new_id() returned {job.id!r}, which is taken; job ids must be unique"
+                ) from exc
+            return job
+
+    # --- read --------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        """The job, or ``None``."""
+        check_keys("job lookup", job_id=job_id)
+        with self._errors("read a job"), self._pool.connection() as conn:
+            row = conn.execute(f"{_SELECT} WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else self._decode(row)
+
+    def list_jobs(
+        self,
+        *,
+        tenant_id: str | None = None,
+        statuses: Collection[JobStatus] | None = None,
+        kinds: Collection[JobKind] | None = None,
+        invoice_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """Jobs matching every filter given, newest first."""
+        times = t.check_list_args(limit, created_after=created_after, created_before=created_before)
+        wanted_statuses = t.enum_set(statuses, JobStatus, "statuses")
+        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
+        if wanted_statuses == frozenset() or wanted_kinds == frozenset():
+            return []
+        where: list[str] = []
+        args: list[object] = []
+        if tenant_id is not None:
+            where.append("tenant_id = ?")
+            args.append(tenant_id)
+        if wanted_statuses is not None:
+            where.append(f"status IN ({_marks(len(wanted_statuses))})")
+            args.extend(sorted(s.value for s in wanted_statuses))
+        if wanted_kinds is not None:
+            where.append(f"kind IN ({_marks(len(wanted_kinds))})")
+            args.extend(sorted(k.value for k in wanted_kinds))
+        if invoice_id is not None:
+            where.append("invoice_id = ?")
+            args.append(invoice_id)
+        after, before = times["created_after"], times["created_before"]
+        if after is not None:
+            where.append("created_at >= ?")
+            args.append(_text(after))
+        if before is not None:
+            where.append("created_at < ?")
+            args.append(_text(before))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._errors("list jobs"), self._pool.connection() as conn:
+            rows = conn.execute(
+                f"{_SELECT}{clause} ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)
+            ).fetchall()
+        return [self._decode(row) for row in rows]
+
+    # --- lease and outcomes ----------------------------------------------------------------------
+
+    def lease(
+        self,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        tenant_ids: Collection[str] | None = None,
+        kinds: Collection[JobKind] | None = None,
+    ) -> list[Job]:
+        """Take up to ``limit`` due jobs for ``worker_id`` (under the file's write lock)."""
+        t.check_lease_args(worker_id, lease_seconds, limit)
+        now = t.check_now(now)
+        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
+        tenants = None if tenant_ids is None else sorted(set(tenant_ids))
+        if tenants == [] or wanted_kinds == frozenset():
+            return []
+        stamp = _text(now)
+        where = ""
+        args: list[object] = []
+        if tenants is not None:
+            where += f" AND tenant_id IN ({_marks(len(tenants))})"
+            args.extend(tenants)
+        if wanted_kinds is not None:
+            where += f" AND kind IN ({_marks(len(wanted_kinds))})"
+            args.extend(sorted(k.value for k in wanted_kinds))
+        result: list[Job] = []
+        with self._transaction("lease jobs", write=True) as conn:
+            parked = {
+                str(row[0])
+                for row in conn.execute(
+                    f"SELECT tenant_id FROM {PARKS} WHERE until > ?",  # noqa: S608 (constant)
+                    (stamp,),
+                )
+            }
+            taken = {
+                (str(row[0]), str(row[1]), row[2] or "")
+                for row in conn.execute(
+                    f"SELECT tenant_id, kind, invoice_id FROM {JOBS} "  # noqa: S608
+                    f"WHERE status = 'leased' AND lease_until > ?{where}",
+                    (stamp, *args),
+                )
+            }
+            offset = 0
+            while len(result) < limit:
+                rows = conn.execute(
+                    f"{_SELECT} WHERE ((status = 'pending' AND run_after <= ?) OR "  # noqa: S608
+                    f"(status = 'leased' AND lease_until <= ?)){where} "
+                    f"AND tenant_id NOT IN (SELECT tenant_id FROM {PARKS} WHERE until > ?) "
+                    "ORDER BY run_after, created_at, id LIMIT ? OFFSET ?",
+                    (stamp, stamp, *args, stamp, _PAGE, offset),
+                ).fetchall()
+                page = [self._decode(row) for row in rows]
+                chosen = t.pick(page, now=now, limit=limit - len(result), busy=taken, parked=parked)
+                for job in chosen:
+                    taken.add(job.dedupe_key)
+                    leased = t.leased(
+                        job, worker_id=worker_id, now=now, lease_seconds=lease_seconds
+                    )
+                    self._write(conn, leased)
+                    result.append(leased)
+                # Leased rows stop matching the query, so the next page starts that much sooner.
+                offset += len(rows) - len(chosen)
+                if len(rows) < _PAGE:
+                    break
+        return result
+
+    def complete(self, job: Job, *, now: datetime, invoice_number: str | None = None) -> Job:
+        """Mark the leased job done (LeaseLost if the lease is no longer held)."""
+        now = t.check_now(now)
+        with self._transaction("complete a job", write=True) as conn:
+            stored = t.proven(self._read(conn, job.id), job, now)
+            done = t.completed(stored, now=now, invoice_number=invoice_number)
+            self._write(conn, done)
+        return done
+
+    def fail(
+        self,
+        job: Job,
+        *,
+        now: datetime,
+        error: str,
+        error_type: str,
+        retry_at: datetime | None,
+        retryable: bool | None = None,
+        invoice_number: str | None = None,
+    ) -> Job:
+        """Record a failure: retry from ``retry_at``, or fail for good when it is ``None``."""
+        now = t.check_now(now)
+        retry = None if retry_at is None else t.check_now(retry_at, "job failure", "retry_at")
+        with self._transaction("record a job failure", write=True) as conn:
+            stored = t.proven(self._read(conn, job.id), job, now)
+            after = t.failed(
+                stored,
+                now=now,
+                error=error,
+                error_type=error_type,
+                retry_at=retry,
+                retryable=retryable,
+                invoice_number=invoice_number,
+            )
+            self._write(conn, after)
+        return after
+
+    def release(
+        self,
+        job: Job,
+        *,
+        now: datetime,
+        run_after: datetime,
+        error: str | None = None,
+        error_type: str | None = None,
+    ) -> Job:
+        """Put the leased job back to pending without counting the attempt."""
+        now = t.check_now(now)
+        run_after = t.check_now(run_after, "job release", "run_after")
+        with self._transaction("release a job", write=True) as conn:
+            stored = t.proven(self._read(conn, job.id), job, now)
+            after = t.released(
+                stored, now=now, run_after=run_after, error=error, error_type=error_type
+            )
+            self._write(conn, after)
+        return after
+
+    # --- parking -------------------------------------------------------------------------------
+
+    def park_tenant(self, tenant_id: str, until: datetime) -> datetime:
+        """Lease none of the tenant's jobs before ``until`` (a park is never shortened)."""
+        check_keys("tenant park", tenant_id=tenant_id)
+        until = t.check_now(until, "tenant park", "until")
+        with self._transaction("park a tenant", write=True) as conn:
+            conn.execute(
+                f"INSERT INTO {PARKS} (tenant_id, until) VALUES (?, ?) "  # noqa: S608
+                f"ON CONFLICT (tenant_id) DO UPDATE SET until = excluded.until "
+                f"WHERE excluded.until > {PARKS}.until",
+                (tenant_id, _text(until)),
+            )
+            row = conn.execute(
+                f"SELECT until FROM {PARKS} WHERE tenant_id = ?",  # noqa: S608 (constant)
+                (tenant_id,),
+            ).fetchone()
+        return datetime.fromisoformat(row[0])
+
+    def unpark_tenant(self, tenant_id: str) -> None:
+        """Lift the tenant's park."""
+        check_keys("tenant park", tenant_id=tenant_id)
+        with self._transaction("unpark a tenant", write=True) as conn:
+            conn.execute(f"DELETE FROM {PARKS} WHERE tenant_id = ?", (tenant_id,))  # noqa: S608
+
+    def parked_until(self, tenant_id: str, *, now: datetime) -> datetime | None:
+        """When the tenant's park ends, or ``None`` if it is not parked at ``now``."""
+        check_keys("tenant park", tenant_id=tenant_id)
+        now = t.check_now(now)
+        with self._errors("read a tenant park"), self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT until FROM {PARKS} WHERE tenant_id = ? AND until > ?",  # noqa: S608
+                (tenant_id, _text(now)),
+            ).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0])
+
+    # --- operator actions ------------------------------------------------------------------------
+
+    def retry_now(self, job_id: str, *, now: datetime) -> Job | None:
+        """Run a failed, cancelled or waiting job now, with a fresh attempt budget."""
+        check_keys("job retry", job_id=job_id)
+        return self._change(job_id, lambda job, at: t.retried(job, at), now, "retry a job")
+
+    def retry_failed(self, *, now: datetime, tenant_id: str | None = None) -> list[Job]:
+        """Retry every failed job (of one tenant when given)."""
+        now = t.check_now(now)
+        where, args = "status = 'failed'", []
+        if tenant_id is not None:
+            where += " AND tenant_id = ?"
+            args.append(tenant_id)
+        result = []
+        with self._transaction("retry failed jobs", write=True) as conn:
+            rows = conn.execute(f"{_SELECT} WHERE {where} ORDER BY created_at, id", args)
+            for row in rows.fetchall():
+                after = t.retried(self._decode(row), now)
+                self._write(conn, after)
+                result.append(after)
+        return result
+
+    def cancel(self, job_id: str, *, now: datetime) -> Job | None:
+        """Cancel a pending, leased or failed job."""
+        check_keys("job cancel", job_id=job_id)
+        return self._change(job_id, lambda job, at: t.cancelled(job, at), now, "cancel a job")
+
+    def purge(self, *, finished_before: datetime) -> int:
+        """Delete done and cancelled jobs last changed before ``finished_before``."""
+        before = t.check_now(finished_before, "job purge", "finished_before")
+        with self._transaction("purge jobs", write=True) as conn:
+            cursor = conn.execute(
+                f"DELETE FROM {JOBS} WHERE status IN ('done', 'cancelled') "  # noqa: S608
+                "AND updated_at < ?",
+                (_text(before),),
+            )
+            return int(cursor.rowcount)
+
+    def _change(
+        self, job_id: str, change: Callable[[Job, datetime], Job], now: datetime, doing: str
+    ) -> Job | None:
+        now = t.check_now(now)
+        with self._transaction(doing, write=True) as conn:
+            job = self._read(conn, job_id)
+            if job is None:
+                return None
+            after = change(job, now)
+            if after is not job:
+                self._write(conn, after)
+            return after
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every connection; further use raises StorageError. Idempotent."""
+        self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _read(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
+        row = conn.execute(f"{_SELECT} WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else self._decode(row)
+
+    def _write(self, conn: sqlite3.Connection, job: Job) -> None:
+        row = _encode(job)
+        conn.execute(_UPDATE, (*row[1:], row[0]))
+
+    @contextmanager
+    def _transaction(self, doing: str, *, write: bool) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock before the first read: what a lease reads as due
+        # can't be leased by another process before this one commits.
+        with self._errors(doing), self._pool.connection() as conn:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                fix = (
+                    f"another process held the write lock for more than {self._timeout:g} s; "
+                    "retry, or open the store with a larger timeout="
+                )
+            elif "not a database" in text:
+                fix = "the file is not a SQLite database; point the store at another file"
+            else:
+                fix = "check the file and the disk it is on"
+            raise StorageError(f"{self._path}: could not {doing} ({text}); {fix}") from exc
+
+    def _decode(self, row: Sequence[Any]) -> Job:
+        try:
+            return _decode(row)
+        except (ValueError, TypeError) as exc:
+            raise StorageError(
+                f"{self._path}: a stored job can't be read ({exc}); the row {row[0]!r} was "
+                "changed outside bms_xero"
+            ) from exc
