@@ -435,3 +435,18 @@ def test_tenants_are_separate(xero: FakeXero[Any], store: Any, customer: Custome
     second.push(make_invoice(customer.with_xero_contact_id(contact)))
     assert (1, 1) == (len(xero.invoices()), len(xero.invoices(other)))
     assert second.panel("I-1").xero_invoice_id != first.panel("I-1").xero_invoice_id
+
+
+def test_updates_go_in_batches(xero: FakeXero[Any], engine: SyncEngine, customer: Customer) -> None:
+    """120 changed invoices are updated with three requests, each keeping its Xero invoice."""
+    invoices = [make_invoice(customer, n) for n in range(1, 121)]
+    first = {o.invoice_id: o.unwrap().xero_invoice_id for o in engine.push_many(invoices)}
+    xero.clear_requests()
+    outcomes = engine.push_many(with_line(inv, quantity=Decimal("3")) for inv in invoices)
+    assert {PushAction.UPDATED} == {o.unwrap().action for o in outcomes}
+    assert first == {o.invoice_id: o.unwrap().xero_invoice_id for o in outcomes}
+    assert (3, 0, 120) == (
+        xero.count_requests("POST", "/Invoices"),
+        xero.count_requests("PUT", "/Invoices"),
+        len(xero.invoices()),
+    )

@@ -214,3 +214,22 @@ def test_custom_connection_without_tenant_sends_no_tenant_header():
 def test_modified_since_accepts_utc():
     """An aware UTC datetime is formatted as is."""
     assert "2026-01-05T09:00:00" == format_modified_since(datetime(2026, 1, 5, 9, tzinfo=UTC))
+
+
+def test_batch_update_refuses_elements_without_invoice_id() -> None:
+    """A batch update never sends an element that could be read as a create."""
+    from bms_xero.errors import InvalidRequest
+    from bms_xero.xero._calls import update_invoices_call
+
+    with pytest.raises(InvalidRequest) as caught:
+        update_invoices_call([{"InvoiceID": "a"}, {"InvoiceNumber": "INV-2"}], idempotency_key="k")
+    assert "element 1 has no InvoiceID" in str(caught.value)
+
+
+def test_batch_update_is_post_to_invoices() -> None:
+    """A batch update is POST /Invoices with summarizeErrors=false and the key."""
+    from bms_xero.xero._calls import update_invoices_call
+
+    call = update_invoices_call([{"InvoiceID": "a"}], idempotency_key="k")
+    assert ("POST", "/Invoices", "k") == (call.method, call.path, call.idempotency_key)
+    assert ("summarizeErrors", "false") in call.query

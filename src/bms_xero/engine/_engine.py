@@ -52,6 +52,7 @@ from bms_xero.mapping.totals import difference
 from bms_xero.mapping.wire import invoice_payload
 from bms_xero.storage.protocols import SyncStore
 from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.xero import InvoiceResult
 
 if TYPE_CHECKING:
     from bms_xero.jobs import InvoiceSource, JobStore, RunReport
@@ -89,6 +90,7 @@ class _Work:
     content: str
     record: SyncRecord | None
     step: Step
+    action: PushAction = PushAction.UPDATED  # what an update reports (ADOPTED after a lookup)
 
 
 class SyncEngine:
@@ -304,12 +306,13 @@ class SyncEngine:
         creates = [i for i, w in work.items() if w.step is Step.CREATE and i not in outcomes]
         for chunk in _chunks(creates, BATCH):
             self._create(chunk, work, outcomes)
+        updates = [i for i, w in work.items() if w.step is Step.UPDATE and i not in outcomes]
+        for chunk in _chunks(updates, BATCH):
+            self._update(chunk, work, outcomes)
         for i, w in work.items():
             if i in outcomes:
                 continue
-            if w.step is Step.UPDATE:
-                outcomes[i] = self._update(w)
-            elif w.step is Step.SKIP and w.record is not None:
+            if w.step is Step.SKIP and w.record is not None:
                 outcomes[i] = PushOutcome(
                     invoice_id=w.invoice.id,
                     invoice_number=w.invoice.number,
@@ -401,7 +404,9 @@ class SyncEngine:
                 if resolution.create:
                     w.step = Step.CREATE
                 elif resolution.adopt is not None:
-                    outcomes[i] = self._adopt(w, resolution.adopt)
+                    adopted = self._adopt(w, resolution.adopt)
+                    if adopted is not None:
+                        outcomes[i] = adopted
                 elif resolution.holder is not None:
                     outcomes[i] = self._fail_outcome(
                         w.invoice,
@@ -413,8 +418,12 @@ class SyncEngine:
                         store=True,
                     )
 
-    def _adopt(self, w: _Work, xero: XeroInvoice) -> PushOutcome:
-        """Link an invoice our earlier create made; update it if the BMS has changed since."""
+    def _adopt(self, w: _Work, xero: XeroInvoice) -> PushOutcome | None:
+        """Link an invoice our earlier create made.
+
+        Returns ``None`` when the BMS changed the invoice since that create: it is then queued
+        as an update (reported as ADOPTED).
+        """
         assert w.record is not None
         sent = w.record.intent_fingerprint
         record = self._save(
@@ -439,7 +448,8 @@ class SyncEngine:
         w.record = record
         if sent != w.content:
             w.step = Step.UPDATE
-            return self._update(w, action=PushAction.ADOPTED)
+            w.action = PushAction.ADOPTED
+            return None
         return PushOutcome(
             invoice_id=w.invoice.id,
             invoice_number=w.invoice.number,
@@ -653,41 +663,68 @@ class SyncEngine:
 
     # update
 
-    def _update(self, w: _Work, action: PushAction = PushAction.UPDATED) -> PushOutcome:
-        record = w.record
-        assert record is not None and record.xero_invoice_id is not None
-        xero_id = record.xero_invoice_id
-        if record.xero_status in (InvoiceStatus.PAID, InvoiceStatus.VOIDED) or (
-            record.amount_paid or record.amount_credited
-        ):
-            return self._fail_outcome(
-                w.invoice,
-                CreditNoteRequired(
-                    invoice_number=w.invoice.number,
-                    xero_invoice_id=xero_id,
-                    xero_status=record.xero_status,
-                ),
-                store=True,
+    def _update(
+        self, chunk: Sequence[int], work: dict[int, _Work], outcomes: dict[int, PushOutcome]
+    ) -> None:
+        """Update linked invoices, up to 50 per request (every element names its InvoiceID)."""
+        sending: list[int] = []
+        payloads: list[dict[str, Any]] = []
+        for i in chunk:
+            w = work[i]
+            record = w.record
+            assert record is not None and record.xero_invoice_id is not None
+            if record.xero_status in (InvoiceStatus.PAID, InvoiceStatus.VOIDED) or (
+                record.amount_paid or record.amount_credited
+            ):
+                # Known locked since the last pull: refuse without a doomed request.
+                outcomes[i] = self._fail_outcome(
+                    w.invoice,
+                    CreditNoteRequired(
+                        invoice_number=w.invoice.number,
+                        xero_invoice_id=record.xero_invoice_id,
+                        xero_status=record.xero_status,
+                    ),
+                    store=True,
+                )
+                continue
+            sending.append(i)
+            payloads.append(
+                invoice_payload(w.invoice, self._tax_map, invoice_id=record.xero_invoice_id)
             )
-        payload = invoice_payload(w.invoice, self._tax_map, invoice_id=xero_id)
+        if not sending:
+            return
         try:
-            result = self._client.update_invoice(xero_id, payload, idempotency_key=self._new_key())
+            results = self._client.update_invoices(payloads, idempotency_key=self._new_key())
         except BmsXeroError as e:
             # An update is idempotent by content: the next push simply sends it again.
-            return self._fail_outcome(w.invoice, e, store=True)
-        messages = [m.message for m in result.errors]
-        if not result.ok or result.invoice is None:
+            for i in sending:
+                outcomes[i] = self._fail_outcome(work[i].invoice, e, store=True)
+            return
+        by_number = {r.invoice_number: r for r in results}
+        for position, i in enumerate(sending):
+            result = by_number.get(work[i].invoice.number)
+            if result is None and position < len(results):
+                result = results[position]
+            outcomes[i] = self._updated(work[i], result)
+
+    def _updated(self, w: _Work, result: InvoiceResult | None) -> PushOutcome:
+        record = w.record
+        assert record is not None and record.xero_invoice_id is not None
+        if result is None or not result.ok or result.invoice is None:
+            messages = [m.message for m in result.errors] if result is not None else []
             error: BmsXeroError
             if plan.is_edit_refused(messages):
                 error = CreditNoteRequired(
                     invoice_number=w.invoice.number,
-                    xero_invoice_id=xero_id,
+                    xero_invoice_id=record.xero_invoice_id,
                     xero_status=record.xero_status,
                     xero_messages=messages,
                 )
             else:
                 error = XeroValidationError(
-                    result.errors or (XeroValidationMessage("Xero did not return this invoice"),),
+                    result.errors
+                    if result is not None and result.errors
+                    else (XeroValidationMessage("Xero did not return this invoice"),),
                     status_code=200,
                     invoice_number=w.invoice.number,
                 )
@@ -712,7 +749,7 @@ class SyncEngine:
         return PushOutcome(
             invoice_id=w.invoice.id,
             invoice_number=w.invoice.number,
-            result=self._result(w.invoice, stored, action, xero),
+            result=self._result(w.invoice, stored, w.action, xero),
         )
 
     def _save(self, record: SyncRecord, change: Callable[[SyncRecord], SyncRecord]) -> SyncRecord:

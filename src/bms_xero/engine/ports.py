@@ -51,6 +51,12 @@ class XeroApi(Protocol):
         """POST /Invoices/{InvoiceID}."""
         ...
 
+    def update_invoices(
+        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[InvoiceResult]:
+        """POST /Invoices: up to 50 updates, each element naming its InvoiceID."""
+        ...
+
     def iter_invoices(
         self,
         *,

@@ -293,6 +293,31 @@ def update_invoice_call(
     )
 
 
+def update_invoices_call(payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str) -> Call:
+    """``POST /Invoices`` for up to 50 updates of existing invoices.
+
+    Every element must name its ``InvoiceID``: POST matches by InvoiceID (or number) and would
+    *create* an element that names neither, so such an element is refused here, unsent.
+    """
+    key = check_idempotency_key(idempotency_key)
+    items = _elements(payloads, "payloads")
+    for i, item in enumerate(items):
+        if not item.get("InvoiceID"):
+            raise InvalidRequest(
+                f"element {i} has no InvoiceID; updates must name the invoice they change "
+                "(create with create_invoices)",
+                argument="payloads",
+            )
+    return Call(
+        method="POST",
+        path="/Invoices",
+        query=_WRITE_QUERY,
+        headers=(("Idempotency-Key", key),),
+        body=_body({"Invoices": items}, "payloads"),
+        idempotency_key=key,
+    )
+
+
 def get_invoice_call(invoice_id: str) -> Call:
     """``GET /Invoices/{InvoiceID}`` with 4-dp unit amounts."""
     return Call(

@@ -47,6 +47,7 @@ from bms_xero.xero._calls import (
     payments_call,
     tax_rates_call,
     update_invoice_call,
+    update_invoices_call,
 )
 from bms_xero.xero._decode import (
     decode_accounts,
@@ -558,6 +559,23 @@ class XeroClient:
             call, _numbers([payload]), functools.partial(decode_invoice_results, [payload])
         )
         return results[0]
+
+    def update_invoices(
+        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[InvoiceResult]:
+        """Update up to 50 existing invoices in one request (``POST /Invoices``).
+
+        Each element must carry its ``InvoiceID`` (checked before sending, so this can never
+        create an invoice); each gets its own :class:`InvoiceResult`, in request order.
+
+        Raises:
+            InvalidRequest: Empty batch, more than 50, an element without InvoiceID, a bad key.
+            UncertainOutcome: The updates may or may not have been applied.
+            XeroValidationError: Xero refused the whole request (400).
+        """
+        call = update_invoices_call(payloads, idempotency_key=idempotency_key)
+        items = list(payloads)
+        return self._write(call, _numbers(items), functools.partial(decode_invoice_results, items))
 
     def get_invoice(self, invoice_id: str) -> XeroInvoice:
         """One invoice by InvoiceID, lines included (4-dp unit amounts).
