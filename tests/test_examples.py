@@ -40,3 +40,24 @@ def test_every_example_is_tested() -> None:
     untested = [p.name for p in EXAMPLES.glob("*.py") if p.name not in source]
     if untested:
         pytest.fail(f"examples without a test: {untested}")
+
+
+def test_quickstart() -> None:
+    """The README tour pushes, pulls a full payment and prints the deep link."""
+    out = run("quickstart.py")
+    assert "pushed INV-0001: created, Xero total 115.00" in out
+    assert "pulled INV-0001: paid, due 0.00" in out
+    assert "redirecturl=/AccountsReceivable/View.aspx?InvoiceID=" in out
+
+
+def test_readme_tour_runs() -> None:
+    """The Python block in the README runs as written."""
+    import re
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert blocks, "the README has a Python example"
+    for block in blocks:
+        namespace: dict[str, object] = {}
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own docs
+    assert "paid" == namespace["panel"].status.value  # type: ignore[attr-defined]

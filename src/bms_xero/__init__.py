@@ -22,10 +22,22 @@ from bms_xero.domain import (
     XeroLineItem,
     XeroPayment,
 )
+from bms_xero.engine import (
+    BmsStatus,
+    Panel,
+    PaymentSink,
+    PaymentUpdate,
+    PushAction,
+    PushOutcome,
+    PushResult,
+    SyncEngine,
+)
 from bms_xero.errors import BmsXeroError
+from bms_xero.xero import XeroClient
 
 __all__ = [
     "Account",
+    "BmsStatus",
     "BmsXeroError",
     "Customer",
     "Invoice",
@@ -33,11 +45,19 @@ __all__ = [
     "LineAmountTypes",
     "LineItem",
     "Organisation",
+    "Panel",
+    "PaymentSink",
     "PaymentStatus",
     "PaymentTermType",
     "PaymentTerms",
+    "PaymentUpdate",
+    "PushAction",
+    "PushOutcome",
+    "PushResult",
+    "SyncEngine",
     "TaxRate",
     "Tracking",
+    "XeroClient",
     "XeroContact",
     "XeroInvoice",
     "XeroLineItem",

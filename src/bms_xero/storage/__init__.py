@@ -5,6 +5,8 @@
   :class:`CustomerLinkStore` and :class:`SyncStore` (all three), as ``typing.Protocol``\\ s.
 - :class:`MemoryStore` (tests, scripts) and :class:`SQLiteStore` (one file, several
   processes) implement :class:`SyncStore`.
+- :mod:`~bms_xero.storage.tokens`: :class:`TokenStore` for OAuth tokens (compare-and-swap),
+  with :class:`MemoryTokenStore` and :class:`SQLiteTokenStore`.
 - :mod:`bms_xero.storage.contract`: checks a host's own implementation keeps the semantics.
 
 Every key includes the Xero tenant id, so one store serves several organisations.
@@ -14,14 +16,26 @@ from bms_xero.storage.memory import MemoryStore
 from bms_xero.storage.protocols import CursorStore, CustomerLinkStore, SyncRecordStore, SyncStore
 from bms_xero.storage.records import SyncRecord, SyncState
 from bms_xero.storage.sqlite import SQLiteStore
+from bms_xero.storage.tokens import (
+    MemoryTokenStore,
+    SQLiteTokenStore,
+    StoredToken,
+    TokenSet,
+    TokenStore,
+)
 
 __all__ = [
     "CursorStore",
     "CustomerLinkStore",
     "MemoryStore",
+    "MemoryTokenStore",
     "SQLiteStore",
+    "SQLiteTokenStore",
+    "StoredToken",
     "SyncRecord",
     "SyncRecordStore",
     "SyncState",
     "SyncStore",
+    "TokenSet",
+    "TokenStore",
 ]
