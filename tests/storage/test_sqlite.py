@@ -18,8 +18,8 @@ from bms_xero.errors import (
     VersionConflict,
 )
 from bms_xero.storage import SQLiteStore, SyncRecord, SyncState
+from bms_xero.storage._sqlite import _Pool
 from bms_xero.storage._sqlite_schema import migrate, schema_version
-from bms_xero.storage.sqlite import _Pool
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

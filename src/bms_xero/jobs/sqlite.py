@@ -14,18 +14,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal, Self
 
-from bms_xero.errors import ConfigurationError, StorageError
+from bms_xero.errors import StorageError
 from bms_xero.jobs import _transitions as t
 from bms_xero.jobs.records import Job, JobKind, JobStatus
 from bms_xero.storage._checks import check_keys
-from bms_xero.storage._sqlite_schema import Migration, enable_wal, migrate
-from bms_xero.storage.sqlite import _Pool
+from bms_xero.storage._sqlite import SQLiteFile
+from bms_xero.storage._sqlite_schema import Migration
 
 __all__ = ["SQLiteJobStore"]
 
@@ -156,37 +155,17 @@ class SQLiteJobStore:
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        location = os.fspath(path)
-        if not isinstance(location, str) or location in ("", ":memory:"):
-            raise ConfigurationError(
-                f"SQLiteJobStore needs a file path, not {location!r}; use MemoryJobStore() for "
-                "jobs that live in memory"
-            )
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-            raise ConfigurationError(
-                f"SQLiteJobStore(timeout=...) must be seconds >= 0, not {timeout!r}"
-            )
-        if synchronous not in ("FULL", "NORMAL"):
-            raise ConfigurationError(
-                f"SQLiteJobStore(synchronous=...) must be 'FULL' or 'NORMAL', not {synchronous!r}"
-            )
-        self._path = location
-        self._timeout = float(timeout)
-        self._synchronous = synchronous
+        self._db = SQLiteFile(
+            path,
+            owner="SQLiteJobStore",
+            component=COMPONENT,
+            migrations=MIGRATIONS,
+            timeout=timeout,
+            synchronous=synchronous,
+            in_memory_hint="use MemoryJobStore() for jobs that live in memory",
+        )
+        self._path = self._db.path
         self._new_id = new_id or (lambda: str(uuid.uuid4()))
-        self._pool = _Pool(self._connect, f"{self!r} is closed; open a new SQLiteJobStore")
-        try:
-            with self._errors("open the database"), self._pool.connection() as conn:
-                mode = enable_wal(conn, timeout=self._timeout)
-                if str(mode).lower() != "wal":
-                    raise StorageError(
-                        f"{location}: SQLite could not switch to WAL journal mode (got "
-                        f"{mode!r}); put the file on a local disk, not a network share"
-                    )
-                migrate(conn, component=COMPONENT, migrations=MIGRATIONS, location=location)
-        except BaseException:
-            self._pool.close()
-            raise
 
     @property
     def path(self) -> str:
@@ -226,7 +205,7 @@ class SQLiteJobStore:
     ) -> Job:
         t.check_enqueue(tenant_id, invoice_id, invoice_number, kind=kind)
         now = t.check_now(now)
-        with self._transaction("enqueue a job", write=True) as conn:
+        with self._db.transaction("enqueue a job", write=True) as conn:
             rows = conn.execute(
                 f"{_SELECT} WHERE tenant_id = ? AND kind = ? AND COALESCE(invoice_id, '') = ? "
                 "AND status IN ('pending', 'leased') ORDER BY created_at, id",
@@ -260,7 +239,7 @@ class SQLiteJobStore:
     def get(self, job_id: str) -> Job | None:
         """The job, or ``None``."""
         check_keys("job lookup", job_id=job_id)
-        with self._errors("read a job"), self._pool.connection() as conn:
+        with self._db.errors("read a job"), self._db.connection() as conn:
             row = conn.execute(f"{_SELECT} WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else self._decode(row)
 
@@ -303,7 +282,7 @@ class SQLiteJobStore:
             where.append("created_at < ?")
             args.append(_text(before))
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        with self._errors("list jobs"), self._pool.connection() as conn:
+        with self._db.errors("list jobs"), self._db.connection() as conn:
             rows = conn.execute(
                 f"{_SELECT}{clause} ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)
             ).fetchall()
@@ -338,7 +317,7 @@ class SQLiteJobStore:
             where += f" AND kind IN ({_marks(len(wanted_kinds))})"
             args.extend(sorted(k.value for k in wanted_kinds))
         result: list[Job] = []
-        with self._transaction("lease jobs", write=True) as conn:
+        with self._db.transaction("lease jobs", write=True) as conn:
             parked = {
                 str(row[0])
                 for row in conn.execute(
@@ -381,7 +360,7 @@ class SQLiteJobStore:
     def complete(self, job: Job, *, now: datetime, invoice_number: str | None = None) -> Job:
         """Mark the leased job done (LeaseLost if the lease is no longer held)."""
         now = t.check_now(now)
-        with self._transaction("complete a job", write=True) as conn:
+        with self._db.transaction("complete a job", write=True) as conn:
             stored = t.proven(self._read(conn, job.id), job, now)
             done = t.completed(stored, now=now, invoice_number=invoice_number)
             self._write(conn, done)
@@ -401,7 +380,7 @@ class SQLiteJobStore:
         """Record a failure: retry from ``retry_at``, or fail for good when it is ``None``."""
         now = t.check_now(now)
         retry = None if retry_at is None else t.check_now(retry_at, "job failure", "retry_at")
-        with self._transaction("record a job failure", write=True) as conn:
+        with self._db.transaction("record a job failure", write=True) as conn:
             stored = t.proven(self._read(conn, job.id), job, now)
             after = t.failed(
                 stored,
@@ -427,7 +406,7 @@ class SQLiteJobStore:
         """Put the leased job back to pending without counting the attempt."""
         now = t.check_now(now)
         run_after = t.check_now(run_after, "job release", "run_after")
-        with self._transaction("release a job", write=True) as conn:
+        with self._db.transaction("release a job", write=True) as conn:
             stored = t.proven(self._read(conn, job.id), job, now)
             after = t.released(
                 stored, now=now, run_after=run_after, error=error, error_type=error_type
@@ -441,7 +420,7 @@ class SQLiteJobStore:
         """Lease none of the tenant's jobs before ``until`` (a park is never shortened)."""
         check_keys("tenant park", tenant_id=tenant_id)
         until = t.check_now(until, "tenant park", "until")
-        with self._transaction("park a tenant", write=True) as conn:
+        with self._db.transaction("park a tenant", write=True) as conn:
             conn.execute(
                 f"INSERT INTO {PARKS} (tenant_id, until) VALUES (?, ?) "  # noqa: S608
                 f"ON CONFLICT (tenant_id) DO UPDATE SET until = excluded.until "
@@ -457,14 +436,14 @@ class SQLiteJobStore:
     def unpark_tenant(self, tenant_id: str) -> None:
         """Lift the tenant's park."""
         check_keys("tenant park", tenant_id=tenant_id)
-        with self._transaction("unpark a tenant", write=True) as conn:
+        with self._db.transaction("unpark a tenant", write=True) as conn:
             conn.execute(f"DELETE FROM {PARKS} WHERE tenant_id = ?", (tenant_id,))  # noqa: S608
 
     def parked_until(self, tenant_id: str, *, now: datetime) -> datetime | None:
         """When the tenant's park ends, or ``None`` if it is not parked at ``now``."""
         check_keys("tenant park", tenant_id=tenant_id)
         now = t.check_now(now)
-        with self._errors("read a tenant park"), self._pool.connection() as conn:
+        with self._db.errors("read a tenant park"), self._db.connection() as conn:
             row = conn.execute(
                 f"SELECT until FROM {PARKS} WHERE tenant_id = ? AND until > ?",  # noqa: S608
                 (tenant_id, _text(now)),
@@ -486,7 +465,7 @@ class SQLiteJobStore:
             where += " AND tenant_id = ?"
             args.append(tenant_id)
         result = []
-        with self._transaction("retry failed jobs", write=True) as conn:
+        with self._db.transaction("retry failed jobs", write=True) as conn:
             rows = conn.execute(f"{_SELECT} WHERE {where} ORDER BY created_at, id", args)
             for row in rows.fetchall():
                 after = t.retried(self._decode(row), now)
@@ -502,7 +481,7 @@ class SQLiteJobStore:
     def purge(self, *, finished_before: datetime) -> int:
         """Delete done and cancelled jobs last changed before ``finished_before``."""
         before = t.check_now(finished_before, "job purge", "finished_before")
-        with self._transaction("purge jobs", write=True) as conn:
+        with self._db.transaction("purge jobs", write=True) as conn:
             cursor = conn.execute(
                 f"DELETE FROM {JOBS} WHERE status IN ('done', 'cancelled') "  # noqa: S608
                 "AND updated_at < ?",
@@ -514,7 +493,7 @@ class SQLiteJobStore:
         self, job_id: str, change: Callable[[Job, datetime], Job], now: datetime, doing: str
     ) -> Job | None:
         now = t.check_now(now)
-        with self._transaction(doing, write=True) as conn:
+        with self._db.transaction(doing, write=True) as conn:
             job = self._read(conn, job_id)
             if job is None:
                 return None
@@ -527,7 +506,7 @@ class SQLiteJobStore:
 
     def close(self) -> None:
         """Close every connection; further use raises StorageError. Idempotent."""
-        self._pool.close()
+        self._db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -542,17 +521,6 @@ class SQLiteJobStore:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     def _read(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
         row = conn.execute(f"{_SELECT} WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else self._decode(row)
@@ -560,37 +528,6 @@ class SQLiteJobStore:
     def _write(self, conn: sqlite3.Connection, job: Job) -> None:
         row = _encode(job)
         conn.execute(_UPDATE, (*row[1:], row[0]))
-
-    @contextmanager
-    def _transaction(self, doing: str, *, write: bool) -> Iterator[sqlite3.Connection]:
-        # IMMEDIATE takes the write lock before the first read: what a lease reads as due
-        # can't be leased by another process before this one commits.
-        with self._errors(doing), self._pool.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
-
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text:
-                fix = (
-                    f"another process held the write lock for more than {self._timeout:g} s; "
-                    "retry, or open the store with a larger timeout="
-                )
-            elif "not a database" in text:
-                fix = "the file is not a SQLite database; point the store at another file"
-            else:
-                fix = "check the file and the disk it is on"
-            raise StorageError(f"{self._path}: could not {doing} ({text}); {fix}") from exc
 
     def _decode(self, row: Sequence[Any]) -> Job:
         try:

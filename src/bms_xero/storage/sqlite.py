@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import TracebackType
@@ -30,9 +28,10 @@ from typing import Any, ClassVar, Final, Literal, Self
 
 import attrs
 
-from bms_xero.errors import ConfigurationError, StorageError, VersionConflict
+from bms_xero.errors import StorageError, VersionConflict
 from bms_xero.storage._checks import check_cursor, check_keys
-from bms_xero.storage._sqlite_schema import Migration, enable_wal, migrate
+from bms_xero.storage._sqlite import SQLiteFile
+from bms_xero.storage._sqlite_schema import Migration
 from bms_xero.storage.records import SyncRecord, SyncState
 
 __all__ = ["SQLiteStore"]
@@ -54,7 +53,6 @@ _KEY_COLUMNS: Final = ("tenant_id", "invoice_id", "invoice_number")
 # SQLite's bound-parameter limit is 32766 since 3.32 but 999 before; stay under both.
 _CHUNK: Final = 500
 # Connections kept open for reuse; more than this are closed after use.
-_MAX_IDLE: Final = 8
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -136,56 +134,6 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-class _Pool:
-    """Open connections, handed to one caller at a time; bounded, so thread churn can't leak."""
-
-    def __init__(
-        self,
-        connect: Callable[[], sqlite3.Connection],
-        closed_message: str,
-        *,
-        getpid: Callable[[], int] = os.getpid,
-    ) -> None:
-        self._connect = connect
-        self._closed_message = closed_message
-        self._getpid = getpid
-        self._idle: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._closed = False
-        self._pid = getpid()
-
-    @contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._closed:
-                raise StorageError(self._closed_message)
-            pid = self._getpid()
-            if pid != self._pid:
-                # Forked (a prefork server or worker pool): SQLite connections must not cross
-                # fork, so leave the parent's to the parent, unused and unclosed, and open anew.
-                self._idle, self._pid = [], pid
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            conn = self._connect()
-        try:
-            yield conn
-        finally:
-            # A connection left inside a transaction is not reused (closing rolls it back).
-            with self._lock:
-                keep = not conn.in_transaction and not self._closed and len(self._idle) < _MAX_IDLE
-                if keep:
-                    self._idle.append(conn)
-            if not keep:
-                conn.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-
 class SQLiteStore:
     """Sync records, cursors and customer links in one SQLite file; implements ``SyncStore``.
 
@@ -216,36 +164,16 @@ class SQLiteStore:
         timeout: float = 5.0,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
     ) -> None:
-        location = os.fspath(path)
-        if not isinstance(location, str) or location in ("", ":memory:"):
-            raise ConfigurationError(
-                f"SQLiteStore needs a file path, not {location!r}; use MemoryStore() for a "
-                "store that lives in memory"
-            )
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-            raise ConfigurationError(
-                f"SQLiteStore(timeout=...) must be seconds >= 0, not {timeout!r}"
-            )
-        if synchronous not in ("FULL", "NORMAL"):
-            raise ConfigurationError(
-                f"SQLiteStore(synchronous=...) must be 'FULL' or 'NORMAL', not {synchronous!r}"
-            )
-        self._path = location
-        self._timeout = float(timeout)
-        self._synchronous = synchronous
-        self._pool = _Pool(self._connect, f"{self!r} is closed; open a new SQLiteStore")
-        try:
-            with self._errors("open the database"), self._pool.connection() as conn:
-                mode = enable_wal(conn, timeout=self._timeout)
-                if str(mode).lower() != "wal":
-                    raise StorageError(
-                        f"{location}: SQLite could not switch to WAL journal mode (got "
-                        f"{mode!r}); put the file on a local disk, not a network share"
-                    )
-                migrate(conn, component=COMPONENT, migrations=MIGRATIONS, location=location)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._db = SQLiteFile(
+            path,
+            owner="SQLiteStore",
+            component=COMPONENT,
+            migrations=MIGRATIONS,
+            timeout=timeout,
+            synchronous=synchronous,
+            in_memory_hint="use MemoryStore() for a store that lives in memory",
+        )
+        self._path = self._db.path
 
     @property
     def path(self) -> str:
@@ -257,7 +185,7 @@ class SQLiteStore:
     def get(self, tenant_id: str, invoice_id: str) -> SyncRecord | None:
         """The record for this BMS invoice, or ``None``."""
         check_keys("sync record lookup", tenant_id=tenant_id, invoice_id=invoice_id)
-        with self._errors("read a sync record"), self._pool.connection() as conn:
+        with self._db.errors("read a sync record"), self._db.connection() as conn:
             row = conn.execute(
                 f"{_SELECT} WHERE tenant_id = ? AND invoice_id = ?", (tenant_id, invoice_id)
             ).fetchone()
@@ -270,7 +198,7 @@ class SQLiteStore:
         result: dict[str, SyncRecord] = {}
         if not wanted:
             return result
-        with self._transaction("read sync records", write=False) as conn:
+        with self._db.transaction("read sync records", write=False) as conn:
             for chunk in _chunks(wanted):
                 rows = conn.execute(
                     f"{_SELECT} WHERE tenant_id = ? AND invoice_id IN ({_marks(len(chunk))})",
@@ -288,7 +216,7 @@ class SQLiteStore:
         result: dict[str, SyncRecord] = {}
         if not wanted:
             return result
-        with self._transaction("read sync records", write=False) as conn:
+        with self._db.transaction("read sync records", write=False) as conn:
             for chunk in _chunks(wanted):
                 rows = conn.execute(
                     f"{_SELECT} WHERE tenant_id = ? AND xero_invoice_id IN "
@@ -304,7 +232,7 @@ class SQLiteStore:
     def by_number(self, tenant_id: str, invoice_number: str) -> SyncRecord | None:
         """The record with this invoice number; the smallest ``invoice_id`` if several."""
         check_keys("sync record lookup", tenant_id=tenant_id, invoice_number=invoice_number)
-        with self._errors("read a sync record"), self._pool.connection() as conn:
+        with self._db.errors("read a sync record"), self._db.connection() as conn:
             row = conn.execute(
                 f"{_SELECT} WHERE tenant_id = ? AND invoice_number = ? ORDER BY invoice_id LIMIT 1",
                 (tenant_id, invoice_number),
@@ -320,7 +248,7 @@ class SQLiteStore:
         if not records:
             return []
         stored: list[SyncRecord] = []
-        with self._transaction("write sync records", write=True) as conn:
+        with self._db.transaction("write sync records", write=True) as conn:
             staged: dict[tuple[str, str], int] = {}
             for record, expected in records:
                 key = (record.tenant_id, record.invoice_id)
@@ -361,7 +289,7 @@ class SQLiteStore:
         where = "" if states is None else f" AND state IN ({_marks(len(states))})"
         after = ""
         while True:
-            with self._errors("read sync records"), self._pool.connection() as conn:
+            with self._db.errors("read sync records"), self._db.connection() as conn:
                 rows = conn.execute(
                     f"{_SELECT} WHERE tenant_id = ? AND invoice_id > ?{where} "
                     f"ORDER BY invoice_id LIMIT {_CHUNK}",
@@ -378,7 +306,7 @@ class SQLiteStore:
     def get_cursor(self, tenant_id: str, name: str) -> datetime | None:
         """The cursor's value (aware, UTC), or ``None`` if it was never set."""
         check_keys(f"cursor {name!r}", tenant_id=tenant_id, name=name)
-        with self._errors("read a cursor"), self._pool.connection() as conn:
+        with self._db.errors("read a cursor"), self._db.connection() as conn:
             row = conn.execute(
                 f"SELECT value FROM {CURSORS} WHERE tenant_id = ? AND name = ?",  # noqa: S608
                 (tenant_id, name),
@@ -388,7 +316,7 @@ class SQLiteStore:
     def set_cursor(self, tenant_id: str, name: str, value: datetime) -> None:
         """Move the cursor forward to ``value``; an earlier value is ignored."""
         text = _datetime_text(check_cursor(tenant_id, name, value))
-        with self._transaction("write a cursor", write=True) as conn:
+        with self._db.transaction("write a cursor", write=True) as conn:
             conn.execute(
                 f"INSERT INTO {CURSORS} (tenant_id, name, value) VALUES (?, ?, ?) "  # noqa: S608
                 "ON CONFLICT (tenant_id, name) DO UPDATE SET value = excluded.value "
@@ -401,7 +329,7 @@ class SQLiteStore:
     def get_contact_id(self, tenant_id: str, customer_id: str) -> str | None:
         """The Xero ContactID linked to this BMS customer, or ``None``."""
         check_keys("customer link", tenant_id=tenant_id, customer_id=customer_id)
-        with self._errors("read a customer link"), self._pool.connection() as conn:
+        with self._db.errors("read a customer link"), self._db.connection() as conn:
             row = conn.execute(
                 f"SELECT contact_id FROM {LINKS} "  # noqa: S608 (constant)
                 "WHERE tenant_id = ? AND customer_id = ?",
@@ -414,7 +342,7 @@ class SQLiteStore:
         check_keys(
             "customer link", tenant_id=tenant_id, customer_id=customer_id, contact_id=contact_id
         )
-        with self._transaction("write a customer link", write=True) as conn:
+        with self._db.transaction("write a customer link", write=True) as conn:
             conn.execute(
                 f"INSERT INTO {LINKS} (tenant_id, customer_id, contact_id) "  # noqa: S608
                 "VALUES (?, ?, ?) "
@@ -427,7 +355,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Close every connection; further use raises StorageError. Idempotent."""
-        self._pool.close()
+        self._db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -444,56 +372,6 @@ class SQLiteStore:
         return f"SQLiteStore({self._path!r})"
 
     # --- plumbing ----------------------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves. One caller at a time uses a
-        # connection (the pool sees to that), so it may move between threads.
-        conn = sqlite3.connect(
-            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @contextmanager
-    def _transaction(self, doing: str, *, write: bool) -> Iterator[sqlite3.Connection]:
-        # IMMEDIATE takes the write lock before the first read, so the version a write
-        # compares can't change before it commits (a deferred transaction could read, lose
-        # the race to upgrade its lock, and fail without waiting).
-        with self._errors(doing), self._pool.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
-
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise self._storage_error(doing, exc) from exc
-
-    def _storage_error(self, doing: str, exc: sqlite3.Error) -> StorageError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            fix = (
-                f"another thread or process held the write lock for more than {self._timeout:g} s;"
-                " retry, or open the store with a larger timeout="
-            )
-        elif isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
-            fix = "the file is not a SQLite database; point the store at another file"
-        elif "unable to open" in text:
-            fix = "check that the directory exists and is writable"
-        else:
-            fix = "check the file and the disk it is on"
-        return StorageError(f"{self._path}: could not {doing} ({text}); {fix}")
 
     def _decode(self, row: Sequence[Any]) -> SyncRecord:
         try:

@@ -1,0 +1,191 @@
+"""The SQLite plumbing every bms_xero SQLite store shares: one file, a connection pool, WAL,
+``BEGIN IMMEDIATE`` writes, versioned schemas, and sqlite3 errors turned into StorageErrors.
+
+A store owns a :class:`SQLiteFile` for its component (``"sync"``, ``"jobs"``, ...); several
+stores may open the same file, each with its own tables and schema row.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Final, Literal
+
+from bms_xero.errors import ConfigurationError, StorageError
+from bms_xero.storage._sqlite_schema import Migration, enable_wal, migrate
+
+__all__ = ["SQLiteFile"]
+
+_MAX_IDLE: Final = 8
+
+
+class _Pool:
+    """Open connections, handed to one caller at a time; bounded, so thread churn can't leak."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        closed_message: str,
+        *,
+        getpid: Callable[[], int] = os.getpid,
+    ) -> None:
+        self._connect = connect
+        self._closed_message = closed_message
+        self._getpid = getpid
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pid = getpid()
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise StorageError(self._closed_message)
+            pid = self._getpid()
+            if pid != self._pid:
+                # Forked (a prefork server or worker pool): SQLite connections must not cross
+                # fork, so leave the parent's to the parent, unused and unclosed, and open anew.
+                self._idle, self._pid = [], pid
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            # A connection left inside a transaction is not reused (closing rolls it back).
+            with self._lock:
+                keep = not conn.in_transaction and not self._closed and len(self._idle) < _MAX_IDLE
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class SQLiteFile:
+    """One SQLite database file as a store uses it.
+
+    Args:
+        path: The database file (its directory must exist; ``":memory:"`` is refused).
+        owner: The store's class name, for messages.
+        component: The store's row in the shared schema table.
+        migrations: The component's migrations, oldest first.
+        timeout: Seconds a write waits for another connection's lock.
+        synchronous: SQLite's ``synchronous`` setting (``"FULL"`` or ``"NORMAL"``).
+        in_memory_hint: What to use instead of ``":memory:"``, for the error message.
+
+    Raises:
+        ConfigurationError: A bad argument.
+        SchemaVersionError: The file was written by a newer bms_xero.
+        StorageError: The file can't be opened, isn't a database, or can't use WAL.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        owner: str,
+        component: str,
+        migrations: Sequence[Migration],
+        timeout: float,
+        synchronous: Literal["FULL", "NORMAL"],
+        in_memory_hint: str,
+    ) -> None:
+        location = os.fspath(path)
+        if not isinstance(location, str) or location in ("", ":memory:"):
+            raise ConfigurationError(
+                f"{owner} needs a file path, not {location!r}; {in_memory_hint}"
+            )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise ConfigurationError(f"{owner}(timeout=...) must be seconds >= 0, not {timeout!r}")
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ConfigurationError(
+                f"{owner}(synchronous=...) must be 'FULL' or 'NORMAL', not {synchronous!r}"
+            )
+        self.path = location
+        self.timeout = float(timeout)
+        self._synchronous = synchronous
+        self._pool = _Pool(self._connect, f"{owner}({location!r}) is closed; open a new one")
+        try:
+            with self.errors("open the database"), self._pool.connection() as conn:
+                mode = enable_wal(conn, timeout=self.timeout)
+                if mode.lower() != "wal":
+                    raise StorageError(
+                        f"{location}: SQLite could not switch to WAL journal mode (got "
+                        f"{mode!r}); put the file on a local disk, not a network share"
+                    )
+                migrate(conn, component=component, migrations=migrations, location=location)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves. One caller at a time uses a
+        # connection (the pool sees to that), so it may move between threads.
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection for reads outside a transaction."""
+        with self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self, doing: str, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """A transaction; errors become StorageErrors that say what was being done.
+
+        Writes use ``BEGIN IMMEDIATE``: it takes the write lock before the first read, so a
+        version compared (or a job seen as due) can't change before the commit, and a
+        deferred transaction can't lose the race to upgrade its lock and fail without waiting.
+        """
+        with self.errors(doing), self._pool.connection() as conn:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+
+    @contextmanager
+    def errors(self, doing: str) -> Iterator[None]:
+        """Turn sqlite3 errors into a StorageError naming the file, the action and the fix."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                fix = (
+                    f"another thread or process held the write lock for more than "
+                    f"{self.timeout:g} s; retry, or open the store with a larger timeout="
+                )
+            elif isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
+                fix = "the file is not a SQLite database; point the store at another file"
+            elif "unable to open" in text:
+                fix = "check that the directory exists and is writable"
+            else:
+                fix = "check the file and the disk it is on"
+            raise StorageError(f"{self.path}: could not {doing} ({text}); {fix}") from exc
+
+    def close(self) -> None:
+        """Close every connection; further use raises StorageError. Idempotent."""
+        self._pool.close()
