@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 
-import attrs
-
+from bms_xero._contract import ContractCheck as _Check
+from bms_xero._contract import run_checks
 from bms_xero.errors import LeaseLost, StorageValueError
 from bms_xero.jobs.protocols import JobStore
 from bms_xero.jobs.records import Job, JobKind, JobStatus
@@ -31,31 +31,8 @@ from bms_xero.jobs.records import Job, JobKind, JobStatus
 __all__ = ["CHECKS", "ContractCheck", "run_contract"]
 
 
-@attrs.frozen
-class ContractCheck:
-    """One behaviour a ``JobStore`` must have.
-
-    Attributes:
-        name: Short identifier, e.g. ``"expired_lease_is_taken_over"`` (also ``str(check)``).
-        description: The behaviour, in one sentence.
-        run: Exercises the behaviour on a store; raises AssertionError when it is missing.
-    """
-
-    name: str
-    description: str
-    run: Callable[[JobStore], None] = attrs.field(repr=False)
-
-    @classmethod
-    def of(cls, function: Callable[[JobStore], None]) -> ContractCheck:
-        """A check named after ``function``, described by its docstring."""
-        doc = " ".join((function.__doc__ or "").split())
-        return cls(name=function.__name__, description=doc, run=function)
-
-    def __call__(self, store: JobStore) -> None:
-        self.run(store)
-
-    def __str__(self) -> str:
-        return self.name
+ContractCheck = _Check
+"""One behaviour a ``JobStore`` must have (``ContractCheck[JobStore]``)."""
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -577,8 +554,8 @@ def racing_workers_lease_each_job_once(store: JobStore) -> None:
 
 
 #: Every check, in a sensible reading order.
-CHECKS: tuple[ContractCheck, ...] = tuple(
-    ContractCheck.of(check)
+CHECKS: tuple[ContractCheck[JobStore], ...] = tuple(
+    ContractCheck[JobStore].of(check)
     for check in (
         enqueue_creates_a_pending_job,
         enqueue_twice_leaves_one_waiting_job,
@@ -608,7 +585,7 @@ CHECKS: tuple[ContractCheck, ...] = tuple(
 
 
 def run_contract(
-    make_store: Callable[[], JobStore], *, checks: Iterable[ContractCheck] = CHECKS
+    make_store: Callable[[], JobStore], *, checks: Iterable[ContractCheck[JobStore]] = CHECKS
 ) -> None:
     """Run ``checks`` (all by default), each on a store from ``make_store``.
 
@@ -618,19 +595,4 @@ def run_contract(
     Raises:
         AssertionError: Listing every check that failed (or raised), with what differed.
     """
-    failed: list[str] = []
-    ran = 0
-    for check in checks:
-        ran += 1
-        store = make_store()
-        try:
-            check(store)
-        except Exception as exc:  # any error is a failed check, reported with the others
-            failed.append(f"- {check.name} ({check.description}): {type(exc).__name__}: {exc}")
-        finally:
-            close = getattr(store, "close", None)
-            if callable(close):
-                close()
-    if failed:
-        listed = "\n".join(failed)
-        raise AssertionError(f"{len(failed)} of {ran} job store contract checks failed:\n{listed}")
+    run_checks(make_store, checks, what="job store")

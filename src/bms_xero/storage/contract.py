@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
+from bms_xero._contract import ContractCheck as _Check
+from bms_xero._contract import run_checks
 from bms_xero.errors import VersionConflict
 from bms_xero.storage.protocols import SyncStore
 from bms_xero.storage.records import SyncRecord, SyncState
@@ -33,31 +33,8 @@ from bms_xero.storage.records import SyncRecord, SyncState
 __all__ = ["CHECKS", "ContractCheck", "run_contract"]
 
 
-@attrs.frozen
-class ContractCheck:
-    """One behaviour a ``SyncStore`` must have.
-
-    Attributes:
-        name: Short identifier, e.g. ``"stale_version_conflicts"`` (also ``str(check)``).
-        description: The behaviour, in one sentence.
-        run: Exercises the behaviour on a store; raises AssertionError when it is missing.
-    """
-
-    name: str
-    description: str
-    run: Callable[[SyncStore], None] = attrs.field(repr=False)
-
-    @classmethod
-    def of(cls, function: Callable[[SyncStore], None]) -> ContractCheck:
-        """A check named after ``function``, described by its docstring."""
-        doc = " ".join((function.__doc__ or "").split())
-        return cls(name=function.__name__, description=doc, run=function)
-
-    def __call__(self, store: SyncStore) -> None:
-        self.run(store)
-
-    def __str__(self) -> str:
-        return self.name
+ContractCheck = _Check
+"""One behaviour a ``SyncStore`` must have (``ContractCheck[SyncStore]``)."""
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -442,8 +419,8 @@ def racing_threads_win_each_version_once(store: SyncStore) -> None:
 
 
 #: Every check, in a sensible reading order.
-CHECKS: tuple[ContractCheck, ...] = tuple(
-    ContractCheck.of(check)
+CHECKS: tuple[ContractCheck[SyncStore], ...] = tuple(
+    ContractCheck[SyncStore].of(check)
     for check in (
         missing_records_read_as_nothing,
         insert_stores_version_one,
@@ -472,7 +449,7 @@ CHECKS: tuple[ContractCheck, ...] = tuple(
 
 
 def run_contract(
-    make_store: Callable[[], SyncStore], *, checks: Iterable[ContractCheck] = CHECKS
+    make_store: Callable[[], SyncStore], *, checks: Iterable[ContractCheck[SyncStore]] = CHECKS
 ) -> None:
     """Run ``checks`` (all by default), each on a store from ``make_store``.
 
@@ -482,19 +459,4 @@ def run_contract(
     Raises:
         AssertionError: Listing every check that failed (or raised), with what differed.
     """
-    failed: list[str] = []
-    ran = 0
-    for check in checks:
-        ran += 1
-        store = make_store()
-        try:
-            check(store)
-        except Exception as exc:  # any error is a failed check, reported with the others
-            failed.append(f"- {check.name} ({check.description}): {type(exc).__name__}: {exc}")
-        finally:
-            close = getattr(store, "close", None)
-            if callable(close):
-                close()
-    if failed:
-        listed = "\n".join(failed)
-        raise AssertionError(f"{len(failed)} of {ran} storage contract checks failed:\n{listed}")
+    run_checks(make_store, checks, what="storage")
