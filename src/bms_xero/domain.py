@@ -511,6 +511,9 @@ class Invoice:
         found: list[FieldProblem] = []
         _text(found, "id", self.id, max_len=MAX_INVOICE_NUMBER)
         _text(found, "number", self.number, max_len=MAX_INVOICE_NUMBER)
+        if isinstance(self.number, str) and self.number != self.number.strip():
+            # Xero trims numbers; a padded one would never match its own lookup.
+            found.append(FieldProblem("number", "must not start or end with spaces"))
         if not isinstance(self.customer, Customer):
             found.append(FieldProblem("customer", "must be a Customer"))
         else:

@@ -49,7 +49,7 @@ from bms_xero.errors import (
 )
 from bms_xero.mapping.reference import ChartOfAccounts, PreflightFailed, TaxMap, TaxRates, preflight
 from bms_xero.mapping.totals import difference
-from bms_xero.mapping.wire import invoice_payload
+from bms_xero.mapping.wire import encode_json, invoice_payload
 from bms_xero.storage.protocols import SyncStore
 from bms_xero.storage.records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
@@ -63,6 +63,8 @@ log = logging.getLogger("bms_xero.engine")
 T = TypeVar("T")
 
 BATCH = 50  # Xero's recommended batch size; one request counts as one call
+ORG_RETRY_AFTER = 300.0  # seconds before asking again for a ShortCode that failed
+MAX_BODY = 3_000_000  # bytes per request: Xero refuses over 3.5 MB; leave room for the envelope
 INVOICE_CURSOR = "invoices"
 PAYMENT_CURSOR = "payments"
 # If-Modified-Since is accurate to the second: re-read one second so nothing falls between.
@@ -86,10 +88,12 @@ class _Work:
     """One invoice on its way through a push."""
 
     invoice: Invoice
-    payload: dict[str, Any]
-    content: str
-    record: SyncRecord | None
-    step: Step
+    payload: dict[str, Any] = attrs.Factory(dict)
+    content: str | None = None  # fingerprint of the payload; None when it can't be built
+    problem: PreflightError | None = None  # why the payload can't be built
+    record: SyncRecord | None = None
+    step: Step = Step.CREATE
+    trust_intent: bool = False  # an adopted invoice holds the intent's content
     action: PushAction = PushAction.UPDATED  # what an update reports (ADOPTED after a lookup)
 
 
@@ -140,6 +144,7 @@ class SyncEngine:
         self._lock = threading.Lock()
         self._reference: _Reference | None = None
         self._organisation: Organisation | None = None
+        self._org_failed_at: float | None = None
 
     def __repr__(self) -> str:
         return f"SyncEngine(tenant_id={self.tenant_id!r})"
@@ -163,9 +168,18 @@ class SyncEngine:
             return self._organisation
 
     def _short_code(self) -> str | None:
+        """The ShortCode for deep links; a failure is remembered for a while, not retried per
+        link (a panel must render, and a push must not spend its budget, while Xero is down)."""
+        if (
+            self._organisation is None
+            and self._org_failed_at is not None
+            and self._clock.monotonic() - self._org_failed_at < ORG_RETRY_AFTER
+        ):
+            return None
         try:
             return self.organisation().short_code
-        except BmsXeroError as e:  # a panel must render even when Xero is unreachable
+        except BmsXeroError as e:
+            self._org_failed_at = self._clock.monotonic()
             log.info(
                 "no ShortCode for deep links (%s); links open the last-used organisation",
                 type(e).__name__,
@@ -252,67 +266,80 @@ class SyncEngine:
         return self.push_many([invoice], force=force)[0].unwrap()
 
     def push_many(self, invoices: Iterable[Invoice], *, force: bool = False) -> list[PushOutcome]:
-        """Push many invoices: creates go in batches of 50 per request.
+        """Push many invoices: creates and updates go up to 50 per request.
 
         Each invoice gets its own outcome, in input order; one bad invoice never fails or
         duplicates the others. Exactly one Xero invoice per BMS invoice, whatever fails: the
-        intent is stored before each create, uncertain creates are looked up by number before
-        anything is created again, and Xero's unique invoice numbers are the last guard.
+        intent is stored before each create, and a record with an unconfirmed create is
+        looked up by number (its intent's and its current one) before anything is created
+        again; Xero's unique invoice numbers are the last guard.
         """
         items = list(invoices)
-        outcomes: dict[int, PushOutcome] = {}
-        seen: dict[str, int] = {}
-        work: dict[int, _Work] = {}
-        refreshed = [False]
         for raw in items:
             if not isinstance(raw, Invoice):  # before any I/O: nothing half-done
                 raise TypeError(f"push_many takes Invoice objects, got {type(raw).__name__}")
-        unreachable: BmsXeroError | None = None  # reference data could not be read
+        outcomes: dict[int, PushOutcome] = {}
+        work: dict[int, _Work] = {}
+        ids: set[str] = set()
+        numbers: set[str] = set()
         for i, raw in enumerate(items):
-            if raw.id in seen:
+            twice = "id" if raw.id in ids else "number" if raw.number in numbers else None
+            if twice is not None:
                 outcomes[i] = self._fail_outcome(
                     raw,
                     SyncError(
-                        f"invoice id {raw.id} appears twice in one push; push each invoice once",
+                        f"the invoice {twice} appears twice in one push; push each invoice once",
                         invoice_number=raw.number,
                     ),
                 )
                 continue
-            seen[raw.id] = i
+            ids.add(raw.id)
+            numbers.add(raw.number)
             invoice = self._linked(raw)
-            if unreachable is not None:
-                outcomes[i] = self._fail_outcome(invoice, unreachable)
-                continue
+            w = _Work(invoice)
             try:
-                self._preflight(invoice, refreshed)
-                payload = invoice_payload(invoice, self._tax_map)
+                w.payload = invoice_payload(invoice, self._tax_map)
+                w.content = plan.fingerprint(w.payload)
             except PreflightError as e:
-                outcomes[i] = self._fail_outcome(invoice, e, store=True)
-                continue
-            except BmsXeroError as e:
-                # Xero could not be asked for the chart or tax rates: fail this batch without
-                # asking again for every invoice; nothing was written.
-                unreachable = e
-                outcomes[i] = self._fail_outcome(invoice, e)
-                continue
-            work[i] = _Work(invoice, payload, plan.fingerprint(payload), None, Step.CREATE)
+                w.problem = e  # reported unless the record only needs a lookup
+            work[i] = w
 
         records = self._store.get_many(self.tenant_id, (w.invoice.id for w in work.values()))
-        for w in work.values():
+        for i, w in work.items():
             w.record = records.get(w.invoice.id)
             w.step = plan.step_for(w.record, w.content, force=force)
+            if w.problem is not None and w.step is not Step.RESOLVE:
+                outcomes[i] = self._fail_outcome(w.invoice, w.problem, store=True)
+            elif w.step is Step.RESOLVE:
+                w.trust_intent = True  # the intent's create may be what landed
 
+        # A lookup sends nothing and needs no reference data: it runs before preflight, so an
+        # invoice that did land is linked (and its payments pulled) whatever else is wrong.
         self._resolve([i for i, w in work.items() if w.step is Step.RESOLVE], work, outcomes)
+        for i, w in work.items():
+            if i not in outcomes and w.problem is not None:
+                outcomes[i] = self._fail_outcome(w.invoice, w.problem, store=True)
+        self._preflight_all(
+            [
+                i
+                for i, w in work.items()
+                if i not in outcomes and w.step in (Step.CREATE, Step.UPDATE)
+            ],
+            work,
+            outcomes,
+        )
         creates = [i for i, w in work.items() if w.step is Step.CREATE and i not in outcomes]
-        for chunk in _chunks(creates, BATCH):
+        for chunk in self._batches(creates, work):
             self._create(chunk, work, outcomes)
         updates = [i for i, w in work.items() if w.step is Step.UPDATE and i not in outcomes]
-        for chunk in _chunks(updates, BATCH):
+        for chunk in self._batches(updates, work):
             self._update(chunk, work, outcomes)
         for i, w in work.items():
             if i in outcomes:
                 continue
             if w.step is Step.SKIP and w.record is not None:
+                if w.record.last_error is not None:  # Xero has it: an old error is moot
+                    w.record = self._save(w.record, _clear_error)
                 outcomes[i] = PushOutcome(
                     invoice_id=w.invoice.id,
                     invoice_number=w.invoice.number,
@@ -322,11 +349,42 @@ class SyncEngine:
                 outcomes[i] = self._fail_outcome(
                     w.invoice,
                     SyncError(
-                        "was cancelled and its Xero invoice voided; raise a new invoice instead",
+                        "was cancelled (its Xero invoice voided); raise a new invoice instead",
                         invoice_number=w.invoice.number,
                     ),
                 )
         return [outcomes[i] for i in range(len(items))]
+
+    def _preflight_all(
+        self, indexes: list[int], work: dict[int, _Work], outcomes: dict[int, PushOutcome]
+    ) -> None:
+        refreshed = [False]
+        for i in indexes:
+            w = work[i]
+            try:
+                self._preflight(w.invoice, refreshed)
+            except PreflightError as e:
+                outcomes[i] = self._fail_outcome(w.invoice, e, store=True)
+            except BmsXeroError as e:
+                # The chart or tax rates could not be read: fail the rest without asking
+                # again for every invoice; nothing was written.
+                for j in indexes[indexes.index(i) :]:
+                    outcomes[j] = self._fail_outcome(work[j].invoice, e)
+                return
+
+    def _batches(self, indexes: list[int], work: dict[int, _Work]) -> Iterator[list[int]]:
+        """Up to 50 invoices per request, and never past Xero's 3.5 MB body limit."""
+        batch: list[int] = []
+        size = 0
+        for i in indexes:
+            weight = len(encode_json(work[i].payload)) + 1
+            if batch and (len(batch) >= BATCH or size + weight > MAX_BODY):
+                yield batch
+                batch, size = [], 0
+            batch.append(i)  # one too large alone is refused by the client, alone
+            size += weight
+        if batch:
+            yield batch
 
     def _result(
         self,
@@ -390,70 +448,92 @@ class SyncEngine:
     def _resolve(
         self, indexes: list[int], work: dict[int, _Work], outcomes: dict[int, PushOutcome]
     ) -> None:
-        for chunk in _chunks(indexes, BATCH):
-            numbers = [work[i].invoice.number for i in chunk]
-            try:
-                found = list(self._client.iter_invoices(numbers=numbers))
-            except BmsXeroError as e:
-                for i in chunk:
-                    outcomes[i] = self._fail_outcome(work[i].invoice, e)
-                continue
-            for i in chunk:
-                w = work[i]
-                resolution = plan.resolve(w.invoice, found)
-                if resolution.create:
-                    w.step = Step.CREATE
-                elif resolution.adopt is not None:
+        """Look up each invoice's numbers (its intent's and its own); adopt, conflict or create."""
+        if not indexes:
+            return
+        wanted: dict[str, None] = {}
+        for i in indexes:
+            for number in _numbers_of(work[i]):
+                wanted[number] = None
+        try:
+            found = self._client.get_invoices_by_number(list(wanted))
+        except BmsXeroError as e:
+            for i in indexes:
+                outcomes[i] = self._fail_outcome(work[i].invoice, e)
+            return
+        holders = [x for x in found if x.invoice_id]
+        linked = self._store.by_xero_ids(self.tenant_id, (x.invoice_id or "" for x in holders))
+        for i in indexes:
+            w = work[i]
+            resolution = plan.resolve(w.invoice, found, numbers=_numbers_of(w))
+            holder = resolution.adopt or resolution.holder
+            owner = linked.get(holder.invoice_id or "") if holder is not None else None
+            if owner is not None and owner.invoice_id != w.invoice.id:
+                resolution = plan.Resolution(
+                    holder=holder, reason=f"it is linked to BMS invoice {owner.invoice_id}"
+                )
+            if resolution.create:
+                w.step = Step.CREATE
+                w.trust_intent = False
+            elif resolution.adopt is not None:
+                try:
                     adopted = self._adopt(w, resolution.adopt)
-                    if adopted is not None:
-                        outcomes[i] = adopted
-                elif resolution.holder is not None:
-                    outcomes[i] = self._fail_outcome(
-                        w.invoice,
-                        InvoiceNumberConflict(
-                            invoice_number=w.invoice.number,
-                            xero_invoice_id=resolution.holder.invoice_id or "",
-                            reason=resolution.reason,
-                        ),
-                        store=True,
-                    )
+                except VersionConflict as e:
+                    outcomes[i] = self._fail_outcome(w.invoice, e)
+                    continue
+                if adopted is not None:
+                    outcomes[i] = adopted
+            elif resolution.holder is not None:
+                self._drop_intent(w, None)  # Xero created nothing for us
+                outcomes[i] = self._fail_outcome(
+                    w.invoice,
+                    InvoiceNumberConflict(
+                        invoice_number=w.invoice.number,
+                        xero_invoice_id=resolution.holder.invoice_id or "",
+                        reason=resolution.reason,
+                    ),
+                    store=True,
+                )
 
     def _adopt(self, w: _Work, xero: XeroInvoice) -> PushOutcome | None:
-        """Link an invoice our earlier create made.
+        """Link the Xero invoice an earlier create of ours made.
 
-        Returns ``None`` when the BMS changed the invoice since that create: it is then queued
-        as an update (reported as ADOPTED).
+        Returns ``None`` when Xero may not hold the current content: then it is queued as an
+        update (reported as ADOPTED). Only a create from this record's own intent is trusted
+        to hold that intent's content; anything else is resent.
         """
         assert w.record is not None
-        sent = w.record.intent_fingerprint
-        record = self._save(
-            w.record,
-            lambda r: plan.apply_xero(
+        sent = w.record.intent_fingerprint if w.trust_intent else None
+        now = self._clock.now()
+
+        def link(r: SyncRecord) -> SyncRecord:
+            return plan.apply_xero(
                 attrs.evolve(
                     r,
                     state=SyncState.PUSHED,
+                    invoice_number=w.invoice.number,
                     xero_invoice_id=xero.invoice_id,
                     fingerprint=sent,
                     intent_key=None,
                     intent_fingerprint=None,
                     intent_at=None,
-                    last_push_at=self._clock.now(),
+                    last_push_at=now,
                     last_error=None,
                     last_error_at=None,
                 ),
                 xero,
                 pulled_at=None,
-            ),
-        )
-        w.record = record
-        if sent != w.content:
+            )
+
+        w.record = self._save(w.record, link)
+        if w.content is None or sent != w.content or xero.invoice_number != w.invoice.number:
             w.step = Step.UPDATE
             w.action = PushAction.ADOPTED
             return None
         return PushOutcome(
             invoice_id=w.invoice.id,
             invoice_number=w.invoice.number,
-            result=self._result(w.invoice, record, PushAction.ADOPTED, xero),
+            result=self._result(w.invoice, w.record, PushAction.ADOPTED, xero),
         )
 
     # create
@@ -493,47 +573,48 @@ class SyncEngine:
         sending = self._persist_intents(chunk, intents, work, outcomes)
         if not sending:
             return
-        payloads = [work[i].payload for i in sending]
         try:
-            results = self._client.create_invoices(payloads, idempotency_key=key)
+            results = self._client.create_invoices(
+                [work[i].payload for i in sending], idempotency_key=key
+            )
         except UncertainOutcome as e:
             self._uncertain(sending, work, outcomes, e, tries=tries - 1)
             return
         except BmsXeroError as e:
-            # Xero refused the request as a whole (rate limit, auth, ...): nothing was created.
+            # Xero refused the request as a whole (rate limit, auth, ...) before any create.
             for i in sending:
-                self._abandon_intent(work[i], e)
+                self._drop_intent(work[i], e)
                 outcomes[i] = self._fail_outcome(work[i].invoice, e)
             return
-        by_number = {r.invoice_number: r for r in results}
         duplicates: list[int] = []
-        for position, i in enumerate(sending):
+        # The client returns one result per element, in request order.
+        for i, result in zip(sending, results, strict=True):
             w = work[i]
-            result = by_number.get(w.invoice.number)
-            if result is None and position < len(results):
-                result = results[position]
-            if result is not None and result.ok and result.invoice is not None:
-                outcomes[i] = self._created(w, result.invoice)
+            if result.ok and result.invoice is not None:
+                try:
+                    outcomes[i] = self._created(w, result.invoice)
+                except VersionConflict as e:  # the intent stays: the next push looks it up
+                    outcomes[i] = self._fail_outcome(w.invoice, e)
                 continue
-            messages = [m.message for m in result.errors] if result is not None else []
+            messages = [m.message for m in result.errors]
             if plan.is_duplicate_number(messages):
                 duplicates.append(i)  # maybe ours from an earlier, unrecorded create
                 continue
             error = XeroValidationError(
-                result.errors
-                if result is not None and result.errors
-                else (XeroValidationMessage("Xero did not return this invoice"),),
+                result.errors or (XeroValidationMessage("Xero did not create this invoice"),),
                 status_code=200,
                 invoice_number=w.invoice.number,
             )
-            self._abandon_intent(w, error)
+            self._drop_intent(w, error)
             outcomes[i] = self._fail_outcome(w.invoice, error)
         if duplicates:
             for i in duplicates:
                 work[i].step = Step.RESOLVE
+                work[i].trust_intent = False  # this create did not land: its content didn't
             self._resolve(duplicates, work, outcomes)
             for i in duplicates:
-                if i not in outcomes:  # the holder vanished between answers: try once more
+                if i not in outcomes and work[i].step is Step.CREATE:
+                    # The holder vanished between the two answers.
                     outcomes[i] = self._fail_outcome(
                         work[i].invoice,
                         SyncError(
@@ -559,7 +640,7 @@ class SyncEngine:
                 work[i].record = record
             return list(chunk)
         # Someone else touched one of them: store one by one, and leave the contested ones to
-        # their other pusher (the next push resolves them by number).
+        # their other pusher (the next push looks them up by number).
         sending = []
         for i, (record, expected) in zip(chunk, intents, strict=True):
             try:
@@ -574,9 +655,10 @@ class SyncEngine:
     def _created(self, w: _Work, xero: XeroInvoice) -> PushOutcome:
         assert w.record is not None
         now = self._clock.now()
-        record = self._save(
-            w.record,
-            lambda r: plan.apply_xero(
+
+        def link(r: SyncRecord) -> SyncRecord:
+            # Xero has it whoever wrote the record since: linking is always right.
+            return plan.apply_xero(
                 attrs.evolve(
                     r,
                     state=SyncState.PUSHED,
@@ -591,13 +673,14 @@ class SyncEngine:
                 ),
                 xero,
                 pulled_at=None,
-            ),
-        )
+            )
+
+        w.record = self._save(w.record, link)
         self._seed_cursors(xero)
         return PushOutcome(
             invoice_id=w.invoice.id,
             invoice_number=w.invoice.number,
-            result=self._result(w.invoice, record, PushAction.CREATED, xero),
+            result=self._result(w.invoice, w.record, PushAction.CREATED, xero),
         )
 
     def _seed_cursors(self, xero: XeroInvoice) -> None:
@@ -623,41 +706,46 @@ class SyncEngine:
             assert w.record is not None
             w.record = self._save(
                 w.record,
-                lambda r: attrs.evolve(
-                    r,
-                    state=SyncState.UNCERTAIN,
-                    last_error=str(error.for_invoice(r.invoice_number)),
-                    last_error_at=self._clock.now(),
+                _if_intent(
+                    w.record.intent_key,
+                    _marked_uncertain(str(error.for_invoice(w.invoice.number)), self._clock.now()),
                 ),
             )
             w.step = Step.RESOLVE
+            w.trust_intent = True
         if tries <= 0:
             # Xero keeps failing: leave them UNCERTAIN; the next push looks them up first.
             for i in sending:
                 outcomes[i] = self._fail_outcome(work[i].invoice, error)
             return
         self._resolve(list(sending), work, outcomes)
-        retry = [i for i in sending if i not in outcomes]
+        retry = [i for i in sending if i not in outcomes and work[i].step is Step.CREATE]
         # Looked and not there: Xero never committed, so creating now cannot duplicate.
-        for chunk in _chunks(retry, BATCH):
+        for chunk in self._batches(retry, work):
             self._create(chunk, work, outcomes, tries=tries)
 
-    def _abandon_intent(self, w: _Work, error: BmsXeroError) -> None:
-        """Xero certainly did not create it: drop the intent, keep the error for the panel."""
-        if w.record is None:
+    def _drop_intent(self, w: _Work, error: BmsXeroError | None) -> None:
+        """Xero certainly created nothing for this intent: drop it, keep the error.
+
+        Only our own intent is dropped: if another pusher stored one since, it is theirs.
+        """
+        if w.record is None or w.record.intent_key is None:
             return
-        message = str(error.for_invoice(w.invoice.number))
+        message = None if error is None else str(error.for_invoice(w.invoice.number))
         state = SyncState.PUSHED if w.record.xero_invoice_id else SyncState.FAILED
         w.record = self._save(
             w.record,
-            lambda r: attrs.evolve(
-                r,
-                state=state,
-                intent_key=None,
-                intent_fingerprint=None,
-                intent_at=None,
-                last_error=message,
-                last_error_at=self._clock.now(),
+            _if_intent(
+                w.record.intent_key,
+                lambda r: attrs.evolve(
+                    r,
+                    state=state,
+                    intent_key=None,
+                    intent_fingerprint=None,
+                    intent_at=None,
+                    last_error=message if message is not None else r.last_error,
+                    last_error_at=self._clock.now() if message is not None else r.last_error_at,
+                ),
             ),
         )
 
@@ -668,7 +756,6 @@ class SyncEngine:
     ) -> None:
         """Update linked invoices, up to 50 per request (every element names its InvoiceID)."""
         sending: list[int] = []
-        payloads: list[dict[str, Any]] = []
         for i in chunk:
             w = work[i]
             record = w.record
@@ -687,31 +774,30 @@ class SyncEngine:
                     store=True,
                 )
                 continue
+            w.payload = invoice_payload(w.invoice, self._tax_map, invoice_id=record.xero_invoice_id)
             sending.append(i)
-            payloads.append(
-                invoice_payload(w.invoice, self._tax_map, invoice_id=record.xero_invoice_id)
-            )
         if not sending:
             return
         try:
-            results = self._client.update_invoices(payloads, idempotency_key=self._new_key())
+            results = self._client.update_invoices(
+                [work[i].payload for i in sending], idempotency_key=self._new_key()
+            )
         except BmsXeroError as e:
             # An update is idempotent by content: the next push simply sends it again.
             for i in sending:
                 outcomes[i] = self._fail_outcome(work[i].invoice, e, store=True)
             return
-        by_number = {r.invoice_number: r for r in results}
-        for position, i in enumerate(sending):
-            result = by_number.get(work[i].invoice.number)
-            if result is None and position < len(results):
-                result = results[position]
-            outcomes[i] = self._updated(work[i], result)
+        for i, result in zip(sending, results, strict=True):
+            try:
+                outcomes[i] = self._updated(work[i], result)
+            except VersionConflict as e:
+                outcomes[i] = self._fail_outcome(work[i].invoice, e)
 
-    def _updated(self, w: _Work, result: InvoiceResult | None) -> PushOutcome:
+    def _updated(self, w: _Work, result: InvoiceResult) -> PushOutcome:
         record = w.record
         assert record is not None and record.xero_invoice_id is not None
-        if result is None or not result.ok or result.invoice is None:
-            messages = [m.message for m in result.errors] if result is not None else []
+        if not result.ok or result.invoice is None:
+            messages = [m.message for m in result.errors]
             error: BmsXeroError
             if plan.is_edit_refused(messages):
                 error = CreditNoteRequired(
@@ -722,21 +808,20 @@ class SyncEngine:
                 )
             else:
                 error = XeroValidationError(
-                    result.errors
-                    if result is not None and result.errors
-                    else (XeroValidationMessage("Xero did not return this invoice"),),
+                    result.errors or (XeroValidationMessage("Xero did not update this invoice"),),
                     status_code=200,
                     invoice_number=w.invoice.number,
                 )
             return self._fail_outcome(w.invoice, error, store=True)
         xero = result.invoice
         now = self._clock.now()
-        stored = self._save(
+        w.record = self._save(
             record,
             lambda r: plan.apply_xero(
                 attrs.evolve(
                     r,
                     state=SyncState.PUSHED,
+                    invoice_number=w.invoice.number,
                     fingerprint=w.content,
                     last_push_at=now,
                     last_error=None,
@@ -749,15 +834,23 @@ class SyncEngine:
         return PushOutcome(
             invoice_id=w.invoice.id,
             invoice_number=w.invoice.number,
-            result=self._result(w.invoice, stored, w.action, xero),
+            result=self._result(w.invoice, w.record, w.action, xero),
         )
 
-    def _save(self, record: SyncRecord, change: Callable[[SyncRecord], SyncRecord]) -> SyncRecord:
-        """Apply ``change`` with compare-and-swap, re-reading if someone else wrote first."""
+    def _save(
+        self, record: SyncRecord, change: Callable[[SyncRecord], SyncRecord | None]
+    ) -> SyncRecord:
+        """Apply ``change`` with compare-and-swap, re-reading if someone else wrote first.
+
+        ``change`` returns ``None`` to leave the record as someone else left it.
+        """
         current = record
         for _ in range(5):
+            changed = change(current)
+            if changed is None:
+                return current
             try:
-                return self._store.put(change(current), expected_version=current.version)
+                return self._store.put(changed, expected_version=current.version)
             except VersionConflict:
                 latest = self._store.get(current.tenant_id, current.invoice_id)
                 if latest is None:
@@ -770,26 +863,58 @@ class SyncEngine:
     def cancel(self, invoice: Invoice) -> PushResult:
         """The BMS cancelled the invoice: void it in Xero (delete it if still a draft).
 
+        Afterwards pushes of the invoice are refused. Cancelling twice, or an invoice already
+        voided in Xero, returns the VOIDED result.
+
         Raises:
             CreditNoteRequired: Xero refuses because payments or credits are allocated.
-            SyncError: The invoice was never pushed.
+            BmsXeroError: Xero could not be reached (recorded on the panel, naming the invoice).
         """
         invoice = self._linked(invoice)
+        try:
+            return self._cancel(invoice)
+        except BmsXeroError as e:
+            named = e.for_invoice(invoice.number)
+            self._record_error(invoice, named)
+            raise named from e
+
+    def _cancel(self, invoice: Invoice) -> PushResult:
         record = self._store.get(self.tenant_id, invoice.id)
-        if (
-            record is not None
-            and record.xero_invoice_id is None
-            and record.state in (SyncState.PENDING, SyncState.UNCERTAIN)
-        ):
-            found = list(self._client.iter_invoices(numbers=[invoice.number]))
-            resolution = plan.resolve(invoice, found)
-            if resolution.adopt is not None:
-                w = _Work(invoice, {}, "", record, Step.RESOLVE)
-                self._adopt(w, resolution.adopt)
-                record = w.record
+        if record is not None and record.xero_invoice_id is None and record.intent_key:
+            w = _Work(invoice, record=record, step=Step.RESOLVE, trust_intent=True)
+            outcomes: dict[int, PushOutcome] = {}
+            self._resolve([0], {0: w}, outcomes)
+            if 0 in outcomes and outcomes[0].error is not None:
+                raise outcomes[0].error
+            record = w.record
         if record is None or record.xero_invoice_id is None:
-            raise SyncError(
-                "was never pushed to Xero; there is nothing to void", invoice_number=invoice.number
+            # Never in Xero: leave a tombstone so no later push (a queued retry) creates it.
+            base = record or SyncRecord(
+                tenant_id=self.tenant_id,
+                invoice_id=invoice.id,
+                invoice_number=invoice.number,
+                state=SyncState.VOIDED,
+            )
+            stored = (
+                self._save(
+                    base,
+                    lambda r: attrs.evolve(
+                        r,
+                        state=SyncState.VOIDED,
+                        intent_key=None,
+                        intent_fingerprint=None,
+                        intent_at=None,
+                    ),
+                )
+                if record is not None
+                else self._store.put(base, expected_version=None)
+            )
+            return PushResult(
+                invoice_id=invoice.id,
+                invoice_number=invoice.number,
+                xero_invoice_id="",
+                action=PushAction.VOIDED,
+                pushed_at=stored.last_push_at,
             )
         if record.state is SyncState.VOIDED:
             return self._result(invoice, record, PushAction.VOIDED)
@@ -804,32 +929,33 @@ class SyncEngine:
             {"InvoiceID": xero_id, "InvoiceNumber": invoice.number, "Status": status.value},
             idempotency_key=self._new_key(),
         )
-        messages = [m.message for m in result.errors]
-        if not result.ok or result.invoice is None:
-            error: BmsXeroError
-            if plan.is_edit_refused(messages) or record.amount_paid:
-                error = CreditNoteRequired(
-                    invoice_number=invoice.number,
-                    xero_invoice_id=xero_id,
-                    xero_status=record.xero_status,
-                    xero_messages=messages,
-                )
-            else:
-                error = XeroValidationError(
+        xero = result.invoice
+        if not result.ok or xero is None:
+            # Maybe it is void already (an earlier cancel whose answer was lost, or a user in
+            # Xero): look before blaming payments.
+            xero = self._client.get_invoice(xero_id)
+            if xero.status not in (InvoiceStatus.VOIDED, InvoiceStatus.DELETED):
+                messages = [m.message for m in result.errors]
+                if xero.has_allocations or plan.is_edit_refused(messages):
+                    raise CreditNoteRequired(
+                        invoice_number=invoice.number,
+                        xero_invoice_id=xero_id,
+                        xero_status=None if xero.status is None else str(xero.status),
+                        xero_messages=messages,
+                    )
+                raise XeroValidationError(
                     result.errors, status_code=200, invoice_number=invoice.number
                 )
-            self._record_error(invoice, error)
-            raise error
-        xero = result.invoice
+        final = xero
         stored = self._save(
             record,
             lambda r: plan.apply_xero(
                 attrs.evolve(r, state=SyncState.VOIDED, last_error=None, last_error_at=None),
-                xero,
+                final,
                 pulled_at=None,
             ),
         )
-        return self._result(invoice, stored, PushAction.VOIDED, xero)
+        return self._result(invoice, stored, PushAction.VOIDED, final)
 
     # --- pull ----------------------------------------------------------------------------
 
@@ -845,18 +971,15 @@ class SyncEngine:
         inv_since = self._store.get_cursor(self.tenant_id, INVOICE_CURSOR)
         pay_since = self._store.get_cursor(self.tenant_id, PAYMENT_CURSOR)
         newest_inv, newest_pay = inv_since, pay_since
-        changed: dict[str, XeroInvoice] = {}
+        seen: dict[str, datetime | None] = {}  # applied Xero ids -> the UpdatedDateUTC read
+        updates: list[PaymentUpdate] = []
         batch: list[XeroInvoice] = []
 
-        def keep_linked() -> None:
-            linked = self._store.by_xero_ids(
-                self.tenant_id, (x.invoice_id for x in batch if x.invoice_id)
-            )
-            changed.update(
-                (x.invoice_id, x)
-                for x in batch
-                if x.invoice_id is not None and x.invoice_id in linked
-            )
+        def apply_batch() -> None:
+            # Applied page by page, so memory stays flat however many invoices changed; the
+            # cursors move only at the end, so a crash part-way re-reads the rest.
+            updates.extend(self._apply_pulled(batch))
+            seen.update((x.invoice_id, x.updated_at) for x in batch if x.invoice_id)
             batch.clear()
 
         for xero in self._client.iter_invoices(
@@ -865,9 +988,9 @@ class SyncEngine:
             if xero.updated_at is not None and (newest_inv is None or xero.updated_at > newest_inv):
                 newest_inv = xero.updated_at
             batch.append(xero)
-            if len(batch) >= 1000:  # memory stays flat however many invoices changed
-                keep_linked()
-        keep_linked()
+            if len(batch) >= 1000:
+                apply_batch()
+        apply_batch()
 
         touched: set[str] = set()
         for payment in self._client.iter_payments(
@@ -877,16 +1000,19 @@ class SyncEngine:
                 newest_pay is None or payment.updated_at > newest_pay
             ):
                 newest_pay = payment.updated_at
-            if payment.invoice_id and payment.invoice_id not in changed:
+            if not payment.invoice_id:
+                continue
+            read_at = seen.get(payment.invoice_id)
+            if payment.invoice_id not in seen or (
+                # A payment newer than the snapshot we applied (if Xero didn't bump the
+                # invoice's timestamp for it, the invoice pass can't have seen it).
+                payment.updated_at is not None and (read_at is None or payment.updated_at > read_at)
+            ):
                 touched.add(payment.invoice_id)
         linked = self._store.by_xero_ids(self.tenant_id, touched)
-        missing = sorted(xid for xid in touched if xid in linked)
-        for chunk in _chunks(missing, BATCH):
-            for xero in self._client.iter_invoices(ids=chunk):
-                if xero.invoice_id is not None:
-                    changed[xero.invoice_id] = xero
+        for chunk in _chunks(sorted(xid for xid in touched if xid in linked), BATCH):
+            updates.extend(self._apply_pulled(list(self._client.iter_invoices(ids=chunk))))
 
-        updates = self._apply_pulled(changed.values())
         if newest_inv is not None and newest_inv != inv_since:
             self._store.set_cursor(self.tenant_id, INVOICE_CURSOR, newest_inv)
         if newest_pay is not None and newest_pay != pay_since:
@@ -900,19 +1026,19 @@ class SyncEngine:
         """
         records = self._store.get_many(self.tenant_id, invoice_ids)
         xero_ids = sorted(r.xero_invoice_id for r in records.values() if r.xero_invoice_id)
-        found: list[XeroInvoice] = []
+        updates: list[PaymentUpdate] = []
         for chunk in _chunks(xero_ids, BATCH):
-            found.extend(self._client.iter_invoices(ids=chunk))
-        return self._apply_pulled(found)
+            updates.extend(self._apply_pulled(list(self._client.iter_invoices(ids=chunk))))
+        return updates
 
-    def _apply_pulled(self, invoices: Iterable[XeroInvoice]) -> list[PaymentUpdate]:
+    def _apply_pulled(self, invoices: Sequence[XeroInvoice]) -> list[PaymentUpdate]:
         now = self._clock.now()
         pulled = [x for x in invoices if x.invoice_id is not None]
         records = self._store.by_xero_ids(self.tenant_id, (x.invoice_id or "" for x in pulled))
         updates: list[PaymentUpdate] = []
         for xero in pulled:
             record = records.get(xero.invoice_id or "")
-            if record is None:
+            if record is None or _older(xero, record):
                 continue
             update = plan.payment_update(record, xero)
             if update is not None and self._sink is not None:
@@ -972,7 +1098,8 @@ class SyncEngine:
             or bool(record.amount_paid or record.amount_credited)
             or record.xero_status in (InvoiceStatus.PAID, InvoiceStatus.VOIDED)
         )
-        self.push(invoice, force=not locked)
+        if record is None or record.state is not SyncState.VOIDED:
+            self.push(invoice, force=not locked)
         self.pull_invoices([invoice.id])
         return self.panel(invoice.id)
 
@@ -1007,9 +1134,50 @@ class SyncEngine:
         return worker.run_pending(max_jobs=max_jobs)
 
 
-def _refreshed_by(xero: XeroInvoice, now: datetime) -> Callable[[SyncRecord], SyncRecord]:
+def _marked_uncertain(message: str, now: datetime) -> Callable[[SyncRecord], SyncRecord]:
     def change(record: SyncRecord) -> SyncRecord:
-        return plan.apply_xero(record, xero, pulled_at=now)
+        return attrs.evolve(
+            record, state=SyncState.UNCERTAIN, last_error=message, last_error_at=now
+        )
+
+    return change
+
+
+def _clear_error(record: SyncRecord) -> SyncRecord:
+    return attrs.evolve(record, last_error=None, last_error_at=None)
+
+
+def _if_intent(
+    key: str | None, change: Callable[[SyncRecord], SyncRecord]
+) -> Callable[[SyncRecord], SyncRecord | None]:
+    """``change``, applied only while the record still carries our intent ``key``."""
+
+    def guarded(record: SyncRecord) -> SyncRecord | None:
+        return change(record) if record.intent_key == key else None
+
+    return guarded
+
+
+def _numbers_of(w: _Work) -> tuple[str, ...]:
+    """The numbers an earlier create of this invoice may have used: its intent's and its own."""
+    sent = w.record.invoice_number if w.record is not None else None
+    return tuple(dict.fromkeys(n for n in (sent, w.invoice.number) if n))
+
+
+def _older(xero: XeroInvoice, record: SyncRecord) -> bool:
+    """Whether this snapshot is older than what the record already holds (a racing pull or
+    push stored a newer one)."""
+    return (
+        xero.updated_at is not None
+        and record.xero_updated_at is not None
+        and xero.updated_at < record.xero_updated_at
+    )
+
+
+def _refreshed_by(xero: XeroInvoice, now: datetime) -> Callable[[SyncRecord], SyncRecord | None]:
+    def change(record: SyncRecord) -> SyncRecord | None:
+        # Re-read after a conflict: never write an older snapshot over a newer one.
+        return None if _older(xero, record) else plan.apply_xero(record, xero, pulled_at=now)
 
     return change
 

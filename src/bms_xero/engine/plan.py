@@ -51,19 +51,32 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(encode_json(payload)).hexdigest()
 
 
-def step_for(record: SyncRecord | None, content: str, *, force: bool = False) -> Step:
-    """Decide the push step for an invoice whose payload hashes to ``content``."""
+def step_for(record: SyncRecord | None, content: str | None, *, force: bool = False) -> Step:
+    """Decide the push step for an invoice whose payload hashes to ``content``.
+
+    ``content`` is ``None`` when the payload can't be built (then it never counts as
+    unchanged).
+    """
     if record is None:
         return Step.CREATE
     if record.state is SyncState.VOIDED:
         return Step.REFUSE_VOIDED
     if record.xero_invoice_id is None:
-        # An intent without a confirmed Xero id: the create may have landed (timeout after
-        # commit, crash before we stored the answer). Never create again before looking.
-        if record.state in (SyncState.PENDING, SyncState.UNCERTAIN):
+        # A create was attempted and not confirmed (timeout after commit, a crash before we
+        # stored the answer, an error after a maybe-applied retry): never create again
+        # before looking. A record with no intent only ever failed before sending.
+        if record.intent_key is not None or record.state in (
+            SyncState.PENDING,
+            SyncState.UNCERTAIN,
+        ):
             return Step.RESOLVE
         return Step.CREATE
-    if force or record.state is not SyncState.PUSHED or record.fingerprint != content:
+    if (
+        force
+        or content is None
+        or record.state is not SyncState.PUSHED
+        or record.fingerprint != content
+    ):
         return Step.UPDATE
     return Step.SKIP
 
@@ -88,12 +101,19 @@ class Resolution:
         return self.adopt is None and self.holder is None
 
 
-def resolve(invoice: Invoice, found: Iterable[XeroInvoice]) -> Resolution:
-    """Match an invoice number looked up in Xero against the BMS invoice."""
+def resolve(
+    invoice: Invoice, found: Iterable[XeroInvoice], *, numbers: Iterable[str] = ()
+) -> Resolution:
+    """Match invoices looked up in Xero against the BMS invoice.
+
+    ``numbers`` are the numbers an earlier create may have used (the intent's, if the invoice
+    was renumbered since); the invoice's own number is always included.
+    """
+    wanted = {invoice.number, *numbers}
     holders = [
         x
         for x in found
-        if x.invoice_number == invoice.number
+        if x.invoice_number in wanted
         and x.type == "ACCREC"
         and x.status != InvoiceStatus.DELETED  # a deleted draft no longer holds its number
     ]

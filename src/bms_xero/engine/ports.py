@@ -68,6 +68,14 @@ class XeroApi(Protocol):
         """GET /Invoices, paged lazily."""
         ...
 
+    def get_invoice(self, invoice_id: str) -> XeroInvoice:
+        """GET /Invoices/{InvoiceID}."""
+        ...
+
+    def get_invoices_by_number(self, numbers: Iterable[str]) -> list[XeroInvoice]:
+        """The invoices with these numbers (those that exist)."""
+        ...
+
     def iter_payments(self, *, modified_since: datetime | None = None) -> Iterator[XeroPayment]:
         """GET /Payments, paged lazily."""
         ...

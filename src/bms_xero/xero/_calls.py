@@ -433,6 +433,6 @@ def organisation_call() -> Call:
     return Call(method="GET", path="/Organisation")
 
 
-def connections_call() -> Call:
+def connections_call(url: str = CONNECTIONS_URL) -> Call:
     """``GET https://api.xero.com/connections``: the tenants this token may act on."""
-    return Call(method="GET", path=CONNECTIONS_URL, tenant_scoped=False)
+    return Call(method="GET", path=url, tenant_scoped=False)

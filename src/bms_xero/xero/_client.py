@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import attrs
 import httpx
 
 from bms_xero.clock import Clock, SystemClock
@@ -19,6 +20,7 @@ from bms_xero.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    RemoteError,
     TransportError,
     UncertainOutcome,
     UnexpectedResponse,
@@ -31,6 +33,7 @@ from bms_xero.transport import HttpxTransport, Request, Response, Transport
 from bms_xero.xero._auth import Authenticator, ClientCredentials, RefreshTokenAuth
 from bms_xero.xero._calls import (
     API_BASE,
+    CONNECTIONS_URL,
     MAX_PAGE_SIZE,
     Call,
     accounts_call,
@@ -108,6 +111,13 @@ class _Attempt:
         self.sent_at: float | None = None
 
 
+@attrs.define
+class _Tried:
+    """What earlier tries of one call did."""
+
+    maybe_applied: bool = False  # a try of this write may have been carried out
+
+
 class XeroClient:
     """A typed client for the Xero calls bms_xero makes, over a pluggable :class:`Transport`.
 
@@ -130,6 +140,7 @@ class XeroClient:
         limits: The limits to pace to, or a :class:`RateLimiter` to share.
         base_url: The accounting API's base URL.
         timeout: Seconds to wait for each answer (``None``: the transport's default).
+        connections_url: The ``/connections`` endpoint (point it at a fake server in tests).
     """
 
     def __init__(
@@ -143,6 +154,7 @@ class XeroClient:
         limits: RateLimits | RateLimiter | None = None,
         base_url: str = API_BASE,
         timeout: float | None = None,
+        connections_url: str = CONNECTIONS_URL,
     ) -> None:
         if not isinstance(transport, Transport):
             raise ConfigurationError(
@@ -175,6 +187,7 @@ class XeroClient:
             raise ConfigurationError("limits must be RateLimits, a RateLimiter or None")
         self._base_url = base_url
         self._timeout = timeout
+        self._connections_url = connections_url
 
     # --- construction -----------------------------------------------------------------------
 
@@ -262,6 +275,7 @@ class XeroClient:
             limits=self._limiter,
             base_url=self._base_url,
             timeout=self._timeout,
+            connections_url=self._connections_url,
         )
 
     @property
@@ -382,18 +396,37 @@ class XeroClient:
         )
 
     def _execute(self, call: Call, *, numbers: Sequence[str | None] = ()) -> Response:
-        """Send ``call`` until it succeeds or the policy says stop; return the 2xx response."""
+        """Send ``call`` until it succeeds or the policy says stop; return the 2xx response.
+
+        Once a try of a write may have been carried out, any failure after it (a 429, the
+        day limit, an auth error on the resend) is an :class:`UncertainOutcome`: the caller
+        must look before writing again, whatever stopped the resends.
+        """
+        tried = _Tried()
+        try:
+            return self._tries(call, numbers=numbers, tried=tried)
+        except UncertainOutcome:
+            raise
+        except BmsXeroError as e:
+            if call.is_write and tried.maybe_applied:
+                raise self._uncertain(
+                    call,
+                    f"an earlier try may have been applied and the resend failed ({e})",
+                    status=e.status_code if isinstance(e, RemoteError) else None,
+                ) from e
+            raise
+
+    def _tries(self, call: Call, *, numbers: Sequence[str | None], tried: _Tried) -> Response:
         self._check_tenant(call)
         policy = self._retry
         attempt = 0
         refreshed = False
         first_send: float | None = None  # when a write first left (monotonic)
-        maybe_applied = False  # whether an earlier try of this write may have been carried out
 
         def may_retry(delay: float) -> bool:
             if attempt >= policy.max_attempts:
                 return False
-            if call.is_write and maybe_applied and first_send is not None:
+            if call.is_write and tried.maybe_applied and first_send is not None:
                 # Resend only while Xero still remembers the key (and would replay).
                 resend_at = self._clock.monotonic() + delay
                 return resend_at - first_send < policy.key_lifetime
@@ -403,14 +436,14 @@ class XeroClient:
             attempt += 1
             if (
                 call.is_write
-                and maybe_applied
+                and tried.maybe_applied
                 and first_send is not None
                 and self._clock.monotonic() - first_send >= policy.key_lifetime
             ):
                 raise self._uncertain(call, "the idempotency key's lifetime ran out", status=None)
             send_before = (
                 first_send + policy.key_lifetime
-                if call.is_write and maybe_applied and first_send is not None
+                if call.is_write and tried.maybe_applied and first_send is not None
                 else None
             )
             answer = self._attempt(call, attempt=attempt, send_before=send_before)
@@ -424,7 +457,7 @@ class XeroClient:
                     continue
                 assert isinstance(error, TransportError)
                 if call.is_write and error.sent:
-                    maybe_applied = True
+                    tried.maybe_applied = True
                     delay = policy.backoff(attempt)
                     if may_retry(delay):
                         self._clock.sleep(delay)
@@ -462,7 +495,7 @@ class XeroClient:
             if isinstance(failure, XeroUnavailable):
                 delay = policy.backoff(attempt)
                 if call.is_write:
-                    maybe_applied = True
+                    tried.maybe_applied = True
                     if may_retry(delay):
                         self._clock.sleep(delay)
                         continue
@@ -707,4 +740,4 @@ class XeroClient:
 
     def connections(self) -> list[Connection]:
         """The organisations this token may act on (``GET /connections``)."""
-        return self._read(connections_call(), decode_connections)
+        return self._read(connections_call(self._connections_url), decode_connections)
