@@ -7,6 +7,7 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     BmsXeroError
     ├── LocalError                      nothing was sent; fix the input or configuration
     │   ├── InvoiceValidationError      an Invoice/LineItem/Customer breaks a rule (all problems)
+    │   ├── InvoiceFileError            a file of invoices is not JSON, or not a list of them
     │   ├── ConfigurationError          a constructor or setting is wrong
     │   ├── InvalidRequest              a call's arguments break a rule Xero enforces
     │   └── PreflightError              the invoice can't go to this Xero organisation yet
@@ -59,6 +60,7 @@ __all__ = [
     "FieldProblem",
     "InvalidRequest",
     "InvalidWebhook",
+    "InvoiceFileError",
     "InvoiceNumberConflict",
     "InvoiceValidationError",
     "LeaseLost",
@@ -142,7 +144,7 @@ class FieldProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{self.path}: {self.message}" if self.path else self.message
 
     def under(self, prefix: str) -> FieldProblem:
         """The same problem, seen from a containing object (``lines[2]`` + ``.account_code``)."""
@@ -171,6 +173,36 @@ class InvoiceValidationError(LocalError, ValueError):
     def paths(self) -> tuple[str, ...]:
         """The paths of the fields that are wrong, in the order found."""
         return tuple(p.path for p in self.problems)
+
+
+class InvoiceFileError(LocalError, ValueError):
+    """A file (or text) of invoices can't be read at all, so no invoice in it was looked at.
+
+    Attributes:
+        reason: What is wrong, e.g. ``"not JSON (Expecting value)"``.
+        source: Where the text came from (a file name), when known.
+        line: The line of the problem (1-based), when known.
+        column: The column of the problem (1-based), when known.
+    """
+
+    def __init__(
+        self,
+        *,
+        reason: str,
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.reason = reason
+        self.source = source
+        self.line = line
+        self.column = column
+        where = f" at line {line}, column {column}" if line is not None else ""
+        what = source or "the invoices JSON"
+        super().__init__(
+            f"{what} can't be read{where}: {reason}; give a JSON array of invoices or an "
+            'object {"invoices": [...]} (see docs/cli.md)'
+        )
 
 
 class ConfigurationError(LocalError, ValueError):

@@ -1,9 +1,4 @@
-"""The ``bms-xero`` command (also ``python -m bms_xero``).
-
-Each subcommand is a pair of functions: ``_add_<name>(subparsers)`` declares its arguments and
-points ``handler`` at ``run_<name>(args) -> int``, which does the work. Add a subcommand by
-writing such a pair and listing the first in ``_SUBCOMMANDS``.
-"""
+"""The subcommands that need no settings: ``demo`` and ``fake-server``."""
 
 from __future__ import annotations
 
@@ -17,7 +12,7 @@ from decimal import Decimal
 from types import FrameType
 from typing import Any, TextIO
 
-__all__ = ["build_parser", "main", "run_demo", "run_fake_server"]
+__all__ = ["FAKE_COMMANDS", "run_demo", "run_fake_server", "stop_on_signals"]
 
 _Subparsers = Any  # argparse's _SubParsersAction is private
 
@@ -45,7 +40,10 @@ def _add_fake_server(subparsers: _Subparsers) -> None:
         help="add account 200 (Sales), bank account 090, tax rate OUTPUT2 (15%%) and a contact",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the details as one JSON line instead of text"
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,  # keeps a `bms-xero --json fake-server` given before it
+        help="print the details as one JSON line instead of text",
     )
     parser.add_argument(
         "--allow-remote",
@@ -76,32 +74,6 @@ def run_demo(args: argparse.Namespace) -> int:
     from bms_xero.demo import run
 
     return run(args.db)
-
-
-_SUBCOMMANDS: tuple[Callable[[_Subparsers], None], ...] = (_add_demo, _add_fake_server)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="bms-xero",
-        description="bms_xero: keep a business management system and Xero aligned on invoices.",
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in _SUBCOMMANDS:
-        add(subparsers)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return 2
-    return handler(args)
 
 
 def run_fake_server(
@@ -146,9 +118,9 @@ def run_fake_server(
         xero.add_tax_rate(tax_type="OUTPUT2", name="GST on Income", rate=Decimal("15"))
         details["contact_id"] = xero.add_contact(name="Acme Ltd", contact_number="C-1")
     stop = stop or threading.Event()
-    restore = _on_signals(stop)
+    restore = stop_on_signals(stop)
     try:
-        if args.json:
+        if getattr(args, "json", False):
             out.write(json.dumps(details) + "\n")
         else:
             out.write(_describe(details))
@@ -158,7 +130,7 @@ def run_fake_server(
     finally:
         restore()
         server.close()
-    if not args.json:
+    if not getattr(args, "json", False):
         out.write("FakeXero stopped.\n")
         out.flush()
     return 0
@@ -180,7 +152,7 @@ def _describe(details: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _on_signals(stop: threading.Event) -> Callable[[], None]:
+def stop_on_signals(stop: threading.Event) -> Callable[[], None]:
     """Set ``stop`` on SIGINT/SIGTERM; returns a function that restores the old handlers."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # signals reach only the main thread
@@ -195,3 +167,6 @@ def _on_signals(stop: threading.Event) -> Callable[[], None]:
             signal.signal(sig, old)
 
     return restore
+
+
+FAKE_COMMANDS: tuple[Callable[[_Subparsers], None], ...] = (_add_demo, _add_fake_server)

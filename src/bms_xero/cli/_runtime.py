@@ -1,0 +1,164 @@
+"""The command's composition root: settings in, client, engine and stores out.
+
+Everything is built on first use and closed by :meth:`Runtime.close`, so a command that only
+lists jobs never needs Xero credentials, and one that fails early leaves nothing open.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from bms_xero.cli._config import Settings
+from bms_xero.cli._snapshots import SQLiteInvoiceSnapshots
+from bms_xero.clock import Clock, SystemClock
+from bms_xero.engine import SyncEngine
+from bms_xero.errors import ConfigurationError
+from bms_xero.jobs import SQLiteJobStore
+from bms_xero.storage import SQLiteStore
+from bms_xero.storage.tokens import SQLiteTokenStore
+from bms_xero.transport import HttpxTransport
+from bms_xero.xero import Authenticator, ClientCredentials, RefreshTokenAuth, XeroClient
+
+__all__ = ["Runtime"]
+
+
+class Runtime:
+    """Builds what a command needs from its settings, once.
+
+    Args:
+        settings: The effective settings.
+        clock: Time for the engine and the jobs (a ``FakeClock`` in tests).
+        http_client: The httpx client to send with (tests pass one over ``FakeXero``'s
+            transport); by default one with explicit timeouts, closed with the runtime.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._http_client = http_client
+        self._store: SQLiteStore | None = None
+        self._jobs: SQLiteJobStore | None = None
+        self._snapshots: SQLiteInvoiceSnapshots | None = None
+        self._tokens: SQLiteTokenStore | None = None
+        self._client: XeroClient | None = None
+        self._engine: SyncEngine | None = None
+
+    def __repr__(self) -> str:
+        return f"Runtime(db={self.settings.db!r}, tenant_id={self.settings.tenant_id!r})"
+
+    @property
+    def db(self) -> str:
+        """The SQLite file (a ``ConfigurationError`` says how to set it when missing)."""
+        return str(self.settings.require("db"))
+
+    def store(self) -> SQLiteStore:
+        """The sync store."""
+        if self._store is None:
+            self._store = SQLiteStore(self.db)
+        return self._store
+
+    def jobs(self) -> SQLiteJobStore:
+        """The background job store (same file)."""
+        if self._jobs is None:
+            self._jobs = SQLiteJobStore(self.db)
+        return self._jobs
+
+    def snapshots(self) -> SQLiteInvoiceSnapshots:
+        """The invoices queued by ``push --background`` (same file)."""
+        if self._snapshots is None:
+            self._snapshots = SQLiteInvoiceSnapshots(self.db)
+        return self._snapshots
+
+    def _auth(self) -> Authenticator:
+        s = self.settings
+        client_id: str = s.require("client_id")
+        secret = s.require("client_secret").reveal()
+        if s.connection_id is None:
+            return ClientCredentials(client_id, secret, token_url=s.token_url)
+        if self._tokens is None:
+            self._tokens = SQLiteTokenStore(self.db)
+        return RefreshTokenAuth(
+            client_id,
+            secret,
+            self._tokens,
+            connection_id=s.connection_id,
+            token_url=s.token_url,
+        )
+
+    def client(self) -> XeroClient:
+        """The Xero client, bound to the organisation (found via ``/connections`` if unset)."""
+        if self._client is not None:
+            return self._client
+        auth = self._auth()
+        transport = (
+            HttpxTransport.default()
+            if self._http_client is None
+            else HttpxTransport(self._http_client)
+        )
+        client = XeroClient(
+            transport,
+            auth=auth,
+            tenant_id=self.settings.tenant_id,
+            clock=self.clock,
+            base_url=self.settings.api_url,
+            connections_url=self.settings.connections_url,
+        )
+        try:
+            if self.settings.tenant_id is None:
+                client = client.with_tenant(self._only_tenant(client))
+        except BaseException:
+            client.close()
+            raise
+        self._client = client
+        return client
+
+    @staticmethod
+    def _only_tenant(client: XeroClient) -> str:
+        organisations = [
+            c for c in client.connections() if (c.tenant_type or "ORGANISATION") == "ORGANISATION"
+        ]
+        if len(organisations) == 1:
+            return organisations[0].tenant_id
+        if not organisations:
+            raise ConfigurationError(
+                "these credentials are not connected to any Xero organisation; connect the app "
+                "to one in Xero, then try again"
+            )
+        listed = ", ".join(f"{c.tenant_id} ({c.tenant_name or 'unnamed'})" for c in organisations)
+        raise ConfigurationError(
+            f"these credentials reach {len(organisations)} organisations ({listed}); choose one "
+            "with --tenant-id or BMS_XERO_TENANT_ID"
+        )
+
+    @property
+    def tenant_id(self) -> str:
+        """The organisation (asks Xero when it is not configured)."""
+        tenant = self.client().tenant_id
+        assert tenant is not None  # client() binds one
+        return tenant
+
+    def engine(self) -> SyncEngine:
+        """The sync engine for the organisation."""
+        if self._engine is None:
+            self._engine = SyncEngine(
+                client=self.client(),
+                store=self.store(),
+                tax_map=dict(self.settings.tax_map),
+                clock=self.clock,
+            )
+        return self._engine
+
+    def close(self) -> None:
+        """Close everything that was opened."""
+        for thing in (self._client, self._store, self._jobs, self._tokens):
+            if thing is not None:
+                thing.close()
+        self._client = self._store = self._jobs = self._tokens = None
+        self._snapshots = None
+        self._engine = None
