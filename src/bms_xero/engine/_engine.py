@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from bms_xero.clock import Clock, SystemClock
-from bms_xero.domain import Customer, Invoice, InvoiceStatus, Organisation, XeroInvoice
+from bms_xero.domain import (
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Organisation,
+    XeroInvoice,
+    XeroPayment,
+)
 from bms_xero.engine import plan
 from bms_xero.engine.plan import Step
 from bms_xero.engine.ports import PaymentSink, XeroApi
@@ -63,6 +70,7 @@ log = logging.getLogger("bms_xero.engine")
 T = TypeVar("T")
 
 BATCH = 50  # Xero's recommended batch size; one request counts as one call
+PULL_CHUNK = 1000  # records handled at a time by a pull (Xero's largest page)
 ORG_RETRY_AFTER = 300.0  # seconds before asking again for a ShortCode that failed
 MAX_BODY = 3_000_000  # bytes per request: Xero refuses over 3.5 MB; leave room for the envelope
 INVOICE_CURSOR = "invoices"
@@ -971,28 +979,22 @@ class SyncEngine:
         inv_since = self._store.get_cursor(self.tenant_id, INVOICE_CURSOR)
         pay_since = self._store.get_cursor(self.tenant_id, PAYMENT_CURSOR)
         newest_inv, newest_pay = inv_since, pay_since
-        seen: dict[str, datetime | None] = {}  # applied Xero ids -> the UpdatedDateUTC read
         updates: list[PaymentUpdate] = []
         batch: list[XeroInvoice] = []
-
-        def apply_batch() -> None:
-            # Applied page by page, so memory stays flat however many invoices changed; the
-            # cursors move only at the end, so a crash part-way re-reads the rest.
-            updates.extend(self._apply_pulled(batch))
-            seen.update((x.invoice_id, x.updated_at) for x in batch if x.invoice_id)
-            batch.clear()
-
         for xero in self._client.iter_invoices(
             modified_since=None if inv_since is None else inv_since - OVERLAP
         ):
             if xero.updated_at is not None and (newest_inv is None or xero.updated_at > newest_inv):
                 newest_inv = xero.updated_at
             batch.append(xero)
-            if len(batch) >= 1000:
-                apply_batch()
-        apply_batch()
+            if len(batch) >= PULL_CHUNK:
+                # Applied page by page, so memory stays flat however many invoices changed;
+                # the cursors move only at the end, so a crash part-way re-reads the rest.
+                updates.extend(self._apply_pulled(batch))
+                batch.clear()
+        updates.extend(self._apply_pulled(batch))
 
-        touched: set[str] = set()
+        payments: list[XeroPayment] = []
         for payment in self._client.iter_payments(
             modified_since=None if pay_since is None else pay_since - OVERLAP
         ):
@@ -1000,23 +1002,44 @@ class SyncEngine:
                 newest_pay is None or payment.updated_at > newest_pay
             ):
                 newest_pay = payment.updated_at
-            if not payment.invoice_id:
-                continue
-            read_at = seen.get(payment.invoice_id)
-            if payment.invoice_id not in seen or (
-                # A payment newer than the snapshot we applied (if Xero didn't bump the
-                # invoice's timestamp for it, the invoice pass can't have seen it).
-                payment.updated_at is not None and (read_at is None or payment.updated_at > read_at)
-            ):
-                touched.add(payment.invoice_id)
-        linked = self._store.by_xero_ids(self.tenant_id, touched)
-        for chunk in _chunks(sorted(xid for xid in touched if xid in linked), BATCH):
-            updates.extend(self._apply_pulled(list(self._client.iter_invoices(ids=chunk))))
+            payments.append(payment)
+            if len(payments) >= PULL_CHUNK:
+                updates.extend(self._refresh_paid(payments))
+                payments.clear()
+        updates.extend(self._refresh_paid(payments))
 
         if newest_inv is not None and newest_inv != inv_since:
             self._store.set_cursor(self.tenant_id, INVOICE_CURSOR, newest_inv)
         if newest_pay is not None and newest_pay != pay_since:
             self._store.set_cursor(self.tenant_id, PAYMENT_CURSOR, newest_pay)
+        return updates
+
+    def _refresh_paid(self, payments: Sequence[XeroPayment]) -> list[PaymentUpdate]:
+        """Re-read the linked invoices whose record is older than a payment on them.
+
+        Xero may not bump an invoice's timestamp for a payment, and a payment can land after
+        the invoice pass read its invoice: the record's ``xero_updated_at`` says which
+        snapshot it holds.
+        """
+        newest: dict[str, datetime | None] = {}
+        for p in payments:
+            if p.invoice_id:
+                seen = newest.get(p.invoice_id)
+                if p.invoice_id not in newest or (
+                    p.updated_at is not None and (seen is None or p.updated_at > seen)
+                ):
+                    newest[p.invoice_id] = p.updated_at
+        records = self._store.by_xero_ids(self.tenant_id, newest)
+        stale: list[str] = []
+        for xid, record in records.items():
+            paid_at = newest[xid]
+            held = record.xero_updated_at
+            if held is None or paid_at is None or held < paid_at:
+                stale.append(xid)
+        stale.sort()
+        updates: list[PaymentUpdate] = []
+        for chunk in _chunks(stale, BATCH):
+            updates.extend(self._apply_pulled(list(self._client.iter_invoices(ids=chunk))))
         return updates
 
     def pull_invoices(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
