@@ -13,11 +13,11 @@ import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from bms_xero.errors import StorageError
 from bms_xero.jobs import _transitions as t
+from bms_xero.jobs._base import JobStoreBase
 from bms_xero.jobs.records import Job, JobKind, JobStatus
 from bms_xero.storage._checks import check_keys
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryInvoiceSource", "MemoryJobStore"]
 
 
-class MemoryJobStore:
+class MemoryJobStore(JobStoreBase):
     """Jobs and tenant parks in memory; implements ``JobStore``.
 
     Args:
@@ -45,24 +45,6 @@ class MemoryJobStore:
         return f"MemoryJobStore(jobs={len(self._jobs)})"
 
     # --- enqueue -----------------------------------------------------------------------------
-
-    def enqueue_push(
-        self, tenant_id: str, invoice_id: str, *, now: datetime, invoice_number: str | None = None
-    ) -> Job:
-        """Queue a push of this invoice (or return the push already waiting for it)."""
-        return self._enqueue(tenant_id, JobKind.PUSH, invoice_id, invoice_number, now)
-
-    def enqueue_pull(
-        self,
-        tenant_id: str,
-        *,
-        now: datetime,
-        invoice_id: str | None = None,
-        invoice_number: str | None = None,
-    ) -> Job:
-        """Queue a full pull, or a refresh of one invoice (or return the one waiting)."""
-        kind = JobKind.PULL if invoice_id is None else JobKind.PULL_INVOICES
-        return self._enqueue(tenant_id, kind, invoice_id, invoice_number, now)
 
     def _enqueue(
         self,
@@ -319,17 +301,6 @@ class MemoryJobStore:
         """Further use raises StorageError (as for the SQLite store). Idempotent."""
         with self._lock:
             self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -16,11 +16,11 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, ClassVar, Final, Literal, Self
+from typing import Any, ClassVar, Final, Literal
 
 from bms_xero.errors import StorageError
 from bms_xero.jobs import _transitions as t
+from bms_xero.jobs._base import JobStoreBase
 from bms_xero.jobs.records import Job, JobKind, JobStatus
 from bms_xero.storage._checks import check_keys
 from bms_xero.storage._sqlite import SQLiteFile
@@ -124,7 +124,7 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-class SQLiteJobStore:
+class SQLiteJobStore(JobStoreBase):
     """Jobs and tenant parks in one SQLite file; implements ``JobStore``.
 
     Creates the tables when missing and upgrades an older schema on open. Use it as a
@@ -176,24 +176,6 @@ class SQLiteJobStore:
         return f"SQLiteJobStore({self._path!r})"
 
     # --- enqueue -----------------------------------------------------------------------------
-
-    def enqueue_push(
-        self, tenant_id: str, invoice_id: str, *, now: datetime, invoice_number: str | None = None
-    ) -> Job:
-        """Queue a push of this invoice (or return the push already waiting for it)."""
-        return self._enqueue(tenant_id, JobKind.PUSH, invoice_id, invoice_number, now)
-
-    def enqueue_pull(
-        self,
-        tenant_id: str,
-        *,
-        now: datetime,
-        invoice_id: str | None = None,
-        invoice_number: str | None = None,
-    ) -> Job:
-        """Queue a full pull, or a refresh of one invoice (or return the one waiting)."""
-        kind = JobKind.PULL if invoice_id is None else JobKind.PULL_INVOICES
-        return self._enqueue(tenant_id, kind, invoice_id, invoice_number, now)
 
     def _enqueue(
         self,
@@ -507,17 +489,6 @@ class SQLiteJobStore:
     def close(self) -> None:
         """Close every connection; further use raises StorageError. Idempotent."""
         self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- plumbing ------------------------------------------------------------------------------
 
