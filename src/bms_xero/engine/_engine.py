@@ -897,26 +897,18 @@ class SyncEngine:
             record = w.record
         if record is None or record.xero_invoice_id is None:
             # Never in Xero: leave a tombstone so no later push (a queued retry) creates it.
-            base = record or SyncRecord(
-                tenant_id=self.tenant_id,
-                invoice_id=invoice.id,
-                invoice_number=invoice.number,
-                state=SyncState.VOIDED,
-            )
-            stored = (
-                self._save(
-                    base,
-                    lambda r: attrs.evolve(
-                        r,
+            if record is None:
+                stored = self._store.put(
+                    SyncRecord(
+                        tenant_id=self.tenant_id,
+                        invoice_id=invoice.id,
+                        invoice_number=invoice.number,
                         state=SyncState.VOIDED,
-                        intent_key=None,
-                        intent_fingerprint=None,
-                        intent_at=None,
                     ),
+                    expected_version=None,
                 )
-                if record is not None
-                else self._store.put(base, expected_version=None)
-            )
+            else:
+                stored = self._save(record, _tombstone)
             return PushResult(
                 invoice_id=invoice.id,
                 invoice_number=invoice.number,
@@ -1164,6 +1156,13 @@ def _marked_uncertain(message: str, now: datetime) -> Callable[[SyncRecord], Syn
         )
 
     return change
+
+
+def _tombstone(record: SyncRecord) -> SyncRecord:
+    """Cancelled before Xero ever had it: no create may follow."""
+    return attrs.evolve(
+        record, state=SyncState.VOIDED, intent_key=None, intent_fingerprint=None, intent_at=None
+    )
 
 
 def _clear_error(record: SyncRecord) -> SyncRecord:
