@@ -72,6 +72,7 @@ T = TypeVar("T")
 BATCH = 50  # Xero's recommended batch size; one request counts as one call
 PULL_CHUNK = 1000  # records handled at a time by a pull (Xero's largest page)
 ORG_RETRY_AFTER = 300.0  # seconds before asking again for a ShortCode that failed
+ID_ROOM = 64  # bytes an update adds to a payload ("InvoiceID") and the list separator
 MAX_BODY = 3_000_000  # bytes per request: Xero refuses over 3.5 MB; leave room for the envelope
 INVOICE_CURSOR = "invoices"
 PAYMENT_CURSOR = "payments"
@@ -99,6 +100,7 @@ class _Work:
     payload: dict[str, Any] = attrs.Factory(dict)
     content: str | None = None  # fingerprint of the payload; None when it can't be built
     problem: PreflightError | None = None  # why the payload can't be built
+    size: int = 0  # encoded bytes of the payload
     record: SyncRecord | None = None
     step: Step = Step.CREATE
     trust_intent: bool = False  # an adopted invoice holds the intent's content
@@ -307,7 +309,9 @@ class SyncEngine:
             w = _Work(invoice)
             try:
                 w.payload = invoice_payload(invoice, self._tax_map)
-                w.content = plan.fingerprint(w.payload)
+                encoded = encode_json(w.payload)  # once: for the hash and the batch size
+                w.content = plan.content_hash(encoded)
+                w.size = len(encoded)
             except PreflightError as e:
                 w.problem = e  # reported unless the record only needs a lookup
             work[i] = w
@@ -385,7 +389,7 @@ class SyncEngine:
         batch: list[int] = []
         size = 0
         for i in indexes:
-            weight = len(encode_json(work[i].payload)) + 1
+            weight = work[i].size + ID_ROOM
             if batch and (len(batch) >= BATCH or size + weight > MAX_BODY):
                 yield batch
                 batch, size = [], 0

@@ -26,6 +26,7 @@ __all__ = [
     "Resolution",
     "Step",
     "apply_xero",
+    "content_hash",
     "deep_link",
     "fingerprint",
     "is_duplicate_number",
@@ -48,7 +49,12 @@ class Step(enum.StrEnum):
 
 def fingerprint(payload: Mapping[str, Any]) -> str:
     """A content hash of what we would send (so an unchanged invoice sends nothing)."""
-    return hashlib.sha256(encode_json(payload)).hexdigest()
+    return content_hash(encode_json(payload))
+
+
+def content_hash(encoded: bytes) -> str:
+    """The fingerprint of an already encoded payload."""
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def step_for(record: SyncRecord | None, content: str | None, *, force: bool = False) -> Step:
