@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from bms_xero.jobs import Job, JobStore, MemoryJobStore, SQLiteJobStore
 from bms_xero.jobs import _transitions as t
 from bms_xero.jobs.contract import CHECKS, ContractCheck, run_contract
 from tests.jobs._race import lease_all
+from tests.processes import run_processes
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=str)
@@ -70,25 +70,7 @@ def test_processes_racing_on_one_file_lease_each_job_once(tmp_path: Path) -> Non
     with SQLiteJobStore(path) as store:
         for n in range(total):
             store.enqueue_push("t1", f"I-{n}", now=datetime.fromisoformat("2026-01-05T09:00Z"))
-    spawn = multiprocessing.get_context("spawn")
-    start = spawn.Barrier(processes)
-    results = spawn.Queue()
-    workers = [
-        spawn.Process(target=lease_all, args=(str(path), f"w{i}", start, results), daemon=True)
-        for i in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        reports = [results.get(timeout=60) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
-        results.join_thread()
+    reports, _ = run_processes("spawn", lease_all, [(str(path), f"w{i}") for i in range(processes)])
     assert [] == [detail for status, detail in reports if status != "ok"]
     leased = [job_id for _, ids in reports for job_id in ids]  # type: ignore[attr-defined]
     assert total == len(leased)

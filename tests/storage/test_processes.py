@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bms_xero.storage import SQLiteStore, SyncRecord, SyncState
+from tests.processes import run_processes
 from tests.storage._race import increment, put_in_child
 
 PROCESSES = 3
@@ -25,27 +26,9 @@ def test_processes_racing_cas_lose_no_update(tmp_path: Path) -> None:
             ),
             expected_version=None,
         )
-    spawn = multiprocessing.get_context("spawn")
-    start = spawn.Barrier(PROCESSES)
-    results = spawn.Queue()
-    workers = [
-        spawn.Process(
-            target=increment, args=(str(path), "t1", "I-1", INCREMENTS, start, results), daemon=True
-        )
-        for _ in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        reports = [results.get(timeout=60) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
-        results.join_thread()
+    reports, exitcodes = run_processes(
+        "spawn", increment, [(str(path), "t1", "I-1", INCREMENTS)] * PROCESSES
+    )
     assert [] == [detail for status, detail in reports if status != "ok"]
     total = PROCESSES * INCREMENTS
     won = sorted(v for _, versions in reports for v in versions)
@@ -53,7 +36,7 @@ def test_processes_racing_cas_lose_no_update(tmp_path: Path) -> None:
     with SQLiteStore(path) as store:
         final = store.get("t1", "I-1")
     assert (total + 1, f"v{total + 1}") == (final.version, final.fingerprint)  # type: ignore[union-attr]
-    assert [0] * PROCESSES == [w.exitcode for w in workers]
+    assert [0] * PROCESSES == exitcodes
 
 
 @pytest.mark.skipif(
@@ -68,18 +51,8 @@ def test_store_opened_before_fork_works_in_the_child(tmp_path: Path) -> None:
             ),
             expected_version=None,
         )
-        fork = multiprocessing.get_context("fork")
-        results = fork.Queue()
-        child = fork.Process(target=put_in_child, args=(store, results), daemon=True)
-        child.start()
-        try:
-            report = results.get(timeout=30)
-        finally:
-            child.join(timeout=10)
-            if child.is_alive():
-                child.kill()
-                child.join()
-            results.close()
-            results.join_thread()
-        assert (("ok", 2), 0) == (report, child.exitcode)
+        [report], [exitcode] = run_processes(
+            "fork", put_in_child, [(store,)], barrier=False, timeout=30
+        )
+        assert (("ok", 2), 0) == (report, exitcode)
         assert 2 == store.get("t1", "I-1").version  # type: ignore[union-attr]

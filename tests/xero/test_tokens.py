@@ -19,6 +19,7 @@ from bms_xero.storage.tokens import (
     TokenSet,
     TokenStore,
 )
+from tests.processes import run_processes
 from tests.xero._token_race import rotate, save_in_child
 
 EXPIRES = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -209,27 +210,9 @@ def test_processes_racing_rotations_each_win_distinct_versions(tmp_path):
     path = tmp_path / "race.db"
     with SQLiteTokenStore(path) as store:
         store.save("conn", _token(0), expected_version=None)
-    spawn = multiprocessing.get_context("spawn")
-    start = spawn.Barrier(PROCESSES)
-    results = spawn.Queue()
-    workers = [
-        spawn.Process(
-            target=rotate, args=(str(path), f"p{n}", ROTATIONS, start, results), daemon=True
-        )
-        for n in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        reports = [results.get(timeout=60) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
-        results.join_thread()
+    reports, _ = run_processes(
+        "spawn", rotate, [(str(path), f"p{n}", ROTATIONS) for n in range(PROCESSES)]
+    )
 
     assert [] == [detail for status, detail in reports if status != "ok"]
     total = PROCESSES * ROTATIONS
@@ -245,19 +228,7 @@ def test_a_store_opened_before_a_fork_works_in_the_child(tmp_path):
     """A token store opened before a fork (prefork servers) reopens its connection in the child."""
     with SQLiteTokenStore(tmp_path / "fork.db") as store:
         store.save("conn", _token(), expected_version=None)
-        fork = multiprocessing.get_context("fork")
-        results = fork.Queue()
-        child = fork.Process(target=save_in_child, args=(store, results), daemon=True)
-        child.start()
-        try:
-            report = results.get(timeout=30)
-        finally:
-            child.join(timeout=10)
-            if child.is_alive():
-                child.kill()
-                child.join()
-            results.close()
-            results.join_thread()
+        [report], _ = run_processes("fork", save_in_child, [(store,)], barrier=False, timeout=30)
 
         assert ("ok", 2) == report
         assert 2 == store.load("conn").version
