@@ -21,11 +21,28 @@ CONNECTIONS_URL = "https://api.xero.com/connections"
 _SCHEMAS = {
     "invoices": "Invoices",
     "payments": "Payments",
+    "batchpayments": "BatchPayments",
+    "prepayments": "Prepayments",
+    "overpayments": "Overpayments",
     "contacts": "Contacts",
     "accounts": "Accounts",
     "taxrates": "TaxRates",
     "organisation": "Organisations",
 }
+
+
+def _schema(parts: list[str]) -> str:
+    """The schema of a 200 body, from the path's parts after ``/api.xro/2.0``.
+
+    ``PUT /Prepayments/{id}/Allocations`` answers Allocations, and its DELETE
+    ``.../Allocations/{AllocationID}`` a bare Allocation (spec, createPrepaymentAllocations and
+    deletePrepaymentAllocations; the same for Overpayments).
+    """
+    if len(parts) >= 3 and parts[2].lower() == "allocations":
+        return "Allocation" if len(parts) == 4 else "Allocations"
+    return _SCHEMAS[parts[0].lower()]
+
+
 _PROBLEM_KEYS = {"Type", "Title", "Status", "Detail", "Instance", "Extensions"}
 
 
@@ -47,9 +64,8 @@ def check(response: httpx.Response) -> Any:
     if response.status_code == 503:
         assert response.headers["content-type"].startswith("text/plain")
         return body
-    resource = path.split("/")[3].lower()
     if response.status_code == 200:
-        validate(body, _SCHEMAS[resource])
+        validate(body, _schema(path.split("/")[3:]))
     elif response.status_code in (401, 403, 429):
         assert _PROBLEM_KEYS == set(body)
     else:

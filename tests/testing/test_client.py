@@ -47,6 +47,7 @@ def test_fake_clock_is_re_exported() -> None:
 def test_public_names() -> None:
     """The package exports exactly these names."""
     expected = [
+        "AnswerHook",
         "Call",
         "FakeClock",
         "FakeServer",

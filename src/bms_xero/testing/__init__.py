@@ -25,10 +25,11 @@ from bms_xero.testing._fake import (
     NetworkFault,
     RecordedRequest,
 )
-from bms_xero.testing._faults import FaultKind, RandomFaults, ScheduledFault
+from bms_xero.testing._faults import AnswerHook, FaultKind, RandomFaults, ScheduledFault
 from bms_xero.testing._server import FakeServer, serve
 
 __all__ = [
+    "AnswerHook",
     "Call",
     "FakeClock",
     "FakeServer",

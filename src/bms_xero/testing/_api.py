@@ -7,6 +7,7 @@ Xero's shapes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -20,7 +21,14 @@ import attrs
 from bms_xero.errors import UnexpectedResponse
 from bms_xero.mapping.wire import decode_json
 from bms_xero.testing._ids import Ids
-from bms_xero.testing._model import Org, StoredContact, StoredInvoice, StoredPayment
+from bms_xero.testing._model import (
+    Org,
+    StoredBatchPayment,
+    StoredContact,
+    StoredCredit,
+    StoredInvoice,
+    StoredPayment,
+)
 from bms_xero.testing._query import (
     Page,
     QueryError,
@@ -32,7 +40,10 @@ from bms_xero.testing._query import (
 from bms_xero.testing._render import (
     envelope,
     render_account,
+    render_allocation,
+    render_batch_payment,
     render_contact,
+    render_credit,
     render_invoice,
     render_organisation,
     render_payment,
@@ -41,8 +52,11 @@ from bms_xero.testing._render import (
 from bms_xero.testing._rules import (
     Ctx,
     Outcome,
+    allocate_credit,
     create_contact,
     create_invoice,
+    delete_allocation,
+    delete_batch_payment,
     delete_payment,
     find_invoice,
     pay_invoice,
@@ -209,7 +223,7 @@ def _elements(call: Call, key: str) -> list[Any] | Reply:
 
 
 def _echo(
-    element: Any, outcome: Outcome, *, flag: str, extra: Mapping[str, Any] | None = None
+    element: Any, outcome: Outcome, *, flag: str | None, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """A rejected element as Xero returns it: what was sent, plus its ValidationErrors."""
     out: dict[str, Any] = dict(element) if isinstance(element, Mapping) else {}
@@ -223,7 +237,8 @@ def _echo(
                 line = {**line, "ValidationErrors": [{"Message": m} for m in messages]}
             echoed.append(line)
         out["LineItems"] = echoed
-    out[flag] = True
+    if flag is not None:
+        out[flag] = True
     out["StatusAttributeString"] = "ERROR"
     out["ValidationErrors"] = [{"Message": m} for m in outcome.messages]
     out["Warnings"] = []
@@ -237,11 +252,15 @@ def _write_reply(
     *,
     summarize: bool,
     render: Callable[[Any], dict[str, Any]],
-    flag: str,
+    flag: str | None,
     ctx: Ctx,
     extra: Mapping[str, Any] | None = None,
 ) -> Reply:
-    """Answer a batch write; summarised (the default) or per element (summarizeErrors=false)."""
+    """Answer a batch write; summarised (the default) or per element (summarizeErrors=false).
+
+    ``flag`` is the element's error flag (``HasErrors``, ``HasValidationErrors``); ``None``
+    for records whose schema has none (Allocation, BatchPayment).
+    """
     if summarize and any(not o.ok for o in outcomes):
         # Xero still keeps the valid elements; it just doesn't say what it made of them.
         failed = [
@@ -254,7 +273,8 @@ def _write_reply(
     for el, outcome in zip(elements, outcomes, strict=True):
         if outcome.ok:
             item = render(outcome.record)
-            item[flag] = False
+            if flag is not None:
+                item[flag] = False
             item["StatusAttributeString"] = "OK"
             if not summarize:
                 item["ValidationErrors"] = []
@@ -280,11 +300,15 @@ def _filtered(
     call: Call,
     records: list[T],
     render: Callable[[T], dict[str, Any]],
+    fields: Mapping[str, Callable[[T], Any]],
 ) -> list[T]:
     where = call.query.get("where")
     if not where:
         return records
     matches = Where(where)
+    direct = matches.on_records(fields)
+    if direct is not None:
+        return [r for r in records if direct(r)]
     return [r for r in records if matches(render(r))]
 
 
@@ -293,7 +317,19 @@ def _since(call: Call) -> Any:
     return if_modified_since(header) if header else None
 
 
-def _ordered(call: Call, records: list[T], render: Callable[[T], dict[str, Any]]) -> list[T]:
+def _ordered(
+    call: Call,
+    records: list[T],
+    render: Callable[[T], dict[str, Any]],
+    *,
+    in_update_order: bool,
+) -> list[T]:
+    """``records`` in the ``order`` asked for.
+
+    ``in_update_order`` says the records already come oldest ``UpdatedDateUTC`` first (as the
+    organisation's ``recent_*`` indexes give them), so ``order=UpdatedDateUTC ASC`` or
+    ``DESC``, the keyset-paging order, costs nothing; any other field renders every record.
+    """
     order = call.query.get("order")
     if not order:
         return records
@@ -301,6 +337,8 @@ def _ordered(call: Call, records: list[T], render: Callable[[T], dict[str, Any]]
     direction = direction.strip().upper() or "ASC"
     if direction not in ("ASC", "DESC"):
         raise QueryError(f"order={order!r}: the direction must be ASC or DESC")
+    if in_update_order and field.casefold() == "updateddateutc":
+        return records if direction == "ASC" else records[::-1]
     keyed: list[tuple[Any, T]] = [(render(r).get(field), r) for r in records]
     if any(value is None for value, _ in keyed):
         raise QueryError(f"order={order!r}: FakeXero can only order by a field every record has")
@@ -317,8 +355,13 @@ def _list_reply(
     full: Callable[[T], dict[str, Any]],
     shown: Callable[[T], dict[str, Any]],
     ctx: Ctx,
+    fields: Mapping[str, Callable[[T], Any]] | None = None,
+    in_update_order: bool = False,
 ) -> Reply:
-    records = _ordered(call, _filtered(call, records, full), full)
+    """A list answer: ``where``, then ``order``, then the page; only that page is rendered
+    when ``where`` can be read off the records (``fields``) and ``order`` is free."""
+    records = _filtered(call, records, full, fields or {})
+    records = _ordered(call, records, full, in_update_order=in_update_order)
     on_page, pagination = page.cut(records)
     body = envelope(
         key,
@@ -331,6 +374,28 @@ def _list_reply(
 
 
 # --- invoices ----------------------------------------------------------------------------------
+
+
+# Fields a ``where`` clause can read straight off a stored record, giving exactly what the
+# rendered record has there (see Where.on_records): Type=="ACCREC" filters without rendering.
+_INVOICE_FIELDS: dict[str, Callable[[StoredInvoice], Any]] = {
+    "Type": lambda r: r.type,
+    "Status": lambda r: r.status,
+    "InvoiceID": lambda r: r.invoice_id,
+    "InvoiceNumber": lambda r: r.number,
+    "Contact.ContactID": lambda r: r.contact_id,
+}
+_PAYMENT_FIELDS: dict[str, Callable[[StoredPayment], Any]] = {
+    "Status": lambda p: p.status,
+    "PaymentID": lambda p: p.payment_id,
+    "BatchPaymentID": lambda p: p.batch_payment_id,
+    "Invoice.InvoiceID": lambda p: p.invoice_id,
+}
+_CREDIT_FIELDS: dict[str, Callable[[StoredCredit], Any]] = {
+    "Status": lambda c: c.status,
+    "Type": lambda c: c.type,
+    "Contact.ContactID": lambda c: c.contact_id,
+}
 
 
 def _unitdp(call: Call) -> int:
@@ -366,7 +431,7 @@ def _get_invoices(org: Org, call: Call, ctx: Ctx) -> Reply:
     records = [
         r
         for r in candidates
-        if (since is None or r.updated_at > since)
+        if (since is None or r.updated_at >= since)
         and (wanted_numbers is None or r.number in wanted_numbers)
         and (wanted_contacts is None or r.contact_id in wanted_contacts)
         and (wanted_statuses is None or r.status in wanted_statuses)
@@ -385,6 +450,8 @@ def _get_invoices(org: Org, call: Call, ctx: Ctx) -> Reply:
         full=lambda r: render_invoice(r, org, unitdp=unitdp),
         shown=lambda r: render_invoice(r, org, unitdp=unitdp, lines=with_lines, summary=summary),
         ctx=ctx,
+        fields=_INVOICE_FIELDS,
+        in_update_order=True,
     )
 
 
@@ -460,6 +527,8 @@ def _payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
                 full=render,
                 shown=render,
                 ctx=ctx,
+                fields=_PAYMENT_FIELDS,
+                in_update_order=True,
             )
         if call.method not in ("PUT", "POST"):
             return _not_allowed(call)
@@ -500,6 +569,131 @@ def _payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
     )
 
 
+# --- batch payments ----------------------------------------------------------------------------
+
+
+def _batch_payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+
+    def render(batch: StoredBatchPayment) -> dict[str, Any]:
+        return render_batch_payment(batch, org)
+
+    if ident is None:
+        if call.method != "GET":
+            return _not_allowed(call)
+        since = _since(call)
+        records: list[StoredBatchPayment] = (
+            changed_since(
+                org.recent_batch_payments, org.batch_payments, since, lambda b: b.updated_at
+            )
+            if since is not None
+            else [org.batch_payments[i] for i in org.recent_batch_payments]
+        )
+        return _list_reply(
+            "BatchPayments",
+            call,
+            records,
+            page=Page(None, 0),  # the spec pages neither GET /BatchPayments nor its answer
+            full=render,
+            shown=render,
+            ctx=ctx,
+            in_update_order=True,
+        )
+    batch = org.batch_payments.get(ident.lower())
+    if batch is None:
+        return _not_found()
+    if call.method == "GET":
+        body = envelope("BatchPayments", [render(batch)], response_id=ctx.ids.guid(), now=ctx.now)
+        return json_reply(200, body)
+    if call.method != "POST":
+        return _not_allowed(call)
+    elements = _elements(call, "BatchPayments")
+    if isinstance(elements, Reply):
+        return elements
+    outcomes = [delete_batch_payment(org, batch, el, ctx) for el in elements]
+    return _write_reply(
+        "BatchPayments",
+        elements,
+        outcomes,
+        summarize=_summarize(call),
+        render=render,
+        flag=None,
+        ctx=ctx,
+        extra={"BatchPaymentID": batch.batch_payment_id},
+    )
+
+
+# --- prepayments and overpayments ---------------------------------------------------------------
+
+
+def _credits(org: Org, call: Call, rest: Sequence[str], ctx: Ctx, *, kind: str) -> Reply:
+    """``/Prepayments`` or ``/Overpayments`` (``kind``), their items and their allocations."""
+    key = f"{kind}s"
+    records, recent = org.credits(kind)
+
+    def render(credit: StoredCredit) -> dict[str, Any]:
+        return render_credit(credit, org)
+
+    if not rest:
+        if call.method != "GET":
+            return _not_allowed(call)
+        since = _since(call)
+        found: list[StoredCredit] = (
+            changed_since(recent, records, since, lambda c: c.updated_at)
+            if since is not None
+            else [records[i] for i in recent]
+        )
+        return _list_reply(
+            key,
+            call,
+            found,
+            page=paging(call.query),
+            full=render,
+            shown=render,
+            ctx=ctx,
+            fields=_CREDIT_FIELDS,
+            in_update_order=True,
+        )
+    credit = records.get(rest[0].lower())
+    if len(rest) > 1 and rest[1].casefold() != "allocations":
+        return _not_implemented(call, f"/{key}/{rest[0]}/{rest[1]}")
+    if credit is None:
+        return _not_found()
+    if len(rest) == 1:
+        if call.method != "GET":
+            return _not_allowed(call)
+        body = envelope(key, [render(credit)], response_id=ctx.ids.guid(), now=ctx.now)
+        return json_reply(200, body)
+    if len(rest) == 2:
+        if call.method != "PUT":
+            return _not_allowed(call)
+        elements = _elements(call, "Allocations")
+        if isinstance(elements, Reply):
+            return elements
+        # The spec requires a Date; the fake takes today's, and echoes it on a refusal.
+        elements = [
+            {"Date": ctx.today.isoformat(), **el} if isinstance(el, Mapping) else el
+            for el in elements
+        ]
+        outcomes = [allocate_credit(org, credit, el, ctx) for el in elements]
+        return _write_reply(
+            "Allocations",
+            elements,
+            outcomes,
+            summarize=_summarize(call),
+            render=lambda a: render_allocation(a, org, with_credit=True),
+            flag=None,
+            ctx=ctx,
+        )
+    if call.method != "DELETE":
+        return _not_allowed(call)
+    allocation = org.allocations.get(rest[2].lower())
+    if allocation is None or allocation.credit_id != credit.credit_id:
+        return _not_found()
+    delete_allocation(org, credit, allocation, ctx)
+    # Xero answers with the bare Allocation, flagged deleted (spec: deletePrepaymentAllocations).
+    return json_reply(200, {**render_allocation(allocation, org), "IsDeleted": True})
+
+
 # --- contacts ----------------------------------------------------------------------------------
 
 
@@ -515,7 +709,7 @@ def _get_contacts(org: Org, call: Call, ctx: Ctx) -> Reply:
     else:
         records = [org.contacts[i] for i in org.recent_contacts]
     if since is not None:
-        records = [c for c in records if c.updated_at > since]
+        records = [c for c in records if c.updated_at >= since]
     if call.query.get("includearchived", "").strip().lower() != "true":
         records = [c for c in records if c.status != "ARCHIVED"]
     term = call.query.get("searchterm", "").strip().casefold()
@@ -533,6 +727,7 @@ def _get_contacts(org: Org, call: Call, ctx: Ctx) -> Reply:
         full=render_contact,
         shown=render_contact,
         ctx=ctx,
+        in_update_order=True,
     )
 
 
@@ -595,7 +790,7 @@ def _accounts(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
             return _not_found()
     since = _since(call)
     if since is not None:
-        accounts = [a for a in accounts if a.updated_at > since]
+        accounts = [a for a in accounts if a.updated_at >= since]
     return _list_reply(
         "Accounts",
         call,
@@ -643,13 +838,43 @@ def _not_allowed(call: Call) -> Reply:
     )
 
 
+_SERVED = (
+    "/Invoices",
+    "/Payments",
+    "/BatchPayments",
+    "/Prepayments",
+    "/Overpayments",
+    "/Contacts",
+    "/Accounts",
+    "/TaxRates",
+    "/Organisation",
+)
+
+
+def _not_implemented(call: Call, path: str) -> Reply:
+    return error_reply(
+        501,
+        f"FakeXero does not implement {call.method} {path}; it serves {', '.join(_SERVED)}",
+        number=501,
+        error_type="NotImplementedException",
+    )
+
+
+# Resources with at most one level below them (``/Invoices/{InvoiceID}``).
 _ROUTES: dict[str, Callable[[Org, Call, str | None, Ctx], Reply]] = {
     "invoices": _invoices,
     "payments": _payments,
+    "batchpayments": _batch_payments,
     "contacts": _contacts,
     "accounts": _accounts,
     "taxrates": _tax_rates,
     "organisation": _organisation,
+}
+# Resources with more (``/Prepayments/{PrepaymentID}/Allocations/{AllocationID}``): the
+# handler gets every part of the path after the resource's name.
+_DEEP_ROUTES: dict[str, Callable[[Org, Call, Sequence[str], Ctx], Reply]] = {
+    "prepayments": functools.partial(_credits, kind="Prepayment"),
+    "overpayments": functools.partial(_credits, kind="Overpayment"),
 }
 
 
@@ -657,18 +882,14 @@ def accounting(org: Org, path: str, call: Call, *, ids: Ids, now: datetime) -> R
     """Answer one accounting API call; ``path`` is relative to ``/api.xro/2.0``."""
     ctx = Ctx(ids=ids, now=now, unitdp=_unitdp(call))
     parts = [p for p in path.split("/") if p]
-    route = _ROUTES.get(parts[0].casefold()) if parts else None
-    if route is None or len(parts) > 2:
-        served = ", ".join(
-            ("/Invoices", "/Payments", "/Contacts", "/Accounts", "/TaxRates", "/Organisation")
-        )
-        return error_reply(
-            501,
-            f"FakeXero does not implement {call.method} {path}; it serves {served}",
-            number=501,
-            error_type="NotImplementedException",
-        )
+    resource = parts[0].casefold() if parts else ""
     try:
+        deep = _DEEP_ROUTES.get(resource)
+        if deep is not None and len(parts) <= 4:
+            return deep(org, call, parts[1:], ctx)
+        route = _ROUTES.get(resource)
+        if route is None or len(parts) > 2:
+            return _not_implemented(call, path)
         return route(org, call, parts[1] if len(parts) > 1 else None, ctx)
     except QueryError as e:
         return _bad_request(str(e))

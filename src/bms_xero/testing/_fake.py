@@ -23,7 +23,14 @@ from bms_xero.testing._api import (
     problem_reply,
     text_reply,
 )
-from bms_xero.testing._faults import FaultKind, FaultPlan, RandomFaults, ScheduledFault
+from bms_xero.testing._faults import (
+    AnswerHook,
+    FaultKind,
+    FaultPlan,
+    HookPlan,
+    RandomFaults,
+    ScheduledFault,
+)
 from bms_xero.testing._ids import Ids
 from bms_xero.testing._limits import (
     IdempotencyStore,
@@ -40,11 +47,22 @@ from bms_xero.testing._model import (
     StoredTaxRate,
 )
 from bms_xero.testing._oauth import Identity
-from bms_xero.testing._render import render_contact, render_invoice, render_payment
+from bms_xero.testing._render import (
+    render_batch_payment,
+    render_contact,
+    render_credit,
+    render_invoice,
+    render_payment,
+)
 from bms_xero.testing._rules import (
     Ctx,
     Outcome,
+    add_credit,
     add_credit_note,
+    allocate_credit,
+    batch_pay_invoices,
+    delete_allocation,
+    delete_batch_payment,
     delete_payment,
     find_invoice,
     pay_invoice,
@@ -191,6 +209,12 @@ def _money(name: str, value: Any) -> Decimal:
     return result
 
 
+def _day(on: Any) -> date | None:
+    if on is not None and (isinstance(on, datetime) or not isinstance(on, date)):
+        raise ConfigurationError(f"on must be a datetime.date, not {on!r}")
+    return on
+
+
 def _text(name: str, value: Any, max_len: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"{name} must be a non-empty string, not {value!r}")
@@ -317,6 +341,7 @@ class FakeXero(Generic[ClockT]):
         self._app_window = Window(app_minute_limit, 60.0)
         self._idempotency = IdempotencyStore(idempotency_ttl)
         self._faults = FaultPlan()
+        self._hooks = HookPlan()
         self._slow_seconds = float(slow_seconds)
         self._identity = Identity(
             clock=self.clock,
@@ -591,8 +616,7 @@ class FakeXero(Generic[ClockT]):
             XeroValidationError: Xero would refuse it (not AUTHORISED, more than the amount due).
         """
         paid = _money("amount", amount)
-        if on is not None and (isinstance(on, datetime) or not isinstance(on, date)):
-            raise ConfigurationError(f"on must be a datetime.date, not {on!r}")
+        _day(on)
         with self._lock:
             org = self._org(tenant_id)
             invoice = self._invoice(org, invoice_id)
@@ -610,8 +634,232 @@ class FakeXero(Generic[ClockT]):
                 raise _refused(outcome, org.tenant_id)
             return str(outcome.record.payment_id)
 
+    def batch_pay(
+        self,
+        payments: Iterable[tuple[str, Decimal | int | str]],
+        on: date | None = None,
+        tenant_id: str | None = None,
+        *,
+        reference: str | None = None,
+        account_code: str | None = None,
+    ) -> str:
+        """Pay several invoices as one batch payment, as a person would in Xero; returns the
+        BatchPaymentID.
+
+        A batch is one deposit on the bank statement that settles several invoices, and a
+        client sees it as one Payment per invoice, each naming the batch (``BatchPaymentID``,
+        ``BatchPayment``). All or nothing: every payment is checked with :meth:`pay`'s rules
+        (payments to the same invoice add up) before any is stored.
+
+        Args:
+            payments: ``(invoice_id, amount)`` pairs; an invoice may be named by number.
+            on: The batch's date, shared by its payments (default: the clock's date).
+            tenant_id: The organisation.
+            reference: The batch's reference (its payments' own references stay empty).
+            account_code: The bank account paid into.
+
+        Raises:
+            NotFound: An invoice does not exist.
+            XeroValidationError: Xero would refuse a payment; nothing was stored.
+        """
+        pairs = [(invoice_id, _money("amount", amount)) for invoice_id, amount in payments]
+        _day(on)
+        with self._lock:
+            org = self._org(tenant_id)
+            ctx = self._ctx()
+            elements = [
+                {"Invoice": {"InvoiceID": self._invoice(org, ref).invoice_id}, "Amount": paid}
+                for ref, paid in pairs
+            ]
+            outcome = batch_pay_invoices(
+                org,
+                elements,
+                ctx,
+                on=on or ctx.today,
+                reference=reference,
+                account_code=account_code,
+            )
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+            return str(outcome.record.batch_payment_id)
+
+    def delete_batch_payment(self, batch_payment_id: str, tenant_id: str | None = None) -> None:
+        """Reverse a batch payment: each of its payments becomes DELETED, every invoice is due
+        again, and the batch's Status is DELETED.
+
+        Raises:
+            NotFound: No such batch payment.
+            XeroValidationError: It was already deleted.
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            batch = org.batch_payments.get(batch_payment_id)
+            if batch is None:
+                raise NotFound(
+                    f"FakeXero has no batch payment {batch_payment_id!r}", status_code=404
+                )
+            outcome = delete_batch_payment(org, batch, {"Status": "DELETED"}, self._ctx())
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+
+    def prepay(
+        self,
+        contact_id: str,
+        amount: Decimal | int | str,
+        on: date | None = None,
+        tenant_id: str | None = None,
+        *,
+        reference: str | None = None,
+    ) -> str:
+        """Receive a prepayment from a contact (a RECEIVE-PREPAYMENT); returns its PrepaymentID.
+
+        Money paid before it was invoiced: it settles nothing until :meth:`allocate` applies
+        it to an invoice, and then shows on that invoice under ``Prepayments`` and in its
+        ``AmountCredited``, not under ``Payments``: a client that reads only payments misses it.
+
+        Args:
+            contact_id: The ContactID of the customer who paid.
+            amount: How much (Decimal); all of it is RemainingCredit to begin with.
+            on: The prepayment's date (default: the clock's date).
+            tenant_id: The organisation.
+            reference: Its Reference (for a prepayment Xero shows it as the InvoiceNumber too).
+
+        Raises:
+            NotFound: No such contact.
+            XeroValidationError: The amount is not positive.
+        """
+        return self._add_credit("Prepayment", contact_id, amount, on, tenant_id, reference)
+
+    def overpay(
+        self,
+        contact_id: str,
+        amount: Decimal | int | str,
+        on: date | None = None,
+        tenant_id: str | None = None,
+        *,
+        reference: str | None = None,
+    ) -> str:
+        """Receive an overpayment from a contact (a RECEIVE-OVERPAYMENT); returns its
+        OverpaymentID.
+
+        Money paid beyond what was owed; like a prepayment it settles invoices only once
+        :meth:`allocate` applies it, and shows there under ``Overpayments``. Arguments and
+        errors as for :meth:`prepay`.
+        """
+        return self._add_credit("Overpayment", contact_id, amount, on, tenant_id, reference)
+
+    def _add_credit(
+        self,
+        kind: str,
+        contact_id: str,
+        amount: Decimal | int | str,
+        on: date | None,
+        tenant_id: str | None,
+        reference: str | None,
+    ) -> str:
+        received = _money("amount", amount)
+        _day(on)
+        with self._lock:
+            org = self._org(tenant_id)
+            if contact_id not in org.contacts:
+                raise NotFound(
+                    f"FakeXero has no contact {contact_id!r} in organisation {org.tenant_id}",
+                    status_code=404,
+                    tenant_id=org.tenant_id,
+                )
+            ctx = self._ctx()
+            outcome = add_credit(
+                org, kind, contact_id, received, on or ctx.today, ctx, reference=reference
+            )
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+            return str(outcome.record.credit_id)
+
+    def _credit(self, org: Org, credit_id: str) -> Any:
+        found = org.credit(credit_id)
+        if found is None:
+            raise NotFound(
+                f"FakeXero has no prepayment or overpayment {credit_id!r}",
+                status_code=404,
+                tenant_id=org.tenant_id,
+            )
+        return found
+
+    def allocate(
+        self,
+        credit_id: str,
+        invoice_id: str,
+        amount: Decimal | int | str,
+        on: date | None = None,
+        tenant_id: str | None = None,
+    ) -> str:
+        """Apply part of a prepayment or overpayment to an invoice; returns the AllocationID.
+
+        As ``PUT /Prepayments/{id}/Allocations`` does: the invoice must be an AUTHORISED
+        sales invoice of the same contact, and the amount at most both its AmountDue and the
+        credit's RemainingCredit. The invoice's AmountCredited grows (it becomes PAID, with
+        FullyPaidOnDate ``on``, when nothing is left due); the credit's RemainingCredit falls
+        (it becomes PAID when nothing is left). Both move their UpdatedDateUTC.
+
+        Args:
+            credit_id: A PrepaymentID or OverpaymentID.
+            invoice_id: The InvoiceID (or a sales invoice's number).
+            amount: How much to apply.
+            on: The allocation's date (default: the clock's date).
+            tenant_id: The organisation.
+
+        Raises:
+            NotFound: No such credit or invoice.
+            XeroValidationError: Xero would refuse it; nothing changed.
+        """
+        applied = _money("amount", amount)
+        _day(on)
+        with self._lock:
+            org = self._org(tenant_id)
+            credit = self._credit(org, credit_id)
+            invoice = self._invoice(org, invoice_id)
+            element: dict[str, Any] = {
+                "Invoice": {"InvoiceID": invoice.invoice_id},
+                "Amount": applied,
+            }
+            if on is not None:
+                element["Date"] = on
+            outcome = allocate_credit(org, credit, element, self._ctx())
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+            return str(outcome.record.allocation_id)
+
+    def delete_allocation(
+        self, credit_id: str, allocation_id: str, tenant_id: str | None = None
+    ) -> None:
+        """Take back one allocation of a prepayment or overpayment, as
+        ``DELETE /Prepayments/{id}/Allocations/{AllocationID}`` does.
+
+        The invoice's AmountCredited falls back (a PAID invoice is AUTHORISED again, without
+        FullyPaidOnDate) and the credit has that much to allocate again; both move their
+        UpdatedDateUTC.
+
+        Raises:
+            NotFound: No such credit, or no such allocation of it.
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            credit = self._credit(org, credit_id)
+            allocation = org.allocations.get(allocation_id)
+            if allocation is None or allocation.credit_id != credit.credit_id:
+                raise NotFound(
+                    f"FakeXero has no allocation {allocation_id!r} of {credit_id!r}",
+                    status_code=404,
+                    tenant_id=org.tenant_id,
+                )
+            delete_allocation(org, credit, allocation, self._ctx())
+
     def delete_payment(self, payment_id: str, tenant_id: str | None = None) -> None:
-        """Reverse a payment (its Status becomes DELETED; the invoice is due again)."""
+        """Reverse a payment (its Status becomes DELETED; the invoice is due again).
+
+        A payment that is part of a batch is refused: reverse the batch with
+        :meth:`delete_batch_payment`.
+        """
         with self._lock:
             org = self._org(tenant_id)
             payment = org.payments.get(payment_id)
@@ -676,6 +924,24 @@ class FakeXero(Generic[ClockT]):
         with self._lock:
             org = self._org(tenant_id)
             return [render_payment(p, org) for p in org.payments.values()]
+
+    def batch_payments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every batch payment as Xero's JSON (deleted ones included), oldest first."""
+        with self._lock:
+            org = self._org(tenant_id)
+            return [render_batch_payment(b, org) for b in org.batch_payments.values()]
+
+    def prepayments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every prepayment as Xero's JSON, with its allocations, oldest first."""
+        with self._lock:
+            org = self._org(tenant_id)
+            return [render_credit(c, org) for c in org.prepayments.values()]
+
+    def overpayments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every overpayment as Xero's JSON, with its allocations, oldest first."""
+        with self._lock:
+            org = self._org(tenant_id)
+            return [render_credit(c, org) for c in org.overpayments.values()]
 
     def contacts(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every contact as Xero's JSON, oldest first."""
@@ -780,6 +1046,55 @@ class FakeXero(Generic[ClockT]):
         with self._lock:
             self._faults.clear()
 
+    # --- answer hooks ----------------------------------------------------------------------------
+
+    def on_answer(
+        self,
+        callback: Callable[[], object],
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+        tenant_id: str | None = None,
+    ) -> AnswerHook:
+        """Call ``callback()`` after the fake answers each of the next ``times`` matching
+        requests, before the caller receives the answer.
+
+        This is how a test makes Xero change *between* two reads of a client, at a moment
+        it chooses: a person paying an invoice while a sync is paging through invoices, say.
+        The answer is already built, so the change shows from the next request on. The
+        callback runs outside the fake's lock, so it may call any helper (:meth:`pay`,
+        :meth:`allocate`, ...); what it raises reaches the caller in place of the answer.
+        Requests an injected fault stops before any answer is made do not trigger it.
+
+        Args:
+            callback: Called with no arguments.
+            method: Only this method (default: any).
+            path: Only this path or those under it, e.g. ``"/Invoices"`` (default: any
+                accounting API path), matched as :meth:`inject` matches.
+            times: How many answers trigger it (``None``: every one, until
+                :meth:`clear_answer_hooks`).
+            tenant_id: Only this organisation's requests.
+        """
+        with self._lock:
+            return self._hooks.add(
+                callback, method=method, path=path, times=times, tenant_id=tenant_id
+            )
+
+    def clear_answer_hooks(self) -> None:
+        """Cancel every hook :meth:`on_answer` set."""
+        with self._lock:
+            self._hooks.clear()
+
+    def _answered(self, call: Call, api: str, path: str, tenant: str | None) -> None:
+        """Run the hooks due after this answer (outside the lock)."""
+        if api == "unknown":
+            return
+        with self._lock:
+            due = self._hooks.take(call.method, path, api, tenant)
+        for callback in due:
+            callback()
+
     # --- serving -----------------------------------------------------------------------------
 
     def handle(self, call: Call, *, host: str | None = None) -> Reply:
@@ -804,6 +1119,7 @@ class FakeXero(Generic[ClockT]):
                 raise NetworkFault(hit.kind)
             reply = _fault_reply(hit.kind).with_headers([("Xero-Correlation-Id", correlation)])
             record(reply, fault=hit.kind)
+            self._answered(call, api, path, tenant)
             return reply
         replayed = False
         if api == "accounting":
@@ -819,8 +1135,10 @@ class FakeXero(Generic[ClockT]):
             if hit.kind is FaultKind.SLOW:
                 self.clock.sleep(hit.seconds)
             record(reply, fault=hit.kind, replayed=replayed)
+            self._answered(call, api, path, tenant)
             raise NetworkFault(hit.kind)
         record(reply, replayed=replayed)
+        self._answered(call, api, path, tenant)
         return reply
 
     def _record(self, entry: RecordedRequest) -> None:

@@ -1,16 +1,20 @@
-"""Scripted and seeded faults: what a flaky network or an unwell Xero does to a request."""
+"""Scripted and seeded faults: what a flaky network or an unwell Xero does to a request.
+
+Also answer hooks, which match requests the same way: what the rest of the world does to an
+organisation while a client is between two requests.
+"""
 
 from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
 from bms_xero.errors import ConfigurationError
 
-__all__ = ["FaultKind", "FaultPlan", "RandomFaults", "ScheduledFault"]
+__all__ = ["AnswerHook", "FaultKind", "FaultPlan", "HookPlan", "RandomFaults", "ScheduledFault"]
 
 
 class FaultKind(enum.StrEnum):
@@ -58,12 +62,12 @@ def fault_kind(value: FaultKind | str) -> FaultKind:
         raise ConfigurationError(f"unknown fault kind {value!r}; use one of {kinds}") from None
 
 
-def _normal_path(path: str | None) -> str | None:
+def _normal_path(path: str | None, what: str = "fault") -> str | None:
     if path is None:
         return None
     if not isinstance(path, str) or not path.startswith("/"):
         raise ConfigurationError(
-            f"fault path {path!r} must start with '/', e.g. '/Invoices' or '/connect/token'"
+            f"{what} path {path!r} must start with '/', e.g. '/Invoices' or '/connect/token'"
         )
     return path.rstrip("/").casefold() or "/"
 
@@ -190,10 +194,7 @@ class FaultPlan:
         seconds: float,
     ) -> ScheduledFault:
         """Add a scripted fault (checked for bad arguments first)."""
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
-            raise ConfigurationError(f"times must be a positive int or None, not {times!r}")
-        if times is not None and times < 1:
-            raise ConfigurationError(f"times must be at least 1 (or None for always), not {times}")
+        _times(times)
         if seconds < 0:
             raise ConfigurationError(f"seconds must not be negative, not {seconds}")
         fault = ScheduledFault(
@@ -254,3 +255,91 @@ class FaultPlan:
             if kind is not None:
                 return Hit(kind, self.random.seconds)
         return None
+
+
+def _times(times: int | None) -> int | None:
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+        raise ConfigurationError(f"times must be a positive int or None, not {times!r}")
+    if times is not None and times < 1:
+        raise ConfigurationError(f"times must be at least 1 (or None for always), not {times}")
+    return times
+
+
+@attrs.define(kw_only=True)
+class AnswerHook:
+    """A callback run after the fake answers matching requests, before the caller sees it.
+
+    Attributes:
+        callback: Called with no arguments, outside the fake's lock (so it may use the
+            fake's helpers, e.g. :meth:`FakeXero.pay`).
+        method: Only requests with this method (``None``: any).
+        path: Only paths equal to or under this prefix, e.g. ``/Invoices`` (``None``: any
+            accounting API path).
+        tenant_id: Only requests for this tenant (``None``: any).
+        remaining: How many more answers trigger it (``None``: until cleared).
+    """
+
+    callback: Callable[[], object] = attrs.field(repr=False)
+    method: str | None = None
+    path: str | None = None
+    tenant_id: str | None = None
+    remaining: int | None = 1
+
+    def matches(self, method: str, path: str, api: str, tenant_id: str | None) -> bool:
+        """Whether this hook runs after the request's answer."""
+        return _matches(
+            self.method,
+            self.path,
+            self.tenant_id,
+            call_method=method,
+            call_path=path,
+            api=api,
+            call_tenant=tenant_id,
+        )
+
+
+class HookPlan:
+    """Every answer hook; the fake takes the due ones under its lock and runs them outside."""
+
+    def __init__(self) -> None:
+        self.hooks: list[AnswerHook] = []
+
+    def add(
+        self,
+        callback: Callable[[], object],
+        *,
+        method: str | None,
+        path: str | None,
+        times: int | None,
+        tenant_id: str | None,
+    ) -> AnswerHook:
+        """Add a hook (checked for bad arguments first)."""
+        if not callable(callback):
+            raise ConfigurationError(f"callback must be callable, not {callback!r}")
+        hook = AnswerHook(
+            callback=callback,
+            method=None if method is None else method.upper(),
+            path=_normal_path(path, "hook"),
+            tenant_id=tenant_id,
+            remaining=_times(times),
+        )
+        self.hooks.append(hook)
+        return hook
+
+    def take(
+        self, method: str, path: str, api: str, tenant_id: str | None
+    ) -> list[Callable[[], object]]:
+        """The callbacks due after this request's answer, in the order they were added."""
+        due = []
+        for hook in list(self.hooks):
+            if hook.matches(method, path, api, tenant_id):
+                due.append(hook.callback)
+                if hook.remaining is not None:
+                    hook.remaining -= 1
+                    if hook.remaining == 0:
+                        self.hooks.remove(hook)
+        return due
+
+    def clear(self) -> None:
+        """Forget every hook."""
+        self.hooks.clear()

@@ -19,9 +19,13 @@ from bms_xero.domain import LineAmountTypes
 
 __all__ = [
     "ACCOUNT_CLASSES",
+    "CREDIT_TYPES",
     "Org",
     "StoredAccount",
+    "StoredAllocation",
+    "StoredBatchPayment",
     "StoredContact",
+    "StoredCredit",
     "StoredCreditNote",
     "StoredInvoice",
     "StoredLine",
@@ -145,6 +149,7 @@ class StoredInvoice:
     fully_paid_on: _dt.date | None = None
     payment_ids: list[str] = attrs.Factory(list)
     credit_note_ids: list[str] = attrs.Factory(list)
+    allocation_ids: list[str] = attrs.Factory(list)  # prepayments and overpayments applied
 
     @property
     def amount_due(self) -> Decimal:
@@ -169,6 +174,71 @@ class StoredPayment:
     account_id: str | None
     status: str
     updated_at: datetime
+    batch_payment_id: str | None = None
+
+
+@attrs.define(kw_only=True)
+class StoredBatchPayment:
+    """Several payments made as one bank transaction (one line on the bank statement)."""
+
+    batch_payment_id: str
+    type: str  # RECBATCH (sales invoices) or PAYBATCH (bills)
+    date: _dt.date
+    reference: str | None
+    account_id: str | None
+    payment_ids: tuple[str, ...]
+    total: Decimal
+    status: str
+    updated_at: datetime
+
+
+#: What a receive prepayment or overpayment is called in Xero's Type field, by kind.
+CREDIT_TYPES: dict[str, str] = {
+    "Prepayment": "RECEIVE-PREPAYMENT",
+    "Overpayment": "RECEIVE-OVERPAYMENT",
+}
+
+
+@attrs.define(kw_only=True)
+class StoredCredit:
+    """Money a customer paid before it was owed (a prepayment) or beyond it (an overpayment).
+
+    It is credit waiting to be allocated to the customer's invoices; ``kind`` is
+    ``"Prepayment"`` or ``"Overpayment"``, the word Xero builds its field names from.
+    """
+
+    credit_id: str
+    kind: str
+    contact_id: str
+    total: Decimal
+    date: _dt.date
+    reference: str | None
+    currency_code: str
+    status: str
+    updated_at: datetime
+    allocated: Decimal = ZERO
+    allocation_ids: list[str] = attrs.Factory(list)
+
+    @property
+    def type(self) -> str:
+        """Xero's Type: ``RECEIVE-PREPAYMENT`` or ``RECEIVE-OVERPAYMENT``."""
+        return CREDIT_TYPES[self.kind]
+
+    @property
+    def remaining(self) -> Decimal:
+        """RemainingCredit: what is left to allocate."""
+        return self.total - self.allocated
+
+
+@attrs.frozen(kw_only=True)
+class StoredAllocation:
+    """Part of a prepayment or overpayment applied to one invoice."""
+
+    allocation_id: str
+    credit_id: str
+    invoice_id: str
+    amount: Decimal
+    date: _dt.date
 
 
 @attrs.define(kw_only=True)
@@ -203,11 +273,18 @@ class Org:
     by_contact: dict[str, dict[str, None]] = attrs.Factory(dict)  # contact -> invoice ids
     payments: dict[str, StoredPayment] = attrs.Factory(dict)
     credit_notes: dict[str, StoredCreditNote] = attrs.Factory(dict)
+    batch_payments: dict[str, StoredBatchPayment] = attrs.Factory(dict)
+    prepayments: dict[str, StoredCredit] = attrs.Factory(dict)
+    overpayments: dict[str, StoredCredit] = attrs.Factory(dict)
+    allocations: dict[str, StoredAllocation] = attrs.Factory(dict)
     # Ids in UpdatedDateUTC order (oldest first): touching moves a record to the end, so
     # If-Modified-Since reads walk back from the end and stop early.
     recent_invoices: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     recent_payments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     recent_contacts: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    recent_batch_payments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    recent_prepayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    recent_overpayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     last_update: datetime | None = None
     next_invoice_number: int = 1
     next_credit_note_number: int = 1
@@ -252,6 +329,29 @@ class Org:
         self.payments[payment.payment_id] = payment
         self.recent_payments[payment.payment_id] = None
         self.recent_payments.move_to_end(payment.payment_id)
+
+    def store_batch_payment(self, batch: StoredBatchPayment) -> None:
+        """Save a new or changed batch payment."""
+        self.batch_payments[batch.batch_payment_id] = batch
+        self.recent_batch_payments[batch.batch_payment_id] = None
+        self.recent_batch_payments.move_to_end(batch.batch_payment_id)
+
+    def credits(self, kind: str) -> tuple[dict[str, StoredCredit], OrderedDict[str, None]]:
+        """The prepayments or overpayments, and their ids in UpdatedDateUTC order."""
+        if kind == "Prepayment":
+            return self.prepayments, self.recent_prepayments
+        return self.overpayments, self.recent_overpayments
+
+    def credit(self, credit_id: str) -> StoredCredit | None:
+        """A prepayment or overpayment by its id."""
+        return self.prepayments.get(credit_id) or self.overpayments.get(credit_id)
+
+    def store_credit(self, credit: StoredCredit) -> None:
+        """Save a new or changed prepayment or overpayment."""
+        records, recent = self.credits(credit.kind)
+        records[credit.credit_id] = credit
+        recent[credit.credit_id] = None
+        recent.move_to_end(credit.credit_id)
 
     def store_contact(self, contact: StoredContact, *, old_name: str | None = None) -> None:
         """Save a new or changed contact."""

@@ -69,15 +69,19 @@ def changed_since(
     since: datetime,
     updated: Callable[[T], datetime],
 ) -> list[T]:
-    """Records updated strictly after ``since``, oldest first.
+    """Records updated at or after ``since``, oldest first.
+
+    Inclusive, as Xero is at the second (xero-api.md section 14): ``since`` comes from
+    :func:`if_modified_since`, already truncated to the second, so a cursor set to the last
+    ``UpdatedDateUTC`` seen reads that second again and never skips a change.
 
     ``recent`` lists ids in update order, so the walk starts at the newest and stops at the
-    first record that is not newer.
+    first record that is older.
     """
     found: list[T] = []
     for key in reversed(recent):
         record = records[key]
-        if updated(record) <= since:
+        if updated(record) < since:
             break
         found.append(record)
     found.reverse()
@@ -258,3 +262,26 @@ class Where:
             all(_compare(_field(record, path), op, value) for path, op, value in group)
             for group in self._groups
         )
+
+    def on_records(self, fields: Mapping[str, Callable[[T], Any]]) -> Callable[[T], bool] | None:
+        """The same filter read straight off stored records, or ``None`` if it cannot be.
+
+        ``fields`` maps a field name to a function giving, from a stored record, exactly the
+        value the rendered record has there. When every clause names one of them (as
+        ``Type=="ACCREC"`` does), the filter needs no rendering, which on a large
+        organisation is most of the cost of a read; otherwise render and call the filter.
+        """
+        try:
+            groups = [
+                [(fields[path], op, value) for path, op, value in group] for group in self._groups
+            ]
+        except KeyError:
+            return None
+
+        def matches(record: T) -> bool:
+            return any(
+                all(_compare(read(record), op, value) for read, op, value in group)
+                for group in groups
+            )
+
+        return matches

@@ -14,9 +14,13 @@ from typing import Any
 from bms_xero.mapping.dates import format_ms_date, format_ms_datetime
 from bms_xero.mapping.totals import round_money
 from bms_xero.testing._model import (
+    ZERO,
     Org,
     StoredAccount,
+    StoredAllocation,
+    StoredBatchPayment,
     StoredContact,
+    StoredCredit,
     StoredCreditNote,
     StoredInvoice,
     StoredLine,
@@ -28,7 +32,10 @@ __all__ = [
     "date_string",
     "envelope",
     "render_account",
+    "render_allocation",
+    "render_batch_payment",
     "render_contact",
+    "render_credit",
     "render_invoice",
     "render_organisation",
     "render_payment",
@@ -37,6 +44,7 @@ __all__ = [
 ]
 
 _FOUR = Decimal("0.0001")
+_RATE_ONE = Decimal("1.0000")
 
 # Organisation details Xero derives from the country (Version, CountryCode, Timezone).
 _COUNTRIES: dict[str, tuple[str, str, str]] = {
@@ -108,15 +116,112 @@ def _payment_ref(payment: StoredPayment) -> dict[str, Any]:
 
 
 def _credit_ref(note: StoredCreditNote) -> dict[str, Any]:
+    # The fake's credit notes are allocated in full to one invoice, so they are PAID with
+    # nothing left, and what is applied here is their whole total.
     return {
         "CreditNoteID": note.credit_note_id,
         "CreditNoteNumber": note.number,
         "Type": "ACCRECCREDIT",
         "Date": format_ms_date(note.date),
-        "AppliedAmount": note.amount,
+        "Status": "PAID",
         "Total": note.amount,
+        "RemainingCredit": ZERO,
+        "AppliedAmount": note.amount,
+        "UpdatedDateUTC": format_ms_datetime(note.updated_at),
         "HasErrors": False,
     }
+
+
+def _applied_credits(invoice: StoredInvoice, org: Org, kind: str) -> list[dict[str, Any]]:
+    """The invoice's ``Prepayments`` or ``Overpayments``: one entry per credit applied to it,
+    ``AppliedAmount`` being what that credit's allocations to this invoice add up to."""
+    applied: dict[str, Decimal] = {}
+    for allocation_id in invoice.allocation_ids:
+        allocation = org.allocations[allocation_id]
+        applied[allocation.credit_id] = applied.get(allocation.credit_id, ZERO) + allocation.amount
+    out = []
+    for credit_id, amount in applied.items():
+        credit = org.credit(credit_id)
+        if credit is None or credit.kind != kind:
+            continue
+        entry: dict[str, Any] = {
+            f"{kind}ID": credit.credit_id,
+            "Type": credit.type,
+            "Date": format_ms_date(credit.date),
+            "Status": credit.status,
+            "Total": credit.total,
+            "RemainingCredit": credit.remaining,
+            "AppliedAmount": amount,
+            "UpdatedDateUTC": format_ms_datetime(credit.updated_at),
+        }
+        _put(entry, "Reference", credit.reference)
+        out.append(entry)
+    return out
+
+
+def _invoice_ref(invoice: StoredInvoice) -> dict[str, Any]:
+    return {
+        "Type": invoice.type,
+        "InvoiceID": invoice.invoice_id,
+        "InvoiceNumber": invoice.number,
+    }
+
+
+def render_allocation(
+    allocation: StoredAllocation, org: Org, *, with_credit: bool = False
+) -> dict[str, Any]:
+    """One allocation: how much of a credit went to which invoice, on what date.
+
+    ``with_credit`` names the prepayment or overpayment too, as the answer to
+    ``PUT /Prepayments/{id}/Allocations`` does; inside a credit's own Allocations it is left
+    out.
+    """
+    out: dict[str, Any] = {
+        "AllocationID": allocation.allocation_id,
+        "Amount": allocation.amount,
+        "Date": format_ms_date(allocation.date),
+        "Invoice": _invoice_ref(org.invoices[allocation.invoice_id]),
+    }
+    credit = org.credit(allocation.credit_id)
+    if with_credit and credit is not None:
+        out[credit.kind] = {f"{credit.kind}ID": credit.credit_id, "Type": credit.type}
+    return out
+
+
+def render_credit(credit: StoredCredit, org: Org) -> dict[str, Any]:
+    """One prepayment or overpayment (components/schemas/Prepayment, Overpayment)."""
+    out: dict[str, Any] = {
+        f"{credit.kind}ID": credit.credit_id,
+        "Type": credit.type,
+    }
+    if credit.reference is not None:
+        out["Reference"] = credit.reference
+        if credit.kind == "Prepayment":
+            # A receive prepayment's Reference is its invoice number (spec, Prepayment).
+            out["InvoiceNumber"] = credit.reference
+    out.update(
+        {
+            "RemainingCredit": credit.remaining,
+            "Allocations": [
+                render_allocation(org.allocations[a], org) for a in credit.allocation_ids
+            ],
+            "Payments": [],
+            "HasAttachments": False,
+            "Contact": _contact_ref(org, credit.contact_id),
+            "DateString": date_string(credit.date),
+            "Date": format_ms_date(credit.date),
+            "Status": credit.status,
+            "LineAmountTypes": "NoTax",
+            "LineItems": [],
+            "SubTotal": credit.total,
+            "TotalTax": ZERO,
+            "Total": credit.total,
+            "UpdatedDateUTC": format_ms_datetime(credit.updated_at),
+            "CurrencyCode": credit.currency_code,
+            "CurrencyRate": _RATE_ONE,
+        }
+    )
+    return out
 
 
 def render_invoice(
@@ -135,8 +240,8 @@ def render_invoice(
         "Reference": invoice.reference or "",
     }
     if not summary:
-        out["Prepayments"] = []
-        out["Overpayments"] = []
+        out["Prepayments"] = _applied_credits(invoice, org, "Prepayment")
+        out["Overpayments"] = _applied_credits(invoice, org, "Overpayment")
     out.update(
         {
             "AmountDue": invoice.amount_due,
@@ -186,19 +291,26 @@ def render_invoice(
 def render_payment(payment: StoredPayment, org: Org) -> dict[str, Any]:
     """One payment, with a summary of its invoice and account."""
     invoice = org.invoices[payment.invoice_id]
-    out: dict[str, Any] = {
-        "PaymentID": payment.payment_id,
-        "Date": format_ms_date(payment.date),
-        "BankAmount": payment.amount,
-        "Amount": payment.amount,
-        "Reference": payment.reference or "",
-        "CurrencyRate": Decimal("1.0000"),
-        "PaymentType": "ACCRECPAYMENT" if invoice.type == "ACCREC" else "ACCPAYPAYMENT",
-        "Status": payment.status,
-        "UpdatedDateUTC": format_ms_datetime(payment.updated_at),
-        "HasAccount": payment.account_id is not None,
-        "IsReconciled": False,
-    }
+    out: dict[str, Any] = {"PaymentID": payment.payment_id}
+    if payment.batch_payment_id is not None:
+        out["BatchPaymentID"] = payment.batch_payment_id
+        out["BatchPayment"] = render_batch_payment(
+            org.batch_payments[payment.batch_payment_id], org, payments=False
+        )
+    out.update(
+        {
+            "Date": format_ms_date(payment.date),
+            "BankAmount": payment.amount,
+            "Amount": payment.amount,
+            "Reference": payment.reference or "",
+            "CurrencyRate": _RATE_ONE,
+            "PaymentType": "ACCRECPAYMENT" if invoice.type == "ACCREC" else "ACCPAYPAYMENT",
+            "Status": payment.status,
+            "UpdatedDateUTC": format_ms_datetime(payment.updated_at),
+            "HasAccount": payment.account_id is not None,
+            "IsReconciled": False,
+        }
+    )
     account = None if payment.account_id is None else org.account_by_id(payment.account_id)
     if account is not None:
         out["Account"] = {"AccountID": account.account_id, "Code": account.code}
@@ -210,6 +322,50 @@ def render_payment(payment: StoredPayment, org: Org) -> dict[str, Any]:
         "CurrencyCode": invoice.currency_code,
     }
     out["HasValidationErrors"] = False
+    return out
+
+
+def _batch_member(payment: StoredPayment, org: Org) -> dict[str, Any]:
+    invoice = org.invoices[payment.invoice_id]
+    return {
+        "Invoice": {**_invoice_ref(invoice), "CurrencyCode": invoice.currency_code},
+        "PaymentID": payment.payment_id,
+        "Amount": payment.amount,
+        "BankAmount": payment.amount,
+    }
+
+
+def render_batch_payment(
+    batch: StoredBatchPayment, org: Org, *, payments: bool = True
+) -> dict[str, Any]:
+    """One batch payment (components/schemas/BatchPayment).
+
+    ``payments=False`` leaves out the list of payments, as a payment's own ``BatchPayment``
+    does.
+    """
+    out: dict[str, Any] = {}
+    account = None if batch.account_id is None else org.account_by_id(batch.account_id)
+    if account is not None:
+        out["Account"] = {"AccountID": account.account_id}
+    _put(out, "Reference", batch.reference)
+    out.update(
+        {
+            "BatchPaymentID": batch.batch_payment_id,
+            "DateString": date_string(batch.date),
+            "Date": format_ms_date(batch.date),
+        }
+    )
+    if payments:
+        out["Payments"] = [_batch_member(org.payments[p], org) for p in batch.payment_ids]
+    out.update(
+        {
+            "Type": batch.type,
+            "Status": batch.status,
+            "TotalAmount": batch.total,
+            "UpdatedDateUTC": format_ms_datetime(batch.updated_at),
+            "IsReconciled": False,
+        }
+    )
     return out
 
 

@@ -24,7 +24,10 @@ from bms_xero.testing._ids import Ids
 from bms_xero.testing._model import (
     ZERO,
     Org,
+    StoredAllocation,
+    StoredBatchPayment,
     StoredContact,
+    StoredCredit,
     StoredCreditNote,
     StoredInvoice,
     StoredLine,
@@ -34,9 +37,14 @@ from bms_xero.testing._model import (
 __all__ = [
     "Ctx",
     "Outcome",
+    "add_credit",
     "add_credit_note",
+    "allocate_credit",
+    "batch_pay_invoices",
     "create_contact",
     "create_invoice",
+    "delete_allocation",
+    "delete_batch_payment",
     "delete_payment",
     "pay_invoice",
     "update_contact",
@@ -109,6 +117,23 @@ FAKE = {
     "payment_account": "Account must be valid.",
     "payment_deleted": "The payment has already been deleted.",
     "payment_update": "Only Status DELETED can be sent to an existing payment.",
+    "payment_in_batch": (
+        "This payment is part of a batch payment; delete the batch payment to reverse it."
+    ),
+    "batch_empty": "A batch payment must contain at least one payment.",
+    "batch_types": "A batch payment cannot mix sales invoices and bills.",
+    "batch_update": "Only Status DELETED can be sent to an existing batch payment.",
+    "batch_deleted": "The batch payment has already been deleted.",
+    "credit_amount": "The {kind} amount must be greater than zero.",
+    "credit_status": "{kind} not of valid status for allocation",
+    "allocation_invoice": "The allocation must reference an invoice by InvoiceID.",
+    "allocation_amount": "The allocation Amount must be greater than zero.",
+    "allocation_type": "A receive {kind} can only be allocated to a sales invoice (ACCREC).",
+    "allocation_status": "Invoice not of valid status for allocation",
+    "allocation_contact": "The invoice and the {kind} must be for the same contact.",
+    "allocation_currency": "The invoice and the {kind} must be in the same currency.",
+    "allocation_due": "The allocation Amount exceeds the amount outstanding on the invoice.",
+    "allocation_credit": "The allocation Amount exceeds the remaining credit on the {kind}.",
     "contact_name": "The contact Name must be specified.",
     "contact_number": "ContactNumber must be 50 characters or fewer.",
     "contact_not_found": "The contact '{id}' could not be found.",
@@ -850,11 +875,39 @@ def _allocate(org: Org, invoice: StoredInvoice, on: date, ctx: Ctx) -> None:
     org.bump_invoice(invoice, ctx.now)
 
 
-def pay_invoice(org: Org, el: Any, ctx: Ctx, *, require_account: bool = True) -> Outcome:
-    """``PUT /Payments``: pay (part of) an AUTHORISED invoice."""
-    if not isinstance(el, Mapping):
-        return _rejected([FAKE["not_object"]])
+def _deallocate(org: Org, invoice: StoredInvoice, ctx: Ctx) -> None:
+    """After a payment or credit is taken back: a PAID invoice with something due reopens."""
+    if invoice.status == "PAID" and invoice.amount_due != 0:
+        invoice.status = "AUTHORISED"
+        invoice.fully_paid_on = None
+    org.bump_invoice(invoice, ctx.now)
+
+
+@attrs.frozen(kw_only=True)
+class _PaymentPlan:
+    """A payment that passed every rule, not yet stored."""
+
+    invoice: StoredInvoice
+    amount: Decimal
+    date: _dt.date
+    reference: str | None
+    account_id: str | None
+
+
+def _plan_payment(
+    org: Org,
+    el: Any,
+    ctx: Ctx,
+    *,
+    require_account: bool,
+    planned: Mapping[str, Decimal] | None = None,
+) -> _PaymentPlan | _Problems:
+    """Check one payment; ``planned`` is what earlier payments of the same batch take off
+    each invoice's AmountDue."""
     problems = _Problems()
+    if not isinstance(el, Mapping):
+        problems.add(FAKE["not_object"])
+        return problems
     ref = el.get("Invoice")
     invoice = None
     if isinstance(ref, Mapping) and (ref.get("InvoiceID") or ref.get("InvoiceNumber")):
@@ -882,27 +935,113 @@ def pay_invoice(org: Org, el: Any, ctx: Ctx, *, require_account: bool = True) ->
         problems.add(FAKE["payment_amount"])
     on = _date(el.get("Date"), "Date", problems) or ctx.today
     if invoice is not None and not problems:
+        due = invoice.amount_due - (planned or {}).get(invoice.invoice_id, ZERO)
         if invoice.status != "AUTHORISED":
             problems.add(FAKE["payment_status"])
-        elif amount is not None and amount > invoice.amount_due:
+        elif amount is not None and amount > due:
             problems.add(XERO["payment_exceeds"])
     if problems or invoice is None or amount is None:
-        return _rejected(problems.messages)
-    payment = StoredPayment(
-        payment_id=ctx.ids.guid(),
-        invoice_id=invoice.invoice_id,
+        return problems
+    return _PaymentPlan(
+        invoice=invoice,
         amount=round_money(amount),
         date=on,
         reference=_text(el.get("Reference")),
         account_id=account.account_id if account is not None else None,
+    )
+
+
+def _commit_payment(
+    org: Org, plan: _PaymentPlan, ctx: Ctx, *, batch_payment_id: str | None = None
+) -> StoredPayment:
+    payment = StoredPayment(
+        payment_id=ctx.ids.guid(),
+        invoice_id=plan.invoice.invoice_id,
+        amount=plan.amount,
+        date=plan.date,
+        reference=plan.reference,
+        account_id=plan.account_id,
+        status="AUTHORISED",
+        updated_at=org.touch(ctx.now),
+        batch_payment_id=batch_payment_id,
+    )
+    org.store_payment(payment)
+    invoice = plan.invoice
+    invoice.amount_paid += payment.amount
+    invoice.payment_ids.append(payment.payment_id)
+    _allocate(org, invoice, plan.date, ctx)
+    return payment
+
+
+def pay_invoice(org: Org, el: Any, ctx: Ctx, *, require_account: bool = True) -> Outcome:
+    """``PUT /Payments``: pay (part of) an AUTHORISED invoice."""
+    plan = _plan_payment(org, el, ctx, require_account=require_account)
+    if isinstance(plan, _Problems):
+        return _rejected(plan.messages)
+    return Outcome(_commit_payment(org, plan, ctx))
+
+
+def batch_pay_invoices(
+    org: Org,
+    elements: Sequence[Any],
+    ctx: Ctx,
+    *,
+    on: date,
+    reference: str | None,
+    account_code: str | None,
+) -> Outcome:
+    """A batch payment: one payment per element, all stored or (if any is refused) none.
+
+    Every element follows :func:`pay_invoice`'s rules, checked against what the elements
+    before it already take off the same invoice.
+    """
+    if not elements:
+        return _rejected([FAKE["batch_empty"]])
+    planned: dict[str, Decimal] = {}
+    plans: list[_PaymentPlan] = []
+    messages: list[str] = []
+    for el in elements:
+        element = dict(el) if isinstance(el, Mapping) else el
+        if isinstance(element, dict):
+            element["Date"] = on
+            if account_code is not None:
+                element["Account"] = {"Code": account_code}
+        plan = _plan_payment(org, element, ctx, require_account=False, planned=planned)
+        if isinstance(plan, _Problems):
+            messages.extend(plan.messages)
+            continue
+        planned[plan.invoice.invoice_id] = planned.get(plan.invoice.invoice_id, ZERO) + plan.amount
+        plans.append(plan)
+    if len({plan.invoice.type for plan in plans}) > 1:
+        messages.append(FAKE["batch_types"])
+    if messages:
+        return _rejected(messages)
+    batch_payment_id = ctx.ids.guid()
+    payments = [
+        _commit_payment(org, plan, ctx, batch_payment_id=batch_payment_id) for plan in plans
+    ]
+    batch = StoredBatchPayment(
+        batch_payment_id=batch_payment_id,
+        type="RECBATCH" if plans[0].invoice.type == "ACCREC" else "PAYBATCH",
+        date=on,
+        reference=reference,
+        account_id=plans[0].account_id,
+        payment_ids=tuple(p.payment_id for p in payments),
+        total=sum((p.amount for p in payments), ZERO),
         status="AUTHORISED",
         updated_at=org.touch(ctx.now),
     )
+    org.store_batch_payment(batch)
+    return Outcome(batch)
+
+
+def _reverse_payment(org: Org, payment: StoredPayment, ctx: Ctx) -> None:
+    payment.status = "DELETED"
+    payment.updated_at = org.touch(ctx.now)
     org.store_payment(payment)
-    invoice.amount_paid += payment.amount
-    invoice.payment_ids.append(payment.payment_id)
-    _allocate(org, invoice, on, ctx)
-    return Outcome(payment)
+    invoice = org.invoices[payment.invoice_id]
+    invoice.amount_paid -= payment.amount
+    _deallocate(org, invoice, ctx)
 
 
 def delete_payment(org: Org, payment: StoredPayment, el: Any, ctx: Ctx) -> Outcome:
@@ -911,16 +1050,153 @@ def delete_payment(org: Org, payment: StoredPayment, el: Any, ctx: Ctx) -> Outco
         return _rejected([FAKE["payment_update"]])
     if payment.status == "DELETED":
         return _rejected([FAKE["payment_deleted"]])
-    payment.status = "DELETED"
-    payment.updated_at = org.touch(ctx.now)
-    org.store_payment(payment)
-    invoice = org.invoices[payment.invoice_id]
-    invoice.amount_paid -= payment.amount
-    if invoice.status == "PAID" and invoice.amount_due != 0:
-        invoice.status = "AUTHORISED"
-        invoice.fully_paid_on = None
-    org.bump_invoice(invoice, ctx.now)
+    if payment.batch_payment_id is not None:
+        return _rejected([FAKE["payment_in_batch"]])
+    _reverse_payment(org, payment, ctx)
     return Outcome(payment)
+
+
+def delete_batch_payment(org: Org, batch: StoredBatchPayment, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /BatchPayments/{BatchPaymentID}`` with ``Status: DELETED``: reverse every
+    payment in the batch (each becomes DELETED and its invoice is due again)."""
+    if not isinstance(el, Mapping) or el.get("Status") != "DELETED":
+        return _rejected([FAKE["batch_update"]])
+    if batch.status == "DELETED":
+        return _rejected([FAKE["batch_deleted"]])
+    for payment_id in batch.payment_ids:
+        payment = org.payments[payment_id]
+        if payment.status != "DELETED":
+            _reverse_payment(org, payment, ctx)
+    batch.status = "DELETED"
+    batch.updated_at = org.touch(ctx.now)
+    org.store_batch_payment(batch)
+    return Outcome(batch)
+
+
+def add_credit(
+    org: Org,
+    kind: str,
+    contact_id: str,
+    amount: Decimal,
+    on: date,
+    ctx: Ctx,
+    *,
+    reference: str | None = None,
+) -> Outcome:
+    """A receive prepayment or overpayment (``kind``) of ``amount`` from a contact, all of it
+    credit still to allocate."""
+    if contact_id not in org.contacts:
+        return _rejected([FAKE["unknown_contact"].format(id=contact_id)])
+    if round_money(amount) <= 0:
+        return _rejected([FAKE["credit_amount"].format(kind=kind)])
+    credit = StoredCredit(
+        credit_id=ctx.ids.guid(),
+        kind=kind,
+        contact_id=org.contacts[contact_id].contact_id,
+        total=round_money(amount),
+        date=on,
+        reference=reference,
+        currency_code=org.base_currency,
+        status="AUTHORISED",
+        updated_at=org.touch(ctx.now),
+    )
+    org.store_credit(credit)
+    return Outcome(credit)
+
+
+def _allocation_problems(
+    credit: StoredCredit, invoice: StoredInvoice, amount: Decimal
+) -> list[str]:
+    noun = credit.kind.lower()
+    if credit.status != "AUTHORISED":
+        return [FAKE["credit_status"].format(kind=credit.kind)]
+    if invoice.type != "ACCREC":
+        return [FAKE["allocation_type"].format(kind=noun)]
+    if invoice.status != "AUTHORISED":
+        return [FAKE["allocation_status"]]
+    if invoice.contact_id != credit.contact_id:
+        return [FAKE["allocation_contact"].format(kind=noun)]
+    if invoice.currency_code != credit.currency_code:
+        return [FAKE["allocation_currency"].format(kind=noun)]
+    problems = []
+    if amount > invoice.amount_due:
+        problems.append(FAKE["allocation_due"])
+    if amount > credit.remaining:
+        problems.append(FAKE["allocation_credit"].format(kind=noun))
+    return problems
+
+
+def allocate_credit(org: Org, credit: StoredCredit, el: Any, ctx: Ctx) -> Outcome:
+    """``PUT /Prepayments/{id}/Allocations`` (or Overpayments): apply part of a credit to an
+    AUTHORISED sales invoice of the same contact.
+
+    The invoice's AmountCredited grows (Xero's AmountCredited counts prepayments and
+    overpayments as well as credit notes) and it becomes PAID when nothing is left due; the
+    credit's RemainingCredit falls and it becomes PAID when nothing is left.
+    """
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    problems = _Problems()
+    ref = el.get("Invoice")
+    invoice = None
+    if isinstance(ref, Mapping) and (ref.get("InvoiceID") or ref.get("InvoiceNumber")):
+        key = _text(ref.get("InvoiceID") or ref.get("InvoiceNumber")) or ""
+        invoice = find_invoice(org, key)
+        if invoice is None:
+            problems.add(FAKE["invoice_not_found"].format(id=key))
+    else:
+        problems.add(FAKE["allocation_invoice"])
+    raw = _number(el.get("Amount"), "Amount", problems)
+    amount = round_money(raw) if raw is not None else None
+    if amount is None or amount <= 0:
+        problems.add(FAKE["allocation_amount"])
+    on = _date(el.get("Date"), "Date", problems) or ctx.today
+    if problems or invoice is None or amount is None:
+        return _rejected(problems.messages)
+    refused = _allocation_problems(credit, invoice, amount)
+    if refused:
+        return _rejected(refused)
+    allocation = StoredAllocation(
+        allocation_id=ctx.ids.guid(),
+        credit_id=credit.credit_id,
+        invoice_id=invoice.invoice_id,
+        amount=amount,
+        date=on,
+    )
+    org.allocations[allocation.allocation_id] = allocation
+    credit.allocation_ids.append(allocation.allocation_id)
+    credit.allocated += amount
+    if credit.remaining == 0:
+        credit.status = "PAID"
+    credit.updated_at = org.touch(ctx.now)
+    org.store_credit(credit)
+    invoice.amount_credited += amount
+    invoice.allocation_ids.append(allocation.allocation_id)
+    _allocate(org, invoice, on, ctx)
+    return Outcome(allocation)
+
+
+def delete_allocation(
+    org: Org, credit: StoredCredit, allocation: StoredAllocation, ctx: Ctx
+) -> Outcome:
+    """``DELETE /Prepayments/{id}/Allocations/{AllocationID}``: take an allocation back.
+
+    The credit has that much to allocate again (a PAID credit is AUTHORISED again); the
+    invoice's AmountCredited falls and a PAID invoice is AUTHORISED again, without its
+    FullyPaidOnDate.
+    """
+    del org.allocations[allocation.allocation_id]
+    credit.allocation_ids.remove(allocation.allocation_id)
+    credit.allocated -= allocation.amount
+    if credit.status == "PAID" and credit.remaining != 0:
+        credit.status = "AUTHORISED"
+    credit.updated_at = org.touch(ctx.now)
+    org.store_credit(credit)
+    invoice = org.invoices[allocation.invoice_id]
+    invoice.allocation_ids.remove(allocation.allocation_id)
+    invoice.amount_credited -= allocation.amount
+    _deallocate(org, invoice, ctx)
+    return Outcome(allocation)
 
 
 def add_credit_note(
