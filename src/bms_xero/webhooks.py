@@ -1,22 +1,39 @@
 """Xero webhooks: check the signature, read the events, queue the pulls they call for.
 
 Xero posts a thin payload (which resources changed, never what changed) signed with the
-webhook key: ``x-xero-signature`` is the base64 HMAC-SHA256 of the raw body. The endpoint
-must answer 200 to a correctly signed delivery and 401 to any other, within 5 seconds and
-with an empty body; Xero's "Intent to Receive" handshake checks exactly that before it turns
-the webhook on. There is no payment webhook: an INVOICE event only says "pull this invoice
-sooner", and the pull is where payments come from.
+webhook key: ``x-xero-signature`` is the base64 HMAC-SHA256 of the raw body. A webhook never
+carries money: it says "pull sooner", and the pull (GET /Invoices and GET /Payments changed
+since the cursor) is where payments, credit notes and prepayments come from. Per category:
 
-Framework-neutral, in layers:
+- ``INVOICE``: a targeted pull of each invoice this BMS pushed (bills and invoices made in
+  Xero are reported as unlinked);
+- ``PAYMENT``, ``CREDITNOTE``, ``PREPAYMENT``, ``OVERPAYMENT``, ``BATCHPAYMENT``, and any
+  category Xero adds later: one ordinary pull of the organisation. These events name a
+  payment or a credit, not the invoice it settles; the pull's two calls find the invoices
+  affected, however many events came (cheaper than one GET per resource);
+- ``CONTACT``: handed back to the host;
+- ``SUBSCRIPTION`` (about the app, not an organisation): nothing.
+
+Only two answers exist, both with an empty body: **401** for a missing or wrong signature
+(before the body is read) and **200** for every correctly signed delivery, even one we can't
+read. Xero retries a delivery that did not get a 200 for 24 hours and then disables the
+webhook, so a 400 or 503 on a signed body would turn webhooks off for good: an unreadable
+body (bad JSON, an unknown shape, a date out of range) is answered 200 with the typed
+:class:`~bms_xero.errors.InvalidWebhook` kept for the host's logs, and the receiver falls back
+to an ordinary pull. Xero's "Intent to Receive" handshake (probes without events) checks
+exactly 200 and 401 before it turns the webhook on.
+
+Framework-neutral, in layers, each usable alone:
 
 - :func:`verify_signature` (constant time) and :func:`sign`;
-- :func:`parse_payload`: body bytes to a :class:`WebhookPayload` of :class:`WebhookEvent`;
-- :func:`handle`: both, as the status to answer (401 before any parsing; 400, never a
-  traceback, for a signed body that can't be read);
-- :func:`dispatch`: INVOICE events for invoices this BMS pushed become targeted pull jobs
-  (one per invoice, deduplicated); CONTACT events are handed back for the host;
-- :class:`WebhookReceiver`: all of it behind one call, for a route handler. See
-  ``examples/webhook_flask.py`` and ``examples/webhook_starlette.py``.
+- :func:`parse_payload`: body bytes to a :class:`WebhookPayload` of :class:`WebhookEvent`, or
+  :class:`~bms_xero.errors.InvalidWebhook` (never another exception);
+- :func:`handle`: both, as the status to answer (401, or 200 with the payload or the error);
+- :func:`dispatch`: a payload's events to pull jobs, as above (deduplicated: the job store
+  keeps one waiting job per invoice and one per tenant);
+- :class:`WebhookReceiver`: all of it behind one call, for a route handler, with the fallback
+  pull for unreadable deliveries. See ``examples/webhook_flask.py`` and
+  ``examples/webhook_starlette.py``.
 
 The webhook key is a secret: it never appears in a repr, a log line or an error.
 """
@@ -61,8 +78,17 @@ log = logging.getLogger("bms_xero.webhooks")
 #: The request header that carries the signature (frameworks match it case-insensitively).
 SIGNATURE_HEADER: Final = "x-xero-signature"
 
+# Categories with their own handling; every other one (PAYMENT, CREDITNOTE, PREPAYMENT,
+# OVERPAYMENT, BATCHPAYMENT, whatever Xero adds next) means "pull this organisation soon".
 _INVOICE: Final = "INVOICE"
 _CONTACT: Final = "CONTACT"
+_SUBSCRIPTION: Final = "SUBSCRIPTION"
+#: The tenant type of subscription events: the tenant is the app, with nothing to pull.
+_APPLICATION: Final = "APPLICATION"
+#: The spec's bound on firstEventSequence and lastEventSequence (a 32-bit signed int).
+_MAX_SEQUENCE: Final = 2**31 - 1
+#: How much of a bad value an error reason quotes (a reason ends up in log lines).
+_SHOWN: Final = 60
 _EVENT_FIELDS: Final = {
     "resourceUrl": "resource_url",
     "resourceId": "resource_id",
@@ -138,8 +164,9 @@ class WebhookEvent:
         resource_id: Its id (e.g. the InvoiceID or ContactID).
         event_date_utc: When it happened (aware, UTC).
         event_type: ``CREATE`` or ``UPDATE`` (upper-cased; Xero's case varies).
-        event_category: ``INVOICE``, ``CONTACT``, ``CREDITNOTE``, ``SUBSCRIPTION``, or a
-            category Xero added later (upper-cased, kept as is).
+        event_category: ``INVOICE``, ``CONTACT``, ``SUBSCRIPTION``, a money category
+            (``PAYMENT``, ``CREDITNOTE``, ``PREPAYMENT``, ``OVERPAYMENT``, ``BATCHPAYMENT``),
+            or one Xero added later (upper-cased, kept as is).
         tenant_id: The organisation (or, for subscriptions, the application).
         tenant_type: ``ORGANISATION`` or ``APPLICATION``.
     """
@@ -165,7 +192,8 @@ class WebhookPayload:
 
     Attributes:
         events: The events, in Xero's order (empty for an Intent to Receive probe).
-        first_event_sequence: Xero's sequence number of the first event.
+        first_event_sequence: Xero's sequence number of the first event (0 on the
+            handshake; at most 2**31 - 1).
         last_event_sequence: Xero's sequence number of the last event.
         entropy: Xero's random string (makes every signature different).
     """
@@ -181,6 +209,12 @@ class WebhookPayload:
         return not self.events
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, cut short: a reason quotes the bad value, but goes into log lines."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
 def _text(item: Mapping[str, Any], name: str, where: str) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value.strip():
@@ -190,8 +224,10 @@ def _text(item: Mapping[str, Any], name: str, where: str) -> str:
 
 def _sequence(data: Mapping[str, Any], name: str) -> int:
     value = data.get(name, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidWebhook(reason=f"{name}: must be a whole number >= 0, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_SEQUENCE:
+        raise InvalidWebhook(
+            reason=f"{name}: must be a whole number from 0 to {_MAX_SEQUENCE}, not {_shown(value)}"
+        )
     return value
 
 
@@ -201,28 +237,25 @@ def _event(item: object, where: str) -> WebhookEvent:
     values: dict[str, Any] = {
         ours: _text(item, theirs, where) for theirs, ours in _EVENT_FIELDS.items()
     }
+    given = values["event_date_utc"]
     try:
-        values["event_date_utc"] = parse_datetime(values["event_date_utc"])
-    except ValueError:
-        raise InvalidWebhook(
-            reason=f"{where}.eventDateUtc: {values['event_date_utc']!r} is not a date and time"
-        ) from None
+        values["event_date_utc"] = parse_datetime(given)
+    except (ValueError, OverflowError) as e:
+        # OverflowError: /Date(99999999999999999999)/ lies after the year 9999 (or an offset
+        # pushes 0001-01-01 before the year 1), which no datetime can hold.
+        problem = (
+            "is out of range (years 1 to 9999)"
+            if isinstance(e, OverflowError)
+            else "is not a date and time"
+        )
+        raise InvalidWebhook(reason=f"{where}.eventDateUtc: {_shown(given)} {problem}") from None
     for name in ("event_type", "event_category", "tenant_type"):
         values[name] = values[name].upper()  # Xero has sent both "Update" and "UPDATE"
     return WebhookEvent(**values)
 
 
-def parse_payload(body: bytes) -> WebhookPayload:
-    """Read a webhook body (the raw bytes Xero signed).
-
-    Tolerant where Xero varies (case of enum values, extra fields, sequence numbers of 0 on
-    the handshake), strict about what a pull needs (every event's ids, category and date).
-
-    Raises:
-        InvalidWebhook: The body is not JSON, or not the payload's shape; ``reason`` says where.
-        TypeError: ``body`` is not bytes.
-    """
-    raw = _body_bytes(body)
+def _load_json(raw: bytes) -> object:
+    """The body as JSON, or InvalidWebhook (also for the receiver's lenient second look)."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -234,6 +267,22 @@ def parse_payload(body: bytes) -> WebhookPayload:
         raise InvalidWebhook(
             reason="not JSON we can read (too large or too deeply nested)"
         ) from None
+    return data
+
+
+def parse_payload(body: bytes) -> WebhookPayload:
+    """Read a webhook body (the raw bytes Xero signed).
+
+    Tolerant where Xero varies (case of enum values, extra fields such as a credit note's
+    ``data``, categories it adds later, sequence numbers of 0 on the handshake), strict about
+    what a pull needs (every event's ids, category and date, in range).
+
+    Raises:
+        InvalidWebhook: The body is not JSON, or not the payload's shape, or holds a value out
+            of range; ``reason`` says where. No other exception escapes for any bytes.
+        TypeError: ``body`` is not bytes.
+    """
+    data = _load_json(_body_bytes(body))
     if not isinstance(data, dict):
         raise InvalidWebhook(reason="the body must be a JSON object")
     events = data.get("events")
@@ -257,12 +306,18 @@ def parse_payload(body: bytes) -> WebhookPayload:
 class WebhookResponse:
     """What to answer Xero: ``status`` with an empty body.
 
+    Only two statuses exist. Xero disables a webhook after 24 hours of deliveries that did not
+    get a 200, so every correctly signed delivery gets one, whatever happens next; what went
+    wrong is kept in ``error`` for the host's logs, and the scheduled pull finds the change.
+
     Attributes:
-        status: 200 (signed and read), 401 (bad or missing signature), 400 (signed but
-            unreadable), or 503 (our side failed while queueing: Xero delivers it again).
+        status: 200 (correctly signed) or 401 (signature missing or wrong).
         payload: The delivery, when it was signed and readable.
-        error: Why the body could not be read (400), or what failed (503).
-        dispatched: What :class:`WebhookReceiver` did with the events, when it ran.
+        error: What went wrong with a signed delivery, if anything: the
+            :class:`~bms_xero.errors.InvalidWebhook` of a body that can't be read, or the
+            exception of a job store that could not queue the pulls. ``None`` for a 401.
+        dispatched: What :class:`WebhookReceiver` queued, when it ran (for an unreadable
+            body, the fallback pulls).
     """
 
     status: int
@@ -272,7 +327,7 @@ class WebhookResponse:
 
     @property
     def ok(self) -> bool:
-        """Whether the answer is 200."""
+        """Whether the answer is 200 (``error`` may still say something went wrong)."""
         return self.status == 200
 
     @property
@@ -283,9 +338,15 @@ class WebhookResponse:
 
 def handle(body: bytes, signature: str | bytes | None, key: str) -> WebhookResponse:
     """Check and read one delivery: 401 unless the signature is right (before any parsing),
-    400 if a signed body can't be read, else 200 with the payload.
+    else 200, with the payload or, for a body that can't be read, the
+    :class:`~bms_xero.errors.InvalidWebhook` in ``error``.
 
-    This alone answers Xero's Intent to Receive handshake.
+    A signed body still gets 200 when unreadable: it came from Xero, and a non-200 answer for
+    24 hours disables the webhook. This alone answers Xero's Intent to Receive handshake.
+
+    Raises:
+        ConfigurationError: ``key`` is empty (a deployment mistake, not a bad request).
+        TypeError: ``body`` is not bytes.
     """
     if not verify_signature(body, signature, key):
         log.warning("webhook refused: the x-xero-signature does not match the body (401)")
@@ -293,8 +354,12 @@ def handle(body: bytes, signature: str | bytes | None, key: str) -> WebhookRespo
     try:
         payload = parse_payload(body)
     except InvalidWebhook as e:
-        log.warning("webhook refused: %s (400)", e.reason)
-        return WebhookResponse(status=400, error=e)
+        log.warning("webhook signed but unreadable: %s (answered 200)", e.reason)
+        return WebhookResponse(status=200, error=e)
+    except Exception as e:  # a bug of ours must not become a 500 that gets the webhook disabled
+        log.exception("webhook signed but unreadable: %s (answered 200)", type(e).__name__)
+        error = InvalidWebhook(reason=f"{type(e).__name__} while reading the body")
+        return WebhookResponse(status=200, error=error)
     return WebhookResponse(status=200, payload=payload)
 
 
@@ -314,20 +379,38 @@ class DispatchReport:
     """What :func:`dispatch` did with one delivery.
 
     Attributes:
-        enqueued: The pull jobs for linked invoices (an already waiting job is reused).
+        enqueued: The targeted pull jobs for linked invoices (INVOICE events; an already
+            waiting job is reused).
+        pulls: The ordinary pull jobs, one per tenant, for money events (PAYMENT, CREDITNOTE,
+            PREPAYMENT, OVERPAYMENT, BATCHPAYMENT) and categories Xero added later (an already
+            waiting pull is reused). For an unreadable delivery, the receiver's fallback pulls.
         contacts: CONTACT events, for the host (e.g. refresh its customer from Xero).
         unlinked: INVOICE events for invoices this BMS never pushed (bills, invoices made
             in Xero): nothing to pull.
-        other: Events of other categories (credit notes, subscriptions, new ones), and
-            events of tenants this receiver does not serve.
+        other: Events not acted on: SUBSCRIPTION events, other events of application (not
+            organisation) tenants, and events of tenants this receiver does not serve.
         duplicates: Events seen twice in the delivery and counted once.
     """
 
     enqueued: tuple[Job, ...] = ()
+    pulls: tuple[Job, ...] = ()
     contacts: tuple[WebhookEvent, ...] = ()
     unlinked: tuple[WebhookEvent, ...] = ()
     other: tuple[WebhookEvent, ...] = ()
     duplicates: int = 0
+
+
+def _wants_pull(event: WebhookEvent) -> bool:
+    """Whether the event says "pull this organisation soon" (see the module docstring).
+
+    Money events name a payment or a credit, not the invoice it settles, and a category the
+    library does not know yet may concern invoices too; the ordinary pull reads what changed
+    since its cursor, so it finds the invoices affected either way. An application tenant is
+    the app itself: no organisation to pull.
+    """
+    if event.tenant_type == _APPLICATION:
+        return False
+    return event.event_category not in (_INVOICE, _CONTACT, _SUBSCRIPTION)
 
 
 def dispatch(
@@ -342,8 +425,13 @@ def dispatch(
 
     INVOICE events of invoices linked in ``links`` enqueue a targeted pull of that invoice
     (``jobs.enqueue_pull(tenant, invoice_id=...)``, one waiting job per invoice however many
-    events or deliveries name it). Events repeated in one delivery (same tenant, resource and
-    date) count once.
+    events or deliveries name it). Money events (PAYMENT, CREDITNOTE, PREPAYMENT, OVERPAYMENT,
+    BATCHPAYMENT) and categories Xero added later enqueue one ordinary pull of their tenant
+    (``jobs.enqueue_pull(tenant, now=...)``, one waiting job per tenant): two calls (GET
+    /Invoices and GET /Payments changed since the cursor) find the invoices they affect,
+    however many events came. CONTACT events are handed back; SUBSCRIPTION events are
+    reported as ``other``. Events repeated in one delivery (same tenant, resource and date)
+    count once.
 
     Args:
         payload: A parsed delivery.
@@ -351,10 +439,15 @@ def dispatch(
         links: The sync records (the engine's ``SyncStore``).
         now: When the jobs are enqueued.
         tenant_ids: Only these tenants' events become jobs (default: every tenant).
+
+    Raises:
+        Exception: Whatever ``jobs`` or ``links`` raise (e.g. ``StorageError``); jobs queued
+            before the failure stay queued.
     """
     seen: set[tuple[str, str, datetime]] = set()
     duplicates = 0
     invoices: dict[str, list[WebhookEvent]] = {}
+    pull_tenants: dict[str, None] = {}  # in the order the delivery names them
     contacts: list[WebhookEvent] = []
     other: list[WebhookEvent] = []
     for event in payload.events:
@@ -368,6 +461,8 @@ def dispatch(
             invoices.setdefault(event.tenant_id, []).append(event)
         elif event.event_category == _CONTACT:
             contacts.append(event)
+        elif _wants_pull(event):
+            pull_tenants.setdefault(event.tenant_id)
         else:
             other.append(event)
     enqueued: dict[str, Job] = {}
@@ -386,24 +481,63 @@ def dispatch(
                 now=now,
             )
             enqueued.setdefault(job.id, job)
+    pulls = _enqueue_pulls(jobs, pull_tenants, now)
     report = DispatchReport(
         enqueued=tuple(enqueued.values()),
+        pulls=pulls,
         contacts=tuple(contacts),
         unlinked=tuple(unlinked),
         other=tuple(other),
         duplicates=duplicates,
     )
     log.info(
-        "webhook: %d event(s), %d pull job(s) queued, %d contact event(s), %d unlinked, "
-        "%d other, %d duplicate(s)",
+        "webhook: %d event(s), %d invoice pull job(s) and %d tenant pull(s) queued, "
+        "%d contact event(s), %d unlinked, %d other, %d duplicate(s)",
         len(payload.events),
         len(report.enqueued),
+        len(report.pulls),
         len(report.contacts),
         len(report.unlinked),
         len(report.other),
         duplicates,
     )
     return report
+
+
+def _enqueue_pulls(jobs: JobStore, tenant_ids: Iterable[str], now: datetime) -> tuple[Job, ...]:
+    """One ordinary pull per tenant (the store reuses a waiting one), each job once."""
+    queued: dict[str, Job] = {}
+    for tenant in tenant_ids:
+        job = jobs.enqueue_pull(tenant, now=now)
+        queued.setdefault(job.id, job)
+    return tuple(queued.values())
+
+
+def _tenants_named(body: bytes) -> tuple[str, ...]:
+    """The organisations an unreadable body seems to be about, read leniently.
+
+    Only from a JSON object whose ``events`` is a list: each object in it with a non-empty
+    string ``tenantId`` (not an application's: no organisation to pull), in order, once each.
+    Anything else names nobody. The body is signed, so it came from Xero; a wrong guess costs
+    one pull.
+    """
+    try:
+        data = _load_json(body)
+    except InvalidWebhook:
+        return ()
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        return ()
+    found: dict[str, None] = {}
+    for item in events:
+        if not isinstance(item, dict):
+            continue
+        tenant, kind = item.get("tenantId"), item.get("tenantType")
+        if isinstance(kind, str) and kind.strip().upper() == _APPLICATION:
+            continue
+        if isinstance(tenant, str) and tenant.strip():
+            found.setdefault(tenant.strip())
+    return tuple(found)
 
 
 class _Secret:
@@ -422,15 +556,24 @@ class WebhookReceiver:
     """One call per request: verify, read, queue pulls, hand contact events to the host.
 
     ``receiver(body, signature)`` returns the :class:`WebhookResponse` to send (status, empty
-    body). Bind it to a route that passes the raw body bytes and the ``x-xero-signature``
-    header; see ``docs/webhooks.md``.
+    body): 401 for a missing or wrong signature, 200 for everything signed. Bind it to a
+    route that passes the raw body bytes and the ``x-xero-signature`` header; see
+    ``docs/webhooks.md``.
+
+    A signed body that can't be read still says "something changed": the receiver queues an
+    ordinary pull of each tenant in ``tenant_ids`` (or, without them, of each ``tenantId`` it
+    finds in the body's events) and keeps the ``InvalidWebhook`` in ``error``. If the job
+    store fails, the failure is logged and kept in ``error``, and Xero still gets 200: the
+    scheduled pull finds the change, while a 503 for 24 hours would disable the webhook.
 
     Args:
         key: The webhook key from Xero's developer portal (kept out of every repr and log).
         jobs: Where pull jobs go (the store the worker reads).
         links: The sync records (the engine's ``SyncStore``).
         clock: The time (default: the system clock).
-        tenant_ids: Only these tenants' events become jobs (default: every tenant).
+        tenant_ids: The organisations this BMS serves: only their events become jobs, and an
+            unreadable delivery pulls each of them (default: every tenant; an unreadable
+            delivery pulls the tenants it names).
         on_contact: Called with each CONTACT event (after the jobs are queued); an exception
             it raises is logged, and the delivery still succeeds.
     """
@@ -459,8 +602,10 @@ class WebhookReceiver:
     def __call__(self, body: bytes, signature: str | bytes | None) -> WebhookResponse:
         """Answer one delivery (see :class:`WebhookResponse` for the statuses)."""
         checked = handle(body, signature, self._key.value)
-        if checked.payload is None:
+        if not checked.ok:
             return checked
+        if checked.payload is None:
+            return self._fall_back(body, checked)
         try:
             report = dispatch(
                 checked.payload,
@@ -469,9 +614,12 @@ class WebhookReceiver:
                 now=self._clock.now(),
                 tenant_ids=self._tenant_ids,
             )
-        except Exception as e:  # Xero redelivers anything that did not get a 200
-            log.exception("webhook: could not queue its pulls; answering 503 so Xero retries")
-            return WebhookResponse(status=503, payload=checked.payload, error=e)
+        except Exception as e:  # a 503 for 24 h disables the webhook; the scheduled pull is on
+            log.exception(
+                "webhook: could not queue its pulls (answered 200 all the same: the scheduled "
+                "pull will find the change)"
+            )
+            return attrs.evolve(checked, error=e)
         if self._on_contact is not None:
             for event in report.contacts:
                 try:
@@ -479,3 +627,25 @@ class WebhookReceiver:
                 except Exception:  # the jobs are queued: don't make Xero resend them
                     log.exception("webhook: on_contact failed for contact %s", event.resource_id)
         return attrs.evolve(checked, dispatched=report)
+
+    def _fall_back(self, body: bytes, checked: WebhookResponse) -> WebhookResponse:
+        """An unreadable signed delivery: queue ordinary pulls of the tenants we can name."""
+        tenants = sorted(self._tenant_ids) if self._tenant_ids is not None else _tenants_named(body)
+        if not tenants:
+            log.warning(
+                "webhook: the unreadable delivery names no organisation, so no pull was "
+                "queued; pass tenant_ids= (the organisations this BMS serves) to "
+                "WebhookReceiver to pull them whenever this happens. The scheduled pull will "
+                "find the change meanwhile."
+            )
+            return checked
+        try:
+            pulls = _enqueue_pulls(self._jobs, tenants, self._clock.now())
+        except Exception:  # as for dispatch: 200 all the same, the InvalidWebhook is kept
+            log.exception(
+                "webhook: could not queue the fallback pulls for an unreadable delivery "
+                "(answered 200 all the same: the scheduled pull will find the change)"
+            )
+            return checked
+        log.info("webhook: unreadable delivery, %d tenant pull(s) queued instead", len(pulls))
+        return attrs.evolve(checked, dispatched=DispatchReport(pulls=pulls))

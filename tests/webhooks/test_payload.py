@@ -139,15 +139,91 @@ def test_an_intent_to_receive_probe_has_no_events() -> None:
             "events[1].eventDateUtc: 'soon' is not a date and time",
         ),
         (
+            delivery(event("x", date="/Date(99999999999999999999)/")),
+            "events[0].eventDateUtc: '/Date(99999999999999999999)/' is out of range "
+            "(years 1 to 9999)",
+        ),
+        (
+            delivery(event("x", date="/Date(253402300800000)/")),  # 10000-01-01T00:00Z
+            "events[0].eventDateUtc: '/Date(253402300800000)/' is out of range (years 1 to 9999)",
+        ),
+        (
+            delivery(event("x", date="/Date(-99999999999999999999)/")),
+            "events[0].eventDateUtc: '/Date(-99999999999999999999)/' is out of range "
+            "(years 1 to 9999)",
+        ),
+        (
+            delivery(event("x", date="9999-12-31T23:59:59-01:00")),
+            "events[0].eventDateUtc: '9999-12-31T23:59:59-01:00' is out of range (years 1 to 9999)",
+        ),
+        (
+            delivery(event("x", date="0001-01-01T00:00:00+01:00")),
+            "events[0].eventDateUtc: '0001-01-01T00:00:00+01:00' is out of range (years 1 to 9999)",
+        ),
+        (
+            delivery(event("x", date="/Date(" + "9" * 5000 + ")/")),
+            "events[0].eventDateUtc: '/Date(" + "9" * 50 + "... is not a date and time",
+        ),
+        (
             b'{"events": [], "firstEventSequence": -1}',
-            "firstEventSequence: must be a whole number >= 0, not -1",
+            "firstEventSequence: must be a whole number from 0 to 2147483647, not -1",
+        ),
+        (
+            b'{"events": [], "lastEventSequence": 2147483648}',
+            "lastEventSequence: must be a whole number from 0 to 2147483647, not 2147483648",
+        ),
+        (
+            b'{"events": [], "lastEventSequence": ' + b"9" * 4000 + b"}",
+            "lastEventSequence: must be a whole number from 0 to 2147483647, not "
+            + "9" * 57
+            + "...",
         ),
         (b'{"events": [], "entropy": 5}', "entropy: must be a string"),
     ],
-    ids=["not-json", "array", "no-events", "empty-id", "bad-date", "negative-sequence", "entropy"],
+    ids=[
+        "not-json",
+        "array",
+        "no-events",
+        "empty-id",
+        "bad-date",
+        "ms-date-overflow",
+        "ms-date-year-10000",
+        "ms-date-underflow",
+        "iso-after-9999-in-utc",
+        "iso-before-year-1-in-utc",
+        "ms-date-5000-digits",
+        "negative-sequence",
+        "sequence-over-spec-maximum",
+        "sequence-4000-digits",
+        "entropy",
+    ],
 )
 def test_a_bad_body_says_what_is_wrong(body: bytes, reason: str) -> None:
-    """An unreadable body raises InvalidWebhook whose reason points at the problem."""
+    """An unreadable body raises InvalidWebhook whose reason points at the problem, quoting
+    at most the start of a bad value."""
     with pytest.raises(InvalidWebhook) as caught:
         parse_payload(body)
-    assert (reason, 400) == (caught.value.reason, caught.value.status_code)
+    assert reason == caught.value.reason
+
+
+def test_the_largest_values_in_range_are_read() -> None:
+    """The spec's largest sequence number and the last millisecond of the year 9999 read."""
+    body = delivery(event("x", date="/Date(253402300799999)/"), sequence=2**31 - 1)
+    payload = parse_payload(body)
+    assert (2**31 - 1, datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)) == (
+        payload.first_event_sequence,
+        payload.events[0].event_date_utc,
+    )
+
+
+def test_money_categories_are_read_like_the_others() -> None:
+    """PAYMENT, PREPAYMENT, OVERPAYMENT and BATCHPAYMENT events read, any case, upper-cased."""
+    body = delivery(
+        *(
+            event(f"r{n}", category=c)
+            for n, c in enumerate(["payment", "Prepayment", "OVERPAYMENT", "BatchPayment"])
+        )
+    )
+    assert ["PAYMENT", "PREPAYMENT", "OVERPAYMENT", "BATCHPAYMENT"] == [
+        e.event_category for e in parse_payload(body).events
+    ]
