@@ -10,8 +10,10 @@ one object is reported together in one :class:`~bms_xero.errors.InvoiceValidatio
 
 Read side (parsed from Xero): :class:`XeroInvoice`, :class:`XeroLineItem`,
 :class:`XeroPayment`, :class:`XeroContact`, :class:`Account`, :class:`TaxRate`,
-:class:`Organisation`. Enumerated fields hold the enum member when Xero sends a value we know
-and the raw string otherwise, so new values from Xero never crash a parse.
+:class:`Organisation`; the money on an invoice is :class:`Allocation` (each payment or credit
+applied) summed up as a :class:`Settlement`. Enumerated fields hold the enum member when Xero
+sends a value we know and the raw string otherwise, so new values from Xero never crash a
+parse.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from bms_xero.errors import FieldProblem, InvoiceValidationError
 
 __all__ = [
     "Account",
+    "Allocation",
+    "AllocationKind",
     "Customer",
     "Invoice",
     "InvoiceStatus",
@@ -40,6 +44,7 @@ __all__ = [
     "PaymentStatus",
     "PaymentTermType",
     "PaymentTerms",
+    "Settlement",
     "TaxRate",
     "Tracking",
     "XeroContact",
@@ -654,6 +659,7 @@ class XeroPayment:
         reference: Payment reference.
         payment_type: Xero's PaymentType, e.g. ``ACCRECPAYMENT``.
         updated_at: Xero's UpdatedDateUTC (UTC).
+        batch_payment_id: The batch payment it is part of, if any.
     """
 
     payment_id: str
@@ -665,6 +671,100 @@ class XeroPayment:
     reference: str | None = None
     payment_type: str | None = None
     updated_at: _dt.datetime | None = None
+    batch_payment_id: str | None = None
+
+
+class AllocationKind(enum.StrEnum):
+    """What settled (part of) an invoice in Xero."""
+
+    #: A payment received against the invoice (``Payments[]``; batch payments included).
+    PAYMENT = "payment"
+    #: A credit note applied to it (``CreditNotes[]``): the invoice was reduced, not paid.
+    CREDIT_NOTE = "credit_note"
+    #: A customer's prepayment applied to it (``Prepayments[]``): paid, in advance.
+    PREPAYMENT = "prepayment"
+    #: A customer's overpayment of another invoice applied to it (``Overpayments[]``): paid.
+    OVERPAYMENT = "overpayment"
+
+
+@attrs.frozen(kw_only=True)
+class Allocation:
+    """One payment or credit applied to an invoice, as the invoice lists it.
+
+    Attributes:
+        kind: What it is.
+        id: Xero's PaymentID, CreditNoteID, PrepaymentID or OverpaymentID.
+        amount: The amount applied to this invoice (a payment's Amount, a credit's
+            AppliedAmount).
+        date: When it was paid or applied, when Xero said.
+        reference: The payment's reference or the credit note's number, when Xero said.
+    """
+
+    kind: AllocationKind
+    id: str
+    amount: Decimal
+    date: _dt.date | None = None
+    reference: str | None = None
+
+
+_ZERO = Decimal(0)
+
+
+@attrs.frozen(kw_only=True)
+class Settlement:
+    """How much of an invoice is settled, and by what.
+
+    Xero's ``AmountPaid`` counts payments only, and its ``AmountCredited`` sums credit notes
+    *and* prepayments and overpayments applied. A prepayment or an overpayment is the
+    customer's money, so a BMS should show it as paid: this splits the two apart.
+
+    Attributes:
+        payments: Paid by payments (Xero's AmountPaid).
+        prepayments: Paid by prepayments applied.
+        overpayments: Paid by overpayments applied.
+        credit_notes: Credited by credit notes (Xero's AmountCredited less the other two).
+    """
+
+    payments: Decimal = _ZERO
+    prepayments: Decimal = _ZERO
+    overpayments: Decimal = _ZERO
+    credit_notes: Decimal = _ZERO
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        amount_paid: Decimal,
+        amount_credited: Decimal,
+        credits: Iterable[Allocation] = (),
+    ) -> Settlement:
+        """Split Xero's two amounts with the credits an invoice lists.
+
+        When Xero left the credit lists out (some answers do), all of ``amount_credited``
+        counts as credit notes: the cautious reading, since it never shows a credit as cash.
+        """
+        prepaid = overpaid = _ZERO
+        for credit in credits:
+            if credit.kind is AllocationKind.PREPAYMENT:
+                prepaid += credit.amount
+            elif credit.kind is AllocationKind.OVERPAYMENT:
+                overpaid += credit.amount
+        return cls(
+            payments=amount_paid,
+            prepayments=prepaid,
+            overpayments=overpaid,
+            credit_notes=amount_credited - prepaid - overpaid,
+        )
+
+    @property
+    def paid(self) -> Decimal:
+        """What the customer paid: payments, prepayments and overpayments."""
+        return self.payments + self.prepayments + self.overpayments
+
+    @property
+    def credited(self) -> Decimal:
+        """What credit notes took off."""
+        return self.credit_notes
 
 
 @attrs.frozen(kw_only=True)
@@ -691,6 +791,8 @@ class XeroInvoice:
         amount_credited: Credited (credit notes, prepayments, overpayments).
         fully_paid_on: When it became fully paid.
         payments: Payments against it (in the order Xero listed them).
+        credits: Credit notes, prepayments and overpayments applied to it, with the amount
+            applied to this invoice (empty when Xero left the lists out).
         line_items: Its lines (absent from some list calls).
         updated_at: Xero's UpdatedDateUTC (UTC).
         validation_errors: Xero's messages when this element of a write failed.
@@ -716,6 +818,7 @@ class XeroInvoice:
     amount_credited: Decimal = Decimal(0)
     fully_paid_on: _dt.date | None = None
     payments: tuple[XeroPayment, ...] = ()
+    credits: tuple[Allocation, ...] = ()
     line_items: tuple[XeroLineItem, ...] = ()
     updated_at: _dt.datetime | None = None
     validation_errors: tuple[str, ...] = ()
@@ -730,6 +833,31 @@ class XeroInvoice:
     def has_allocations(self) -> bool:
         """Whether payments or credits are allocated (Xero then refuses edits and voids)."""
         return self.amount_paid != 0 or self.amount_credited != 0
+
+    @property
+    def settlement(self) -> Settlement:
+        """What settled it so far: payments, prepayments, overpayments, credit notes."""
+        return Settlement.of(
+            amount_paid=self.amount_paid,
+            amount_credited=self.amount_credited,
+            credits=self.credits,
+        )
+
+    @property
+    def allocations(self) -> tuple[Allocation, ...]:
+        """Every live payment and credit applied to it (reversed payments left out)."""
+        paid = tuple(
+            Allocation(
+                kind=AllocationKind.PAYMENT,
+                id=p.payment_id,
+                amount=p.amount,
+                date=p.date,
+                reference=p.reference,
+            )
+            for p in self.payments
+            if p.status != PaymentStatus.DELETED
+        )
+        return paid + self.credits
 
 
 @attrs.frozen(kw_only=True)

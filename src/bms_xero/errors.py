@@ -30,7 +30,8 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     ├── SyncError                       the engine can't do what was asked
     │   ├── CreditNoteRequired          Xero no longer allows editing this invoice
     │   ├── InvoiceNumberConflict       the number is taken by a different Xero invoice
-    │   └── PushInProgress              another worker is pushing this invoice (retry later)
+    │   ├── PushInProgress              another worker is pushing this invoice (retry later)
+    │   └── PaymentDeliveryFailed       the host's PaymentSink raised: redelivered later
     └── StorageError                    a store could not do what was asked
         ├── VersionConflict             someone else changed the record first (compare-and-swap)
         ├── StorageValueError           a value can't be stored (naive datetime, empty key, ...)
@@ -46,9 +47,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import attrs
+
+if TYPE_CHECKING:
+    from bms_xero.engine.results import PaymentUpdate
 
 __all__ = [
     "AccountCodeError",
@@ -67,6 +71,7 @@ __all__ = [
     "LocalError",
     "MissingContactId",
     "NotFound",
+    "PaymentDeliveryFailed",
     "PreflightError",
     "PushInProgress",
     "RateLimited",
@@ -563,7 +568,9 @@ class UncertainOutcome(RemoteError):
 class InvalidWebhook(RemoteError):
     """A webhook request passed the signature check, but its body is not a payload we can read.
 
-    Answer 400 (never a traceback); Xero retries a delivery that did not get a 200.
+    Still answered 200: Xero retries a delivery that did not get a 200 for 24 hours and then
+    disables the webhook, and what it said is found by an ordinary pull anyway. This error is
+    kept on the response for the host's logs.
 
     Attributes:
         reason: What is wrong with the body, e.g. ``"not JSON"`` or
@@ -573,9 +580,10 @@ class InvalidWebhook(RemoteError):
     def __init__(self, *, reason: str, tenant_id: str | None = None) -> None:
         self.reason = reason
         super().__init__(
-            f"the webhook body is signed correctly but can't be read ({reason}); check that "
-            "the endpoint passes the raw request body unchanged",
-            status_code=400,
+            f"a correctly signed webhook body can't be read ({reason}); it was answered 200 "
+            "and an ordinary pull finds what it was about. If this repeats, tell the "
+            "bms_xero maintainers: Xero may have changed the payload",
+            status_code=None,
             tenant_id=tenant_id,
         )
 
@@ -639,6 +647,37 @@ class PushInProgress(SyncError):
             "another worker is pushing this invoice right now; push it again later (no "
             "duplicate will be created)",
             invoice_number=invoice_number,
+        )
+
+
+class PaymentDeliveryFailed(SyncError):
+    """The host's PaymentSink raised for some updates; nothing is lost.
+
+    Xero's state is stored and the cursors moved before delivery, and an update is marked
+    told only after ``apply`` returned, so each refused update stays in the outbox and is
+    delivered again by the next ``pull()`` or ``deliver()``. The others were delivered.
+
+    Attributes:
+        failures: ``(update, exception)`` for each update the sink raised on.
+        delivered: The updates the sink accepted in the same run.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        *,
+        failures: Sequence[tuple[PaymentUpdate, Exception]],
+        delivered: Sequence[PaymentUpdate] = (),
+    ) -> None:
+        self.failures = tuple(failures)
+        self.delivered = tuple(delivered)
+        first, error = self.failures[0]
+        more = f" and {len(self.failures) - 1} more" if len(self.failures) > 1 else ""
+        super().__init__(
+            f"the PaymentSink raised on the update for invoice {first.invoice_number}{more} "
+            f"({type(error).__name__}: {error}); nothing is lost: fix what the sink needs and "
+            "the next pull() or deliver() delivers them again"
         )
 
 

@@ -239,7 +239,8 @@ def test_older_snapshot_never_overwrites(
     stale = engine._client.get_invoice(pushed.xero_invoice_id)
     xero.clock.advance(60)
     engine.push(with_line(invoice, quantity=Decimal("3")))
-    assert [] == engine._apply_pulled([stale])
+    engine._learn([stale])
+    assert [] == engine.deliver()
     assert Decimal("172.50") == store.get(engine.tenant_id, "I-1").total
 
 

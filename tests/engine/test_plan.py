@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bms_xero import InvoiceStatus, XeroInvoice
-from bms_xero.engine import BmsStatus
+from bms_xero.engine import BmsStatus, PaymentUpdate
 from bms_xero.engine.plan import (
     Step,
     apply_xero,
@@ -16,7 +16,7 @@ from bms_xero.engine.plan import (
     fingerprint,
     is_duplicate_number,
     is_edit_refused,
-    payment_update,
+    pending_update,
     resolve,
     step_for,
 )
@@ -143,6 +143,11 @@ def test_deep_link_with_short_code() -> None:
     assert f"https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={X}" == deep_link(X, None)
 
 
+def payment_update(rec: SyncRecord, seen: XeroInvoice) -> PaymentUpdate | None:
+    """What the host is owed once the record learned ``seen`` from a pull."""
+    return pending_update(apply_xero(rec, seen, pulled_at=None))
+
+
 def test_payment_update_on_change() -> None:
     """A part payment becomes an update with absolute amounts and the old status."""
     rec = record(
@@ -151,6 +156,9 @@ def test_payment_update_on_change() -> None:
         amount_due=Decimal("115.00"),
         amount_paid=Decimal(0),
         amount_credited=Decimal(0),
+        money_version=1,
+        told_version=1,
+        told_status="awaiting_payment",
     )
     paid = xero(amount_paid=Decimal("15.00"), amount_due=Decimal("100.00"))
     update = payment_update(rec, paid)
@@ -166,6 +174,7 @@ def test_no_update_without_change() -> None:
     """Nothing changed in Xero means no update."""
     rec = record(
         xero_status="AUTHORISED",
+        total=Decimal("115.00"),
         amount_due=Decimal("115.00"),
         amount_paid=Decimal(0),
         amount_credited=Decimal(0),

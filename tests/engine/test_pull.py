@@ -11,6 +11,7 @@ import pytest
 from bms_xero import Customer
 from bms_xero.engine import BmsStatus, SyncEngine
 from bms_xero.engine.results import Panel
+from bms_xero.errors import PaymentDeliveryFailed
 from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeXero
 from tests.engine.conftest import RecordingSink, make_engine, make_invoice, with_line
@@ -127,8 +128,10 @@ def test_sink_failure_keeps_cursor(
     xero.clock.advance(60)
     xero.pay(pushed.xero_invoice_id, amount=Decimal("5.00"))
     sink.fail_with = RuntimeError("BMS database is down")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(PaymentDeliveryFailed) as caught:
         engine.pull()
+    [(refused, error)] = caught.value.failures
+    assert ("I-1", "BMS database is down") == (refused.invoice_id, str(error))
     sink.fail_with = None
     [update] = engine.pull()
     assert Decimal("5.00") == update.amount_paid

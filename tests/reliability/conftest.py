@@ -112,6 +112,10 @@ class Tally:
     unnamed_failed_jobs: int = 0
     typed_errors: int = 0
     untyped_errors: int = 0
+    money_events: int = 0
+    sink_refusals: int = 0
+    told_checked: int = 0
+    told_wrong: int = 0
     log_records: int = 0
     texts_scanned: int = 0
     secrets_known: int = 0
@@ -138,6 +142,10 @@ class Tally:
             ("failed jobs not naming their invoice", self.unnamed_failed_jobs),
             ("typed errors (bad input)", self.typed_errors),
             ("untyped errors (bad input)", self.untyped_errors),
+            ("money events made in Xero", self.money_events),
+            ("sink refusals (host raised)", self.sink_refusals),
+            ("invoices checked: sink told == Xero", self.told_checked),
+            ("sink out of step with Xero", self.told_wrong),
             ("log records scanned for secrets", self.log_records),
             ("reprs/errors scanned for secrets", self.texts_scanned),
             ("secrets watched", self.secrets_known),

@@ -167,7 +167,7 @@ class TestSchema:
             conn.execute("INSERT INTO bms_xero_schema VALUES ('tokens', 3)")
             conn.execute("CREATE TABLE bms_xero_tokens (tenant_id TEXT PRIMARY KEY)")
         SQLiteStore(path).close()
-        assert [("sync", 1), ("tokens", 3)] == raw(
+        assert [("sync", SQLiteStore.schema_version), ("tokens", 3)] == raw(
             path, "SELECT component, version FROM bms_xero_schema ORDER BY component"
         )
         assert [("bms_xero_tokens",)] == raw(
@@ -206,10 +206,52 @@ class TestSchema:
             )
         }
         assert [
+            ["tenant_id", "invoice_id"],  # the outbox (partial: only records due)
             ["tenant_id", "invoice_number"],
             ["tenant_id", "state"],
             ["tenant_id", "xero_invoice_id"],
         ] == sorted(indexes.values())
+
+    def test_outbox_is_read_through_its_partial_index(self, store: SQLiteStore, path: Path) -> None:
+        """Finding records due for delivery uses the partial index, not a table scan."""
+        plan = raw(
+            path,
+            "EXPLAIN QUERY PLAN SELECT * FROM bms_xero_sync_records WHERE tenant_id = 't1' "
+            "AND invoice_id > '' AND money_version > told_version ORDER BY invoice_id LIMIT 500",
+        )
+        assert any("bms_xero_sync_records_undelivered" in str(row[-1]) for row in plan)
+
+    def test_upgrade_from_v1_marks_money_records_due(self, path: Path) -> None:
+        """A file from before the outbox gets it, and every record with money on it is due
+        once (the old pull could have lost its payment)."""
+        with closing(sqlite3.connect(path)) as conn, conn:
+            from bms_xero.storage.sqlite import MIGRATIONS
+
+            conn.execute(
+                "CREATE TABLE bms_xero_schema "
+                "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+            MIGRATIONS[0](conn)
+            conn.execute("INSERT INTO bms_xero_schema VALUES ('sync', 1)")
+            for invoice_id, paid, status in (
+                ("I-1", "0.00", "AUTHORISED"),
+                ("I-2", "10.00", "AUTHORISED"),
+                ("I-3", "0", "VOIDED"),
+            ):
+                conn.execute(
+                    "INSERT INTO bms_xero_sync_records (tenant_id, invoice_id, invoice_number, "
+                    "state, version, xero_status, amount_paid, amount_credited) "
+                    "VALUES ('t1', ?, ?, 'pushed', 1, ?, ?, '0')",
+                    (invoice_id, invoice_id, status, paid),
+                )
+        with SQLiteStore(path) as store:
+            assert ["I-2", "I-3"] == [r.invoice_id for r in store.iter_undelivered("t1")]
+            first = store.get("t1", "I-1")
+            assert first is not None and (0, 0, ()) == (
+                first.money_version,
+                first.told_version,
+                first.allocations,
+            )
 
 
 class TestMigrate:

@@ -9,12 +9,12 @@ next push resolves by looking the invoice up in Xero before it creates anything.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -32,7 +32,6 @@ from bms_xero.engine import plan
 from bms_xero.engine.plan import Step
 from bms_xero.engine.ports import PaymentSink, XeroApi
 from bms_xero.engine.results import (
-    BmsStatus,
     Panel,
     PaymentUpdate,
     PushAction,
@@ -45,6 +44,8 @@ from bms_xero.errors import (
     ConfigurationError,
     CreditNoteRequired,
     InvoiceNumberConflict,
+    NotFound,
+    PaymentDeliveryFailed,
     PreflightError,
     PushInProgress,
     SyncError,
@@ -76,8 +77,6 @@ ID_ROOM = 64  # bytes an update adds to a payload ("InvoiceID") and the list sep
 MAX_BODY = 3_000_000  # bytes per request: Xero refuses over 3.5 MB; leave room for the envelope
 INVOICE_CURSOR = "invoices"
 PAYMENT_CURSOR = "payments"
-# If-Modified-Since is accurate to the second: re-read one second so nothing falls between.
-OVERLAP = timedelta(seconds=1)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -535,9 +534,13 @@ class SyncEngine:
                 ),
                 xero,
                 pulled_at=None,
+                reported=plan.PUSHED_STATUSES,
             )
 
         w.record = self._save(w.record, link)
+        # A link of ours from now on: the pull must see what it does next (the lookup above
+        # read everything before), even when this is the store's first link.
+        self._seed_cursors(xero)
         if w.content is None or sent != w.content or xero.invoice_number != w.invoice.number:
             w.step = Step.UPDATE
             w.action = PushAction.ADOPTED
@@ -685,6 +688,7 @@ class SyncEngine:
                 ),
                 xero,
                 pulled_at=None,
+                reported=plan.PUSHED_STATUSES,
             )
 
         w.record = self._save(w.record, link)
@@ -696,12 +700,20 @@ class SyncEngine:
         )
 
     def _seed_cursors(self, xero: XeroInvoice) -> None:
-        """Start pulling from our first create, by Xero's clock, not from the beginning of time."""
+        """Start pulling from the store's first link (a create or an adoption), by Xero's
+        clock, not from the beginning of time.
+
+        Only an unset cursor is seeded: a set one is already no later than anything a new
+        link can do, because the link's own read (the create's answer, the lookup) saw the
+        invoice as it was, and what changes afterwards is stamped later than any cursor a
+        finished pull stored (a pull running meanwhile is held back by the pending intent,
+        see ``_linked_records``).
+        """
         if xero.updated_at is None:
             return
         for name in (INVOICE_CURSOR, PAYMENT_CURSOR):
             if self._store.get_cursor(self.tenant_id, name) is None:
-                self._store.set_cursor(self.tenant_id, name, xero.updated_at - OVERLAP)
+                self._store.set_cursor(self.tenant_id, name, xero.updated_at)
 
     def _uncertain(
         self,
@@ -841,6 +853,7 @@ class SyncEngine:
                 ),
                 xero,
                 pulled_at=None,
+                reported=plan.PUSHED_STATUSES,
             ),
         )
         return PushOutcome(
@@ -957,6 +970,7 @@ class SyncEngine:
                 attrs.evolve(r, state=SyncState.VOIDED, last_error=None, last_error_at=None),
                 final,
                 pulled_at=None,
+                reported=plan.CANCELLED_STATUSES,
             ),
         )
         return self._result(invoice, stored, PushAction.VOIDED, final)
@@ -966,56 +980,104 @@ class SyncEngine:
     def pull(self) -> list[PaymentUpdate]:
         """Bring payments and status changes back from Xero, since the last pull.
 
-        Reads invoices changed since the stored cursor (If-Modified-Since, pages of 1000) and
-        payments changed since theirs (so a payment that does not touch its invoice's
-        timestamp is not missed), applies each change to its sync record, hands it to the
-        payment sink and returns them. Cursors advance only after the updates are stored, and
-        only to Xero's own timestamps.
+        Two steps. Learn: read the sales invoices changed since the stored cursor, then the
+        payments changed since theirs (a payment need not touch its invoice's timestamp),
+        each oldest first with keyset paging so nothing changing meanwhile is skipped, and
+        store what Xero holds on each linked record, a page at a time. Cursors then advance
+        to Xero's own timestamps, never past an invoice whose link is still being written.
+        Deliver: tell the sink about every record whose Xero state differs from what the
+        host was last told (:meth:`deliver`), and return those updates.
+
+        Raises:
+            PaymentDeliveryFailed: The sink raised for some updates (they are delivered
+                again next time; the rest were delivered).
         """
         inv_since = self._store.get_cursor(self.tenant_id, INVOICE_CURSOR)
         pay_since = self._store.get_cursor(self.tenant_id, PAYMENT_CURSOR)
-        newest_inv, newest_pay = inv_since, pay_since
-        updates: list[PaymentUpdate] = []
+        newest_inv, held_inv = inv_since, None
         batch: list[XeroInvoice] = []
-        for xero in self._client.iter_invoices(
-            modified_since=None if inv_since is None else inv_since - OVERLAP
-        ):
-            if xero.updated_at is not None and (newest_inv is None or xero.updated_at > newest_inv):
-                newest_inv = xero.updated_at
+        # If-Modified-Since is read to the second, inclusively: the cursor's own second is
+        # read again, so nothing stamped in it after the cursor is missed.
+        for xero in self._client.iter_changed_invoices(since=inv_since):
+            newest_inv = _later(newest_inv, xero.updated_at)
             batch.append(xero)
             if len(batch) >= PULL_CHUNK:
-                # Applied page by page, so memory stays flat however many invoices changed;
+                # Learned page by page, so memory stays flat however many invoices changed;
                 # the cursors move only at the end, so a crash part-way re-reads the rest.
-                updates.extend(self._apply_pulled(batch))
+                held_inv = _earlier(held_inv, self._learn(batch))
                 batch.clear()
-        updates.extend(self._apply_pulled(batch))
+        held_inv = _earlier(held_inv, self._learn(batch))
 
+        newest_pay, held_pay = pay_since, None
         payments: list[XeroPayment] = []
-        for payment in self._client.iter_payments(
-            modified_since=None if pay_since is None else pay_since - OVERLAP
-        ):
-            if payment.updated_at is not None and (
-                newest_pay is None or payment.updated_at > newest_pay
-            ):
-                newest_pay = payment.updated_at
+        for payment in self._client.iter_changed_payments(since=pay_since):
+            newest_pay = _later(newest_pay, payment.updated_at)
             payments.append(payment)
             if len(payments) >= PULL_CHUNK:
-                updates.extend(self._refresh_paid(payments))
+                held_pay = _earlier(held_pay, self._refresh_paid(payments))
                 payments.clear()
-        updates.extend(self._refresh_paid(payments))
+        held_pay = _earlier(held_pay, self._refresh_paid(payments))
 
-        if newest_inv is not None and newest_inv != inv_since:
-            self._store.set_cursor(self.tenant_id, INVOICE_CURSOR, newest_inv)
-        if newest_pay is not None and newest_pay != pay_since:
-            self._store.set_cursor(self.tenant_id, PAYMENT_CURSOR, newest_pay)
-        return updates
+        for name, since, newest, held in (
+            (INVOICE_CURSOR, inv_since, newest_inv, held_inv),
+            (PAYMENT_CURSOR, pay_since, newest_pay, held_pay),
+        ):
+            target = _earlier(newest, held)
+            if target is not None and target != since:
+                self._store.set_cursor(self.tenant_id, name, target)
+        return self.deliver()
 
-    def _refresh_paid(self, payments: Sequence[XeroPayment]) -> list[PaymentUpdate]:
+    def deliver(self) -> list[PaymentUpdate]:
+        """Tell the sink every change Xero holds that the host has not accepted yet.
+
+        The outbox is the records whose ``money_version`` is ahead of their ``told_version``;
+        each gets one absolute update, marked told only after the sink's ``apply`` returned.
+        Runs at the end of every :meth:`pull`; call it alone to retry after a sink failure
+        without asking Xero anything. Returns the updates delivered (all of them when there
+        is no sink: the return value is the telling).
+
+        Raises:
+            PaymentDeliveryFailed: The sink raised for some updates; they stay in the outbox.
+        """
+        return self._deliver(self._store.iter_undelivered(self.tenant_id))
+
+    def _deliver(self, records: Iterable[SyncRecord]) -> list[PaymentUpdate]:
+        delivered: list[PaymentUpdate] = []
+        failures: list[tuple[PaymentUpdate, Exception]] = []
+        for record in records:
+            update = plan.pending_update(record)
+            if update is None:
+                continue
+            if self._sink is not None:
+                try:
+                    self._sink.apply(update)
+                except Exception as e:  # the host's code: any failure keeps it in the outbox
+                    log.warning(
+                        "the PaymentSink raised on invoice %s (%s); it is delivered again "
+                        "next time",
+                        update.invoice_number,
+                        type(e).__name__,
+                    )
+                    failures.append((update, e))
+                    continue
+            try:
+                self._save(record, functools.partial(plan.mark_told, update=update))
+            except VersionConflict:
+                # Someone kept changing it: told stays behind and it is delivered again,
+                # which an absolute update makes harmless.
+                log.info("invoice %s: delivery not recorded; it comes again", update.invoice_number)
+            delivered.append(update)
+        if failures:
+            raise PaymentDeliveryFailed(failures=failures, delivered=delivered)
+        return delivered
+
+    def _refresh_paid(self, payments: Sequence[XeroPayment]) -> datetime | None:
         """Re-read the linked invoices whose record is older than a payment on them.
 
         Xero may not bump an invoice's timestamp for a payment, and a payment can land after
         the invoice pass read its invoice: the record's ``xero_updated_at`` says which
-        snapshot it holds.
+        snapshot it holds. Returns how far the payment cursor may move (see
+        :func:`plan.held_cursor`).
         """
         newest: dict[str, datetime | None] = {}
         for p in payments:
@@ -1025,48 +1087,146 @@ class SyncEngine:
                     p.updated_at is not None and (seen is None or p.updated_at > seen)
                 ):
                     newest[p.invoice_id] = p.updated_at
-        records = self._store.by_xero_ids(self.tenant_id, newest)
+        records = self._linked_records(
+            newest, [(p.invoice_id, p.invoice_number, p.updated_at) for p in payments]
+        )
         stale: list[str] = []
-        for xid, record in records.items():
+        for xid, record in records.found.items():
             paid_at = newest[xid]
             held = record.xero_updated_at
             if held is None or paid_at is None or held < paid_at:
                 stale.append(xid)
         stale.sort()
-        updates: list[PaymentUpdate] = []
         for chunk in _chunks(stale, BATCH):
-            updates.extend(self._apply_pulled(list(self._client.iter_invoices(ids=chunk))))
-        return updates
+            self._learn(list(self._client.iter_invoices(ids=chunk)))
+        return records.held
+
+    def _linked_records(
+        self,
+        xero_ids: Iterable[str],
+        seen: Sequence[tuple[str | None, str | None, datetime | None]],
+    ) -> _Linked:
+        """The records linked to what a pull read, and how far its cursor may move.
+
+        ``seen`` is (Xero invoice id, number, UpdatedDateUTC) of each thing read. Anything
+        left unmatched is checked against the creates not yet confirmed, read *before* the
+        unmatched ids are looked up again: a link written in between is then either found
+        by the second look, or its intent was still pending at the first, and holds the
+        cursor. Either way nothing an invoice of ours did before its link is passed over.
+        """
+        found = self._store.by_xero_ids(self.tenant_id, xero_ids)
+        unmatched = [s for s in seen if s[0] and s[0] not in found]
+        if not unmatched:
+            return _Linked(found, None)
+        pending = {
+            r.invoice_number
+            for r in self._store.iter_records(
+                self.tenant_id, states=(SyncState.PENDING, SyncState.UNCERTAIN)
+            )
+        }
+        late = self._store.by_xero_ids(self.tenant_id, (s[0] or "" for s in unmatched))
+        found.update(late)
+        held = plan.held_cursor(
+            ((number, at) for xid, number, at in unmatched if xid not in late), pending
+        )
+        return _Linked(found, held)
 
     def pull_invoices(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
         """Refresh the given BMS invoices from Xero now (manual sync, webhooks).
 
-        Invoices never pushed are skipped. Cursors are not moved.
-        """
-        records = self._store.get_many(self.tenant_id, invoice_ids)
-        xero_ids = sorted(r.xero_invoice_id for r in records.values() if r.xero_invoice_id)
-        updates: list[PaymentUpdate] = []
-        for chunk in _chunks(xero_ids, BATCH):
-            updates.extend(self._apply_pulled(list(self._client.iter_invoices(ids=chunk))))
-        return updates
+        Invoices never pushed are skipped. Cursors are not moved. What these invoices owe
+        the host is delivered (only theirs: :meth:`deliver` runs the whole outbox).
 
-    def _apply_pulled(self, invoices: Sequence[XeroInvoice]) -> list[PaymentUpdate]:
+        Raises:
+            PaymentDeliveryFailed: The sink raised (the update is delivered again later).
+        """
+        wanted = list(invoice_ids)
+        records = self._store.get_many(self.tenant_id, wanted)
+        xero_ids = sorted(r.xero_invoice_id for r in records.values() if r.xero_invoice_id)
+        for chunk in _chunks(xero_ids, BATCH):
+            self._learn(list(self._client.iter_invoices(ids=chunk)))
+        return self._deliver_due(wanted)
+
+    def _deliver_due(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
+        """The outbox, limited to these invoices."""
+        due = self._store.get_many(self.tenant_id, invoice_ids)
+        return self._deliver(r for _, r in sorted(due.items()) if r.delivery_due)
+
+    def import_link(
+        self, *, invoice_id: str, invoice_number: str, xero_invoice_id: str
+    ) -> Panel:
+        """Link a BMS invoice to a Xero invoice that exists already (a migration from another
+        integration, invoices raised in Xero by hand), then read it.
+
+        The link is stored first and the invoice read after, so nothing the invoice does is
+        missed: what happened before is in that read (its payments reach the sink like any
+        news), what happens after is stamped later and found by the next pull (the cursors are
+        seeded here if this is the store's first link). The next push of the invoice sends
+        its content (what Xero holds is unknown to us), or raises
+        :class:`~bms_xero.errors.CreditNoteRequired` if it was paid. Calling it again is
+        harmless: a failed read can simply be retried.
+
+        Raises:
+            ConfigurationError: The invoice is linked to another Xero invoice already, or the
+                Xero invoice is not a sales invoice with this number.
+            NotFound: Xero has no such invoice (the link is removed again, nothing else kept).
+            PaymentDeliveryFailed: The sink raised on the invoice's news (delivered later).
+        """
+        record = self._store.get(self.tenant_id, invoice_id)
+        if record is not None and record.xero_invoice_id not in (None, xero_invoice_id):
+            raise ConfigurationError(
+                f"invoice {invoice_number} is linked to Xero invoice {record.xero_invoice_id} "
+                f"already; it can't also be {xero_invoice_id}"
+            )
+        if record is None or record.xero_invoice_id is None:
+            fresh = SyncRecord(
+                tenant_id=self.tenant_id,
+                invoice_id=invoice_id,
+                invoice_number=invoice_number,
+                state=SyncState.PUSHED,
+                xero_invoice_id=xero_invoice_id,
+            )
+            if record is None:
+                record = self._store.put(fresh, expected_version=None)
+            else:
+                record = self._store.put(
+                    attrs.evolve(record, state=SyncState.PUSHED, xero_invoice_id=xero_invoice_id),
+                    expected_version=record.version,
+                )
+        try:
+            xero = self._client.get_invoice(xero_invoice_id)
+        except NotFound:
+            self._save(record, _unlinked)
+            raise
+        if xero.type != "ACCREC" or xero.invoice_number != invoice_number:
+            self._save(record, _unlinked)
+            raise ConfigurationError(
+                f"Xero invoice {xero_invoice_id} is {xero.type} {xero.invoice_number!r}, not "
+                f"sales invoice {invoice_number!r}: check the id before linking"
+            )
+        self._learn([xero])
+        self._seed_cursors(xero)
+        self._deliver_due([invoice_id])
+        return self.panel(invoice_id)
+
+    def _learn(self, invoices: Sequence[XeroInvoice]) -> datetime | None:
+        """Store what Xero holds on each linked record (nothing is told here).
+
+        Returns how far the invoice cursor may move past this page (see
+        :meth:`_linked_records`).
+        """
         now = self._clock.now()
-        pulled = [x for x in invoices if x.invoice_id is not None]
-        records = self._store.by_xero_ids(self.tenant_id, (x.invoice_id or "" for x in pulled))
-        updates: list[PaymentUpdate] = []
+        pulled = [x for x in invoices if x.invoice_id is not None and x.type == "ACCREC"]
+        records = self._linked_records(
+            (x.invoice_id or "" for x in pulled),
+            [(x.invoice_id, x.invoice_number, x.updated_at) for x in pulled],
+        )
         for xero in pulled:
-            record = records.get(xero.invoice_id or "")
+            record = records.found.get(xero.invoice_id or "")
             if record is None or _older(xero, record):
                 continue
-            update = plan.payment_update(record, xero)
-            if update is not None and self._sink is not None:
-                # Before the record: if we crash in between, the next pull delivers it again.
-                self._sink.apply(update)
             self._save(record, _refreshed_by(xero, now))
-            if update is not None:
-                updates.append(update)
-        return updates
+        return records.held
 
     # --- panel and manual sync -----------------------------------------------------------
 
@@ -1075,13 +1235,6 @@ class SyncEngine:
         record = self._store.get(self.tenant_id, invoice_id)
         if record is None:
             return Panel(invoice_id=invoice_id)
-        status = None
-        if record.xero_status is not None:
-            status = BmsStatus.of(
-                record.xero_status,
-                amount_paid=record.amount_paid or Decimal(0),
-                amount_credited=record.amount_credited or Decimal(0),
-            )
         return Panel(
             invoice_id=invoice_id,
             invoice_number=record.invoice_number,
@@ -1091,15 +1244,17 @@ class SyncEngine:
             view_url=self._view_url(record.xero_invoice_id),
             last_push_at=record.last_push_at,
             last_pull_at=record.last_pull_at,
-            status=status,
+            status=plan.bms_status(record),
             xero_status=record.xero_status,
             total=record.total,
             amount_due=record.amount_due,
             amount_paid=record.amount_paid,
             amount_credited=record.amount_credited,
+            settlement=record.settlement,
             fully_paid_on=record.fully_paid_on,
             last_error=record.last_error,
             last_error_at=record.last_error_at,
+            delivery_pending=record.delivery_due,
         )
 
     def sync(self, invoice: Invoice) -> Panel:
@@ -1169,6 +1324,11 @@ def _tombstone(record: SyncRecord) -> SyncRecord:
     )
 
 
+def _unlinked(record: SyncRecord) -> SyncRecord:
+    """An imported link that turned out wrong, taken back (nothing was learned through it)."""
+    return attrs.evolve(record, state=SyncState.FAILED, xero_invoice_id=None)
+
+
 def _clear_error(record: SyncRecord) -> SyncRecord:
     return attrs.evolve(record, last_error=None, last_error_at=None)
 
@@ -1188,6 +1348,26 @@ def _numbers_of(w: _Work) -> tuple[str, ...]:
     """The numbers an earlier create of this invoice may have used: its intent's and its own."""
     sent = w.record.invoice_number if w.record is not None else None
     return tuple(dict.fromkeys(n for n in (sent, w.invoice.number) if n))
+
+
+@attrs.frozen
+class _Linked:
+    """The records a pull's page matched, and how far that page lets the cursor move."""
+
+    found: dict[str, SyncRecord]
+    held: datetime | None
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return min(a, b)
 
 
 def _older(xero: XeroInvoice, record: SyncRecord) -> bool:

@@ -10,28 +10,33 @@ from __future__ import annotations
 import enum
 import hashlib
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from bms_xero.domain import Invoice, InvoiceStatus, XeroInvoice
+from bms_xero.domain import AllocationKind, Invoice, InvoiceStatus, XeroInvoice, XeroPayment
 from bms_xero.engine.results import BmsStatus, PaymentUpdate
 from bms_xero.mapping.wire import encode_json
 from bms_xero.storage.records import SyncRecord, SyncState
 
 __all__ = [
+    "CANCELLED_STATUSES",
+    "PUSHED_STATUSES",
     "Resolution",
     "Step",
     "apply_xero",
+    "bms_status",
     "content_hash",
     "deep_link",
     "fingerprint",
+    "held_cursor",
     "is_duplicate_number",
     "is_edit_refused",
-    "payment_update",
+    "mark_told",
+    "pending_update",
     "resolve",
     "step_for",
 ]
@@ -162,66 +167,181 @@ def deep_link(xero_invoice_id: str, short_code: str | None) -> str:
     )
 
 
-def _status(record: SyncRecord) -> BmsStatus | None:
+#: Statuses a push's own result reports to the host (it sent them); a cancel reports these.
+PUSHED_STATUSES: frozenset[str] = frozenset(
+    {InvoiceStatus.DRAFT, InvoiceStatus.SUBMITTED, InvoiceStatus.AUTHORISED}
+)
+CANCELLED_STATUSES: frozenset[str] = frozenset({InvoiceStatus.VOIDED, InvoiceStatus.DELETED})
+
+
+def bms_status(record: SyncRecord) -> BmsStatus | None:
+    """What the BMS should show for the record's invoice, from what Xero holds."""
+    settlement = record.settlement
     if record.xero_status is None:
         return None
     return BmsStatus.of(
         record.xero_status,
-        amount_paid=record.amount_paid or Decimal(0),
-        amount_credited=record.amount_credited or Decimal(0),
+        amount_paid=Decimal(0) if settlement is None else settlement.paid,
+        amount_credited=Decimal(0) if settlement is None else settlement.credited,
     )
 
 
-def apply_xero(record: SyncRecord, xero: XeroInvoice, *, pulled_at: datetime | None) -> SyncRecord:
-    """The record updated with what Xero says about its invoice now."""
+def _money(record: SyncRecord) -> tuple[Any, ...]:
+    """Everything about the invoice's money the host is told: a change here is news.
+
+    The breakdown compares as zero when unset, so a record stored before it existed does
+    not count as changed the first time it is read again.
+    """
+    return (
+        record.xero_status,
+        record.total,
+        record.amount_due,
+        record.amount_paid,
+        record.amount_credited,
+        record.paid_by_prepayments or 0,
+        record.paid_by_overpayments or 0,
+        record.fully_paid_on,
+        record.allocations,
+    )
+
+
+def apply_xero(
+    record: SyncRecord,
+    xero: XeroInvoice,
+    *,
+    pulled_at: datetime | None,
+    reported: frozenset[str] = frozenset(),
+) -> SyncRecord:
+    """The record updated with what Xero holds for its invoice now.
+
+    Only what Xero holds moves; what the host was told (``told_*``) stays, so the delivery
+    step sees the difference and tells the sink. A change to the money bumps
+    ``money_version``: that is the update's ``sequence``.
+
+    ``reported`` is for the answer to our own write (a create, update, adoption or cancel):
+    its result already tells the host the invoice exists with that status, so a state with
+    no money allocated and a status in ``reported`` counts as told, provided the host was
+    up to date before. Money allocated (paid, credited) is always news: an adopted invoice
+    that was paid in the meantime reaches the sink.
+    """
+    settlement = xero.settlement
     changes: dict[str, Any] = {
         "xero_status": None if xero.status is None else str(xero.status),
         "total": xero.total,
         "amount_due": xero.amount_due,
         "amount_paid": xero.amount_paid,
         "amount_credited": xero.amount_credited,
+        "paid_by_prepayments": settlement.prepayments,
+        "paid_by_overpayments": settlement.overpayments,
         "fully_paid_on": xero.fully_paid_on,
+        "allocations": xero.allocations,
         "xero_updated_at": xero.updated_at or record.xero_updated_at,
     }
     if pulled_at is not None:
         changes["last_pull_at"] = pulled_at
     if xero.status in (InvoiceStatus.VOIDED, InvoiceStatus.DELETED):
         changes["state"] = SyncState.VOIDED
-    return attrs.evolve(record, **changes)
+    applied = attrs.evolve(record, **changes)
+    if _money(applied) == _money(record):
+        return applied
+    version = record.money_version + 1
+    told = (
+        record.told_version == record.money_version
+        and not xero.has_allocations
+        and xero.status in reported
+    )
+    if not told:
+        return attrs.evolve(applied, money_version=version)
+    status = bms_status(applied)
+    return attrs.evolve(
+        applied,
+        money_version=version,
+        told_version=version,
+        told_status=None if status is None else status.value,
+    )
 
 
-def payment_update(record: SyncRecord, xero: XeroInvoice) -> PaymentUpdate | None:
-    """The change to hand to the host, or ``None`` when Xero's view did not change."""
-    before = (
-        record.xero_status,
-        record.amount_paid,
-        record.amount_due,
-        record.amount_credited,
-        record.fully_paid_on,
-    )
-    after = (
-        None if xero.status is None else str(xero.status),
-        xero.amount_paid,
-        xero.amount_due,
-        xero.amount_credited,
-        xero.fully_paid_on,
-    )
-    if before == after:
+def pending_update(record: SyncRecord) -> PaymentUpdate | None:
+    """The update the host is owed for this record, or ``None`` when it is up to date.
+
+    The diff of told against known, nothing else: the update is built from what Xero holds
+    as stored, so a delivery that failed is rebuilt, identical, on the next run.
+    """
+    status = bms_status(record)
+    settlement = record.settlement
+    if not record.delivery_due or status is None or settlement is None:
         return None
+    xero_id = record.xero_invoice_id or ""
+    payments = tuple(
+        XeroPayment(
+            payment_id=a.id,
+            amount=a.amount,
+            date=a.date,
+            invoice_id=xero_id,
+            invoice_number=record.invoice_number,
+            reference=a.reference,
+        )
+        for a in record.allocations
+        if a.kind is AllocationKind.PAYMENT
+    )
     return PaymentUpdate(
+        sequence=record.money_version,
         invoice_id=record.invoice_id,
         invoice_number=record.invoice_number,
-        xero_invoice_id=xero.invoice_id or record.xero_invoice_id or "",
-        status=BmsStatus.of(
-            xero.status, amount_paid=xero.amount_paid, amount_credited=xero.amount_credited
-        ),
-        xero_status=xero.status,
-        total=xero.total,
-        amount_paid=xero.amount_paid,
-        amount_due=xero.amount_due,
-        amount_credited=xero.amount_credited,
-        fully_paid_on=xero.fully_paid_on,
-        payments=xero.payments,
-        xero_updated_at=xero.updated_at,
-        previous_status=_status(record),
+        xero_invoice_id=xero_id,
+        status=status,
+        xero_status=_known_status(record.xero_status),
+        total=_zero_if_none(record.total),
+        amount_paid=_zero_if_none(record.amount_paid),
+        amount_due=_zero_if_none(record.amount_due),
+        amount_credited=_zero_if_none(record.amount_credited),
+        settlement=settlement,
+        fully_paid_on=record.fully_paid_on,
+        allocations=record.allocations,
+        payments=payments,
+        xero_updated_at=record.xero_updated_at,
+        previous_status=None if record.told_status is None else BmsStatus(record.told_status),
     )
+
+
+def mark_told(record: SyncRecord, update: PaymentUpdate) -> SyncRecord | None:
+    """The record once the sink accepted ``update``; ``None`` if it already knows as much.
+
+    Told only moves forward: a slower deliverer of an older sequence never undoes a newer
+    one, and a record whose money changed again since stays due.
+    """
+    if record.told_version >= update.sequence:
+        return None
+    return attrs.evolve(
+        record,
+        told_version=min(update.sequence, record.money_version),
+        told_status=update.status.value,
+    )
+
+
+def _zero_if_none(value: Decimal | None) -> Decimal:
+    # Not ``value or 0``: that would turn Xero's 0.00 into 0 and change what the host shows.
+    return Decimal(0) if value is None else value
+
+
+def _known_status(value: str | None) -> InvoiceStatus | str | None:
+    try:
+        return None if value is None else InvoiceStatus(value)
+    except ValueError:
+        return value
+
+
+def held_cursor(
+    unlinked: Iterable[tuple[str | None, datetime | None]], pending_numbers: Collection[str]
+) -> datetime | None:
+    """How far a pull may move its cursor, given what it read but could not match.
+
+    ``unlinked`` are (number, UpdatedDateUTC) of sales invoices (or payments) read with no
+    linked record; ``pending_numbers`` the numbers of records whose create is not confirmed
+    yet (read after the page, before the records were matched). A match is an invoice of
+    ours whose link is being written right now: the cursor must not pass it, or what
+    happened to it before the link would never be read again. Returns the earliest such
+    time, or ``None`` when nothing holds the cursor back.
+    """
+    held = [at for number, at in unlinked if number in pending_numbers and at is not None]
+    return min(held) if held else None

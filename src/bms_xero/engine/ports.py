@@ -23,7 +23,13 @@ class PaymentSink(Protocol):
     """Receives each payment/status change pulled from Xero, for the host to apply.
 
     Updates carry absolute values (amount paid, due, status), so applying one twice is
-    harmless: after a crash the engine may deliver an update again (at least once).
+    harmless: after a crash the engine may deliver an update again (at least once). Each
+    carries a ``sequence`` that grows with every change to the invoice's money: keep the
+    last one applied per invoice to drop a stale or repeated update.
+
+    An update is marked told only after ``apply`` returns. If it raises, the update stays in
+    the outbox and comes again on the next pull or ``SyncEngine.deliver()``: raise when the
+    BMS could not record it, and never swallow a failure to "keep going".
     """
 
     def apply(self, update: PaymentUpdate) -> None:
@@ -66,6 +72,18 @@ class XeroApi(Protocol):
         page_size: int = 1000,
     ) -> Iterator[XeroInvoice]:
         """GET /Invoices, paged lazily."""
+        ...
+
+    def iter_changed_invoices(
+        self, *, since: datetime | None, page_size: int = 1000
+    ) -> Iterator[XeroInvoice]:
+        """Sales invoices changed since ``since``, oldest first, paged so none is skipped."""
+        ...
+
+    def iter_changed_payments(
+        self, *, since: datetime | None, page_size: int = 1000
+    ) -> Iterator[XeroPayment]:
+        """Payments changed since ``since``, oldest first, paged so none is skipped."""
         ...
 
     def get_invoice(self, invoice_id: str) -> XeroInvoice:

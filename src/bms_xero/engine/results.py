@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import attrs
 
-from bms_xero.domain import InvoiceStatus, XeroPayment
+from bms_xero.domain import Allocation, InvoiceStatus, Settlement, XeroPayment
 from bms_xero.errors import BmsXeroError
 
 __all__ = ["BmsStatus", "Panel", "PaymentUpdate", "PushAction", "PushOutcome", "PushResult"]
@@ -32,7 +32,7 @@ class BmsStatus(enum.StrEnum):
     AWAITING_PAYMENT = "awaiting_payment"
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
-    CREDITED = "credited"  # settled by credit notes rather than payments
+    CREDITED = "credited"  # settled by credit notes only (prepayments and overpayments pay)
     VOIDED = "voided"
     DELETED = "deleted"
     UNKNOWN = "unknown"  # a status Xero added after this release
@@ -45,7 +45,12 @@ class BmsStatus(enum.StrEnum):
         amount_paid: Decimal,
         amount_credited: Decimal,
     ) -> BmsStatus:
-        """The BMS status for a Xero status and its amounts."""
+        """The BMS status for a Xero status and its amounts.
+
+        ``amount_paid`` is what the customer paid (payments, prepayments and overpayments:
+        :attr:`Settlement.paid`), ``amount_credited`` what credit notes took off: an invoice
+        settled by a prepayment is paid, though Xero counts it in AmountCredited.
+        """
         settled = {
             InvoiceStatus.DRAFT: cls.DRAFT,
             InvoiceStatus.SUBMITTED: cls.AWAITING_APPROVAL,
@@ -127,7 +132,13 @@ class PushOutcome:
 class PaymentUpdate:
     """A change pulled from Xero for one linked BMS invoice. Values are absolute.
 
+    Delivered at least once: applying one twice is harmless, and ``sequence`` grows with
+    every change Xero made to the invoice's money, so a host that keeps the last sequence it
+    applied can drop a stale or repeated update (``if update.sequence <= seen: skip``).
+
     Attributes:
+        sequence: This invoice's money version (1, 2, ...): larger is newer; equal means the
+            same content.
         invoice_id: The BMS invoice id.
         invoice_number: Its number.
         xero_invoice_id: The Xero InvoiceID.
@@ -136,13 +147,18 @@ class PaymentUpdate:
         total: Xero's total.
         amount_paid: Paid so far.
         amount_due: Still to pay.
-        amount_credited: Credited so far.
+        amount_credited: Xero's AmountCredited: credit notes, prepayments and overpayments
+            applied (see ``settlement`` for which).
+        settlement: What settled it: paid by payments, by prepayments, by overpayments, and
+            credited by credit notes ("paid 80 + credited 20").
         fully_paid_on: When it became fully paid.
-        payments: Xero's payments on the invoice (reversed ones have status DELETED).
+        allocations: Every live payment and credit applied to the invoice.
+        payments: The payments among them (reversed payments are gone from the list).
         xero_updated_at: Xero's UpdatedDateUTC.
-        previous_status: The status before this update (``None`` on the first pull).
+        previous_status: The status the host was last told (``None`` if never).
     """
 
+    sequence: int
     invoice_id: str
     invoice_number: str
     xero_invoice_id: str
@@ -152,7 +168,9 @@ class PaymentUpdate:
     amount_paid: Decimal
     amount_due: Decimal
     amount_credited: Decimal
+    settlement: Settlement
     fully_paid_on: date | None = None
+    allocations: tuple[Allocation, ...] = ()
     payments: tuple[XeroPayment, ...] = ()
     xero_updated_at: datetime | None = None
     previous_status: BmsStatus | None = None
@@ -176,10 +194,13 @@ class Panel:
         total: Xero's total.
         amount_due: Still to pay.
         amount_paid: Paid so far.
-        amount_credited: Credited so far.
+        amount_credited: Xero's AmountCredited (credit notes, prepayments, overpayments).
+        settlement: What settled it: payments, prepayments, overpayments, credit notes.
         fully_paid_on: When it became fully paid.
         last_error: The last failure, naming what to fix.
         last_error_at: When it happened.
+        delivery_pending: Xero holds money news the host's PaymentSink has not accepted yet
+            (the next pull or ``deliver()`` tells it).
     """
 
     invoice_id: str
@@ -196,6 +217,8 @@ class Panel:
     amount_due: Decimal | None = None
     amount_paid: Decimal | None = None
     amount_credited: Decimal | None = None
+    settlement: Settlement | None = None
     fully_paid_on: date | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    delivery_pending: bool = False

@@ -126,6 +126,9 @@ def make_converter() -> cattrs.Converter:
     c.register_structure_hook(datetime, _datetime)
     c.register_structure_hook(str, _str)
     c.register_structure_hook_factory(_tolerant_enum_union, _structure_tolerant)
+    # A plain enum field (not "| str") holds a value we set ourselves: a member or a failure,
+    # never the raw string the str hook above would otherwise let through.
+    c.register_structure_hook(enum.StrEnum, lambda v, t: t(v))
     c.register_unstructure_hook(enum.Enum, lambda e: e.value)
 
     def structure_factory(cls: type) -> Any:

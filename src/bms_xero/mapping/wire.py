@@ -21,6 +21,7 @@ import cattrs
 
 from bms_xero.domain import (
     Account,
+    AllocationKind,
     Invoice,
     Organisation,
     TaxRate,
@@ -247,12 +248,52 @@ def _nested_id(data: Mapping[str, Any], outer: str, inner: str) -> Any:
     return nested.get(inner) if isinstance(nested, Mapping) else None
 
 
+#: The invoice's lists of applied credits: (list key, id key, kind, reference key).
+_CREDIT_LISTS = (
+    ("CreditNotes", "CreditNoteID", AllocationKind.CREDIT_NOTE, "CreditNoteNumber"),
+    ("Prepayments", "PrepaymentID", AllocationKind.PREPAYMENT, "Reference"),
+    ("Overpayments", "OverpaymentID", AllocationKind.OVERPAYMENT, "Reference"),
+)
+
+
+def _credits(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The credits applied to an invoice, flattened for :class:`Allocation`.
+
+    Each list item is the whole credit (its Total, RemainingCredit...); ``AppliedAmount`` is
+    what it took off *this* invoice, so that is the allocation's amount.
+    """
+    flat: list[dict[str, Any]] = []
+    for key, id_key, kind, reference_key in _CREDIT_LISTS:
+        items = data.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise UnexpectedResponse(f"could not read an invoice from Xero: {key} is not a list")
+        for item in items:
+            if not isinstance(item, Mapping):
+                raise UnexpectedResponse(
+                    f"could not read an invoice from Xero: an entry of {key} is not an object"
+                )
+            dated = _fallback(item, "Date")
+            flat.append(
+                {
+                    "Kind": kind.value,
+                    "ID": item.get(id_key),
+                    "Amount": item.get("AppliedAmount"),
+                    "Date": dated.get("Date"),
+                    "Reference": item.get(reference_key) or None,
+                }
+            )
+    return flat
+
+
 def parse_invoice(data: Any) -> XeroInvoice:
     """One invoice object from Xero (from a read, or an element of a write's answer)."""
     if not isinstance(data, Mapping):
         raise UnexpectedResponse(f"expected an invoice object from Xero, got {type(data).__name__}")
     flat = _fallback(data, "Date", "DueDate", "FullyPaidOnDate", "UpdatedDateUTC")
     flat["ContactID"] = _nested_id(data, "Contact", "ContactID")
+    flat["Credits"] = _credits(data)
     return _structure(flat, XeroInvoice, "invoice")
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from bms_xero._contract import ContractCheck as _Check
 from bms_xero._contract import run_checks
+from bms_xero.domain import Allocation, AllocationKind
 from bms_xero.errors import VersionConflict
 from bms_xero.storage.protocols import SyncStore
 from bms_xero.storage.records import SyncRecord, SyncState
@@ -166,6 +167,21 @@ def every_field_round_trips(store: SyncStore) -> None:
         xero_updated_at=datetime(2026, 3, 1, 0, 0, tzinfo=timezone(timedelta(hours=-5))),
         last_error="invoice INV-0001: Xero said \"Account code '200' is not valid\"; fix it",
         last_error_at=datetime(2026, 3, 1, 5, 0, tzinfo=UTC),
+        paid_by_prepayments=Decimal("0.10"),
+        paid_by_overpayments=Decimal("7"),
+        allocations=(
+            Allocation(
+                kind=AllocationKind.PAYMENT,
+                id="p-1",
+                amount=Decimal("-0.30"),
+                date=date(2026, 2, 1),
+                reference='ref "quoted", ü',
+            ),
+            Allocation(kind=AllocationKind.PREPAYMENT, id="pp-1", amount=Decimal("0.10")),
+        ),
+        money_version=7,
+        told_version=5,
+        told_status="partially_paid",
     )
     stored = store.put(record, expected_version=None)
     read = store.get(record.tenant_id, record.invoice_id)
@@ -254,6 +270,27 @@ def iter_records_filters_by_state(store: SyncStore) -> None:
     )
     _expect([], ids(store.iter_records(tenant, states=())), "no states")
     _expect([], ids(store.iter_records(tenant, states={SyncState.VOIDED})), "voided")
+
+
+def undelivered_lists_the_outbox(store: SyncStore) -> None:
+    """iter_undelivered yields the records whose money_version is ahead of told_version, in
+    invoice id order, and follows every put (due, told, due again)."""
+    tenant = _tenant()
+    store.put(_record(tenant, "B", money_version=2, told_version=1), expected_version=None)
+    store.put(_record(tenant, "A", money_version=1), expected_version=None)
+    store.put(_record(tenant, "C", money_version=3, told_version=3), expected_version=None)
+    store.put(_record(_tenant(), "D", money_version=1), expected_version=None)
+
+    def ids() -> list[str]:
+        return [r.invoice_id for r in store.iter_undelivered(tenant)]
+
+    _expect(["A", "B"], ids(), "due records")
+    a = store.get(tenant, "A")
+    assert a is not None
+    told = store.put(a.evolve(told_version=1), expected_version=a.version)
+    _expect(["B"], ids(), "after A was told")
+    store.put(told.evolve(money_version=2), expected_version=told.version)
+    _expect(["A", "B"], ids(), "after A changed again")
 
 
 def put_many_writes_all_in_order(store: SyncStore) -> None:
@@ -435,6 +472,7 @@ CHECKS: tuple[ContractCheck[SyncStore], ...] = tuple(
         by_number_finds_the_record,
         lookups_break_ties_by_smallest_invoice_id,
         iter_records_filters_by_state,
+        undelivered_lists_the_outbox,
         put_many_writes_all_in_order,
         put_many_is_all_or_nothing,
         tenants_are_isolated,

@@ -33,6 +33,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[_Key, SyncRecord] = {}
+        self._undelivered: set[_Key] = set()  # the outbox, kept in step by put_many
         self._cursors: dict[_Key, datetime] = {}
         self._contacts: dict[_Key, str] = {}
         self._closed = False
@@ -97,6 +98,11 @@ class MemoryStore:
                 staged[key] = new
                 stored.append(new)
             self._records.update(staged)
+            for key, record in staged.items():
+                if record.delivery_due:
+                    self._undelivered.add(key)
+                else:
+                    self._undelivered.discard(key)
         return stored
 
     def iter_records(
@@ -110,6 +116,15 @@ class MemoryStore:
             r for r in self._tenant_records(tenant_id) if wanted is None or r.state in wanted
         ]
         return iter(sorted(records, key=lambda r: r.invoice_id))
+
+    def iter_undelivered(self, tenant_id: str) -> Iterator[SyncRecord]:
+        """The tenant's records with money news for the host, in invoice id order."""
+        check_keys("sync record lookup", tenant_id=tenant_id)
+        with self._lock:
+            self._check_open()
+            keys = sorted(k for k in self._undelivered if k[0] == tenant_id)
+            records = [self._records[k] for k in keys]
+        return iter(records)
 
     # --- cursors -----------------------------------------------------------------------------
 

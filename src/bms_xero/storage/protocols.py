@@ -68,6 +68,14 @@ class SyncRecordStore(Protocol):
         while iterating may or may not be seen."""
         ...
 
+    def iter_undelivered(self, tenant_id: str) -> Iterator[SyncRecord]:
+        """The tenant's records whose ``money_version`` is greater than their
+        ``told_version`` (the outbox: Xero holds money news the host has not accepted), in
+        ``invoice_id`` order. Its cost should follow the number due, not the number stored
+        (an index on the condition). Records written while iterating may or may not be
+        seen."""
+        ...
+
 
 @runtime_checkable
 class CursorStore(Protocol):

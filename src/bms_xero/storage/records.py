@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from bms_xero.domain import Allocation, Settlement
 from bms_xero.errors import FieldProblem, StorageValueError
 from bms_xero.storage._checks import datetime_problem, is_naive, key_problems, to_utc
 
@@ -64,9 +65,18 @@ _OPTIONAL_TEXT = (
     "intent_fingerprint",
     "xero_status",
     "last_error",
+    "told_status",
 )
 _DATETIMES = ("intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at")
-_MONEY = ("total", "amount_due", "amount_paid", "amount_credited")
+_MONEY = (
+    "total",
+    "amount_due",
+    "amount_paid",
+    "amount_credited",
+    "paid_by_prepayments",
+    "paid_by_overpayments",
+)
+_COUNTERS = ("version", "money_version", "told_version")
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +109,21 @@ class SyncRecord:
         xero_updated_at: Xero's UpdatedDateUTC.
         last_error: What went wrong last, in words (names the invoice, quotes Xero).
         last_error_at: When it went wrong.
+        paid_by_prepayments: The part of AmountCredited that prepayments applied (the
+            customer's money, so the BMS shows it as paid).
+        paid_by_overpayments: The part of AmountCredited that overpayments applied.
+        allocations: Every live payment and credit applied to the invoice in Xero.
+        money_version: Counts the changes to what Xero holds for the invoice's money (status,
+            amounts, allocations); it is the ``sequence`` of the update that tells the host.
+        told_version: The ``money_version`` the host's PaymentSink last accepted (or that
+            needed no telling: the push's own result reported it). Smaller than
+            ``money_version`` means an update is waiting to be delivered.
+        told_status: The BMS status the host was last told (an update's
+            ``previous_status``).
+
+    What Xero holds (the amounts above) and what the host was told (``told_*``) are kept
+    apart on purpose: every path that learns from Xero moves only the first, and one delivery
+    step moves the second after the sink accepted, so nothing learned is ever lost between.
     """
 
     tenant_id: str
@@ -122,11 +147,40 @@ class SyncRecord:
     xero_updated_at: datetime | None = attrs.field(default=None, converter=_utc)
     last_error: str | None = None
     last_error_at: datetime | None = attrs.field(default=None, converter=_utc)
+    paid_by_prepayments: Decimal | None = None
+    paid_by_overpayments: Decimal | None = None
+    allocations: tuple[Allocation, ...] = ()
+    money_version: int = 0
+    told_version: int = 0
+    told_status: str | None = None
 
     @property
     def key(self) -> str:
         """``"tenant/invoice-id"``: how errors name this record."""
         return f"{self.tenant_id}/{self.invoice_id}"
+
+    @property
+    def settlement(self) -> Settlement | None:
+        """What settled the invoice in Xero, once its amounts are known."""
+        if self.amount_paid is None and self.amount_credited is None:
+            return None
+
+        def known(value: Decimal | None) -> Decimal:
+            return Decimal(0) if value is None else value  # not `or`: keep Xero's 0.00
+
+        prepaid = known(self.paid_by_prepayments)
+        overpaid = known(self.paid_by_overpayments)
+        return Settlement(
+            payments=known(self.amount_paid),
+            prepayments=prepaid,
+            overpayments=overpaid,
+            credit_notes=known(self.amount_credited) - prepaid - overpaid,
+        )
+
+    @property
+    def delivery_due(self) -> bool:
+        """Whether Xero holds money news the host has not accepted yet."""
+        return self.money_version > self.told_version
 
     def problems(self) -> list[FieldProblem]:
         """Everything wrong with this record (empty when it can be stored)."""
@@ -135,10 +189,22 @@ class SyncRecord:
             found.append(
                 FieldProblem("state", f"must be one of {', '.join(s.value for s in SyncState)}")
             )
-        if isinstance(self.version, bool) or not isinstance(self.version, int):
-            found.append(FieldProblem("version", "must be an int"))
-        elif self.version < 0:
-            found.append(FieldProblem("version", "must not be negative"))
+        for name in _COUNTERS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                found.append(FieldProblem(name, "must be an int"))
+            elif value < 0:
+                found.append(FieldProblem(name, "must not be negative"))
+        if (
+            isinstance(self.told_version, int)
+            and isinstance(self.money_version, int)
+            and self.told_version > self.money_version
+        ):
+            found.append(FieldProblem("told_version", "must not be greater than money_version"))
+        if not isinstance(self.allocations, tuple) or not all(
+            isinstance(a, Allocation) for a in self.allocations
+        ):
+            found.append(FieldProblem("allocations", "must be a tuple of Allocation"))
         for name in _OPTIONAL_TEXT:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):

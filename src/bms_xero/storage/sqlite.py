@@ -18,6 +18,7 @@ The file may be shared with the other bms_xero SQLite stores: every table is pre
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -28,6 +29,7 @@ from typing import Any, ClassVar, Final, Literal, Self
 
 import attrs
 
+from bms_xero.domain import Allocation, AllocationKind
 from bms_xero.errors import StorageError, VersionConflict
 from bms_xero.storage._checks import check_cursor, check_keys
 from bms_xero.storage._sqlite import SQLiteFile
@@ -45,10 +47,44 @@ _FIELDS: Final = tuple(f.name for f in attrs.fields(SyncRecord))
 _DATETIMES: Final = frozenset(
     {"intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at"}
 )
-_MONEY: Final = frozenset({"total", "amount_due", "amount_paid", "amount_credited"})
+_MONEY: Final = frozenset(
+    {
+        "total",
+        "amount_due",
+        "amount_paid",
+        "amount_credited",
+        "paid_by_prepayments",
+        "paid_by_overpayments",
+    }
+)
 _DATES: Final = frozenset({"fully_paid_on"})
+_COUNTERS: Final = frozenset({"version", "money_version", "told_version"})
 _TYPED_COLUMNS: Final = {"state": "TEXT NOT NULL", "version": "INTEGER NOT NULL"}
 _KEY_COLUMNS: Final = ("tenant_id", "invoice_id", "invoice_number")
+# The columns schema 1 created, frozen: later fields arrive by later migrations.
+_V1_FIELDS: Final = (
+    "tenant_id",
+    "invoice_id",
+    "invoice_number",
+    "state",
+    "version",
+    "xero_invoice_id",
+    "fingerprint",
+    "intent_key",
+    "intent_fingerprint",
+    "intent_at",
+    "last_push_at",
+    "last_pull_at",
+    "xero_status",
+    "total",
+    "amount_due",
+    "amount_paid",
+    "amount_credited",
+    "fully_paid_on",
+    "xero_updated_at",
+    "last_error",
+    "last_error_at",
+)
 
 # SQLite's bound-parameter limit is 32766 since 3.32 but 999 before; stay under both.
 _CHUNK: Final = 500
@@ -59,7 +95,7 @@ def _v1(conn: sqlite3.Connection) -> None:
     """Records, cursors and customer links, every key led by tenant_id."""
     columns = ",\n".join(
         f"{name} {_TYPED_COLUMNS.get(name, 'TEXT NOT NULL' if name in _KEY_COLUMNS else 'TEXT')}"
-        for name in _FIELDS
+        for name in _V1_FIELDS
     )
     conn.execute(f"CREATE TABLE {RECORDS} ({columns}, PRIMARY KEY (tenant_id, invoice_id))")
     conn.execute(f"CREATE INDEX {RECORDS}_xero_id ON {RECORDS} (tenant_id, xero_invoice_id)")
@@ -75,8 +111,34 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v2(conn: sqlite3.Connection) -> None:
+    """The money breakdown, the allocations, and what the host was told (the outbox).
+
+    Records written before this version were delivered by the old pull, which could lose a
+    payment (an adoption or a late-seeded cursor hid it); every record whose invoice has money
+    on it is marked due once, so the host is told the truth again. Updates are absolute, so a
+    repeat is harmless.
+    """
+    for name in ("paid_by_prepayments", "paid_by_overpayments", "allocations", "told_status"):
+        conn.execute(f"ALTER TABLE {RECORDS} ADD COLUMN {name} TEXT")
+    for name in ("money_version", "told_version"):
+        conn.execute(f"ALTER TABLE {RECORDS} ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        f"UPDATE {RECORDS} SET money_version = 1 WHERE "  # noqa: S608 (constant)
+        "CAST(COALESCE(amount_paid, '0') AS REAL) != 0 "
+        "OR CAST(COALESCE(amount_credited, '0') AS REAL) != 0 "
+        "OR xero_status IN ('PAID', 'VOIDED', 'DELETED')"
+    )
+    # The outbox: only records waiting for delivery are in this index, so finding them costs
+    # what is due, not what is stored.
+    conn.execute(
+        f"CREATE INDEX {RECORDS}_undelivered ON {RECORDS} (tenant_id, invoice_id) "
+        "WHERE money_version > told_version"
+    )
+
+
 #: The sync component's migrations, oldest first; append, never edit a released one.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1,)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2)
 
 _SELECT: Final = f"SELECT {', '.join(_FIELDS)} FROM {RECORDS}"  # noqa: S608 (constants)
 _UPSERT: Final = (
@@ -92,11 +154,45 @@ def _datetime_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _allocations_text(allocations: tuple[Allocation, ...]) -> str | None:
+    if not allocations:
+        return None
+    return json.dumps(
+        [
+            [
+                a.kind.value,
+                a.id,
+                str(a.amount),
+                None if a.date is None else a.date.isoformat(),
+                a.reference,
+            ]
+            for a in allocations
+        ]
+    )
+
+
+def _allocations(text: str | None) -> tuple[Allocation, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Allocation(
+            kind=AllocationKind(kind),
+            id=ident,
+            amount=Decimal(amount),
+            date=None if on is None else date.fromisoformat(on),
+            reference=reference,
+        )
+        for kind, ident, amount, on, reference in json.loads(text)
+    )
+
+
 def _encode(record: SyncRecord) -> tuple[object, ...]:
     row: list[object] = []
     for name in _FIELDS:
         value = getattr(record, name)
-        if value is None or name == "version":
+        if name == "allocations":
+            row.append(_allocations_text(value))
+        elif value is None or name in _COUNTERS:
             row.append(value)
         elif name in _DATETIMES:
             row.append(_datetime_text(value))
@@ -110,7 +206,9 @@ def _encode(record: SyncRecord) -> tuple[object, ...]:
 def _decode(row: Sequence[Any]) -> SyncRecord:
     values: dict[str, Any] = {}
     for name, value in zip(_FIELDS, row, strict=True):
-        if value is None or name == "version":
+        if name == "allocations":
+            values[name] = _allocations(value)
+        elif value is None or name in _COUNTERS:
             values[name] = value
         elif name in _DATETIMES:
             values[name] = datetime.fromisoformat(value)
@@ -285,8 +383,19 @@ class SQLiteStore:
             return iter(())
         return self._pages(tenant_id, wanted)
 
-    def _pages(self, tenant_id: str, states: list[str] | None) -> Iterator[SyncRecord]:
-        where = "" if states is None else f" AND state IN ({_marks(len(states))})"
+    def iter_undelivered(self, tenant_id: str) -> Iterator[SyncRecord]:
+        """The tenant's records with money news for the host, in invoice id order.
+
+        Served by a partial index that holds only those records, so it costs what is due.
+        """
+        check_keys("sync record lookup", tenant_id=tenant_id)
+        return self._pages(tenant_id, None, where=" AND money_version > told_version")
+
+    def _pages(
+        self, tenant_id: str, states: list[str] | None, *, where: str = ""
+    ) -> Iterator[SyncRecord]:
+        if states is not None:
+            where += f" AND state IN ({_marks(len(states))})"
         after = ""
         while True:
             with self._db.errors("read sync records"), self._db.connection() as conn:

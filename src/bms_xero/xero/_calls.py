@@ -28,7 +28,10 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_IDEMPOTENCY_KEY",
     "MAX_PAGE_SIZE",
+    "SALES_INVOICES",
+    "UPDATED_ASC",
     "Call",
+    "Keyset",
     "accounts_call",
     "build_request",
     "connections_call",
@@ -39,6 +42,7 @@ __all__ = [
     "format_modified_since",
     "get_invoice_call",
     "invoices_call",
+    "next_keyset",
     "organisation_call",
     "payments_call",
     "tax_rates_call",
@@ -337,6 +341,7 @@ def invoices_call(
     statuses: Iterable[str] = (),
     modified_since: datetime | None = None,
     where: str | None = None,
+    order: str | None = None,
 ) -> Call:
     """``GET /Invoices``: one page, filtered by Xero's fast list parameters."""
     query: list[tuple[str, str]] = []
@@ -351,11 +356,55 @@ def invoices_call(
             query.append((name, joined))
     if where is not None:
         query.append(("where", where))
+    if order is not None:
+        query.append(("order", order))
     query.extend(_page(page, page_size))
     query.append(("unitdp", "4"))
     return Call(
         method="GET", path="/Invoices", query=tuple(query), headers=_modified_header(modified_since)
     )
+
+
+#: Pull reads: oldest change first, so a page boundary can be a point in time (keyset).
+UPDATED_ASC = "UpdatedDateUTC ASC"
+#: Sales invoices only: bills are not ours, and Xero meters the data a read downloads.
+SALES_INVOICES = 'Type=="ACCREC"'
+
+
+@attrs.frozen
+class Keyset:
+    """Where the next page of a changed-since read starts.
+
+    Attributes:
+        since: The ``If-Modified-Since`` to send (``None``: from the beginning).
+        page: The page number under that ``since`` (1 unless a second held a full page).
+    """
+
+    since: datetime | None
+    page: int = 1
+
+
+def next_keyset(
+    current: Keyset, updated: Sequence[datetime | None], page_size: int
+) -> Keyset | None:
+    """Where the page after one of ``updated`` timestamps (ascending) starts, or ``None``.
+
+    Page numbers over a set that changes while it is read can skip a record: one that
+    changes moves to the end and pulls the rest one place forward, across the boundary. So
+    the next page asks ``If-Modified-Since`` the last UpdatedDateUTC seen instead (to the
+    second, which Xero treats inclusively): records only ever move later, never past it.
+    What that second held comes back and is dropped by the reader. Only when a whole page
+    shares the second it started from can the time not move; then the page number does.
+    """
+    if len(updated) < page_size:
+        return None
+    last = updated[-1]
+    if last is None:  # Xero left the timestamp out: page numbers are all there is
+        return Keyset(current.since, current.page + 1)
+    second = last.replace(microsecond=0)
+    if current.since is not None and second <= current.since.replace(microsecond=0):
+        return Keyset(current.since, current.page + 1)
+    return Keyset(second, 1)
 
 
 def invoice_number_where(number: str) -> str:
@@ -367,13 +416,18 @@ def invoice_number_where(number: str) -> str:
 
 
 def payments_call(
-    *, page: int = 1, page_size: int = MAX_PAGE_SIZE, modified_since: datetime | None = None
+    *,
+    page: int = 1,
+    page_size: int = MAX_PAGE_SIZE,
+    modified_since: datetime | None = None,
+    order: str | None = None,
 ) -> Call:
     """``GET /Payments``: one page of payments changed since ``modified_since``."""
+    ordered = () if order is None else (("order", order),)
     return Call(
         method="GET",
         path="/Payments",
-        query=_page(page, page_size),
+        query=ordered + _page(page, page_size),
         headers=_modified_header(modified_since),
     )
 

@@ -35,7 +35,10 @@ from bms_xero.xero._calls import (
     API_BASE,
     CONNECTIONS_URL,
     MAX_PAGE_SIZE,
+    SALES_INVOICES,
+    UPDATED_ASC,
     Call,
+    Keyset,
     accounts_call,
     build_request,
     connections_call,
@@ -46,6 +49,7 @@ from bms_xero.xero._calls import (
     get_invoice_call,
     invoice_number_where,
     invoices_call,
+    next_keyset,
     organisation_call,
     payments_call,
     tax_rates_call,
@@ -551,6 +555,37 @@ class XeroClient:
                 return
             page += 1
 
+    def _keyset_pages(
+        self,
+        make: Callable[..., Call],
+        decode: Callable[..., tuple[list[T], Page]],
+        key: Callable[[T], tuple[str | None, datetime | None]],
+        since: datetime | None,
+        page_size: int,
+    ) -> Iterator[T]:
+        """A changed-since read that cannot skip (see :func:`next_keyset`).
+
+        Each record is yielded once per version: what a page boundary's second brings back
+        is dropped by (id, UpdatedDateUTC); a record that changed while we read comes again,
+        newer, and is yielded again.
+        """
+        at: Keyset | None = Keyset(since)
+        boundary: set[tuple[str | None, datetime | None]] = set()
+        while at is not None:
+            call = make(modified_since=at.since, page=at.page, page_size=page_size)
+            response = self._execute(call)
+            items, info = decode(response.content, page=at.page)
+            keys = [key(item) for item in items]
+            for item, k in zip(items, keys, strict=True):
+                if k not in boundary:
+                    yield item
+            if info.page_count is not None and at.page >= info.page_count:
+                return  # Xero says this was the last page under this If-Modified-Since
+            at = next_keyset(at, [k[1] for k in keys], page_size)
+            if at is not None and at.since is not None:
+                floor = at.since
+                boundary = {k for k in keys if k[1] is not None and k[1] >= floor}
+
     # --- invoices ---------------------------------------------------------------------------
 
     def create_invoices(
@@ -658,6 +693,21 @@ class XeroClient:
         make(page=1, page_size=page_size)  # bad arguments fail here, before any request
         return self._pages(make, decode_invoices, page_size)
 
+    def iter_changed_invoices(
+        self, *, since: datetime | None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[XeroInvoice]:
+        """Sales invoices changed since ``since`` (all when ``None``), oldest change first.
+
+        Read with ``order=UpdatedDateUTC ASC`` and keyset paging, so an invoice changing
+        while the pages are read is never skipped (it comes again, newer); only ``ACCREC``
+        invoices are asked for. Lazy: the first request goes out on the first ``next()``.
+        """
+        make = functools.partial(invoices_call, where=SALES_INVOICES, order=UPDATED_ASC)
+        make(modified_since=since, page=1, page_size=page_size)  # bad arguments fail now
+        return self._keyset_pages(
+            make, decode_invoices, lambda x: (x.invoice_id, x.updated_at), since, page_size
+        )
+
     def get_invoices_by_number(self, numbers: Iterable[str]) -> list[XeroInvoice]:
         """The invoices with these numbers (those that exist), for reconciling a write.
 
@@ -687,6 +737,18 @@ class XeroClient:
         make = functools.partial(payments_call, modified_since=modified_since)
         make(page=1, page_size=page_size)
         return self._pages(make, decode_payments, page_size)
+
+    def iter_changed_payments(
+        self, *, since: datetime | None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[XeroPayment]:
+        """Payments changed since ``since`` (all when ``None``), oldest change first, with
+        keyset paging as :meth:`iter_changed_invoices` (a reversal is a change: its Status
+        becomes DELETED)."""
+        make = functools.partial(payments_call, order=UPDATED_ASC)
+        make(modified_since=since, page=1, page_size=page_size)
+        return self._keyset_pages(
+            make, decode_payments, lambda p: (p.payment_id, p.updated_at), since, page_size
+        )
 
     # --- contacts ---------------------------------------------------------------------------
 
