@@ -351,3 +351,48 @@ def test_no_organisation_is_typed() -> None:
     """An empty Organisations answer is a typed error."""
     with pytest.raises(UnexpectedResponse):
         parse_organisation({"Organisations": []})
+
+
+def test_invoice_credits_are_read_with_the_amount_applied_here() -> None:
+    """CreditNotes, Prepayments and Overpayments become allocations of AppliedAmount, and
+    split AmountCredited: prepaid and overpaid are paid, the rest credited."""
+    parsed = parse_invoice(
+        {
+            "InvoiceID": "i-1",
+            "AmountPaid": Decimal("10.00"),
+            "AmountCredited": Decimal("60.00"),
+            "Payments": [{"PaymentID": "p-1", "Amount": Decimal("10.00"), "Reference": "r"}],
+            "CreditNotes": [
+                {
+                    "CreditNoteID": "cn-1",
+                    "CreditNoteNumber": "CN-0001",
+                    "Total": Decimal("100.00"),
+                    "AppliedAmount": Decimal("20.00"),
+                    "DateString": "2026-11-03T00:00:00",
+                }
+            ],
+            "Prepayments": [{"PrepaymentID": "pp-1", "AppliedAmount": Decimal("30.00")}],
+            "Overpayments": [{"OverpaymentID": "op-1", "AppliedAmount": Decimal("10.00")}],
+        }
+    )
+    assert [
+        ("payment", "p-1", Decimal("10.00"), "r"),
+        ("credit_note", "cn-1", Decimal("20.00"), "CN-0001"),
+        ("prepayment", "pp-1", Decimal("30.00"), None),
+        ("overpayment", "op-1", Decimal("10.00"), None),
+    ] == [(a.kind.value, a.id, a.amount, a.reference) for a in parsed.allocations]
+    assert (Decimal("50.00"), Decimal("20.00"), date(2026, 11, 3)) == (
+        parsed.settlement.paid,
+        parsed.settlement.credited,
+        parsed.credits[0].date,
+    )
+
+
+@pytest.mark.parametrize(
+    "credits",
+    [{"Prepayments": "none"}, {"CreditNotes": ["x"]}, {"Overpayments": [{"AppliedAmount": 1}]}],
+)
+def test_unreadable_credit_lists_are_unexpected(credits: dict[str, object]) -> None:
+    """A credit list of the wrong shape is an UnexpectedResponse, never a KeyError."""
+    with pytest.raises(UnexpectedResponse):
+        parse_invoice({"InvoiceID": "i-1", **credits})
