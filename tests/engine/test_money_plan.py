@@ -19,6 +19,7 @@ from bms_xero.engine.plan import (
     apply_xero,
     held_cursor,
     mark_told,
+    next_money_version,
     pending_update,
 )
 from bms_xero.storage.records import SyncRecord, SyncState
@@ -239,3 +240,35 @@ def test_unmatched_invoice_of_a_pending_create_holds_the_cursor() -> None:
         {"INV-1", "INV-7"},
     )
     assert None is held_cursor([("MANUAL-1", T0)], {"INV-1"})
+
+
+@pytest.mark.parametrize(
+    ("current", "stamped", "expected"),
+    [
+        (0, None, 1),
+        (4, None, 5),
+        (0, datetime(2026, 11, 2, 9, 0, 0, 123000, tzinfo=UTC), 1_793_610_000_123),
+        (1_793_610_000_123, datetime(2026, 11, 2, 9, 0, 0, 123000, tzinfo=UTC), 1_793_610_000_124),
+    ],
+)
+def test_money_versions_follow_xero_time(
+    current: int, stamped: datetime | None, expected: int
+) -> None:
+    """One more than the last, never below Xero's stamp in ms: a rebuilt store's record
+    starts above what the host saw before."""
+    assert expected == next_money_version(current, stamped)
+
+
+def test_a_rebuilt_store_keeps_sequences_growing() -> None:
+    """The host saw sequence n from the old store; a new record learning a later state of
+    the same invoice gets a larger one, so the host does not drop it as stale."""
+    before = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    after = datetime(2026, 11, 2, 9, 5, tzinfo=UTC)
+    old = apply_xero(
+        record(), invoice(amount_paid=Decimal("1.00"), updated_at=before), pulled_at=T0
+    )
+    fresh = record(
+        xero_status=None, money_version=0, told_version=0, told_status=None, amount_paid=None
+    )
+    new = apply_xero(fresh, invoice(amount_paid=Decimal("2.00"), updated_at=after), pulled_at=T0)
+    assert new.money_version > old.money_version

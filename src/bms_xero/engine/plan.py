@@ -36,6 +36,7 @@ __all__ = [
     "is_duplicate_number",
     "is_edit_refused",
     "mark_told",
+    "next_money_version",
     "pending_update",
     "resolve",
     "step_for",
@@ -244,7 +245,7 @@ def apply_xero(
     applied = attrs.evolve(record, **changes)
     if _money(applied) == _money(record):
         return applied
-    version = record.money_version + 1
+    version = next_money_version(record.money_version, xero.updated_at)
     told = (
         record.told_version == record.money_version
         and not xero.has_allocations
@@ -259,6 +260,17 @@ def apply_xero(
         told_version=version,
         told_status=None if status is None else status.value,
     )
+
+
+def next_money_version(current: int, xero_updated_at: datetime | None) -> int:
+    """The version (an update's ``sequence``) of a new money state.
+
+    One more than the last, but never less than Xero's UpdatedDateUTC in milliseconds: so
+    sequences keep growing for the host even when a lost store is rebuilt and an invoice's
+    record starts again, and a state Xero stamped later always gets the larger one.
+    """
+    stamped = 0 if xero_updated_at is None else int(xero_updated_at.timestamp() * 1000)
+    return max(current + 1, stamped)
 
 
 def pending_update(record: SyncRecord) -> PaymentUpdate | None:

@@ -137,8 +137,9 @@ class PaymentUpdate:
     applied can drop a stale or repeated update (``if update.sequence <= seen: skip``).
 
     Attributes:
-        sequence: This invoice's money version (1, 2, ...): larger is newer; equal means the
-            same content.
+        sequence: This invoice's money version: larger is newer, equal means the same
+            content. It follows Xero's UpdatedDateUTC (in milliseconds) where it can, so it
+            keeps growing even across a rebuilt sync store.
         invoice_id: The BMS invoice id.
         invoice_number: Its number.
         xero_invoice_id: The Xero InvoiceID.

@@ -113,8 +113,9 @@ class SyncRecord:
             customer's money, so the BMS shows it as paid).
         paid_by_overpayments: The part of AmountCredited that overpayments applied.
         allocations: Every live payment and credit applied to the invoice in Xero.
-        money_version: Counts the changes to what Xero holds for the invoice's money (status,
-            amounts, allocations); it is the ``sequence`` of the update that tells the host.
+        money_version: Grows with every change to what Xero holds for the invoice's money
+            (status, amounts, allocations), and never stays below Xero's UpdatedDateUTC in
+            milliseconds; it is the ``sequence`` of the update that tells the host.
         told_version: The ``money_version`` the host's PaymentSink last accepted (or that
             needed no telling: the push's own result reported it). Smaller than
             ``money_version`` means an update is waiting to be delivered.
