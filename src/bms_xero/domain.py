@@ -5,8 +5,12 @@ No I/O and no wire names live here: the domain says ``contact_id``, the mapping 
 that says to pass a ``Decimal`` or a string.
 
 Write side (built by the host): :class:`Customer`, :class:`LineItem`, :class:`Tracking`,
-:class:`PaymentTerms`, :class:`Invoice`. Constructing one validates it; everything wrong with
-one object is reported together in one :class:`~bms_xero.errors.InvoiceValidationError`.
+:class:`PaymentTerms`, :class:`Invoice`. Constructing one validates it: an object either holds
+only valid, converted values or is never built, and everything wrong with it is reported
+together in one :class:`~bms_xero.errors.InvoiceValidationError`. Parts are built first (a
+line raises before its invoice exists), so a host building from raw data uses
+:meth:`Invoice.build`, which takes parts as mappings of their fields and reports every problem
+of the whole invoice at once, each with its path (``lines[2].account_code``).
 
 Read side (parsed from Xero): :class:`XeroInvoice`, :class:`XeroLineItem`,
 :class:`XeroPayment`, :class:`XeroContact`, :class:`Account`, :class:`TaxRate`,
@@ -19,13 +23,16 @@ parse.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import enum
+import inspect
+import math
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, Self, TypeVar
 
 import attrs
 
@@ -65,6 +72,16 @@ MAX_CONTACT_NUMBER = 50
 MAX_URL = 2000
 MAX_TRACKING_PER_LINE = 2
 UNIT_DP = 4  # unitdp=4 is what we always send
+
+#: Amounts and quantities have at most this many digits before the decimal point (below a
+#: trillion). Far past any invoice, and small enough that every product and sum the mapping
+#: computes (quantity × unit amount, discount, tax, totals) stays inside the default decimal
+#: context: an exponent such as ``1E+999999999`` would raise ``decimal.Overflow`` there, and a
+#: line amount of 27 digits ``InvalidOperation`` when rounded to cents.
+MAX_WHOLE_DIGITS = 12
+#: An amount is written with at most this many digits (the default decimal context's
+#: precision), so no value drags a million digits into every message, payload and sum.
+MAX_DIGITS = 28
 
 
 class LineAmountTypes(enum.StrEnum):
@@ -108,157 +125,423 @@ SENDABLE_STATUSES = frozenset(
 )
 
 
-# --- validation helpers --------------------------------------------------------------------
+# --- reading raw values ----------------------------------------------------------------------
+#
+# Every write type is built the same way: a _Reader converts each raw value and records every
+# problem with its path, and only when there are none are the converted values assigned. The
+# rules of each type live in one function (``_line_fields`` and so on), used by its
+# constructor, by its ``build`` (raw data, parts as mappings) and, through a subclass, by the
+# BMS JSON reader (``bms_xero.mapping.bms_json``).
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=enum.Enum)
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+_WHOLE_LIMIT = 10**MAX_WHOLE_DIGITS
+_SHOWN = 40  # characters of a refused value quoted in a message
+_MAX_NUMBER_TEXT = 100  # a decimal string longer than this can't be an amount
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", re.IGNORECASE)
+_REQUIRED = inspect.Parameter.empty
+_ABSENT = object()  # a key a mapping does not have; never stored anywhere
 
 
-@attrs.frozen
-class _Bad:
-    """A value a converter could not accept; turned into a FieldProblem by ``_check``."""
+class _Refused(Exception):
+    """One raw value can't be a field's value; ``message`` says what the field allows.
 
-    message: str
+    ``message`` is None when the problems were already recorded, deeper (a line of an
+    invoice, say): the field is then left out without a second report.
+    """
+
+    def __init__(self, message: str | None) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-def _money(value: Decimal | int | str) -> Decimal:
-    """Accept Decimal, int or a decimal string; never a float (floats lose cents)."""
+def _shown(value: object) -> str:
+    """A refused value, short, for a message; safe for any value.
+
+    Never a plain ``repr``: a deeply nested list raises RecursionError, an int past 4300
+    digits raises ValueError, and a million-digit Decimal would make a megabyte message.
+    """
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() > 64:
+            return f"a whole number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+        return str(value)
+    if isinstance(value, str | Decimal | float | date):
+        text = repr(value) if isinstance(value, str) else str(value)
+        if len(text) <= _SHOWN:
+            return text
+        return f"{text[:24]}...{text[-8:]} ({len(text)} characters)"
+    return f"a {type(value).__name__}"
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _allowed(places: int) -> str:
+    return (
+        f"at most {MAX_WHOLE_DIGITS} digits before the decimal point and {places} after are allowed"
+    )
+
+
+def _decimal(value: object, *, places: int) -> Decimal:
+    """``value`` as an exact Decimal that an amount field can hold, or :class:`_Refused`.
+
+    Accepts Decimal, int or a decimal string, never a float (floats lose cents). Sizes are
+    judged on the exponent and the digit count alone, before any arithmetic and without
+    ``int()`` or ``quantize``, so an absurd value (``1E+999999999``, ``1E-999999999``, a
+    million digits, a huge int) is refused at once instead of raising ``decimal.Overflow``
+    or ``InvalidOperation`` (or taking minutes) further on.
+    """
     if isinstance(value, bool):
-        return cast(Decimal, _Bad("must be a Decimal or a decimal string, not a bool"))
+        raise _Refused("must be a Decimal or a decimal string, not a bool")
     if isinstance(value, float):
-        return cast(
-            Decimal,
-            _Bad(
-                f"got the float {value!r}; floats lose cents, pass Decimal({str(value)!r}) "
-                "or the string instead"
-            ),
+        if not math.isfinite(value):
+            raise _Refused(f"must be a finite number, not {value}")
+        raise _Refused(
+            f"got the float {value!r}; floats lose cents, pass Decimal({str(value)!r}) "
+            "or the string instead"
         )
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, str):
+    if isinstance(value, int):
+        if abs(value) >= _WHOLE_LIMIT:  # compared as an int: no Decimal of a huge int is made
+            raise _Refused(f"{_shown(value)} is too large; {_allowed(places)}")
+        return Decimal(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > _MAX_NUMBER_TEXT:
+            raise _Refused(f"is {len(text)} characters long; {_allowed(places)}")
         try:
-            result = Decimal(value.strip())
+            number = Decimal(text)
         except InvalidOperation:
-            return cast(Decimal, _Bad(f"{value!r} is not a decimal number"))
+            # Decimal holds exponents up to 10**18; past that a number is merely out of range.
+            if _NUMBER.fullmatch(text):
+                raise _Refused(f"{_shown(value)} is out of range; {_allowed(places)}") from None
+            raise _Refused(f"{_shown(value)} is not a decimal number") from None
+    elif isinstance(value, Decimal):
+        number = value
     else:
-        return cast(
-            Decimal, _Bad(f"must be a Decimal or a decimal string, not {type(value).__name__}")
+        raise _Refused(f"must be a Decimal or a decimal string, not {type(value).__name__}")
+    return _sized(number, places)
+
+
+def _sized(number: Decimal, places: int) -> Decimal:
+    """``number`` when it is finite and small enough (see ``_decimal``), else _Refused."""
+    if not number.is_finite():
+        raise _Refused(f"must be a finite number, not {number}")
+    if number.adjusted() >= MAX_WHOLE_DIGITS:  # adjusted(): the leading digit's exponent
+        raise _Refused(f"{_shown(number)} is too large; {_allowed(places)}")
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if len(digits) > MAX_DIGITS:
+        raise _Refused(
+            f"{_shown(number)} is written with {len(digits)} digits; "
+            f"at most {MAX_DIGITS} are allowed"
         )
-    if not result.is_finite():
-        return cast(Decimal, _Bad(f"must be a finite number, not {result}"))
-    return result
-
-
-def _optional_money(value: Decimal | int | str | None) -> Decimal | None:
-    return None if value is None else _money(value)
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def _text(
-    problems: list[FieldProblem],
-    path: str,
-    value: object,
-    *,
-    max_len: int,
-    required: bool = True,
-) -> None:
-    if value is None:
-        if required:
-            problems.append(FieldProblem(path, "is required"))
-        return
-    if not isinstance(value, str):
-        problems.append(FieldProblem(path, f"must be a string, not {type(value).__name__}"))
-        return
-    if required and not value.strip():
-        problems.append(FieldProblem(path, "must not be empty"))
-    if len(value) > max_len:
-        problems.append(
-            FieldProblem(path, f"is {len(value)} characters; Xero allows at most {max_len}")
+    if _places(digits, exponent) > places:
+        raise _Refused(f"{_shown(number)} has more than {places} decimal places; round it first")
+    if exponent < -MAX_DIGITS:  # only a zero gets here, e.g. 0E-999999999
+        raise _Refused(
+            f"{_shown(number)} is written with {-exponent} decimal places; "
+            f"at most {MAX_DIGITS} are allowed"
         )
+    return number
 
 
-def _amount(
-    problems: list[FieldProblem],
-    path: str,
-    value: object,
-    *,
-    max_dp: int | None = None,
-    minimum: Decimal | None = None,
-    maximum: Decimal | None = None,
-) -> None:
-    if isinstance(value, _Bad):
-        problems.append(FieldProblem(path, value.message))
-        return
-    if value is None:
-        return
-    assert isinstance(value, Decimal)
-    if max_dp is not None and _places(value) > max_dp:
-        problems.append(
-            FieldProblem(path, f"{value} has more than {max_dp} decimal places; round it first")
-        )
-    if minimum is not None and value < minimum:
-        problems.append(FieldProblem(path, f"{value} is below {minimum}"))
-    if maximum is not None and value > maximum:
-        problems.append(FieldProblem(path, f"{value} is above {maximum}"))
+def _places(digits: tuple[int, ...], exponent: int) -> int:
+    """The decimal places that count (``1.50`` has one), exactly.
+
+    Not ``normalize()``: it rounds to the context's 28 digits, so ``1.000…0001`` with 30
+    places would pass as a whole number.
+    """
+    trailing = 0
+    for digit in reversed(digits):  # at most MAX_DIGITS of them
+        if digit:
+            break
+        trailing += 1
+    else:
+        return 0  # zero
+    return max(0, -(exponent + trailing))
 
 
-def _plain_date(problems: list[FieldProblem], path: str, value: object, required: bool) -> None:
-    if value is None:
-        if required:
-            problems.append(FieldProblem(path, "is required"))
-    elif isinstance(value, datetime) or not isinstance(value, date):
-        # A datetime would drag a timezone into a date-only field and shift it.
-        problems.append(FieldProblem(path, f"must be a datetime.date (not {type(value).__name__})"))
+def _unknown_field(key: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+    return f"is not a known field ({hint})"
 
 
-def _enum(problems: list[FieldProblem], path: str, value: object, kind: type[enum.Enum]) -> None:
-    if not isinstance(value, kind):
+_PARAMETERS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _parameters(kind: type[Any]) -> dict[str, Any]:
+    """The constructor's parameters of a write type, each with its default (or _REQUIRED)."""
+    if kind not in _PARAMETERS:
+        signature = inspect.signature(kind)
+        _PARAMETERS[kind] = {name: p.default for name, p in signature.parameters.items()}
+    return _PARAMETERS[kind]
+
+
+#: What a type's rules look like: raw values in, converted values out, problems recorded.
+_FieldsOf = Callable[["_Reader", Mapping[str, Any], str], dict[str, Any]]
+_Convert = Callable[[Any, str], Any]
+
+
+class _Reader:
+    """Turns raw values into domain values, collecting every problem with its path.
+
+    The value methods (``text``, ``amount``, ``day``, ``whole``, ``choice``, ``items``) either
+    return a converted value or raise :class:`_Refused`; ``fields`` and ``part`` record those
+    refusals as problems at their paths and go on, so one pass finds everything.
+    A subclass changes how raw values look (the BMS JSON reader names JSON types and reads
+    dates from strings) without touching the rules.
+
+    Attributes:
+        problems: Everything found so far, in order.
+        parts_as_mappings: Whether parts (customer, lines, terms, tracking options) may be
+            given as mappings of their fields, as ``build`` allows, or must be built already,
+            as constructors require.
+    """
+
+    #: Whether an explicit None for a field with a default means "not given" (JSON's null).
+    none_is_absent = False
+
+    def __init__(self, *, parts_as_mappings: bool = False) -> None:
+        self.problems: list[FieldProblem] = []
+        self.parts_as_mappings = parts_as_mappings
+
+    def fail(self, path: str, message: str) -> None:
+        """Record one problem."""
+        self.problems.append(FieldProblem(path, message))
+
+    def fields(
+        self, raw: Mapping[str, Any], path: str, converters: Mapping[str, _Convert]
+    ) -> dict[str, Any]:
+        """Each raw value converted; a refused one is reported at its path and left out.
+
+        A key ``raw`` lacks is skipped: ``read`` has reported it as missing already.
+        """
+        values: dict[str, Any] = {}
+        for key, convert in converters.items():
+            if key in raw:
+                where = f"{path}.{key}" if path else key
+                try:
+                    values[key] = convert(raw[key], where)
+                except _Refused as refused:
+                    if refused.message is not None:
+                        self.fail(where, refused.message)
+        return values
+
+    def read(self, kind: type[_T], fields_of: _FieldsOf, data: object, path: str) -> _T | None:
+        """A ``kind`` built from a mapping of its fields, or None when anything is wrong.
+
+        Unknown keys and missing required ones are reported like any other problem (a
+        constructor would raise TypeError at the first); absent optional ones take the
+        constructor's defaults.
+        """
+        if not isinstance(data, Mapping):
+            self.fail(path, self.not_a_part(kind, data))
+            return None
+        start = len(self.problems)
+        parameters = _parameters(kind)
+        for key in data:
+            if key not in parameters:
+                self.fail(_join(path, str(key)), _unknown_field(str(key), parameters))
+        raw: dict[str, Any] = {}
+        for name, default in parameters.items():
+            value = data.get(name, _ABSENT)
+            if value is None and self.none_is_absent and default is not _REQUIRED:
+                value = _ABSENT
+            if value is not _ABSENT:
+                raw[name] = value
+            elif default is _REQUIRED:
+                self.fail(_join(path, name), "is required but missing")
+            else:
+                raw[name] = default
+        values = fields_of(self, raw, path)
+        if len(self.problems) > start:
+            return None
+        return kind(**values)  # cannot fail: the same rules just passed
+
+    def part(self, value: object, path: str, kind: type[_T], fields_of: _FieldsOf) -> _T:
+        """A part of a bigger object: an instance as it is (it checked itself when built),
+        or, where allowed, one read from a mapping of its fields. Problems are recorded
+        here, so a refusal carries no message."""
+        if isinstance(value, kind):
+            return value
+        if self.parts_as_mappings and isinstance(value, Mapping):
+            built = self.read(kind, fields_of, value, path)
+            if built is None:
+                raise _Refused(None)
+            return built
+        self.fail(path, self.not_a_part(kind, value))
+        raise _Refused(None)
+
+    def not_a_part(self, kind: type[Any], value: object) -> str:
+        """Why ``value`` can't be a ``kind`` part."""
+        if self.parts_as_mappings:
+            return (
+                f"must be a {kind.__name__} or a mapping of its fields, not {self.type_name(value)}"
+            )
+        return f"must be a {kind.__name__}"
+
+    def type_name(self, value: object) -> str:
+        """How messages name the type of a wrong value."""
+        return type(value).__name__
+
+    def text(self, value: object, *, max_len: int) -> str:
+        """A required, non-blank string of at most ``max_len`` characters."""
+        if value is None:
+            raise _Refused("is required")
+        text = self.optional_text(value, max_len=max_len)
+        assert text is not None
+        if not text.strip():
+            raise _Refused("must not be empty")
+        return text
+
+    def optional_text(self, value: object, *, max_len: int) -> str | None:
+        """A string of at most ``max_len`` characters, or None."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise _Refused(f"must be a string, not {self.type_name(value)}")
+        if len(value) > max_len:
+            raise _Refused(f"is {len(value)} characters; Xero allows at most {max_len}")
+        return value
+
+    def amount(
+        self,
+        value: object,
+        *,
+        places: int,
+        low: Decimal | None = None,
+        high: Decimal | None = None,
+    ) -> Decimal:
+        """A required exact amount with at most ``places`` decimal places (see ``_decimal``)."""
+        if value is None:
+            raise _Refused("is required")
+        number = _decimal(value, places=places)
+        if low is not None and number < low:
+            raise _Refused(f"{_shown(number)} is below {low}")
+        if high is not None and number > high:
+            raise _Refused(f"{_shown(number)} is above {high}")
+        return number
+
+    def optional_amount(
+        self,
+        value: object,
+        *,
+        places: int,
+        low: Decimal | None = None,
+        high: Decimal | None = None,
+    ) -> Decimal | None:
+        """An amount, or None."""
+        return None if value is None else self.amount(value, places=places, low=low, high=high)
+
+    def day(self, value: object) -> date:
+        """A required plain date. A datetime would drag a timezone in and shift the day."""
+        if value is None:
+            raise _Refused("is required")
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise _Refused(f"must be a datetime.date (not {type(value).__name__})")
+        return value
+
+    def optional_day(self, value: object) -> date | None:
+        """A plain date, or None."""
+        return None if value is None else self.day(value)
+
+    def whole(self, value: object, *, low: int, high: int) -> int:
+        """A whole number from ``low`` to ``high``."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Refused("must be a whole number")
+        if not low <= value <= high:
+            raise _Refused(f"{_shown(value)} is not between {low} and {high}")
+        return value
+
+    def choice(self, value: object, kind: type[_E]) -> _E:
+        """The member of ``kind`` that ``value`` is, or names by its value."""
+        if isinstance(value, kind):
+            return value
+        for member in kind:
+            if isinstance(value, str) and value == member.value:
+                return member
         allowed = ", ".join(str(m.value) for m in kind)
-        problems.append(FieldProblem(path, f"{value!r} is not one of {allowed}"))
+        raise _Refused(f"{_shown(value)} is not one of {allowed}")
+
+    def items(self, value: object, *, of: str) -> list[Any]:
+        """The items of a sequence (None means none). A string or a mapping is one value,
+        not a sequence of them, so it is refused rather than split up."""
+        if value is None:
+            return []
+        if isinstance(value, tuple | list):
+            return list(value)
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise _Refused(f"must be a sequence of {of}, not {self.type_name(value)}")
+        return list(value)
+
+    def invoice(self, data: object) -> Invoice | None:
+        """An :class:`Invoice` read from a mapping of its fields, or None (see ``problems``)."""
+        return self.read(Invoice, _invoice_fields, data, "")
 
 
-def _coerce(kind: type[enum.StrEnum], value: object) -> Any:
-    if isinstance(value, str) and not isinstance(value, kind):
-        try:
-            return kind(value)
-        except ValueError:
-            return value  # reported by validation, with the allowed values
-    return value
+def _init(obj: Any, fields_of: _FieldsOf, raw: dict[str, Any], number: object = None) -> None:
+    """A constructor's body: check every argument, raise once for all problems, then assign.
+
+    The attrs fields are only ever set to converted values, so no object holds a float, a
+    string for an enum or a placeholder: it is fully valid or it does not exist.
+    """
+    reader = _Reader()
+    values = fields_of(reader, raw, "")
+    if reader.problems:
+        raise InvoiceValidationError(
+            reader.problems, invoice_number=number if isinstance(number, str) else None
+        )
+    obj.__attrs_init__(**values)
 
 
-def _to_term_type(value: PaymentTermType | str) -> PaymentTermType:
-    return cast(PaymentTermType, _coerce(PaymentTermType, value))
+def _build(kind: type[_T], fields_of: _FieldsOf, fields: Mapping[str, Any]) -> _T:
+    """``kind.build``: read raw fields, parts as mappings, raising once for all problems."""
+    reader = _Reader(parts_as_mappings=True)
+    built = reader.read(kind, fields_of, fields, "")
+    if built is None:
+        number = fields.get("number") if kind is Invoice else None
+        raise InvoiceValidationError(
+            reader.problems, invoice_number=number if isinstance(number, str) else None
+        )
+    return built
 
 
-def _to_amount_types(value: LineAmountTypes | str) -> LineAmountTypes:
-    return cast(LineAmountTypes, _coerce(LineAmountTypes, value))
+def _recheck(obj: Any, fields_of: _FieldsOf) -> list[FieldProblem]:
+    """The problems of a built object's own values: none, as it checked them when built."""
+    reader = _Reader()
+    fields_of(reader, attrs.asdict(obj, recurse=False), "")
+    return reader.problems
 
 
-def _to_status(value: InvoiceStatus | str) -> InvoiceStatus:
-    return cast(InvoiceStatus, _coerce(InvoiceStatus, value))
-
-
-def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
-        # Not a sequence of items: keep it whole so validation names it.
-        return (value,)
-    return tuple(value)
-
-
-def _raise_if(problems: list[FieldProblem], invoice_number: str | None = None) -> None:
+def _raise_if(problems: list[FieldProblem]) -> None:
     if problems:
-        raise InvoiceValidationError(problems, invoice_number=invoice_number)
+        raise InvoiceValidationError(problems)
 
 
 # --- write side ----------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+def _tracking_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """A tracking option's rules: name and option each 1 to 100 characters."""
+    return r.fields(
+        raw,
+        path,
+        {
+            "name": lambda v, _: r.text(v, max_len=MAX_TRACKING_NAME),
+            "option": lambda v, _: r.text(v, max_len=MAX_TRACKING_NAME),
+        },
+    )
+
+
+@attrs.frozen(kw_only=True, init=False)
 class Tracking:
     """One tracking category option on a line (Xero allows two per line).
 
@@ -270,19 +553,54 @@ class Tracking:
     name: str
     option: str
 
+    def __init__(self, *, name: str, option: str) -> None:
+        _init(self, _tracking_fields, {"name": name, "option": option})
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """A tracking option from raw fields, every problem reported at once."""
+        return _build(cls, _tracking_fields, fields)
+
     def problems(self) -> list[FieldProblem]:
-        """Everything wrong with this tracking option, relative to it."""
-        found: list[FieldProblem] = []
-        _text(found, "name", self.name, max_len=MAX_TRACKING_NAME)
-        _text(found, "option", self.option, max_len=MAX_TRACKING_NAME)
-        return found
+        """Everything wrong with this option: nothing, since it checked itself when built."""
+        return _recheck(self, _tracking_fields)
 
     def validate(self) -> None:
-        """Raise InvoiceValidationError if anything is wrong (its line checks it too)."""
+        """Raise InvoiceValidationError if anything is wrong (it never is once built)."""
         _raise_if(self.problems())
 
 
-@attrs.frozen(kw_only=True)
+def _contact_id(r: _Reader, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Refused(f"must be a string GUID or None, not {r.type_name(value)}")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise _Refused(
+            f"{_shown(value)} is not a Xero ContactID (a GUID such as "
+            "'9b9ba9e5-e907-4b4e-8210-54d2a4e2a0a4')"
+        ) from None
+    return value
+
+
+def _customer_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """A customer's rules: id and name required, a GUID contact id, Xero's lengths."""
+    return r.fields(
+        raw,
+        path,
+        {
+            "id": lambda v, _: r.text(v, max_len=MAX_CONTACT_NUMBER * 10),
+            "name": lambda v, _: r.text(v, max_len=MAX_CONTACT_NAME),
+            "xero_contact_id": lambda v, _: _contact_id(r, v),
+            "contact_number": lambda v, _: r.optional_text(v, max_len=MAX_CONTACT_NUMBER),
+            "email": lambda v, _: r.optional_text(v, max_len=255),
+        },
+    )
+
+
+@attrs.frozen(kw_only=True, init=False)
 class Customer:
     """The BMS customer an invoice is for.
 
@@ -298,43 +616,84 @@ class Customer:
 
     id: str
     name: str
-    xero_contact_id: str | None = None
-    contact_number: str | None = None
-    email: str | None = None
+    xero_contact_id: str | None
+    contact_number: str | None
+    email: str | None
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        name: str,
+        xero_contact_id: str | None = None,
+        contact_number: str | None = None,
+        email: str | None = None,
+    ) -> None:
+        _init(
+            self,
+            _customer_fields,
+            {
+                "id": id,
+                "name": name,
+                "xero_contact_id": xero_contact_id,
+                "contact_number": contact_number,
+                "email": email,
+            },
+        )
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """A customer from raw fields, every problem reported at once."""
+        return _build(cls, _customer_fields, fields)
 
     def problems(self) -> list[FieldProblem]:
-        """Everything wrong with this customer, relative to it."""
-        found: list[FieldProblem] = []
-        _text(found, "id", self.id, max_len=MAX_CONTACT_NUMBER * 10)
-        _text(found, "name", self.name, max_len=MAX_CONTACT_NAME)
-        _text(
-            found, "contact_number", self.contact_number, max_len=MAX_CONTACT_NUMBER, required=False
-        )
-        _text(found, "email", self.email, max_len=255, required=False)
-        if isinstance(self.xero_contact_id, str):
-            try:
-                uuid.UUID(self.xero_contact_id)
-            except ValueError:
-                found.append(
-                    FieldProblem(
-                        "xero_contact_id",
-                        f"{self.xero_contact_id!r} is not a Xero ContactID (a GUID such as "
-                        "'9b9ba9e5-e907-4b4e-8210-54d2a4e2a0a4')",
-                    )
-                )
-        elif self.xero_contact_id is not None:
-            found.append(FieldProblem("xero_contact_id", "must be a string GUID or None"))
-        return found
-
-    def __attrs_post_init__(self) -> None:
-        _raise_if(self.problems())
+        """Everything wrong with this customer: nothing, since it checked itself when built."""
+        return _recheck(self, _customer_fields)
 
     def with_xero_contact_id(self, contact_id: str) -> Customer:
         """A copy linked to the given Xero ContactID."""
         return attrs.evolve(self, xero_contact_id=contact_id)
 
 
-@attrs.frozen(kw_only=True)
+def _tracking(r: _Reader, value: object, path: str) -> tuple[Tracking, ...]:
+    options = r.items(value, of="Tracking")
+    failed = len(options) > MAX_TRACKING_PER_LINE
+    if failed:
+        r.fail(
+            path,
+            f"has {len(options)} options; Xero allows at most {MAX_TRACKING_PER_LINE} per line",
+        )
+    built: list[Tracking] = []
+    for i, option in enumerate(options):
+        try:
+            built.append(r.part(option, f"{path}[{i}]", Tracking, _tracking_fields))
+        except _Refused:
+            failed = True
+    if failed:
+        raise _Refused(None)
+    return tuple(built)
+
+
+def _line_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """A line's rules: Xero's lengths, 4-dp quantity and unit amount, a 0-100 discount with
+    2 dp, at most two tracking options. Whether it needs a tax code is its invoice's rule."""
+    return r.fields(
+        raw,
+        path,
+        {
+            "description": lambda v, _: r.text(v, max_len=MAX_DESCRIPTION),
+            "quantity": lambda v, _: r.amount(v, places=UNIT_DP),
+            "unit_amount": lambda v, _: r.amount(v, places=UNIT_DP),
+            "account_code": lambda v, _: r.text(v, max_len=MAX_ACCOUNT_CODE),
+            "tax_code": lambda v, _: r.optional_text(v, max_len=255),
+            "discount_rate": lambda v, _: r.optional_amount(v, places=2, low=_ZERO, high=_HUNDRED),
+            "item_code": lambda v, _: r.optional_text(v, max_len=MAX_ITEM_CODE),
+            "tracking": lambda v, p: _tracking(r, v, p),
+        },
+    )
+
+
+@attrs.frozen(kw_only=True, init=False)
 class LineItem:
     """One line of a BMS invoice.
 
@@ -348,55 +707,62 @@ class LineItem:
         discount_rate: Percentage discount, 0 to 100, up to 2 decimal places.
         item_code: Xero item code (at most 30 characters).
         tracking: Up to two tracking category options.
+
+    Amounts may be given as Decimal, int or a decimal string (never a float), with at most
+    12 digits before the decimal point.
     """
 
     description: str
-    quantity: Decimal = attrs.field(converter=_money)
-    unit_amount: Decimal = attrs.field(converter=_money)
+    quantity: Decimal
+    unit_amount: Decimal
     account_code: str
-    tax_code: str | None = None
-    discount_rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
-    item_code: str | None = None
-    tracking: tuple[Tracking, ...] = attrs.field(default=(), converter=_tuple)
+    tax_code: str | None
+    discount_rate: Decimal | None
+    item_code: str | None
+    tracking: tuple[Tracking, ...]
+
+    def __init__(
+        self,
+        *,
+        description: str,
+        quantity: Decimal | int | str,
+        unit_amount: Decimal | int | str,
+        account_code: str,
+        tax_code: str | None = None,
+        discount_rate: Decimal | int | str | None = None,
+        item_code: str | None = None,
+        tracking: Iterable[Tracking] | None = (),
+    ) -> None:
+        _init(
+            self,
+            _line_fields,
+            {
+                "description": description,
+                "quantity": quantity,
+                "unit_amount": unit_amount,
+                "account_code": account_code,
+                "tax_code": tax_code,
+                "discount_rate": discount_rate,
+                "item_code": item_code,
+                "tracking": tracking,
+            },
+        )
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """A line from raw fields (tracking options may be mappings), every problem at once."""
+        return _build(cls, _line_fields, fields)
 
     def problems(self) -> list[FieldProblem]:
-        """Everything wrong with this line, relative to it."""
-        found: list[FieldProblem] = []
-        _text(found, "description", self.description, max_len=MAX_DESCRIPTION)
-        _amount(found, "quantity", self.quantity, max_dp=UNIT_DP)
-        _amount(found, "unit_amount", self.unit_amount, max_dp=UNIT_DP)
-        _text(found, "account_code", self.account_code, max_len=MAX_ACCOUNT_CODE)
-        _text(found, "tax_code", self.tax_code, max_len=255, required=False)
-        _amount(
-            found,
-            "discount_rate",
-            self.discount_rate,
-            max_dp=2,
-            minimum=Decimal(0),
-            maximum=Decimal(100),
-        )
-        _text(found, "item_code", self.item_code, max_len=MAX_ITEM_CODE, required=False)
-        if len(self.tracking) > MAX_TRACKING_PER_LINE:
-            found.append(
-                FieldProblem(
-                    "tracking",
-                    f"has {len(self.tracking)} options; Xero allows at most "
-                    f"{MAX_TRACKING_PER_LINE} per line",
-                )
-            )
-        for i, option in enumerate(self.tracking):
-            if isinstance(option, Tracking):
-                found.extend(p.under(f"tracking[{i}]") for p in option.problems())
-            else:
-                found.append(FieldProblem(f"tracking[{i}]", "must be a Tracking"))
-        return found
+        """Everything wrong with this line: nothing, since it checked itself when built."""
+        return _recheck(self, _line_fields)
 
     def validate(self) -> None:
-        """Raise InvoiceValidationError if anything is wrong.
+        """Raise InvoiceValidationError if anything is wrong (it never is once built).
 
-        Lines are checked when their :class:`Invoice` is built, so that every problem of the
-        invoice is reported at once with its full path (``lines[2].account_code``); call this
-        only to check a line on its own.
+        A line checks itself when it is constructed; to have a line's problems reported with
+        its path in an invoice (``lines[2].account_code``), give it to :meth:`Invoice.build`
+        as a mapping of its fields.
         """
         _raise_if(self.problems())
 
@@ -406,12 +772,23 @@ class LineItem:
         return self.quantity * self.unit_amount
 
 
-def _max_day(kind: object) -> int:
-    months = (PaymentTermType.OF_CURRENT_MONTH, PaymentTermType.OF_FOLLOWING_MONTH)
-    return 31 if kind in months else 3650
+_MONTH_DAY_TERMS = (PaymentTermType.OF_CURRENT_MONTH, PaymentTermType.OF_FOLLOWING_MONTH)
 
 
-@attrs.frozen
+def _day_range(kind: object) -> tuple[int, int]:
+    """The days a term allows: a day of the month, or days after a date or a month's end."""
+    return (1, 31) if kind in _MONTH_DAY_TERMS else (0, 3650)
+
+
+def _terms_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """Terms' rules: one of the four kinds, and days in that kind's range."""
+    values = r.fields(raw, path, {"type": lambda v, _: r.choice(v, PaymentTermType)})
+    low, high = _day_range(values.get("type"))
+    days = r.fields(raw, path, {"days": lambda v, _: r.whole(v, low=low, high=high)})
+    return values | days
+
+
+@attrs.frozen(init=False)
 class PaymentTerms:
     """When an invoice falls due, in one of Xero's four ways.
 
@@ -421,32 +798,20 @@ class PaymentTerms:
             day of the month (1 to 31; a day past the month's end means its last day).
     """
 
-    type: PaymentTermType = attrs.field(converter=_to_term_type)
+    type: PaymentTermType
     days: int
 
-    def problems(self) -> list[FieldProblem]:
-        """Everything wrong with these terms, relative to them."""
-        found: list[FieldProblem] = []
-        _enum(found, "type", self.type, PaymentTermType)
-        if isinstance(self.days, bool) or not isinstance(self.days, int):
-            found.append(FieldProblem("days", "must be a whole number"))
-        else:
-            low = (
-                1
-                if self.type
-                in (
-                    PaymentTermType.OF_CURRENT_MONTH,
-                    PaymentTermType.OF_FOLLOWING_MONTH,
-                )
-                else 0
-            )
-            high = _max_day(self.type)
-            if not low <= self.days <= high:
-                found.append(FieldProblem("days", f"{self.days} is not between {low} and {high}"))
-        return found
+    def __init__(self, type: PaymentTermType | str, days: int) -> None:
+        _init(self, _terms_fields, {"type": type, "days": days})
 
-    def __attrs_post_init__(self) -> None:
-        _raise_if(self.problems())
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """Terms from raw fields (``type=``, ``days=``), every problem reported at once."""
+        return _build(cls, _terms_fields, fields)
+
+    def problems(self) -> list[FieldProblem]:
+        """Everything wrong with these terms: nothing, since they checked themselves."""
+        return _recheck(self, _terms_fields)
 
     @classmethod
     def days_after_invoice_date(cls, days: int) -> PaymentTerms:
@@ -473,7 +838,128 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
 
 
-@attrs.frozen(kw_only=True)
+def _invoice_number(r: _Reader, value: object) -> str:
+    number = r.text(value, max_len=MAX_INVOICE_NUMBER)
+    if number != number.strip():
+        # Xero trims numbers; a padded one would never match its own lookup.
+        raise _Refused("must not start or end with spaces")
+    return number
+
+
+def _customer(r: _Reader, value: object, path: str) -> Customer:
+    if value is None:
+        raise _Refused("is required")
+    return r.part(value, path, Customer, _customer_fields)
+
+
+def _terms(r: _Reader, value: object, path: str) -> PaymentTerms | None:
+    return None if value is None else r.part(value, path, PaymentTerms, _terms_fields)
+
+
+def _lines(
+    r: _Reader, value: object, path: str, tax_codes: list[tuple[int, object]]
+) -> tuple[LineItem, ...]:
+    """The lines, each read in turn; ``tax_codes`` gets each line's tax code, even of a line
+    that failed, so the invoice can still say which lines need one."""
+    if value is None:
+        raise _Refused("is required")
+    items = r.items(value, of="LineItem")
+    if not items:
+        raise _Refused("an invoice needs at least one line")
+    lines: list[LineItem] = []
+    for i, item in enumerate(items):
+        try:
+            line = r.part(item, f"{path}[{i}]", LineItem, _line_fields)
+        except _Refused:
+            if r.parts_as_mappings and isinstance(item, Mapping):
+                tax_codes.append((i, item.get("tax_code")))
+            continue
+        lines.append(line)
+        tax_codes.append((i, line.tax_code))
+    if len(lines) < len(items):
+        raise _Refused(None)
+    return tuple(lines)
+
+
+def _currency(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and _CURRENCY.fullmatch(value):
+        return value
+    raise _Refused(f"{_shown(value)} is not a three-letter ISO 4217 code such as 'NZD'")
+
+
+def _url(r: _Reader, value: object) -> str | None:
+    url = r.optional_text(value, max_len=MAX_URL)
+    if url is not None and not _URL.fullmatch(url):
+        raise _Refused("must be an absolute http(s) URL")
+    return url
+
+
+def _sendable(r: _Reader, value: object) -> InvoiceStatus:
+    if isinstance(value, str) and value in SENDABLE_STATUSES:
+        return InvoiceStatus(value)
+    what = _shown(value) if value is None or isinstance(value, str) else r.type_name(value)
+    raise _Refused(
+        f"{what} cannot be sent; use AUTHORISED, SUBMITTED or DRAFT "
+        "(PAID comes from payments; cancel an invoice to void it)"
+    )
+
+
+def _invoice_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """An invoice's rules: its own fields, its parts', and the rules across them.
+
+    A rule across fields is only applied when the fields it reads converted: a bad due date
+    is reported once, not again as "needs a due date".
+    """
+    tax_codes: list[tuple[int, object]] = []
+    values = r.fields(
+        raw,
+        path,
+        {
+            "id": lambda v, _: r.text(v, max_len=MAX_INVOICE_NUMBER),
+            "number": lambda v, _: _invoice_number(r, v),
+            "customer": lambda v, p: _customer(r, v, p),
+            "issue_date": lambda v, _: r.day(v),
+            "lines": lambda v, p: _lines(r, v, p, tax_codes),
+            "due_date": lambda v, _: r.optional_day(v),
+            "payment_terms": lambda v, p: _terms(r, v, p),
+            "currency_code": lambda v, _: _currency(v),
+            "line_amount_types": lambda v, _: r.choice(v, LineAmountTypes),
+            "reference": lambda v, _: r.optional_text(v, max_len=MAX_REFERENCE),
+            "url": lambda v, _: _url(r, v),
+            "status": lambda v, _: _sendable(r, v),
+            "total": lambda v, _: r.optional_amount(v, places=2),
+        },
+    )
+    amount_types = values.get("line_amount_types")
+    if amount_types is not None and amount_types is not LineAmountTypes.NO_TAX:
+        for i, tax_code in tax_codes:
+            if tax_code is None:
+                r.fail(
+                    _join(path, f"lines[{i}].tax_code"),
+                    "is required unless line_amount_types is NoTax",
+                )
+    issued, due = values.get("issue_date"), values.get("due_date")
+    if issued is not None and due is not None and due < issued:
+        r.fail(
+            _join(path, "due_date"),
+            f"{due.isoformat()} is before the issue date {issued.isoformat()}",
+        )
+    if (
+        {"due_date", "payment_terms", "status"} <= values.keys()
+        and due is None
+        and values["payment_terms"] is None
+        and values["status"] is not InvoiceStatus.DRAFT
+    ):
+        r.fail(
+            _join(path, "due_date"),
+            "Xero needs a due date for approved invoices; give due_date or payment_terms",
+        )
+    return values
+
+
+@attrs.frozen(kw_only=True, init=False)
 class Invoice:
     """A released BMS invoice, as it should appear in Xero (a sales invoice, ``ACCREC``).
 
@@ -499,101 +985,77 @@ class Invoice:
     number: str
     customer: Customer
     issue_date: date
-    lines: tuple[LineItem, ...] = attrs.field(converter=_tuple)
-    due_date: date | None = None
-    payment_terms: PaymentTerms | None = None
-    currency_code: str | None = None
-    line_amount_types: LineAmountTypes = attrs.field(
-        default=LineAmountTypes.EXCLUSIVE, converter=_to_amount_types
-    )
-    reference: str | None = None
-    url: str | None = None
-    status: InvoiceStatus = attrs.field(default=InvoiceStatus.AUTHORISED, converter=_to_status)
-    total: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    lines: tuple[LineItem, ...]
+    due_date: date | None
+    payment_terms: PaymentTerms | None
+    currency_code: str | None
+    line_amount_types: LineAmountTypes
+    reference: str | None
+    url: str | None
+    status: InvoiceStatus
+    total: Decimal | None
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        number: str,
+        customer: Customer,
+        issue_date: date,
+        lines: Iterable[LineItem],
+        due_date: date | None = None,
+        payment_terms: PaymentTerms | None = None,
+        currency_code: str | None = None,
+        line_amount_types: LineAmountTypes | str = LineAmountTypes.EXCLUSIVE,
+        reference: str | None = None,
+        url: str | None = None,
+        status: InvoiceStatus | str = InvoiceStatus.AUTHORISED,
+        total: Decimal | int | str | None = None,
+    ) -> None:
+        _init(
+            self,
+            _invoice_fields,
+            {
+                "id": id,
+                "number": number,
+                "customer": customer,
+                "issue_date": issue_date,
+                "lines": lines,
+                "due_date": due_date,
+                "payment_terms": payment_terms,
+                "currency_code": currency_code,
+                "line_amount_types": line_amount_types,
+                "reference": reference,
+                "url": url,
+                "status": status,
+                "total": total,
+            },
+            number,
+        )
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """An invoice from raw data, with every problem of the whole invoice reported at once.
+
+        Takes the constructor's keywords, but its parts may be mappings of their fields:
+        ``customer={"id": ..., "name": ...}``, ``lines=[{"description": ..., ...}, ...]``,
+        ``payment_terms={"type": ..., "days": ...}`` and, in a line, ``tracking=[{"name":
+        ..., "option": ...}]`` (built parts are taken as they are). Unknown and missing
+        fields are problems too, not a TypeError.
+
+        Raises:
+            InvoiceValidationError: Everything wrong, with paths such as
+                ``lines[2].account_code`` and ``customer.name``.
+        """
+        return _build(cls, _invoice_fields, fields)
 
     def problems(self) -> list[FieldProblem]:
-        """Everything wrong with the invoice, its customer and its lines, with full paths."""
-        found: list[FieldProblem] = []
-        _text(found, "id", self.id, max_len=MAX_INVOICE_NUMBER)
-        _text(found, "number", self.number, max_len=MAX_INVOICE_NUMBER)
-        if isinstance(self.number, str) and self.number != self.number.strip():
-            # Xero trims numbers; a padded one would never match its own lookup.
-            found.append(FieldProblem("number", "must not start or end with spaces"))
-        if not isinstance(self.customer, Customer):
-            found.append(FieldProblem("customer", "must be a Customer"))
-        else:
-            found.extend(p.under("customer") for p in self.customer.problems())
-        _plain_date(found, "issue_date", self.issue_date, required=True)
-        _plain_date(found, "due_date", self.due_date, required=False)
-        if not self.lines:
-            found.append(FieldProblem("lines", "an invoice needs at least one line"))
-        for i, line in enumerate(self.lines):
-            if not isinstance(line, LineItem):
-                found.append(FieldProblem(f"lines[{i}]", "must be a LineItem"))
-                continue
-            found.extend(p.under(f"lines[{i}]") for p in line.problems())
-            if line.tax_code is None and self.line_amount_types != LineAmountTypes.NO_TAX:
-                found.append(
-                    FieldProblem(
-                        f"lines[{i}].tax_code",
-                        "is required unless line_amount_types is NoTax",
-                    )
-                )
-        if self.payment_terms is not None and not isinstance(self.payment_terms, PaymentTerms):
-            found.append(FieldProblem("payment_terms", "must be a PaymentTerms"))
-        if self.currency_code is not None and not (
-            isinstance(self.currency_code, str) and _CURRENCY.fullmatch(self.currency_code)
-        ):
-            found.append(
-                FieldProblem(
-                    "currency_code",
-                    f"{self.currency_code!r} is not a three-letter ISO 4217 code such as 'NZD'",
-                )
-            )
-        _enum(found, "line_amount_types", self.line_amount_types, LineAmountTypes)
-        _text(found, "reference", self.reference, max_len=MAX_REFERENCE, required=False)
-        _text(found, "url", self.url, max_len=MAX_URL, required=False)
-        if isinstance(self.url, str) and not _URL.fullmatch(self.url):
-            found.append(FieldProblem("url", "must be an absolute http(s) URL"))
-        if not isinstance(self.status, str) or self.status not in SENDABLE_STATUSES:
-            found.append(
-                FieldProblem(
-                    "status",
-                    f"{self.status!r} cannot be sent; use AUTHORISED, SUBMITTED or DRAFT "
-                    "(PAID comes from payments; cancel an invoice to void it)",
-                )
-            )
-        _amount(found, "total", self.total, max_dp=2)
-        dates_ok = isinstance(self.issue_date, date) and not isinstance(self.issue_date, datetime)
-        if (
-            dates_ok
-            and isinstance(self.due_date, date)
-            and not isinstance(self.due_date, datetime)
-            and self.due_date < self.issue_date
-        ):
-            found.append(
-                FieldProblem(
-                    "due_date",
-                    f"{self.due_date.isoformat()} is before the issue date "
-                    f"{self.issue_date.isoformat()}",
-                )
-            )
-        if (
-            self.due_date is None
-            and self.payment_terms is None
-            and self.status != InvoiceStatus.DRAFT
-        ):
-            found.append(
-                FieldProblem(
-                    "due_date",
-                    "Xero needs a due date for approved invoices; give due_date or payment_terms",
-                )
-            )
-        return found
+        """Everything wrong with the invoice: nothing, since it checked itself when built.
 
-    def __attrs_post_init__(self) -> None:
-        number = self.number if isinstance(self.number, str) else None
-        _raise_if(self.problems(), invoice_number=number)
+        Kept for callers of versions that built invalid objects; check raw data with
+        :meth:`build`.
+        """
+        return _recheck(self, _invoice_fields)
 
     @property
     def tax_codes(self) -> frozenset[str]:
@@ -705,9 +1167,6 @@ class Allocation:
     amount: Decimal
     date: _dt.date | None = None
     reference: str | None = None
-
-
-_ZERO = Decimal(0)
 
 
 @attrs.frozen(kw_only=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import re
+import time
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bms_xero.domain import Invoice, PaymentTerms, PaymentTermType
 from bms_xero.errors import InvoiceFileError, InvoiceValidationError
@@ -181,3 +184,185 @@ def test_the_example_file_reads() -> None:
     read = invoices_from_json((EXAMPLES / "invoices.json").read_text())
 
     assert ["INV-1001", "INV-1002", "INV-1003"] == [i.number for i in read]
+
+
+def _json(items: Any, **numbers: str) -> str:
+    """``items`` as JSON text, each ``"@name"`` string replaced by the raw number text given."""
+    text = json.dumps(items)
+    for name, number in numbers.items():
+        text = text.replace(f'"@{name}"', number)
+    return text
+
+
+def _quickly(read: Any) -> Any:
+    started = time.perf_counter()
+    try:
+        return read()
+    finally:
+        assert time.perf_counter() - started < 1, "answered at once"
+
+
+class TestAbsurdInput:
+    """Absurd files and numbers are typed problems with their paths, found at once."""
+
+    def test_deeply_nested_arrays_are_a_file_error(self) -> None:
+        """200,000 nested arrays are an InvoiceFileError, not a RecursionError."""
+        text = "[" * 200_000 + "]" * 200_000
+
+        with pytest.raises(InvoiceFileError) as caught:
+            _quickly(lambda: read_invoices(text, source="deep.json"))
+
+        assert ("deep.json", True) == (caught.value.source, "nested" in caught.value.reason)
+
+    def test_deep_nesting_inside_an_invoice_is_a_file_error(self) -> None:
+        """Nesting too deep anywhere in the file is reported for the file."""
+        text = _json([invoice(1, lines="@deep")], deep="[" * 200_000 + "]" * 200_000)
+
+        with pytest.raises(InvoiceFileError):
+            _quickly(lambda: invoices_from_json(text))
+
+    def test_deep_nesting_in_parsed_data_is_named(self) -> None:
+        """Deeply nested lists given to invoice_from_dict are wrong values, named by path."""
+        deep: list[Any] = []
+        for _ in range(200_000):
+            deep = [deep]
+
+        found = _quickly(lambda: problems_of(invoice(1, status=deep, lines=deep)))
+
+        assert {"status", "lines[0]"} == set(found)
+
+    def test_a_quantity_of_1e999999999(self) -> None:
+        """A quantity of 1e999999999 is invalid, with its path, not decimal.Overflow."""
+        text = _json(
+            [invoice(1, lines=[invoice(1)["lines"][0] | {"quantity": "@q"}])], q="1e999999999"
+        )
+
+        with pytest.raises(InvoiceValidationError) as caught:
+            _quickly(lambda: invoices_from_json(text))
+
+        [problem] = caught.value.problems
+        assert ("[0].lines[0].quantity", True) == (
+            problem.path,
+            "at most 12 digits" in problem.message,
+        )
+
+    @pytest.mark.parametrize(
+        "days", ["1e5000", "1e2000000", "1" * 5000, "-1e5000", "1.5e-999999999"]
+    )
+    def test_absurd_days(self, days: str) -> None:
+        """Payment-terms days of 1e5000, 1e2000000 or 5000 digits are invalid at once."""
+        terms = {"type": "DAYSAFTERBILLDATE", "days": "@days"}
+        text = _json([invoice(1, payment_terms=terms)], days=days)
+
+        [read] = _quickly(lambda: read_invoices(text))
+
+        assert isinstance(read, InvoiceValidationError)
+        assert ("payment_terms.days",) == read.paths
+
+    def test_a_long_integer_is_a_number_not_a_file_error(self) -> None:
+        """A 5000-digit integer amount is read (as a Decimal) and refused with its path."""
+        line = invoice(1)["lines"][0] | {"unit_amount": "@n"}
+        text = _json([invoice(1, lines=[line])], n="9" * 5000)
+
+        [read] = _quickly(lambda: read_invoices(text))
+
+        assert isinstance(read, InvoiceValidationError)
+        assert ("lines[0].unit_amount",) == read.paths
+
+    def test_a_number_past_what_a_decimal_holds_is_a_file_error(self) -> None:
+        """An exponent past 10**18 can't be read at all: InvoiceFileError, not InvalidOperation."""
+        text = _json([invoice(1, total="@t")], t="1e99999999999999999999")
+
+        with pytest.raises(InvoiceFileError):
+            _quickly(lambda: invoice_items(text))
+
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_nan_and_infinity_are_not_amounts(self, constant: str) -> None:
+        """JSON's NaN and Infinity are refused as amounts, saying a finite number is needed."""
+        text = _json([invoice(1, total="@t")], t=constant)
+
+        [read] = read_invoices(text)
+
+        assert isinstance(read, InvoiceValidationError)
+        assert "finite" in read.problems[0].message
+
+
+json_numbers = st.one_of(
+    st.from_regex(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,22})?", fullmatch=True),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999999999", "1e-999999999", "0e9999"]),
+)
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.text(st.characters(exclude_characters='@"\\'), max_size=12),
+        json_numbers.map(lambda n: f"@{n}"),  # becomes the raw number in the text
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+PLACES = [
+    ("id",),
+    ("number",),
+    ("customer",),
+    ("customer", "name"),
+    ("issue_date",),
+    ("due_date",),
+    ("payment_terms",),
+    ("lines",),
+    ("lines", 0),
+    ("lines", 0, "quantity"),
+    ("lines", 0, "unit_amount"),
+    ("lines", 0, "discount_rate"),
+    ("lines", 0, "tracking"),
+    ("currency_code",),
+    ("line_amount_types",),
+    ("status",),
+    ("total",),
+    ("colour",),
+]
+
+
+def _with(data: dict[str, Any], place: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    data = json.loads(json.dumps(data))
+    target: Any = data
+    for step in place[:-1]:
+        target = target[step]
+    target[place[-1]] = value
+    return data
+
+
+def _raw_numbers(value: Any) -> str:
+    """JSON text where every ``"@<number>"`` string is the bare number."""
+    return re.sub(r'"@([^"]*)"', r"\1", json.dumps(value))
+
+
+@settings(max_examples=300, deadline=timedelta(milliseconds=500))
+@given(
+    st.lists(st.tuples(st.sampled_from(PLACES), json_values), min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_any_file_reads_to_invoices_or_typed_errors(
+    changes: list[tuple[tuple[Any, ...], Any]], with_terms: bool
+) -> None:
+    """Any values anywhere in a file give invoices, typed invalid reports or a file error."""
+    data = (
+        invoice(1, payment_terms={"type": "OFFOLLOWINGMONTH", "days": 20})
+        if with_terms
+        else invoice(1)
+    )
+    for place, value in changes:
+        if place[0] == "payment_terms" and len(place) > 1 and not with_terms:
+            continue
+        try:
+            data = _with(data, place, value)
+        except (TypeError, IndexError, KeyError):
+            continue  # an earlier change replaced the container
+    text = _raw_numbers([data])
+    try:
+        read = read_invoices(text)
+    except InvoiceFileError:
+        return
+    assert all(isinstance(r, Invoice | InvoiceValidationError) for r in read)

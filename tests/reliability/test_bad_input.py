@@ -372,12 +372,18 @@ def test_cli_arguments_exit_cleanly(argv: list[str], tally: Tally, watch: Secret
 def test_invoice_amounts_stay_decimal(tally: Tally, watch: SecretWatch) -> None:
     """An invoice with a float amount is refused with a typed error before any request."""
     xero, customer = organisation(22)
-    line = LineItem(description="x", quantity=1.1, unit_amount=Decimal(1), account_code="200")
     made = _typed(
         tally,
         watch,
         lambda: Invoice(
-            id="I-1", number="INV-1", customer=customer, issue_date=date(2026, 1, 5), lines=[line]
+            id="I-1",
+            number="INV-1",
+            customer=customer,
+            issue_date=date(2026, 1, 5),
+            # The line refuses the float itself, before any invoice exists.
+            lines=[
+                LineItem(description="x", quantity=1.1, unit_amount=Decimal(1), account_code="200")
+            ],
         ),
     )
 

@@ -8,13 +8,14 @@ written, and the Background Jobs list can name the invoice of each job before it
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from bms_xero.errors import FieldProblem, StorageValueError
-from bms_xero.storage._checks import datetime_problem, is_naive, key_problems, to_utc
+from bms_xero.storage._checks import aware_utc, datetime_problem, key_problems, member
 
 __all__ = ["Job", "JobKind", "JobStatus"]
 
@@ -52,34 +53,38 @@ _DATETIMES = ("run_after", "lease_until", "created_at", "updated_at")
 _OPTIONAL_TEXT = ("invoice_id", "invoice_number", "leased_by", "last_error", "error_type")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Normalise aware datetimes to UTC; leave anything else for validation to name."""
-    if isinstance(value, datetime) and not is_naive(value):
-        try:
-            return to_utc(value)
-        except OverflowError:
-            return value
-    return value
+_BAD_KIND = FieldProblem("kind", f"must be one of {', '.join(k.value for k in JobKind)}")
+_BAD_STATUS = FieldProblem("status", f"must be one of {', '.join(s.value for s in JobStatus)}")
 
 
 def _kind(value: JobKind | str) -> JobKind:
-    """Accept a member or its value (``"push"``); anything else is left for validation."""
-    if isinstance(value, str) and not isinstance(value, JobKind):
-        try:
-            return JobKind(value)
-        except ValueError:
-            pass
-    return value  # type: ignore[return-value]  # validation names a bad value
+    """Accept a member or its value (``"push"``).
+
+    The job has already refused anything else, with its path and its other problems (see
+    ``__attrs_pre_init__``); this raises rather than let a bad value through.
+    """
+    kind = member(JobKind, value)
+    if kind is None:
+        raise StorageValueError(what="a job", problems=[_BAD_KIND])
+    return kind
 
 
 def _status(value: JobStatus | str) -> JobStatus:
-    """Accept a member or its value (``"failed"``); anything else is left for validation."""
-    if isinstance(value, str) and not isinstance(value, JobStatus):
-        try:
-            return JobStatus(value)
-        except ValueError:
-            pass
-    return value  # type: ignore[return-value]  # validation names a bad value
+    """Accept a member or its value (``"failed"``); like ``_kind``, never a bad value."""
+    status = member(JobStatus, value)
+    if status is None:
+        raise StorageValueError(what="a job", problems=[_BAD_STATUS])
+    return status
+
+
+def _utc(value: datetime) -> datetime:
+    """A required datetime, in UTC (``aware_utc`` raises for anything else)."""
+    utc = aware_utc(value)
+    if utc is None:
+        raise StorageValueError(
+            what="a job", problems=[FieldProblem("", "must be a datetime, not NoneType")]
+        )
+    return utc
 
 
 @attrs.frozen(kw_only=True)
@@ -120,7 +125,7 @@ class Job:
     attempts: int = 0
     run_after: datetime = attrs.field(converter=_utc)
     leased_by: str | None = None
-    lease_until: datetime | None = attrs.field(default=None, converter=_utc)
+    lease_until: datetime | None = attrs.field(default=None, converter=aware_utc)
     last_error: str | None = None
     error_type: str | None = None
     retryable: bool | None = None
@@ -167,49 +172,53 @@ class Job:
         return self.status is JobStatus.LEASED and not self.is_leased(now)
 
     def problems(self) -> list[FieldProblem]:
-        """Everything wrong with this job (empty when it can be stored)."""
-        found = key_problems(id=self.id, tenant_id=self.tenant_id)
-        if not isinstance(self.kind, JobKind):
-            found.append(
-                FieldProblem("kind", f"must be one of {', '.join(k.value for k in JobKind)}")
-            )
-        elif self.kind is JobKind.PULL:
-            if self.invoice_id is not None:
-                found.append(FieldProblem("invoice_id", "must be None for a full pull"))
-        elif not isinstance(self.invoice_id, str) or not self.invoice_id:
-            found.append(
-                FieldProblem("invoice_id", f"a {self.kind.value} job needs the BMS invoice id")
-            )
-        if not isinstance(self.status, JobStatus):
-            found.append(
-                FieldProblem("status", f"must be one of {', '.join(s.value for s in JobStatus)}")
-            )
-        for name in ("attempts", "version"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                found.append(FieldProblem(name, "must be a whole number >= 0"))
-        for name in _OPTIONAL_TEXT:
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                found.append(
-                    FieldProblem(name, f"must be a string or None, not {type(value).__name__}")
-                )
-        if self.retryable is not None and not isinstance(self.retryable, bool):
-            found.append(FieldProblem("retryable", "must be True, False or None"))
-        for name in _DATETIMES:
-            value = getattr(self, name)
-            if value is None and name == "lease_until":
-                continue
-            problem = datetime_problem(name, value)
-            if problem is not None:
-                found.append(problem)
-        return found
+        """Everything wrong with this job: nothing, since it checked itself when built."""
+        return _problems(attrs.asdict(self, recurse=False))
 
-    def __attrs_post_init__(self) -> None:
-        problems = self.problems()
+    def __attrs_pre_init__(self, **values: Any) -> None:
+        """Check every raw value before any converter runs, so one error lists them all and
+        no field is ever set to a value the job would refuse."""
+        problems = _problems(values)
         if problems:
-            raise StorageValueError(what=f"job {self.id!r}", problems=problems)
+            raise StorageValueError(what=f"job {values['id']!r}", problems=problems)
 
     def evolve(self, **changes: Any) -> Job:
         """A copy with ``changes`` applied (validated like a new job)."""
         return attrs.evolve(self, **changes)
+
+
+def _problems(values: Mapping[str, Any]) -> list[FieldProblem]:
+    """Everything wrong with a job's raw values (empty when it can be stored)."""
+    found = key_problems(id=values["id"], tenant_id=values["tenant_id"])
+    kind = member(JobKind, values["kind"])
+    invoice_id = values["invoice_id"]
+    if kind is None:
+        found.append(_BAD_KIND)
+    elif kind is JobKind.PULL:
+        if invoice_id is not None:
+            found.append(FieldProblem("invoice_id", "must be None for a full pull"))
+    elif not isinstance(invoice_id, str) or not invoice_id:
+        found.append(FieldProblem("invoice_id", f"a {kind.value} job needs the BMS invoice id"))
+    if member(JobStatus, values["status"]) is None:
+        found.append(_BAD_STATUS)
+    for name in ("attempts", "version"):
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            found.append(FieldProblem(name, "must be a whole number >= 0"))
+    for name in _OPTIONAL_TEXT:
+        value = values[name]
+        if value is not None and not isinstance(value, str):
+            found.append(
+                FieldProblem(name, f"must be a string or None, not {type(value).__name__}")
+            )
+    retryable = values["retryable"]
+    if retryable is not None and not isinstance(retryable, bool):
+        found.append(FieldProblem("retryable", "must be True, False or None"))
+    for name in _DATETIMES:
+        value = values[name]
+        if value is None and name == "lease_until":
+            continue
+        problem = datetime_problem(name, value)
+        if problem is not None:
+            found.append(problem)
+    return found

@@ -9,30 +9,33 @@ The shape mirrors the domain types in snake_case (``docs/cli.md`` has the full r
                 "account_code": "200", "tax_code": "GST15"}]}
 
 Amounts may be JSON numbers or strings; numbers are read from the JSON text as exact
-Decimals, never through a float. Reading checks the structure (missing keys, wrong types,
-unknown keys, dates) and then the domain's own rules, and reports every problem of one
-invoice together in one :class:`~bms_xero.errors.InvoiceValidationError` with paths such as
-``lines[2].account_code``. Pure: no I/O.
+Decimals, never through a float. Reading is the domain's own reader (each type's rules live
+with the type, see :meth:`bms_xero.domain.Invoice.build`) with JSON's view of values: it
+checks the structure (missing keys, wrong types, unknown keys, dates) and the domain's rules
+in one pass, and reports every problem of one invoice together in one
+:class:`~bms_xero.errors.InvoiceValidationError` with paths such as ``lines[2].account_code``.
+Absurd numbers (``1e999999999``, a 5000-digit day count) are problems like any other, found
+at once. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import difflib
+import enum
 import json
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from bms_xero.domain import (
-    Customer,
     Invoice,
     LineAmountTypes,
-    LineItem,
-    PaymentTerms,
     PaymentTermType,
-    Tracking,
+    _Reader,
+    _Refused,
+    _shown,
 )
 from bms_xero.errors import FieldProblem, InvoiceFileError, InvoiceValidationError
 
@@ -45,7 +48,11 @@ __all__ = [
 ]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MISSING = object()
+_NUMBERS = (str, int, Decimal)  # what a JSON amount may be once parsed (strings included)
+_E = TypeVar("_E", bound=enum.Enum)
+#: Longer integer literals are read as Decimals: Python refuses to make an int of more than
+#: 4300 digits from text (and a long one is slow to make); no count or amount comes near.
+_LONG_INT = 20
 
 
 def _json_type(value: object) -> str:
@@ -65,251 +72,84 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
-class _Reader:
-    """Walks one invoice's JSON, converting values and collecting every problem."""
+class _JsonReader(_Reader):
+    """The domain's reader, for the BMS JSON shape.
+
+    The rules are the domain's (``_Reader`` runs each type's own); this only changes how raw
+    values look: types are named as JSON names them, dates are ``YYYY-MM-DD`` strings, a
+    float means the file was parsed without ``parse_float=Decimal``, whole numbers may arrive
+    as Decimals, terms may name their type readably, and ``null`` means "not given".
+    """
+
+    none_is_absent = True
 
     def __init__(self) -> None:
-        self.problems: list[FieldProblem] = []
-        self.bad: set[str] = set()  # paths already reported: domain checks skip them
+        super().__init__(parts_as_mappings=True)
 
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(FieldProblem(path, message))
-        self.bad.add(path)
+    def type_name(self, value: object) -> str:
+        return _json_type(value)
 
-    def obj(self, value: object, path: str, known: tuple[str, ...]) -> Mapping[str, Any] | None:
-        if not isinstance(value, Mapping):
-            self.fail(path, f"must be an object, not {_json_type(value)}")
-            return None
-        for key in value:
-            if key not in known:
-                where = f"{path}.{key}" if path else str(key)
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-                self.fail(where, f"is not a known field ({hint})")
-        return value
+    def not_a_part(self, kind: type[Any], value: object) -> str:
+        return f"must be an object, not {_json_type(value)}"
 
-    def get(
+    def items(self, value: object, *, of: str) -> list[Any]:
+        if not isinstance(value, list | tuple):
+            raise _Refused(f"must be an array, not {_json_type(value)}")
+        return list(value)
+
+    def amount(
         self,
-        data: Mapping[str, Any],
-        key: str,
-        path: str,
-        convert: Callable[[object, str], Any],
+        value: object,
         *,
-        required: bool = False,
-    ) -> Any:
-        where = f"{path}.{key}" if path else key
-        value = data.get(key, _MISSING)
-        if value is _MISSING or value is None:
-            if required:
-                self.fail(where, "is required but missing" if value is _MISSING else "is required")
-            return None
-        return convert(value, where)
-
-    def text(self, value: object, path: str) -> str | None:
-        if not isinstance(value, str):
-            self.fail(path, f"must be a string, not {_json_type(value)}")
-            return None
-        return value
-
-    def amount(self, value: object, path: str) -> Decimal | None:
-        if isinstance(value, bool):
-            self.fail(path, "must be a number or a decimal string, not boolean")
-            return None
+        places: int,
+        low: Decimal | None = None,
+        high: Decimal | None = None,
+    ) -> Decimal:
         if isinstance(value, float):
-            self.fail(
-                path,
-                f"was read as the binary float {value!r}, which loses cents; read the file with "
-                "invoices_from_json (numbers become exact Decimals) or write the amount as a "
-                "string",
+            if not math.isfinite(value):
+                raise _Refused(f"must be a finite number, not {value}")
+            raise _Refused(
+                f"was read as the binary float {value!r}, which loses cents; read the file "
+                "with invoices_from_json (numbers become exact Decimals) or write the amount "
+                "as a string"
             )
-            return None
-        if isinstance(value, Decimal | int):
-            return Decimal(value)
-        if isinstance(value, str):
-            try:
-                number = Decimal(value.strip())
-            except InvalidOperation:
-                self.fail(path, f"{value!r} is not a decimal number")
-                return None
-            if not number.is_finite():
-                self.fail(path, f"must be a finite number, not {value!r}")
-                return None
-            return number
-        self.fail(path, f"must be a number or a decimal string, not {_json_type(value)}")
-        return None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, _NUMBERS)):
+            raise _Refused(f"must be a number or a decimal string, not {_json_type(value)}")
+        return super().amount(value, places=places, low=low, high=high)
 
-    def day(self, value: object, path: str) -> date | None:
+    def day(self, value: object) -> date:
+        if value is None:
+            raise _Refused("is required")
         if isinstance(value, str) and _ISO_DATE.fullmatch(value):
             try:
                 return date.fromisoformat(value)
             except ValueError:
-                self.fail(path, f"{value!r} is not a real date")
-                return None
-        shown = repr(value) if isinstance(value, str) else _json_type(value)
-        self.fail(path, f"must be a date written YYYY-MM-DD, not {shown}")
-        return None
+                raise _Refused(f"{value!r} is not a real date") from None
+        shown = _shown(value) if isinstance(value, str) else _json_type(value)
+        raise _Refused(f"must be a date written YYYY-MM-DD, not {shown}")
 
-    def whole(self, value: object, path: str) -> int | None:
+    def whole(self, value: object, *, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            self.fail(path, f"must be a whole number, not {_json_type(value)}")
-            return None
-        if isinstance(value, Decimal) and value != value.to_integral_value():
-            self.fail(path, f"must be a whole number, not {value}")
-            return None
-        return int(value)
+            raise _Refused(f"must be a whole number, not {_json_type(value)}")
+        if isinstance(value, Decimal):
+            # The range first: comparing is quick whatever the exponent, while int() of
+            # 1E+2000000 takes minutes and a 5000-digit int can't even be printed.
+            if not value.is_finite() or not low <= value <= high:
+                raise _Refused(f"{_shown(value)} is not between {low} and {high}")
+            if value != value.to_integral_value():
+                raise _Refused(f"must be a whole number, not {_shown(value)}")
+            value = int(value)
+        return super().whole(value, low=low, high=high)
 
-    def items(self, value: object, path: str) -> list[Any] | None:
-        if not isinstance(value, list | tuple):
-            self.fail(path, f"must be an array, not {_json_type(value)}")
-            return None
-        return list(value)
-
-    def adopt(self, error: InvoiceValidationError, prefix: str = "") -> None:
-        """Take the domain's problems, except those about a field already reported."""
-        for problem in error.problems:
-            found = problem.under(prefix) if prefix else problem
-            if not self._covered(found.path):
-                self.problems.append(found)
-
-    def _covered(self, path: str) -> bool:
-        return any(
-            path == bad or path.startswith((f"{bad}.", f"{bad}[")) or bad.startswith(f"{path}.")
-            for bad in self.bad
-        )
-
-
-_CUSTOMER_KEYS = ("id", "name", "xero_contact_id", "contact_number", "email")
-_LINE_KEYS = (
-    "description",
-    "quantity",
-    "unit_amount",
-    "account_code",
-    "tax_code",
-    "discount_rate",
-    "item_code",
-    "tracking",
-)
-_TRACKING_KEYS = ("name", "option")
-_TERMS_KEYS = ("type", "days")
-_INVOICE_KEYS = (
-    "id",
-    "number",
-    "customer",
-    "issue_date",
-    "due_date",
-    "payment_terms",
-    "lines",
-    "currency_code",
-    "line_amount_types",
-    "reference",
-    "url",
-    "status",
-    "total",
-)
-# A stand-in for a part that failed, so the rest of the invoice is still checked.
-_PLACEHOLDER_CUSTOMER = Customer(id="-", name="-")
-_PLACEHOLDER_TERMS = PaymentTerms.days_after_invoice_date(0)
-
-
-def _customer(r: _Reader, value: object, path: str) -> Customer:
-    data = r.obj(value, path, _CUSTOMER_KEYS)
-    if data is None:
-        return _PLACEHOLDER_CUSTOMER
-    fields = {
-        key: r.get(data, key, path, r.text, required=key in ("id", "name"))
-        for key in _CUSTOMER_KEYS
-    }
-    try:
-        return Customer(**fields)
-    except InvoiceValidationError as e:
-        r.adopt(e, path)
-        return _PLACEHOLDER_CUSTOMER
-
-
-def _terms_type(r: _Reader, value: object, path: str) -> PaymentTermType | None:
-    text = r.text(value, path)
-    if text is None:
-        return None
-    for member in PaymentTermType:
-        if text in (member.value, member.name, member.name.lower()):
-            return member
-    allowed = ", ".join(m.value for m in PaymentTermType)
-    r.fail(path, f"{text!r} is not one of {allowed}")
-    return None
-
-
-def _terms(r: _Reader, value: object, path: str) -> PaymentTerms:
-    data = r.obj(value, path, _TERMS_KEYS)
-    if data is None:
-        return _PLACEHOLDER_TERMS
-    kind = r.get(data, "type", path, lambda v, p: _terms_type(r, v, p), required=True)
-    days = r.get(data, "days", path, r.whole, required=True)
-    if kind is None or days is None:
-        return _PLACEHOLDER_TERMS
-    try:
-        return PaymentTerms(kind, days)
-    except InvoiceValidationError as e:
-        r.adopt(e, path)
-        return _PLACEHOLDER_TERMS
-
-
-def _tracking(r: _Reader, value: object, path: str) -> tuple[Tracking, ...]:
-    options = r.items(value, path)
-    found: list[Tracking] = []
-    for i, item in enumerate(options or ()):
-        where = f"{path}[{i}]"
-        data = r.obj(item, where, _TRACKING_KEYS)
-        if data is None:
-            continue
-        name = r.get(data, "name", where, r.text, required=True)
-        option = r.get(data, "option", where, r.text, required=True)
-        if name is not None and option is not None:
-            found.append(Tracking(name=name, option=option))
-    return tuple(found)
-
-
-def _line(r: _Reader, value: object, path: str) -> LineItem | None:
-    data = r.obj(value, path, _LINE_KEYS)
-    if data is None:
-        return None
-    convert: dict[str, Callable[[object, str], Any]] = {
-        "description": r.text,
-        "quantity": r.amount,
-        "unit_amount": r.amount,
-        "account_code": r.text,
-        "tax_code": r.text,
-        "discount_rate": r.amount,
-        "item_code": r.text,
-    }
-    required = ("description", "quantity", "unit_amount", "account_code")
-    fields = {
-        key: r.get(data, key, path, fn, required=key in required) for key, fn in convert.items()
-    }
-    fields["tracking"] = r.get(data, "tracking", path, lambda v, p: _tracking(r, v, p)) or ()
-    for key in ("quantity", "unit_amount"):
-        if fields[key] is None:
-            fields[key] = Decimal(0)  # reported above; keeps the line buildable
-    return LineItem(**fields)
-
-
-def _lines(r: _Reader, value: object, path: str) -> tuple[LineItem, ...]:
-    items = r.items(value, path)
-    lines: list[LineItem] = []
-    for i, item in enumerate(items or ()):
-        line = _line(r, item, f"{path}[{i}]")
-        # A line that isn't an object is reported; a stand-in keeps later indexes right.
-        lines.append(line if line is not None else _stand_in_line())
-    return tuple(lines)
-
-
-def _stand_in_line() -> LineItem:
-    return LineItem(
-        description="-",
-        quantity=Decimal(0),
-        unit_amount=Decimal(0),
-        account_code="-",
-        tax_code="-",
-    )
+    def choice(self, value: object, kind: type[_E]) -> _E:
+        if kind is PaymentTermType and isinstance(value, str):
+            # Terms may also be written readably: "days_after_invoice_date".
+            for member in kind:
+                if value in (member.name, member.name.lower()):
+                    return member
+        if value is not None and not isinstance(value, str):
+            raise _Refused(f"must be a string, not {_json_type(value)}")
+        return super().choice(value, kind)
 
 
 def invoice_from_dict(data: Any) -> Invoice:
@@ -324,37 +164,13 @@ def invoice_from_dict(data: Any) -> Invoice:
             types, unknown keys (named as such), bad dates and the domain's own rules, with
             paths such as ``lines[2].account_code``.
     """
-    r = _Reader()
-    top = r.obj(data, "", _INVOICE_KEYS)
-    if top is None:
-        raise InvoiceValidationError(r.problems)
-    number = top.get("number") if isinstance(top.get("number"), str) else None
-    fields: dict[str, Any] = {
-        "id": r.get(top, "id", "", r.text, required=True),
-        "number": r.get(top, "number", "", r.text, required=True),
-        "customer": r.get(top, "customer", "", lambda v, p: _customer(r, v, p), required=True),
-        "issue_date": r.get(top, "issue_date", "", r.day, required=True),
-        "due_date": r.get(top, "due_date", "", r.day),
-        "payment_terms": r.get(top, "payment_terms", "", lambda v, p: _terms(r, v, p)),
-        "lines": r.get(top, "lines", "", lambda v, p: _lines(r, v, p), required=True) or (),
-        "currency_code": r.get(top, "currency_code", "", r.text),
-        "reference": r.get(top, "reference", "", r.text),
-        "url": r.get(top, "url", "", r.text),
-        "total": r.get(top, "total", "", r.amount),
-    }
-    for key in ("line_amount_types", "status"):
-        value = r.get(top, key, "", r.text)
-        if value is not None:
-            fields[key] = value
-    if fields["customer"] is None:
-        fields["customer"] = _PLACEHOLDER_CUSTOMER
-    try:
-        invoice = Invoice(**fields)
-    except InvoiceValidationError as e:
-        r.adopt(e)
-        invoice = None
-    if r.problems or invoice is None:
-        raise InvoiceValidationError(r.problems, invoice_number=number)
+    reader = _JsonReader()
+    invoice = reader.invoice(data)
+    if invoice is None:
+        number = data.get("number") if isinstance(data, Mapping) else None
+        raise InvoiceValidationError(
+            reader.problems, invoice_number=number if isinstance(number, str) else None
+        )
     return invoice
 
 
@@ -415,22 +231,37 @@ def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
     return out
 
 
+def _json_int(text: str) -> int | Decimal:
+    return Decimal(text) if len(text) > _LONG_INT else int(text)
+
+
 def invoice_items(text: str | bytes, *, source: str | None = None) -> list[Any]:
     """The raw invoice objects of a JSON document: an array, or ``{"invoices": [...]}``.
 
-    Numbers are read as exact Decimals (and ints). The items are not checked yet.
+    Numbers are read as exact Decimals (and ints; an integer of more than 20 digits is read as
+    a Decimal too). The items are not checked yet.
 
     Raises:
         InvoiceFileError: The text is not JSON, or not one of the two shapes.
     """
     try:
-        body = json.loads(text, parse_float=Decimal)
+        body = json.loads(text, parse_float=Decimal, parse_int=_json_int)
     except json.JSONDecodeError as e:
         raise InvoiceFileError(
             reason=f"not JSON ({e.msg})", source=source, line=e.lineno, column=e.colno
         ) from None
     except (ValueError, UnicodeDecodeError) as e:
         raise InvoiceFileError(reason=f"not JSON ({e})", source=source) from None
+    except RecursionError:
+        # json.loads recurses once per nested array or object; Python's stack ends first.
+        raise InvoiceFileError(
+            reason="arrays or objects are nested too deeply to read", source=source
+        ) from None
+    except InvalidOperation:
+        raise InvoiceFileError(
+            reason="a number has an exponent past 10**18, more than a Decimal can hold",
+            source=source,
+        ) from None
     if isinstance(body, Mapping):
         if set(body) != {"invoices"}:
             extra = sorted(str(k) for k in body if k != "invoices")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bms_xero.errors import FieldProblem, StorageValueError
 
 if TYPE_CHECKING:
     from bms_xero.storage.records import SyncRecord
+
+_E = TypeVar("_E", bound=enum.StrEnum)
 
 
 def is_naive(value: datetime) -> bool:
@@ -48,6 +51,33 @@ def datetime_problem(path: str, value: object) -> FieldProblem | None:
         except OverflowError:
             return FieldProblem(path, f"{value.isoformat()} is out of range once in UTC")
     return None
+
+
+def member(kind: type[_E], value: object) -> _E | None:
+    """The member of ``kind`` that ``value`` is or names by its value (``"pushed"``), or None."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            return None
+    return None
+
+
+def aware_utc(value: datetime | None) -> datetime | None:
+    """A record's datetime converter: the same instant in UTC (None stays None).
+
+    Records check every raw value before any converter runs, so a bad datetime is reported
+    with the record's other problems; this raises rather than pass anything else on, so a
+    field never holds a naive or out-of-range datetime.
+    """
+    if value is None:
+        return None
+    problem = datetime_problem("", value)
+    if problem is not None:
+        raise StorageValueError(what="a datetime", problems=[problem])
+    return to_utc(value)
 
 
 def check_keys(what: str, **keys: object) -> None:
