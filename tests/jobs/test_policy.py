@@ -82,6 +82,14 @@ def test_jitter_stays_in_the_upper_half() -> None:
     assert len(set(waits)) > 100
 
 
+def test_seeded_jitter_gives_the_same_waits_as_ever() -> None:
+    """A seeded Backoff draws the waits it always has (its formula is shared with RetryPolicy)."""
+    backoff = Backoff(random=random.Random(1).random)
+    assert [17.01546366168602, 55.42301210811698, 105.82647713859684] == [
+        backoff.delay(n) for n in (1, 2, 3)
+    ]
+
+
 def test_retry_after_is_a_floor() -> None:
     """A wait is never shorter than the floor (Xero's Retry-After)."""
     assert 90.0 == Backoff(base=10, jitter=False).delay(1, floor=90)

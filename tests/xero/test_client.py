@@ -253,6 +253,28 @@ class TestWrites:
             client.create_invoices([{"InvoiceNumber": "A"}], idempotency_key="k")
         assert 1 == len(script.requests)
 
+    def test_a_429_on_a_resend_is_not_waited_out_past_the_key_lifetime(self, clock):
+        """A 429 after a maybe-applied try is uncertain at once if its wait outlives the key."""
+
+        def slow_timeout(request: httpx.Request) -> httpx.Response:
+            clock.advance(280)
+            raise httpx.ReadTimeout("slow", request=request)
+
+        script = ScriptedXero(
+            slow_timeout,
+            answer(429, headers={"X-Rate-Limit-Problem": "minute", "Retry-After": "30"}),
+        )
+        retry = RetryPolicy(max_attempts=5, base_delay=1, jitter=False)
+        client = make_client(script, clock=clock, retry=retry)
+
+        with pytest.raises(UncertainOutcome) as caught:
+            client.create_invoices([{"InvoiceNumber": "A"}], idempotency_key="k")
+        assert (2, 429, 281.0) == (
+            len(script.requests),
+            caught.value.status_code,
+            clock.monotonic(),
+        )
+
     def test_connect_errors_are_retried_even_for_writes(self, clock):
         """A write that never left (connect error) is simply sent again."""
         script = ScriptedXero(_refused, answer(200, _invoices(invoice_json("A", "id-a"))))
@@ -430,6 +452,20 @@ class TestRateLimits:
         assert clock.now() == first.value.resets_at == second.value.resets_at
         assert 2 == len(script.requests)
         assert 3600.0 == clock.monotonic()
+
+    def test_a_day_429_from_the_token_endpoint_is_raised_at_once(self, clock):
+        """The day limit is never waited out, even when the token endpoint reports it."""
+        script = ScriptedXero()
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            if request.url.host == "identity.xero.com":
+                script.token_requests.append(request)
+                return httpx.Response(429, headers={"X-Rate-Limit-Problem": "day"})
+            return script(request)
+
+        with pytest.raises(DailyLimitReached):
+            make_client(handler, clock=clock).get_organisation()
+        assert (1, [], 0.0) == (len(script.token_requests), script.requests, clock.monotonic())
 
     def test_the_client_paces_itself_to_the_minute_budget(self, clock):
         """With the minute budget spent, the next call waits for the window instead of a 429."""

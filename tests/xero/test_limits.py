@@ -1,4 +1,4 @@
-"""The rate limiter and the retry policy, on a fake clock."""
+"""The rate limiter, on a fake clock (the retry policy is in test_retry.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bms_xero.clock import FakeClock
 from bms_xero.errors import ConfigurationError, DailyLimitReached
 from bms_xero.transport import Headers
-from bms_xero.xero import LimitState, RateLimiter, RateLimits, RetryPolicy
+from bms_xero.xero import LimitState, RateLimiter, RateLimits
 
 
 @pytest.fixture(name="clock")
@@ -139,33 +139,3 @@ class TestRateLimiter:
         """Limits below one are a configuration error."""
         with pytest.raises(ConfigurationError):
             RateLimits(concurrent=0)
-
-
-class TestRetryPolicy:
-    def test_backoff_doubles_up_to_the_bound(self):
-        """Without jitter, waits double from base_delay and stop at max_delay."""
-        policy = RetryPolicy(base_delay=1, max_delay=5, jitter=False)
-
-        assert [1.0, 2.0, 4.0, 5.0, 5.0] == [policy.backoff(n) for n in range(1, 6)]
-
-    def test_jitter_stays_within_the_backoff_and_is_reproducible(self):
-        """Seeded jitter gives the same waits twice, each within its backoff."""
-        first = [RetryPolicy.seeded(3, base_delay=1, max_delay=8).backoff(n) for n in (1, 2, 3)]
-        again = [RetryPolicy.seeded(3, base_delay=1, max_delay=8).backoff(n) for n in (1, 2, 3)]
-
-        assert first == again
-        assert all(0 <= wait <= limit for wait, limit in zip(first, (1, 2, 4), strict=True))
-
-    def test_none_never_retries(self):
-        """RetryPolicy.none() allows one attempt and no wait."""
-        policy = RetryPolicy.none()
-
-        assert (1, 0.0) == (policy.max_attempts, policy.backoff(1))
-
-    @pytest.mark.parametrize(
-        "kwargs", [{"max_attempts": 0}, {"base_delay": -1}, {"jitter": True, "key_lifetime": -5}]
-    )
-    def test_bad_policies_are_refused(self, kwargs):
-        """Nonsense settings are a configuration error."""
-        with pytest.raises(ConfigurationError):
-            RetryPolicy(**kwargs)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import enum
 import logging
 import os
-import random
 import signal
 import socket
 import threading
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from bms_xero._backoff import Jitter, backoff_delay, default_random
 from bms_xero.clock import Clock, SystemClock
 from bms_xero.errors import (
     BmsXeroError,
@@ -51,6 +51,7 @@ from bms_xero.errors import (
 )
 from bms_xero.jobs.protocols import InvoiceSource, JobStore, TenantSync
 from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.xero import MAX_BATCH
 
 if TYPE_CHECKING:
     from bms_xero.domain import Invoice
@@ -60,13 +61,8 @@ __all__ = ["Backoff", "Failure", "RunReport", "Worker", "classify"]
 
 log = logging.getLogger("bms_xero.jobs")
 
-BATCH = 50  # Xero's recommended batch size: one request, one call against the limits
+BATCH = MAX_BATCH  # Xero's batch size: one request, one call against the limits
 _WAKE = 1.0  # longest single sleep while idle, so a stop request is seen within a second
-
-
-def _default_random() -> Callable[[], float]:
-    # Jitter only spreads retries out; it needs no cryptographic randomness.
-    return random.Random().random  # noqa: S311
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -85,7 +81,10 @@ class Backoff:
 
     The wait after attempt ``n`` is ``base * factor ** (n - 1)``, capped at ``max_delay``;
     with jitter it is a random point in the upper half of that, so workers that failed
-    together don't retry together. A minute 429's ``Retry-After`` is a floor.
+    together don't retry together, yet no job runs much earlier than its backoff (a run too
+    early spends a whole attempt). A minute 429's ``Retry-After`` is a floor. The formula is
+    the one :class:`~bms_xero.xero.RetryPolicy` uses inside a call
+    (:func:`bms_xero._backoff.backoff_delay`), at the scale of job runs.
 
     Attributes:
         base: Seconds before the first retry.
@@ -101,15 +100,19 @@ class Backoff:
     max_delay: float = attrs.field(default=3600.0, validator=_non_negative)
     max_attempts: int = attrs.field(default=8, validator=_at_least_one)
     jitter: bool = True
-    random: Callable[[], float] = attrs.field(factory=_default_random, eq=False, repr=False)
+    random: Callable[[], float] = attrs.field(factory=default_random, eq=False, repr=False)
 
     def delay(self, attempt: int, *, floor: float = 0.0) -> float:
         """Seconds to wait after attempt number ``attempt`` (1 for the first) failed."""
-        ceiling = min(self.max_delay, self.base * self.factor ** max(0, attempt - 1))
-        if self.jitter:
-            fraction = min(max(float(self.random()), 0.0), 1.0)
-            ceiling = ceiling / 2 + ceiling / 2 * fraction
-        return max(float(ceiling), floor)
+        wait = backoff_delay(
+            attempt,
+            base=self.base,
+            factor=self.factor,
+            max_delay=self.max_delay,
+            jitter=Jitter.EQUAL if self.jitter else Jitter.NONE,
+            random=self.random,
+        )
+        return max(wait, floor)
 
 
 class Failure(enum.StrEnum):
