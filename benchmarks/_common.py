@@ -15,13 +15,13 @@ from typing import Any
 from bms_xero import Customer, Invoice, LineItem, SyncEngine
 from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeXero, RecordedRequest
-from bms_xero.xero import RateLimits, RetryPolicy
+from bms_xero.xero import MAX_BATCH, RateLimits, RetryPolicy
 
 TAX_MAP = {"GST15": "OUTPUT2", "ZERO": "ZERORATEDOUTPUT"}
 #: Reference reads a fresh engine makes before its first write: accounts, tax rates, and the
 #: organisation (its ShortCode makes the deep links).
 REFERENCE_READS = 3
-BATCH = 50  # invoices per write request
+BATCH = MAX_BATCH  # invoices per write request
 PAGE = 1000  # records per read page
 #: Pacing out of the way, for CPU figures (the fake is built with matching limits).
 UNLIMITED = RateLimits(per_minute=1_000_000_000, concurrent=5)

@@ -1,8 +1,9 @@
 """Xero's official OpenAPI spec, read from ../shared/xero-openapi, as a test oracle.
 
 Nobody on this project wrote that spec, which is why payloads and responses are checked
-against it. Tests that need it skip, saying why, when the folder is absent. Set
-BMS_XERO_SPEC_DIR to read it from elsewhere.
+against it. On a laptop without the folder, tests that need it skip, saying how to get it;
+under CI (``CI`` set) they fail instead, because a CI run without the oracle would pass
+without checking anything. Set BMS_XERO_SPEC_DIR to read it from elsewhere.
 """
 
 from __future__ import annotations
@@ -25,9 +26,17 @@ WEBHOOKS = SPEC_DIR / "xero-webhooks.yaml"
 
 
 def require_spec() -> None:
-    """Skip the calling test, with the reason, when the spec is not beside the repo."""
-    if not ACCOUNTING.exists():
-        pytest.skip(f"Xero's OpenAPI spec not found at {ACCOUNTING} (set BMS_XERO_SPEC_DIR)")
+    """Skip (or, under CI, fail) the calling test when the spec is not beside the repo."""
+    if ACCOUNTING.exists():
+        return
+    reason = (
+        f"Xero's OpenAPI spec not found at {ACCOUNTING}: put the shared/ folder beside the "
+        "repository (../shared/xero-openapi) or set BMS_XERO_SPEC_DIR to its xero-openapi "
+        "folder"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must check payloads against the spec, so this fails", False)
+    pytest.skip(reason)
 
 
 @functools.cache

@@ -6,6 +6,8 @@ docs/ for the tour; ``bms_xero.testing.FakeXero`` is an in-memory Xero for your 
 
 from bms_xero.domain import (
     Account,
+    Allocation,
+    AllocationKind,
     Customer,
     Invoice,
     InvoiceStatus,
@@ -15,6 +17,7 @@ from bms_xero.domain import (
     PaymentStatus,
     PaymentTerms,
     PaymentTermType,
+    Settlement,
     TaxRate,
     Tracking,
     XeroContact,
@@ -28,6 +31,7 @@ from bms_xero.engine import (
     PaymentSink,
     PaymentUpdate,
     PushAction,
+    PushFailure,
     PushOutcome,
     PushResult,
     SyncEngine,
@@ -37,6 +41,8 @@ from bms_xero.xero import XeroClient
 
 __all__ = [
     "Account",
+    "Allocation",
+    "AllocationKind",
     "BmsStatus",
     "BmsXeroError",
     "Customer",
@@ -52,8 +58,10 @@ __all__ = [
     "PaymentTerms",
     "PaymentUpdate",
     "PushAction",
+    "PushFailure",
     "PushOutcome",
     "PushResult",
+    "Settlement",
     "SyncEngine",
     "TaxRate",
     "Tracking",

@@ -15,6 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+import attrs
+
+from bms_xero.clock import FakeClock
 from bms_xero.domain import Customer, Invoice, LineItem, PaymentTerms
 from bms_xero.engine import Panel, PaymentUpdate, SyncEngine
 from bms_xero.storage import SQLiteStore
@@ -71,6 +74,28 @@ def run(db_path: str | Path | None = None, out: TextIO = sys.stdout) -> int:
             "(remove it or choose another --db)\n"
         )
         return 2
+    xero, nz, uk = _organisations()
+    sink = _Printer(out)
+    with SQLiteStore(db_path) as store:
+        demo = _Demo(out, xero, sink, _engines(xero, store, sink, nz=nz, uk=uk), nz, uk)
+        out.write(f"bms_xero demo: FakeXero with two organisations, sync state in {db_path}\n\n")
+        customers = demo.link_customers()
+        invoices = _invoices(customers, issued=xero.clock.now().date())
+        by_tenant = {nz: invoices[:4], uk: invoices[4:]}
+        failed = demo.push(by_tenant)
+        demo.pay()
+        demo.pull()
+        demo.panels(by_tenant)
+        demo.sync_button(invoices[2])
+    out.write(
+        f"\nDone: {len(sink.applied)} payment updates applied, {failed} invoice(s) need "
+        "attention (see FAILED above).\n"
+    )
+    return 0
+
+
+def _organisations() -> tuple[FakeXero[FakeClock], str, str]:
+    """A New Zealand organisation (GST) and a United Kingdom one (VAT), each with a chart."""
     xero = FakeXero(seed=2026)
     nz = xero.tenant_id
     uk = xero.add_tenant(name="Demo UK Ltd", short_code="!UKdem", base_currency="GBP")
@@ -87,50 +112,44 @@ def run(db_path: str | Path | None = None, out: TextIO = sys.stdout) -> int:
     xero.add_tax_rate(
         tax_type="OUTPUT2", name="20% (VAT on Income)", rate=Decimal("20"), tenant_id=uk
     )
+    return xero, nz, uk
 
-    store = SQLiteStore(db_path)
-    sink = _Printer(out)
-    engines = {
-        nz: SyncEngine(
-            client=xero.client(nz),
+
+def _engines(
+    xero: FakeXero[FakeClock], store: SQLiteStore, sink: _Printer, *, nz: str, uk: str
+) -> dict[str, SyncEngine]:
+    """One engine per organisation over one store, each with its own tax map."""
+    tax_maps = {nz: {"GST15": "OUTPUT2", "EXPORT": "ZERORATEDOUTPUT"}, uk: {"VAT20": "OUTPUT2"}}
+    return {
+        tenant: SyncEngine(
+            client=xero.client(tenant),
             store=store,
             payment_sink=sink,
-            tax_map={"GST15": "OUTPUT2", "EXPORT": "ZERORATEDOUTPUT"},
+            tax_map=tax_map,
             clock=xero.clock,
-        ),
-        uk: SyncEngine(
-            client=xero.client(uk),
-            store=store,
-            payment_sink=sink,
-            tax_map={"VAT20": "OUTPUT2"},
-            clock=xero.clock,
-        ),
-    }
-    out.write(f"bms_xero demo: FakeXero with two organisations, sync state in {db_path}\n\n")
-
-    out.write("1. Link BMS customers to Xero contacts (found by ContactNumber, else created)\n")
-    acme = engines[nz].link_customer(Customer(id="C-100", name="Acme Ltd"))
-    globex = engines[nz].link_customer(
-        Customer(id="C-200", name="Globex Corp", email="ap@globex.example")
-    )
-    initech = Customer(id="C-300", name="Initech")  # never linked: its invoice must fail
-    tyrell = engines[uk].link_customer(Customer(id="C-900", name="Tyrell plc"))
-    for c in (acme, globex, tyrell):
-        out.write(f"   {c.id} {c.name} -> Xero contact {c.xero_contact_id}\n")
-    out.write(f"   {initech.id} {initech.name} -> not linked\n\n")
-
-    def line(text: str, qty: str, price: str, tax: str, discount: str | None = None) -> LineItem:
-        return LineItem(
-            description=text,
-            quantity=Decimal(qty),
-            unit_amount=Decimal(price),
-            account_code="200",
-            tax_code=tax,
-            discount_rate=None if discount is None else Decimal(discount),
         )
+        for tenant, tax_map in tax_maps.items()
+    }
 
-    issued = xero.clock.now().date()
-    nz_invoices = [
+
+def _line(text: str, qty: str, price: str, tax: str, discount: str | None = None) -> LineItem:
+    return LineItem(
+        description=text,
+        quantity=Decimal(qty),
+        unit_amount=Decimal(price),
+        account_code="200",
+        tax_code=tax,
+        discount_rate=None if discount is None else Decimal(discount),
+    )
+
+
+def _invoices(customers: dict[str, Customer], *, issued: date) -> list[Invoice]:
+    """Released invoices: four in New Zealand (discounts, terms, a US-dollar one, and one
+    whose customer was never linked, which must fail with the message a user would see),
+    then one in the United Kingdom."""
+    acme, globex, initech, tyrell = (customers[k] for k in ("C-100", "C-200", "C-300", "C-900"))
+    fortnight = date.fromordinal(issued.toordinal() + 14)
+    return [
         Invoice(
             id="I-1001",
             number="INV-1001",
@@ -139,10 +158,10 @@ def run(db_path: str | Path | None = None, out: TextIO = sys.stdout) -> int:
             payment_terms=PaymentTerms.day_of_following_month(20),
             url="https://bms.example.com/invoices/I-1001",
             lines=(
-                line("Widget (red)", "1", "25.42", "GST15"),
-                line("Widget (blue)", "1", "25.42", "GST15"),
-                line("Widget (green)", "1", "25.42", "GST15"),
-                line("Installation", "1.5", "80.00", "GST15", discount="10"),
+                _line("Widget (red)", "1", "25.42", "GST15"),
+                _line("Widget (blue)", "1", "25.42", "GST15"),
+                _line("Widget (green)", "1", "25.42", "GST15"),
+                _line("Installation", "1.5", "80.00", "GST15", discount="10"),
             ),
             total=Decimal("211.90"),
         ),
@@ -154,89 +173,123 @@ def run(db_path: str | Path | None = None, out: TextIO = sys.stdout) -> int:
             payment_terms=PaymentTerms.days_after_invoice_date(30),
             currency_code="USD",
             reference="PO-7781",
-            lines=(line("Consulting (export)", "12", "150.0000", "EXPORT"),),
+            lines=(_line("Consulting (export)", "12", "150.0000", "EXPORT"),),
         ),
         Invoice(
             id="I-1003",
             number="INV-1003",
             customer=acme,
             issue_date=issued,
-            due_date=date.fromordinal(issued.toordinal() + 14),
-            lines=(line("Support plan", "1", "499.00", "GST15"),),
+            due_date=fortnight,
+            lines=(_line("Support plan", "1", "499.00", "GST15"),),
         ),
         Invoice(
             id="I-1004",
             number="INV-1004",
             customer=initech,
             issue_date=issued,
-            due_date=date.fromordinal(issued.toordinal() + 14),
-            lines=(line("Printer toner", "3", "45.00", "GST15"),),
+            due_date=fortnight,
+            lines=(_line("Printer toner", "3", "45.00", "GST15"),),
         ),
-    ]
-    uk_invoices = [
         Invoice(
             id="I-2001",
             number="UK-2001",
             customer=tyrell,
             issue_date=issued,
             payment_terms=PaymentTerms.days_after_end_of_month(30),
-            lines=(line("Replicant maintenance", "2", "1200.00", "VAT20"),),
+            lines=(_line("Replicant maintenance", "2", "1200.00", "VAT20"),),
         ),
     ]
 
-    out.write("2. Push released invoices (one request per batch of up to 50)\n")
-    failed = 0
-    for tenant, batch in ((nz, nz_invoices), (uk, uk_invoices)):
-        for outcome in engines[tenant].push_many(batch):
-            if outcome.result is not None:
+
+@attrs.define
+class _Demo:
+    """The story's steps, each writing what a user would see."""
+
+    out: TextIO
+    xero: FakeXero[FakeClock]
+    sink: _Printer
+    engines: dict[str, SyncEngine]
+    nz: str
+    uk: str
+
+    def link_customers(self) -> dict[str, Customer]:
+        """1. Customers found in Xero by ContactNumber, else created; one left unlinked."""
+        self.out.write(
+            "1. Link BMS customers to Xero contacts (found by ContactNumber, else created)\n"
+        )
+        nz, uk = self.engines[self.nz], self.engines[self.uk]
+        linked = [
+            nz.link_customer(Customer(id="C-100", name="Acme Ltd")),
+            nz.link_customer(Customer(id="C-200", name="Globex Corp", email="ap@globex.example")),
+            uk.link_customer(Customer(id="C-900", name="Tyrell plc")),
+        ]
+        initech = Customer(id="C-300", name="Initech")  # never linked: its invoice must fail
+        for c in linked:
+            self.out.write(f"   {c.id} {c.name} -> Xero contact {c.xero_contact_id}\n")
+        self.out.write(f"   {initech.id} {initech.name} -> not linked\n\n")
+        return {c.id: c for c in [*linked, initech]}
+
+    def push(self, by_tenant: dict[str, list[Invoice]]) -> int:
+        """2. Push, then push again: unchanged invoices send nothing. Returns the failures."""
+        self.out.write("2. Push released invoices (one request per batch of up to 50)\n")
+        failed = 0
+        for tenant, batch in by_tenant.items():
+            for outcome in self.engines[tenant].push_many(batch):
+                if outcome.result is None:
+                    failed += 1
+                    self.out.write(f"   FAILED {outcome.error}\n")
+                    continue
                 r = outcome.result
                 diff = (
                     f", BMS total differs by {r.rounding_difference}"
                     if r.rounding_difference
                     else ""
                 )
-                out.write(
+                self.out.write(
                     f"   {r.invoice_number}: {r.action.value} in Xero, total {r.total}{diff}\n"
                 )
-            else:
-                failed += 1
-                out.write(f"   FAILED {outcome.error}\n")
-    out.write(
-        "   pushing again sends nothing for unchanged invoices: "
-        + ", ".join(
-            f"{o.invoice_number} {o.result.action.value}"
-            for o in engines[nz].push_many(nz_invoices[:3])
-            if o.result
+        again = self.engines[self.nz].push_many(by_tenant[self.nz][:3])
+        self.out.write(
+            "   pushing again sends nothing for unchanged invoices: "
+            + ", ".join(f"{o.invoice_number} {o.result.action.value}" for o in again if o.result)
+            + "\n\n"
         )
-        + "\n\n"
-    )
+        return failed
 
-    out.write("3. Customers pay in Xero\n")
-    by_number = {inv["InvoiceNumber"]: inv for t in (nz, uk) for inv in xero.invoices(t)}
-    xero.clock.advance(3 * 24 * 3600)
-    xero.pay(by_number["INV-1001"]["InvoiceID"], amount=Decimal("211.89"), tenant_id=nz)
-    xero.pay(by_number["INV-1002"]["InvoiceID"], amount=Decimal("800.00"), tenant_id=nz)
-    xero.pay(by_number["UK-2001"]["InvoiceID"], amount=Decimal("2880.00"), tenant_id=uk)
-    out.write("   INV-1001 paid in full, INV-1002 part paid, UK-2001 paid in full\n\n")
+    def pay(self) -> None:
+        """3. Three days later, customers pay in Xero."""
+        self.out.write("3. Customers pay in Xero\n")
+        held = {
+            inv["InvoiceNumber"]: inv["InvoiceID"]
+            for tenant in (self.nz, self.uk)
+            for inv in self.xero.invoices(tenant)
+        }
+        self.xero.clock.advance(3 * 24 * 3600)
+        self.xero.pay(held["INV-1001"], amount=Decimal("211.89"), tenant_id=self.nz)
+        self.xero.pay(held["INV-1002"], amount=Decimal("800.00"), tenant_id=self.nz)
+        self.xero.pay(held["UK-2001"], amount=Decimal("2880.00"), tenant_id=self.uk)
+        self.out.write("   INV-1001 paid in full, INV-1002 part paid, UK-2001 paid in full\n\n")
 
-    out.write("4. Pull payments back into the BMS\n")
-    for tenant in (nz, uk):
-        engines[tenant].pull()
-    out.write("\n5. The integration panel of each invoice\n")
-    for tenant, batch in ((nz, nz_invoices), (uk, uk_invoices)):
-        for inv in batch:
-            _panel(out, engines[tenant].panel(inv.id))
+    def pull(self) -> None:
+        """4. The pull tells the BMS (the printing sink) about each payment."""
+        self.out.write("4. Pull payments back into the BMS\n")
+        for engine in self.engines.values():
+            engine.pull()
 
-    out.write("\n6. The 'Sync Invoice with Xero Invoice' button on INV-1003\n")
-    panel = engines[nz].sync(nz_invoices[2])
-    status = panel.status.value if panel.status else "-"
-    out.write(
-        f"   pushed again at {panel.last_push_at:%Y-%m-%d %H:%M:%S}, pulled at "
-        f"{panel.last_pull_at:%Y-%m-%d %H:%M:%S}, status {status}\n"
-    )
-    store.close()
-    out.write(
-        f"\nDone: {len(sink.applied)} payment updates applied, {failed} invoice(s) need "
-        "attention (see FAILED above).\n"
-    )
-    return 0
+    def panels(self, by_tenant: dict[str, list[Invoice]]) -> None:
+        """5. What the BMS shows beside each invoice."""
+        self.out.write("\n5. The integration panel of each invoice\n")
+        for tenant, batch in by_tenant.items():
+            for invoice in batch:
+                _panel(self.out, self.engines[tenant].panel(invoice.id))
+
+    def sync_button(self, invoice: Invoice) -> None:
+        """6. The "Sync Invoice with Xero Invoice" button."""
+        self.out.write(f"\n6. The 'Sync Invoice with Xero Invoice' button on {invoice.number}\n")
+        panel = self.engines[self.nz].sync(invoice)
+        status = panel.status.value if panel.status else "-"
+        self.out.write(
+            f"   pushed again at {panel.last_push_at:%Y-%m-%d %H:%M:%S}, pulled at "
+            f"{panel.last_pull_at:%Y-%m-%d %H:%M:%S}, status {status}\n"
+        )

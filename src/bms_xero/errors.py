@@ -13,7 +13,8 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   └── PreflightError              the invoice can't go to this Xero organisation yet
     │       ├── MissingContactId        the customer has no Xero contact id
     │       ├── AccountCodeError        account code unknown or archived in the chart
-    │       └── TaxCodeError            tax code unmapped, or maps to an unusable TaxType
+    │       ├── TaxCodeError            tax code unmapped, or maps to an unusable TaxType
+    │       └── PreflightFailed         several of those for one invoice, together
     ├── RemoteError                     Xero (or the network to it) is involved
     │   ├── XeroApiError                Xero answered with an error status
     │   │   ├── XeroValidationError     400, or per-element ValidationErrors
@@ -73,6 +74,7 @@ __all__ = [
     "NotFound",
     "PaymentDeliveryFailed",
     "PreflightError",
+    "PreflightFailed",
     "PushInProgress",
     "RateLimited",
     "ReauthorizationRequired",
@@ -341,6 +343,22 @@ class TaxCodeError(PreflightError):
                 "be used on sales (revenue); map it to a sales tax rate"
             )
         super().__init__(text, invoice_number=invoice_number)
+
+
+class PreflightFailed(PreflightError):
+    """Several preflight problems with one invoice, reported together.
+
+    Attributes:
+        errors: Each problem (a :class:`MissingContactId`, :class:`AccountCodeError` or
+            :class:`TaxCodeError`).
+    """
+
+    def __init__(self, errors: Iterable[PreflightError], *, invoice_number: str | None) -> None:
+        self.errors = tuple(errors)
+        listed = "; ".join(
+            e.message.removeprefix(f"invoice {invoice_number}: ") for e in self.errors
+        )
+        super().__init__(f"{len(self.errors)} problems: {listed}", invoice_number=invoice_number)
 
 
 # --- remote ------------------------------------------------------------------------------

@@ -233,14 +233,17 @@ def test_sync_on_cancelled_invoice_only_pulls(
 def test_older_snapshot_never_overwrites(
     xero: FakeXero[Any], engine: SyncEngine, store: Any, customer: Customer
 ) -> None:
-    """A pulled snapshot older than the record's is not applied."""
+    """A pulled snapshot older than the record's is not applied: a push lands between the
+    pull's read and its write."""
     invoice = make_invoice(customer)
-    pushed = engine.push(invoice)
-    stale = engine._client.get_invoice(pushed.xero_invoice_id)
+    engine.push(invoice)
     xero.clock.advance(60)
-    engine.push(with_line(invoice, quantity=Decimal("3")))
-    engine._learn([stale])
-    assert [] == engine.deliver()
+    xero.on_answer(
+        lambda: engine.push(with_line(invoice, quantity=Decimal("3"))),
+        method="GET",
+        path="/Invoices",
+    )
+    assert [] == engine.pull_invoices(["I-1"])
     assert Decimal("172.50") == store.get(engine.tenant_id, "I-1").total
 
 

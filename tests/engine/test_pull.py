@@ -236,13 +236,16 @@ def test_panel_clears_error_after_success(engine: SyncEngine, customer: Customer
 def test_panel_without_short_code_when_xero_down(
     xero: FakeXero[Any], engine: SyncEngine, store: Any, customer: Customer
 ) -> None:
-    """If the organisation can't be read, the link still opens the invoice."""
-    pushed = engine.push(make_invoice(customer))
+    """If the organisation can't be read, the link still opens the invoice; and the panel
+    never asks Xero (its link was stored with the push)."""
     xero.inject("offline_503", "GET", "/Organisation", times=None)
+    pushed = engine.push(make_invoice(customer))
     fresh = SyncEngine(client=xero.client(retry=None), store=store, tax_map={}, clock=xero.clock)
+    xero.clear_requests()
     assert (
         f"https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={pushed.xero_invoice_id}"
     ) == fresh.panel("I-1").view_url
+    assert [] == xero.requests
 
 
 def test_sync_button_pushes_and_pulls(

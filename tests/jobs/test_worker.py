@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bms_xero.domain import Invoice
-from bms_xero.engine import PaymentUpdate, PushOutcome, SyncEngine
+from bms_xero.engine import PaymentUpdate, PushFailure, PushOutcome, SyncEngine
 from bms_xero.errors import BmsXeroError, ConfigurationError, DailyLimitReached, RateLimited
 from bms_xero.jobs import (
     Backoff,
@@ -669,7 +669,7 @@ class ScriptedEngine:
 
     def push_many(self, invoices: Iterable[Invoice]) -> list[PushOutcome]:
         return [
-            PushOutcome(
+            PushFailure(
                 invoice_id=i.id, invoice_number=i.number, error=self.error.for_invoice(i.number)
             )
             for i in invoices

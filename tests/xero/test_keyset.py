@@ -102,3 +102,29 @@ def test_pagination_saying_last_page_stops_the_read() -> None:
     )
     assert 2 == len(list(make_client(script).iter_changed_invoices(since=None, page_size=2)))
     assert 1 == len(script.requests)
+
+
+def test_a_second_read_by_page_number_is_read_again_when_one_of_it_moved() -> None:
+    """Seven invoices in one second, pages of three: the read goes by page number inside
+    that second; one of page 1 changes before page 2 and pulls a neighbour back onto page
+    1. The moved invoice comes back newer, so the second is read once more and the one
+    that slipped past the boundary is found."""
+    from decimal import Decimal
+
+    from bms_xero import Customer
+    from bms_xero.storage import MemoryStore
+    from tests.engine.conftest import make_engine, make_invoice, make_xero
+
+    xero = make_xero()
+    customer = Customer(id="C-1", name="Acme", xero_contact_id=xero.add_contact(name="Acme"))
+    engine = make_engine(xero, MemoryStore())
+    ids = [
+        o.unwrap().xero_invoice_id
+        for o in engine.push_many(make_invoice(customer, n) for n in range(1, 8))
+    ]
+    xero.on_answer(lambda: xero.pay(ids[0], amount=Decimal("5.00")), method="GET", path="/Invoices")
+    from bms_xero.mapping.dates import parse_datetime
+
+    since = parse_datetime(xero.invoice(ids[0])["UpdatedDateUTC"])
+    read = list(xero.client().iter_changed_invoices(since=since, page_size=3))
+    assert {f"INV-{n:05d}" for n in range(1, 8)} == {i.invoice_number for i in read}

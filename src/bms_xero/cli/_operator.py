@@ -38,6 +38,7 @@ from bms_xero.engine import Panel, PaymentUpdate, PushResult
 from bms_xero.errors import BmsXeroError, InvoiceValidationError, SyncError
 from bms_xero.jobs import Job, JobStatus, PullSchedule, RunReport, Worker
 from bms_xero.mapping.bms_json import invoice_from_dict, invoice_items
+from bms_xero.xero import MAX_BATCH
 
 __all__ = [
     "OPERATOR_COMMANDS",
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 _Subparsers = Any  # argparse's _SubParsersAction is private
-BATCH = 50  # Xero's batch size: one request per 50 invoices
+BATCH = MAX_BATCH  # Xero's batch size: one request per 50 invoices
 
 
 @attrs.define

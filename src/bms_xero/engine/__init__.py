@@ -11,6 +11,7 @@ from bms_xero.engine.results import (
     Panel,
     PaymentUpdate,
     PushAction,
+    PushFailure,
     PushOutcome,
     PushResult,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "PaymentSink",
     "PaymentUpdate",
     "PushAction",
+    "PushFailure",
     "PushOutcome",
     "PushResult",
     "SyncEngine",

@@ -8,7 +8,6 @@ conflict, what a pull changed) is tested here without a network.
 from __future__ import annotations
 
 import enum
-import hashlib
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
@@ -19,7 +18,7 @@ import attrs
 
 from bms_xero.domain import AllocationKind, Invoice, InvoiceStatus, XeroInvoice, XeroPayment
 from bms_xero.engine.results import BmsStatus, PaymentUpdate
-from bms_xero.mapping.wire import encode_json
+from bms_xero.mapping.wire import content_hash, encode_json
 from bms_xero.storage.records import SyncRecord, SyncState
 
 __all__ = [
@@ -31,14 +30,19 @@ __all__ = [
     "bms_status",
     "content_hash",
     "deep_link",
+    "edits_locked",
     "fingerprint",
     "held_cursor",
     "is_duplicate_number",
     "is_edit_refused",
+    "known_status",
     "mark_told",
+    "needs_read",
     "next_money_version",
+    "older_than_payment",
     "pending_update",
     "resolve",
+    "snapshot_order",
     "step_for",
 ]
 
@@ -56,11 +60,6 @@ class Step(enum.StrEnum):
 def fingerprint(payload: Mapping[str, Any]) -> str:
     """A content hash of what we would send (so an unchanged invoice sends nothing)."""
     return content_hash(encode_json(payload))
-
-
-def content_hash(encoded: bytes) -> str:
-    """The fingerprint of an already encoded payload."""
-    return hashlib.sha256(encoded).hexdigest()
 
 
 def step_for(record: SyncRecord | None, content: str | None, *, force: bool = False) -> Step:
@@ -175,6 +174,18 @@ PUSHED_STATUSES: frozenset[str] = frozenset(
 CANCELLED_STATUSES: frozenset[str] = frozenset({InvoiceStatus.VOIDED, InvoiceStatus.DELETED})
 
 
+def edits_locked(record: SyncRecord | None) -> bool:
+    """Whether Xero no longer accepts edits of the record's invoice, as far as we know
+    (paid, voided, or money allocated): an edit would only be refused."""
+    if record is None:
+        return False
+    return (
+        record.state is SyncState.VOIDED
+        or record.xero_status in (InvoiceStatus.PAID, InvoiceStatus.VOIDED)
+        or bool(record.amount_paid or record.amount_credited)
+    )
+
+
 def bms_status(record: SyncRecord) -> BmsStatus | None:
     """What the BMS should show for the record's invoice, from what Xero holds."""
     settlement = record.settlement
@@ -187,23 +198,32 @@ def bms_status(record: SyncRecord) -> BmsStatus | None:
     )
 
 
-def _money(record: SyncRecord) -> tuple[Any, ...]:
+_MONEY_FIELDS = (
+    "xero_status",
+    "total",
+    "amount_due",
+    "amount_paid",
+    "amount_credited",
+    "paid_by_prepayments",
+    "paid_by_overpayments",
+    "fully_paid_on",
+    "allocations",
+)
+_ZERO_IF_UNSET = frozenset({"paid_by_prepayments", "paid_by_overpayments"})
+
+
+def _money(record: SyncRecord, changes: Mapping[str, Any] | None = None) -> tuple[Any, ...]:
     """Everything about the invoice's money the host is told: a change here is news.
 
-    The breakdown compares as zero when unset, so a record stored before it existed does
-    not count as changed the first time it is read again.
+    ``changes`` are read over the record's own values (so a change can be judged before a
+    record is built). The breakdown compares as zero when unset, so a record stored before
+    it existed does not count as changed the first time it is read again.
     """
-    return (
-        record.xero_status,
-        record.total,
-        record.amount_due,
-        record.amount_paid,
-        record.amount_credited,
-        record.paid_by_prepayments or 0,
-        record.paid_by_overpayments or 0,
-        record.fully_paid_on,
-        record.allocations,
-    )
+    values = []
+    for name in _MONEY_FIELDS:
+        value = changes[name] if changes is not None and name in changes else getattr(record, name)
+        values.append((value or 0) if name in _ZERO_IF_UNSET else value)
+    return tuple(values)
 
 
 def apply_xero(
@@ -212,54 +232,56 @@ def apply_xero(
     *,
     pulled_at: datetime | None,
     reported: frozenset[str] = frozenset(),
+    also: Mapping[str, Any] | None = None,
 ) -> SyncRecord:
-    """The record updated with what Xero holds for its invoice now.
+    """The record updated with what Xero holds for its invoice now (and ``also``: the
+    caller's own changes, made in the same step, so one record is built, not three).
 
     Only what Xero holds moves; what the host was told (``told_*``) stays, so the delivery
     step sees the difference and tells the sink. A change to the money bumps
     ``money_version``: that is the update's ``sequence``.
 
-    ``reported`` is for the answer to our own write (a create, update, adoption or cancel):
-    its result already tells the host the invoice exists with that status, so a state with
-    no money allocated and a status in ``reported`` counts as told, provided the host was
-    up to date before. Money allocated (paid, credited) is always news: an adopted invoice
-    that was paid in the meantime reaches the sink.
+    ``reported`` is for the answer to our own write (a create, an update, a cancel): its
+    result already tells the host the invoice exists with that status, so a state with no
+    money allocated and a status in ``reported`` counts as told, but only while the sink
+    has never been sent an update for this record (``delivered``): once it has, the sink's
+    last update is what the host believes (paid, say), and every later state must replace
+    it there, even one the host caused. Money allocated is always news.
     """
     settlement = xero.settlement
-    changes: dict[str, Any] = {
-        "xero_status": None if xero.status is None else str(xero.status),
-        "total": xero.total,
-        "amount_due": xero.amount_due,
-        "amount_paid": xero.amount_paid,
-        "amount_credited": xero.amount_credited,
-        "paid_by_prepayments": settlement.prepayments,
-        "paid_by_overpayments": settlement.overpayments,
-        "fully_paid_on": xero.fully_paid_on,
-        "allocations": xero.allocations,
-        "xero_updated_at": xero.updated_at or record.xero_updated_at,
-    }
+    changes: dict[str, Any] = dict(also or {})
+    changes.update(
+        xero_status=None if xero.status is None else str(xero.status),
+        total=xero.total,
+        amount_due=xero.amount_due,
+        amount_paid=xero.amount_paid,
+        amount_credited=xero.amount_credited,
+        paid_by_prepayments=settlement.prepayments,
+        paid_by_overpayments=settlement.overpayments,
+        fully_paid_on=xero.fully_paid_on,
+        allocations=xero.allocations,
+        xero_updated_at=xero.updated_at or record.xero_updated_at,
+    )
     if pulled_at is not None:
         changes["last_pull_at"] = pulled_at
     if xero.status in (InvoiceStatus.VOIDED, InvoiceStatus.DELETED):
         changes["state"] = SyncState.VOIDED
-    applied = attrs.evolve(record, **changes)
-    if _money(applied) == _money(record):
-        return applied
-    version = next_money_version(record.money_version, xero.updated_at)
-    told = (
-        record.told_version == record.money_version
-        and not xero.has_allocations
-        and xero.status in reported
-    )
-    if not told:
-        return attrs.evolve(applied, money_version=version)
-    status = bms_status(applied)
-    return attrs.evolve(
-        applied,
-        money_version=version,
-        told_version=version,
-        told_status=None if status is None else status.value,
-    )
+    if _money(record, changes) != _money(record):
+        version = next_money_version(record.money_version, xero.updated_at)
+        changes["money_version"] = version
+        if (
+            not record.delivered
+            and record.told_version == record.money_version
+            and not xero.has_allocations
+            and xero.status in reported
+        ):
+            status = BmsStatus.of(
+                changes["xero_status"],
+                amount_paid=settlement.paid,
+                amount_credited=settlement.credited,
+            )
+            changes.update(told_version=version, told_status=status.value)
+    return attrs.evolve(record, **changes)
 
 
 def next_money_version(current: int, xero_updated_at: datetime | None) -> int:
@@ -271,6 +293,27 @@ def next_money_version(current: int, xero_updated_at: datetime | None) -> int:
     """
     stamped = 0 if xero_updated_at is None else int(xero_updated_at.timestamp() * 1000)
     return max(current + 1, stamped)
+
+
+def snapshot_order(xero: XeroInvoice, record: SyncRecord) -> str:
+    """Whether a snapshot read from Xero is ``"older"`` than what the record holds (a racing
+    push or pull stored a newer one: never write it over), ``"newer"`` (or unknown: apply
+    it), or a ``"tie"``: stamped the same moment yet holding other money, which its stamp
+    can't order (Xero need not bump an invoice for a payment): read it again to know."""
+    at, held = xero.updated_at, record.xero_updated_at
+    if at is None or held is None or at > held:
+        return "newer"
+    if at < held:
+        return "older"
+    if _money(apply_xero(record, xero, pulled_at=None)) != _money(record):
+        return "tie"
+    return "newer"
+
+
+def older_than_payment(held: datetime | None, paid_at: datetime | None) -> bool:
+    """Whether a record's snapshot (stamped ``held``) may predate a payment on its invoice
+    (stamped ``paid_at``): then the invoice is read again."""
+    return held is None or paid_at is None or held < paid_at
 
 
 def pending_update(record: SyncRecord) -> PaymentUpdate | None:
@@ -302,7 +345,7 @@ def pending_update(record: SyncRecord) -> PaymentUpdate | None:
         invoice_number=record.invoice_number,
         xero_invoice_id=xero_id,
         status=status,
-        xero_status=_known_status(record.xero_status),
+        xero_status=known_status(record.xero_status),
         total=_zero_if_none(record.total),
         amount_paid=_zero_if_none(record.amount_paid),
         amount_due=_zero_if_none(record.amount_due),
@@ -328,7 +371,17 @@ def mark_told(record: SyncRecord, update: PaymentUpdate) -> SyncRecord | None:
         record,
         told_version=min(update.sequence, record.money_version),
         told_status=update.status.value,
+        delivered=True,
     )
+
+
+def needs_read(record: SyncRecord) -> bool:
+    """Whether the record holds money it has no allocations for: amounts stored before the
+    allocations were kept (an upgraded store) or from an answer that left the lists out.
+    Such a record is read again before the host is told, so the update carries the truth
+    (the breakdown, the payments), not a guess from two totals."""
+    has_money = bool(record.amount_paid) or bool(record.amount_credited)
+    return has_money and not record.allocations
 
 
 def _zero_if_none(value: Decimal | None) -> Decimal:
@@ -336,7 +389,8 @@ def _zero_if_none(value: Decimal | None) -> Decimal:
     return Decimal(0) if value is None else value
 
 
-def _known_status(value: str | None) -> InvoiceStatus | str | None:
+def known_status(value: str | None) -> InvoiceStatus | str | None:
+    """A stored status as the enum member, or the raw string Xero added later."""
     try:
         return None if value is None else InvoiceStatus(value)
     except ValueError:

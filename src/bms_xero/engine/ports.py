@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from bms_xero.domain import Organisation, XeroContact, XeroInvoice, XeroPayment
 from bms_xero.engine.results import PaymentUpdate
 from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
+from bms_xero.mapping.wire import WireInvoice
 from bms_xero.xero import ContactResult, InvoiceResult
 
 __all__ = ["PaymentSink", "XeroApi"]
@@ -46,21 +47,21 @@ class XeroApi(Protocol):
         ...
 
     def create_invoices(
-        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+        self, payloads: Sequence[WireInvoice], *, idempotency_key: str
     ) -> list[InvoiceResult]:
         """PUT /Invoices with summarizeErrors=false; one result per element."""
         ...
 
     def update_invoice(
-        self, invoice_id: str, payload: Mapping[str, Any], *, idempotency_key: str
+        self, invoice_id: str, payload: WireInvoice, *, idempotency_key: str
     ) -> InvoiceResult:
-        """POST /Invoices/{InvoiceID}."""
+        """POST /Invoices/{InvoiceID} (a void or delete: a status change)."""
         ...
 
     def update_invoices(
-        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+        self, payloads: Sequence[WireInvoice], *, idempotency_key: str
     ) -> list[InvoiceResult]:
-        """POST /Invoices: up to 50 updates, each element naming its InvoiceID."""
+        """POST /Invoices: up to 50 updates, each naming its InvoiceID (``for_update``)."""
         ...
 
     def iter_invoices(

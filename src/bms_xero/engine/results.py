@@ -5,13 +5,23 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar, NoReturn
 
 import attrs
 
 from bms_xero.domain import Allocation, InvoiceStatus, Settlement, XeroPayment
 from bms_xero.errors import BmsXeroError
+from bms_xero.storage.records import SyncState
 
-__all__ = ["BmsStatus", "Panel", "PaymentUpdate", "PushAction", "PushOutcome", "PushResult"]
+__all__ = [
+    "BmsStatus",
+    "Panel",
+    "PaymentUpdate",
+    "PushAction",
+    "PushFailure",
+    "PushOutcome",
+    "PushResult",
+]
 
 
 class PushAction(enum.StrEnum):
@@ -75,7 +85,8 @@ class PushResult:
     Attributes:
         invoice_id: The BMS invoice id.
         invoice_number: Its number.
-        xero_invoice_id: The linked Xero InvoiceID.
+        xero_invoice_id: The linked Xero InvoiceID (``None`` only for a cancel of an invoice
+            Xero never had).
         action: What the push did.
         pushed_at: When Xero confirmed it (for ``UNCHANGED``, the last confirmed push).
         xero_status: Xero's status for the invoice.
@@ -89,7 +100,7 @@ class PushResult:
 
     invoice_id: str
     invoice_number: str
-    xero_invoice_id: str
+    xero_invoice_id: str | None
     action: PushAction
     pushed_at: datetime | None
     xero_status: InvoiceStatus | str | None = None
@@ -99,33 +110,45 @@ class PushResult:
     rounding_difference: Decimal | None = None
     view_url: str | None = None
 
+    #: A result is a success: ``ok``, ``result`` and ``error`` read the same on both kinds
+    #: of :data:`PushOutcome`.
+    ok: ClassVar[bool] = True
+    error: ClassVar[None] = None
+
+    @property
+    def result(self) -> PushResult:
+        """This result (so ``outcome.result`` reads the same on either kind of outcome)."""
+        return self
+
+    def unwrap(self) -> PushResult:
+        """This result."""
+        return self
+
 
 @attrs.frozen(kw_only=True)
-class PushOutcome:
-    """One invoice's result in a batch: a :class:`PushResult` or the error that stopped it.
+class PushFailure:
+    """One invoice of a push that did not reach Xero (or whose state is uncertain).
 
     Attributes:
         invoice_id: The BMS invoice id.
         invoice_number: Its number.
-        result: Set when the push succeeded.
-        error: Set when it failed; names the invoice and says what to fix.
+        error: Why; names the invoice and says what to fix.
     """
 
     invoice_id: str
     invoice_number: str
-    result: PushResult | None = None
-    error: BmsXeroError | None = None
+    error: BmsXeroError
 
-    @property
-    def ok(self) -> bool:
-        """Whether the push succeeded."""
-        return self.result is not None
+    ok: ClassVar[bool] = False
+    result: ClassVar[None] = None
 
-    def unwrap(self) -> PushResult:
-        """The result, or raise the error."""
-        if self.result is None:
-            raise self.error or BmsXeroError(f"invoice {self.invoice_number}: no result")
-        return self.result
+    def unwrap(self) -> NoReturn:
+        """Raise the error."""
+        raise self.error
+
+
+#: One invoice's outcome in a batch: a :class:`PushResult` or a :class:`PushFailure`.
+PushOutcome = PushResult | PushFailure
 
 
 @attrs.frozen(kw_only=True)
@@ -207,13 +230,13 @@ class Panel:
     invoice_id: str
     invoice_number: str | None = None
     linked: bool = False
-    state: str | None = None
+    state: SyncState | None = None
     xero_invoice_id: str | None = None
     view_url: str | None = None
     last_push_at: datetime | None = None
     last_pull_at: datetime | None = None
     status: BmsStatus | None = None
-    xero_status: str | None = None
+    xero_status: InvoiceStatus | str | None = None
     total: Decimal | None = None
     amount_due: Decimal | None = None
     amount_paid: Decimal | None = None

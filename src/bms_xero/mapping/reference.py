@@ -18,6 +18,7 @@ from bms_xero.errors import (
     ConfigurationError,
     MissingContactId,
     PreflightError,
+    PreflightFailed,
     TaxCodeError,
 )
 
@@ -168,22 +169,6 @@ class TaxMap:
     def missing(self, tax_codes: Iterable[str]) -> frozenset[str]:
         """The codes among ``tax_codes`` that the map lacks."""
         return frozenset(code for code in tax_codes if code not in self.entries)
-
-
-class PreflightFailed(PreflightError):
-    """Several preflight problems with one invoice, reported together.
-
-    Attributes:
-        errors: Each problem (a :class:`MissingContactId`, :class:`AccountCodeError` or
-            :class:`TaxCodeError`).
-    """
-
-    def __init__(self, errors: Iterable[PreflightError], *, invoice_number: str | None) -> None:
-        self.errors = tuple(errors)
-        listed = "; ".join(
-            e.message.removeprefix(f"invoice {invoice_number}: ") for e in self.errors
-        )
-        super().__init__(f"{len(self.errors)} problems: {listed}", invoice_number=invoice_number)
 
 
 def preflight(

@@ -10,6 +10,7 @@ keeps numbers as ``Decimal``) into read-side types. A shape we cannot read raise
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
@@ -22,7 +23,9 @@ import cattrs
 from bms_xero.domain import (
     Account,
     AllocationKind,
+    Customer,
     Invoice,
+    InvoiceStatus,
     Organisation,
     TaxRate,
     XeroContact,
@@ -35,11 +38,15 @@ from bms_xero.mapping.reference import ChartOfAccounts, TaxMap, TaxRates
 from bms_xero.mapping.terms import due_date as due_from_terms
 
 __all__ = [
+    "WireInvoice",
+    "contact_payload",
+    "content_hash",
     "decode_json",
     "due_date_of",
     "encode_json",
     "invoice_payload",
     "invoices_body",
+    "invoices_request_body",
     "parse_accounts",
     "parse_contacts",
     "parse_invoice",
@@ -48,6 +55,7 @@ __all__ = [
     "parse_payment",
     "parse_payments",
     "parse_tax_rates",
+    "status_change",
 ]
 
 _converter = make_converter()
@@ -164,6 +172,93 @@ def invoice_payload(
 def invoices_body(elements: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Xero's request body for a batch: ``{"Invoices": [...]}``."""
     return {"Invoices": list(elements)}
+
+
+@attrs.frozen
+class WireInvoice:
+    """One invoice element in Xero's wire form, encoded once.
+
+    A push builds this once per invoice: its ``fingerprint`` says whether Xero already has
+    this content, its ``size`` decides the batches, and its bytes go into the request body
+    as they are. An update of the linked Xero invoice names its InvoiceID, spliced into the
+    same bytes (:meth:`for_update`), so the content is never encoded twice.
+
+    Attributes:
+        number: The InvoiceNumber (Xero's answers are matched to the request by it).
+        body: The encoded element without an InvoiceID: what the fingerprint covers.
+        fingerprint: The content hash of ``body`` (sha256, hex).
+        invoice_id: The Xero InvoiceID for an update; ``None`` for a create.
+    """
+
+    number: str | None
+    body: bytes = attrs.field(repr=False)
+    fingerprint: str
+    invoice_id: str | None = None
+
+    @classmethod
+    def of(cls, invoice: Invoice, tax_map: TaxMap | Mapping[str, str]) -> WireInvoice:
+        """The wire form of a BMS invoice (see :func:`invoice_payload` for what it raises)."""
+        return cls.of_payload(invoice_payload(invoice, tax_map))
+
+    @classmethod
+    def of_payload(cls, payload: Mapping[str, Any]) -> WireInvoice:
+        """The wire form of an element a host built itself (its InvoiceID, if any, kept apart).
+
+        Raises:
+            TypeError, ValueError: A value that can't be JSON (a float, a non-finite amount).
+        """
+        invoice_id = payload.get("InvoiceID")
+        content = {k: v for k, v in payload.items() if k != "InvoiceID"}
+        body = encode_json(content)
+        number = payload.get("InvoiceNumber")
+        return cls(
+            number=number if isinstance(number, str) and number else None,
+            body=body,
+            fingerprint=content_hash(body),
+            invoice_id=invoice_id if isinstance(invoice_id, str) and invoice_id else None,
+        )
+
+    def for_update(self, invoice_id: str) -> WireInvoice:
+        """The same content, naming the Xero invoice it updates."""
+        return attrs.evolve(self, invoice_id=invoice_id)
+
+    @property
+    def element(self) -> bytes:
+        """The bytes that go into ``{"Invoices": [...]}``: the body, with the InvoiceID."""
+        if self.invoice_id is None:
+            return self.body
+        named = b'{"InvoiceID":' + json.dumps(self.invoice_id).encode()
+        return named + (b"}" if self.body == b"{}" else b"," + self.body[1:])
+
+    @property
+    def size(self) -> int:
+        """Bytes this element adds to a request body."""
+        return len(self.element)
+
+
+def content_hash(encoded: bytes) -> str:
+    """The fingerprint of an encoded element: equal exactly when the bytes are."""
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def status_change(invoice_id: str, number: str, status: InvoiceStatus) -> WireInvoice:
+    """The element that moves an invoice to ``status`` (a void, or a draft's delete)."""
+    return WireInvoice.of_payload(
+        {"InvoiceID": invoice_id, "InvoiceNumber": number, "Status": status.value}
+    )
+
+
+def contact_payload(customer: Customer, contact_number: str) -> dict[str, Any]:
+    """The element that creates the BMS customer's Xero contact, keyed by ContactNumber."""
+    body: dict[str, Any] = {"Name": customer.name, "ContactNumber": contact_number}
+    if customer.email:
+        body["EmailAddress"] = customer.email
+    return body
+
+
+def invoices_request_body(invoices: Sequence[WireInvoice]) -> bytes:
+    """``{"Invoices": [...]}`` from already encoded elements (nothing is encoded again)."""
+    return b'{"Invoices":[' + b",".join(w.element for w in invoices) + b"]}"
 
 
 def _encode(value: Any, out: list[str]) -> None:

@@ -182,6 +182,8 @@ def every_field_round_trips(store: SyncStore) -> None:
         money_version=7,
         told_version=5,
         told_status="partially_paid",
+        delivered=True,
+        view_url="https://go.xero.com/organisationlogin/default.aspx?shortcode=%21a&x=1",
     )
     stored = store.put(record, expected_version=None)
     read = store.get(record.tenant_id, record.invoice_id)

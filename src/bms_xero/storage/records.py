@@ -9,6 +9,7 @@ whatever the store).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ import attrs
 
 from bms_xero.domain import Allocation, Settlement
 from bms_xero.errors import FieldProblem, StorageValueError
-from bms_xero.storage._checks import datetime_problem, is_naive, key_problems, to_utc
+from bms_xero.storage._checks import aware_utc, datetime_problem, key_problems, member
 
 __all__ = ["SyncRecord", "SyncState"]
 
@@ -37,24 +38,19 @@ class SyncState(enum.StrEnum):
     VOIDED = "voided"
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Normalise aware datetimes to UTC; leave anything else for validation to name."""
-    if isinstance(value, datetime) and not is_naive(value):
-        try:
-            return to_utc(value)
-        except OverflowError:
-            return value  # reported by validation: out of range in UTC
-    return value
+_BAD_STATE = FieldProblem("state", f"must be one of {', '.join(s.value for s in SyncState)}")
 
 
 def _state(value: SyncState | str) -> SyncState:
-    """Accept a member or its value (``"pushed"``); anything else is left for validation."""
-    if isinstance(value, str) and not isinstance(value, SyncState):
-        try:
-            return SyncState(value)
-        except ValueError:
-            pass
-    return value  # type: ignore[return-value]  # validation names a bad value
+    """Accept a member or its value (``"pushed"``).
+
+    The record has already refused anything else, with its path and its other problems
+    (see ``__attrs_pre_init__``); this raises rather than let a bad value through.
+    """
+    state = member(SyncState, value)
+    if state is None:
+        raise StorageValueError(what="a sync record", problems=[_BAD_STATE])
+    return state
 
 
 _KEYS = ("tenant_id", "invoice_id", "invoice_number")
@@ -66,6 +62,7 @@ _OPTIONAL_TEXT = (
     "xero_status",
     "last_error",
     "told_status",
+    "view_url",
 )
 _DATETIMES = ("intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at")
 _MONEY = (
@@ -121,6 +118,11 @@ class SyncRecord:
             ``money_version`` means an update is waiting to be delivered.
         told_status: The BMS status the host was last told (an update's
             ``previous_status``).
+        delivered: The sink has accepted at least one update for this record. Until then
+            the host knows only what its pushes' results said, and an answer to our own
+            write with no money on it needs no update; after, every change is delivered.
+        view_url: "View Xero Invoice": the deep link made when Xero confirmed the push, with
+            the organisation's ShortCode when it was known, so the panel needs no Xero call.
 
     What Xero holds (the amounts above) and what the host was told (``told_*``) are kept
     apart on purpose: every path that learns from Xero moves only the first, and one delivery
@@ -136,24 +138,26 @@ class SyncRecord:
     fingerprint: str | None = None
     intent_key: str | None = None
     intent_fingerprint: str | None = None
-    intent_at: datetime | None = attrs.field(default=None, converter=_utc)
-    last_push_at: datetime | None = attrs.field(default=None, converter=_utc)
-    last_pull_at: datetime | None = attrs.field(default=None, converter=_utc)
+    intent_at: datetime | None = attrs.field(default=None, converter=aware_utc)
+    last_push_at: datetime | None = attrs.field(default=None, converter=aware_utc)
+    last_pull_at: datetime | None = attrs.field(default=None, converter=aware_utc)
     xero_status: str | None = None
     total: Decimal | None = None
     amount_due: Decimal | None = None
     amount_paid: Decimal | None = None
     amount_credited: Decimal | None = None
     fully_paid_on: date | None = None
-    xero_updated_at: datetime | None = attrs.field(default=None, converter=_utc)
+    xero_updated_at: datetime | None = attrs.field(default=None, converter=aware_utc)
     last_error: str | None = None
-    last_error_at: datetime | None = attrs.field(default=None, converter=_utc)
+    last_error_at: datetime | None = attrs.field(default=None, converter=aware_utc)
     paid_by_prepayments: Decimal | None = None
     paid_by_overpayments: Decimal | None = None
     allocations: tuple[Allocation, ...] = ()
     money_version: int = 0
     told_version: int = 0
     told_status: str | None = None
+    delivered: bool = False
+    view_url: str | None = None
 
     @property
     def key(self) -> str:
@@ -184,60 +188,66 @@ class SyncRecord:
         return self.money_version > self.told_version
 
     def problems(self) -> list[FieldProblem]:
-        """Everything wrong with this record (empty when it can be stored)."""
-        found = key_problems(**{name: getattr(self, name) for name in _KEYS})
-        if not isinstance(self.state, SyncState):
-            found.append(
-                FieldProblem("state", f"must be one of {', '.join(s.value for s in SyncState)}")
-            )
-        for name in _COUNTERS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                found.append(FieldProblem(name, "must be an int"))
-            elif value < 0:
-                found.append(FieldProblem(name, "must not be negative"))
-        if (
-            isinstance(self.told_version, int)
-            and isinstance(self.money_version, int)
-            and self.told_version > self.money_version
-        ):
-            found.append(FieldProblem("told_version", "must not be greater than money_version"))
-        if not isinstance(self.allocations, tuple) or not all(
-            isinstance(a, Allocation) for a in self.allocations
-        ):
-            found.append(FieldProblem("allocations", "must be a tuple of Allocation"))
-        for name in _OPTIONAL_TEXT:
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                found.append(FieldProblem(name, f"must be a string or None, not {_kind(value)}"))
-        for name in _DATETIMES:
-            value = getattr(self, name)
-            problem = None if value is None else datetime_problem(name, value)
-            if problem is not None:
-                found.append(problem)
-        for name in _MONEY:
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if not isinstance(value, Decimal):
-                found.append(
-                    FieldProblem(name, f"must be a Decimal (exact money), not {_kind(value)}")
-                )
-            elif not value.is_finite():
-                found.append(FieldProblem(name, f"must be a finite number, not {value}"))
-        paid_on = self.fully_paid_on
-        if paid_on is not None and (isinstance(paid_on, datetime) or not isinstance(paid_on, date)):
-            found.append(FieldProblem("fully_paid_on", f"must be a date, not {_kind(paid_on)}"))
-        return found
+        """Everything wrong with this record: nothing, since it checked itself when built."""
+        return _problems(attrs.asdict(self, recurse=False))
 
-    def __attrs_post_init__(self) -> None:
-        problems = self.problems()
+    def __attrs_pre_init__(self, **values: Any) -> None:
+        """Check every raw value before any converter runs, so one error lists them all and
+        no field is ever set to a value the record would refuse."""
+        problems = _problems(values)
         if problems:
-            raise StorageValueError(what=f"sync record {self.key}", problems=problems)
+            raise StorageValueError(
+                what=f"sync record {values['tenant_id']}/{values['invoice_id']}",
+                problems=problems,
+            )
 
     def evolve(self, **changes: Any) -> SyncRecord:
         """A copy with ``changes`` applied (validated like a new record)."""
         return attrs.evolve(self, **changes)
+
+
+def _problems(values: Mapping[str, Any]) -> list[FieldProblem]:
+    """Everything wrong with a record's raw values (empty when it can be stored)."""
+    found = key_problems(**{name: values[name] for name in _KEYS})
+    if member(SyncState, values["state"]) is None:
+        found.append(_BAD_STATE)
+    for name in _COUNTERS:
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            found.append(FieldProblem(name, "must be an int"))
+        elif value < 0:
+            found.append(FieldProblem(name, "must not be negative"))
+    told, money = values["told_version"], values["money_version"]
+    if isinstance(told, int) and isinstance(money, int) and told > money:
+        found.append(FieldProblem("told_version", "must not be greater than money_version"))
+    if not isinstance(values["delivered"], bool):
+        found.append(FieldProblem("delivered", "must be a bool"))
+    allocations = values["allocations"]
+    if not isinstance(allocations, tuple) or not all(
+        isinstance(a, Allocation) for a in allocations
+    ):
+        found.append(FieldProblem("allocations", "must be a tuple of Allocation"))
+    for name in _OPTIONAL_TEXT:
+        value = values[name]
+        if value is not None and not isinstance(value, str):
+            found.append(FieldProblem(name, f"must be a string or None, not {_kind(value)}"))
+    for name in _DATETIMES:
+        value = values[name]
+        problem = None if value is None else datetime_problem(name, value)
+        if problem is not None:
+            found.append(problem)
+    for name in _MONEY:
+        value = values[name]
+        if value is None:
+            continue
+        if not isinstance(value, Decimal):
+            found.append(FieldProblem(name, f"must be a Decimal (exact money), not {_kind(value)}"))
+        elif not value.is_finite():
+            found.append(FieldProblem(name, f"must be a finite number, not {value}"))
+    paid_on = values["fully_paid_on"]
+    if paid_on is not None and (isinstance(paid_on, datetime) or not isinstance(paid_on, date)):
+        found.append(FieldProblem("fully_paid_on", f"must be a date, not {_kind(paid_on)}"))
+    return found
 
 
 def _kind(value: object) -> str:

@@ -112,16 +112,23 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 
 def _v2(conn: sqlite3.Connection) -> None:
-    """The money breakdown, the allocations, and what the host was told (the outbox).
+    """The money breakdown, the allocations, what the host was told (the outbox), and the
+    panel's link (so the panel reads the store only).
 
     Records written before this version were delivered by the old pull, which could lose a
     payment (an adoption or a late-seeded cursor hid it); every record whose invoice has money
     on it is marked due once, so the host is told the truth again. Updates are absolute, so a
     repeat is harmless.
     """
-    for name in ("paid_by_prepayments", "paid_by_overpayments", "allocations", "told_status"):
+    for name in (
+        "paid_by_prepayments",
+        "paid_by_overpayments",
+        "allocations",
+        "told_status",
+        "view_url",
+    ):
         conn.execute(f"ALTER TABLE {RECORDS} ADD COLUMN {name} TEXT")
-    for name in ("money_version", "told_version"):
+    for name in ("money_version", "told_version", "delivered"):
         conn.execute(f"ALTER TABLE {RECORDS} ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
     conn.execute(
         f"UPDATE {RECORDS} SET money_version = 1 WHERE "  # noqa: S608 (constant)
@@ -192,6 +199,8 @@ def _encode(record: SyncRecord) -> tuple[object, ...]:
         value = getattr(record, name)
         if name == "allocations":
             row.append(_allocations_text(value))
+        elif name == "delivered":
+            row.append(int(value))
         elif value is None or name in _COUNTERS:
             row.append(value)
         elif name in _DATETIMES:
@@ -208,6 +217,8 @@ def _decode(row: Sequence[Any]) -> SyncRecord:
     for name, value in zip(_FIELDS, row, strict=True):
         if name == "allocations":
             values[name] = _allocations(value)
+        elif name == "delivered":
+            values[name] = bool(value)
         elif value is None or name in _COUNTERS:
             values[name] = value
         elif name in _DATETIMES:

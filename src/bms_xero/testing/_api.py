@@ -65,6 +65,7 @@ from bms_xero.testing._rules import (
     upsert_contact,
     upsert_invoice,
 )
+from bms_xero.xero._calls import MAX_BODY_BYTES
 
 __all__ = [
     "JSON",
@@ -80,7 +81,7 @@ __all__ = [
 
 JSON = "application/json; charset=utf-8"
 T = TypeVar("T")
-MAX_BODY = 3_500_000  # Xero's documented request size limit (3.5 MB)
+MAX_BODY = MAX_BODY_BYTES  # Xero's documented request size limit (3.5 MB)
 
 
 @attrs.frozen(kw_only=True)

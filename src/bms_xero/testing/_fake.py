@@ -253,6 +253,9 @@ class FakeXero(Generic[ClockT]):
         slow_seconds: How far a ``slow`` fault moves the clock unless told otherwise.
         in_flight_hook: Called (outside the fake's lock) for each accounting call while it
             counts as in flight; tests use it to hold requests open.
+        payments_bump_invoices: Whether a payment (or its reversal) bumps its invoice's
+            UpdatedDateUTC. Xero's behaviour is unconfirmed; ``False`` is the harder case
+            for a client: the change then shows only in ``GET /Payments``.
     """
 
     @overload
@@ -273,6 +276,7 @@ class FakeXero(Generic[ClockT]):
         idempotency_ttl: float = ...,
         slow_seconds: float = ...,
         in_flight_hook: Callable[[InFlightRequest], None] | None = ...,
+        payments_bump_invoices: bool = ...,
     ) -> None: ...
 
     @overload
@@ -293,6 +297,7 @@ class FakeXero(Generic[ClockT]):
         idempotency_ttl: float = ...,
         slow_seconds: float = ...,
         in_flight_hook: Callable[[InFlightRequest], None] | None = ...,
+        payments_bump_invoices: bool = ...,
     ) -> None: ...
 
     def __init__(
@@ -312,6 +317,7 @@ class FakeXero(Generic[ClockT]):
         idempotency_ttl: float = 360,
         slow_seconds: float = 65,
         in_flight_hook: Callable[[InFlightRequest], None] | None = None,
+        payments_bump_invoices: bool = True,
     ) -> None:
         for name, value in (
             ("minute_limit", minute_limit),
@@ -343,6 +349,7 @@ class FakeXero(Generic[ClockT]):
         self._faults = FaultPlan()
         self._hooks = HookPlan()
         self._slow_seconds = float(slow_seconds)
+        self._payments_bump = bool(payments_bump_invoices)
         self._identity = Identity(
             clock=self.clock,
             ids=self._ids,
@@ -410,6 +417,7 @@ class FakeXero(Generic[ClockT]):
                 short_code=short_code or self._ids.short_code(),
                 base_currency=base_currency,
                 created_at=self.clock.now(),
+                payments_bump_invoices=self._payments_bump,
             )
             self._orgs[org.tenant_id] = org
             self._tenant_limits[org.tenant_id] = TenantLimits.of(self._limits)

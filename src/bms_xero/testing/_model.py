@@ -286,6 +286,7 @@ class Org:
     recent_prepayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     recent_overpayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     last_update: datetime | None = None
+    payments_bump_invoices: bool = True
     next_invoice_number: int = 1
     next_credit_note_number: int = 1
 
@@ -320,9 +321,20 @@ class Org:
         self.recent_invoices.move_to_end(invoice.invoice_id)
 
     def bump_invoice(self, invoice: StoredInvoice, now: datetime) -> None:
-        """Mark an invoice changed in place (a payment or credit landed)."""
+        """Mark an invoice changed in place (its status changed, say)."""
         invoice.updated_at = self.touch(now)
         self.recent_invoices.move_to_end(invoice.invoice_id)
+
+    def money_changed(self, invoice: StoredInvoice, now: datetime, *, payment: bool) -> None:
+        """A payment or credit landed on the invoice, or was taken back.
+
+        Whether Xero bumps the invoice's UpdatedDateUTC for a payment is unconfirmed; with
+        ``payments_bump_invoices=False`` the fake doesn't, the harder case for a puller (it
+        must find the change through GET /Payments). A credit applied edits the invoice's
+        AmountCredited, and bumps it either way.
+        """
+        if self.payments_bump_invoices or not payment:
+            self.bump_invoice(invoice, now)
 
     def store_payment(self, payment: StoredPayment) -> None:
         """Save a new or changed payment."""

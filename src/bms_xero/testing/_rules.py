@@ -868,19 +868,21 @@ def upsert_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
 # --- payments and credits --------------------------------------------------------------------
 
 
-def _allocate(org: Org, invoice: StoredInvoice, on: date, ctx: Ctx) -> None:
+def _allocate(
+    org: Org, invoice: StoredInvoice, on: date, ctx: Ctx, *, payment: bool = False
+) -> None:
     if invoice.amount_due == 0 and invoice.status == "AUTHORISED":
         invoice.status = "PAID"
         invoice.fully_paid_on = on
-    org.bump_invoice(invoice, ctx.now)
+    org.money_changed(invoice, ctx.now, payment=payment)
 
 
-def _deallocate(org: Org, invoice: StoredInvoice, ctx: Ctx) -> None:
+def _deallocate(org: Org, invoice: StoredInvoice, ctx: Ctx, *, payment: bool = False) -> None:
     """After a payment or credit is taken back: a PAID invoice with something due reopens."""
     if invoice.status == "PAID" and invoice.amount_due != 0:
         invoice.status = "AUTHORISED"
         invoice.fully_paid_on = None
-    org.bump_invoice(invoice, ctx.now)
+    org.money_changed(invoice, ctx.now, payment=payment)
 
 
 @attrs.frozen(kw_only=True)
@@ -969,7 +971,7 @@ def _commit_payment(
     invoice = plan.invoice
     invoice.amount_paid += payment.amount
     invoice.payment_ids.append(payment.payment_id)
-    _allocate(org, invoice, plan.date, ctx)
+    _allocate(org, invoice, plan.date, ctx, payment=True)
     return payment
 
 
@@ -1041,7 +1043,7 @@ def _reverse_payment(org: Org, payment: StoredPayment, ctx: Ctx) -> None:
     org.store_payment(payment)
     invoice = org.invoices[payment.invoice_id]
     invoice.amount_paid -= payment.amount
-    _deallocate(org, invoice, ctx)
+    _deallocate(org, invoice, ctx, payment=True)
 
 
 def delete_payment(org: Org, payment: StoredPayment, el: Any, ctx: Ctx) -> Outcome:

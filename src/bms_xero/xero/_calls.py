@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import attrs
 
 from bms_xero.errors import InvalidRequest
-from bms_xero.mapping.wire import encode_json
+from bms_xero.mapping.wire import WireInvoice, encode_json, invoices_request_body
 from bms_xero.transport import Headers, Request
 
 __all__ = [
@@ -226,8 +226,9 @@ def _body(payload: Mapping[str, Any], argument: str) -> bytes:
     return body
 
 
-def _elements(payloads: Sequence[Mapping[str, Any]], argument: str) -> list[Mapping[str, Any]]:
-    if isinstance(payloads, Mapping) or not isinstance(payloads, Sequence):
+def _batch(payloads: Sequence[Any], argument: str) -> list[Any]:
+    """The elements of one write: a sequence (not a lone element) of 1 to 50."""
+    if isinstance(payloads, Mapping | WireInvoice) or not isinstance(payloads, Sequence):
         raise InvalidRequest(
             "must be a sequence of element objects (dicts), e.g. [invoice_payload(...)]",
             argument=argument,
@@ -240,23 +241,60 @@ def _elements(payloads: Sequence[Mapping[str, Any]], argument: str) -> list[Mapp
             f"has {len(items)} elements; send at most {MAX_BATCH} per request (chunk the batch)",
             argument=argument,
         )
+    return items
+
+
+def _not_a_dict(i: int, item: object, argument: str) -> InvalidRequest:
+    return InvalidRequest(f"element {i} is a {type(item).__name__}, not a dict", argument=argument)
+
+
+def _elements(payloads: Sequence[Mapping[str, Any]], argument: str) -> list[Mapping[str, Any]]:
+    items = _batch(payloads, argument)
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
-            raise InvalidRequest(
-                f"element {i} is a {type(item).__name__}, not a dict", argument=argument
-            )
+            raise _not_a_dict(i, item, argument)
     return items
 
 
 # --- invoices -----------------------------------------------------------------------------
 
 
-def create_invoices_call(payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str) -> Call:
+def _wire(payloads: Sequence[Mapping[str, Any] | WireInvoice], argument: str) -> list[WireInvoice]:
+    """The elements in wire form: a :class:`WireInvoice` as it is (encoded once, by the
+    mapping layer), a host's dict encoded here."""
+    wired: list[WireInvoice] = []
+    for i, item in enumerate(_batch(payloads, argument)):
+        if isinstance(item, WireInvoice):
+            wired.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise _not_a_dict(i, item, argument)
+        try:
+            wired.append(WireInvoice.of_payload(item))
+        except (TypeError, ValueError) as e:
+            raise InvalidRequest(f"cannot be sent as JSON: {e}", argument=argument) from None
+    return wired
+
+
+def _invoices_body(invoices: Sequence[WireInvoice], argument: str) -> bytes:
+    body = invoices_request_body(invoices)
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidRequest(
+            f"is {len(body)} bytes; Xero accepts at most {MAX_BODY_BYTES} per request, send "
+            "smaller batches",
+            argument=argument,
+        )
+    return body
+
+
+def create_invoices_call(
+    payloads: Sequence[Mapping[str, Any] | WireInvoice], *, idempotency_key: str
+) -> Call:
     """``PUT /Invoices`` (create only) for up to 50 invoice elements."""
     key = check_idempotency_key(idempotency_key)
-    items = _elements(payloads, "payloads")
+    items = _wire(payloads, "payloads")
     for i, item in enumerate(items):
-        if item.get("InvoiceID"):
+        if item.invoice_id:
             raise InvalidRequest(
                 f"element {i} has an InvoiceID; creating never names one (use update_invoice)",
                 argument="payloads",
@@ -266,47 +304,50 @@ def create_invoices_call(payloads: Sequence[Mapping[str, Any]], *, idempotency_k
         path="/Invoices",
         query=_WRITE_QUERY,
         headers=(("Idempotency-Key", key),),
-        body=_body({"Invoices": items}, "payloads"),
+        body=_invoices_body(items, "payloads"),
         idempotency_key=key,
     )
 
 
 def update_invoice_call(
-    invoice_id: str, payload: Mapping[str, Any], *, idempotency_key: str
+    invoice_id: str, payload: Mapping[str, Any] | WireInvoice, *, idempotency_key: str
 ) -> Call:
     """``POST /Invoices/{InvoiceID}``: update (or void, delete) one existing invoice."""
     key = check_idempotency_key(idempotency_key)
     segment = _segment(invoice_id, "invoice_id")
-    if not isinstance(payload, Mapping):
+    if not isinstance(payload, Mapping | WireInvoice):
         raise InvalidRequest(
             f"must be an invoice element (a dict), not {type(payload).__name__}",
             argument="payload",
         )
-    named = payload.get("InvoiceID")
-    if named not in (None, invoice_id):
+    [item] = _wire([payload], "payload")
+    if item.invoice_id not in (None, invoice_id):
         raise InvalidRequest(
-            f"has InvoiceID {named!r} but the call is for {invoice_id!r}", argument="payload"
+            f"has InvoiceID {item.invoice_id!r} but the call is for {invoice_id!r}",
+            argument="payload",
         )
     return Call(
         method="POST",
         path=f"/Invoices/{segment}",
         query=_WRITE_QUERY,
         headers=(("Idempotency-Key", key),),
-        body=_body({"Invoices": [payload]}, "payload"),
+        body=_invoices_body([item.for_update(invoice_id)], "payload"),
         idempotency_key=key,
     )
 
 
-def update_invoices_call(payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str) -> Call:
+def update_invoices_call(
+    payloads: Sequence[Mapping[str, Any] | WireInvoice], *, idempotency_key: str
+) -> Call:
     """``POST /Invoices`` for up to 50 updates of existing invoices.
 
     Every element must name its ``InvoiceID``: POST matches by InvoiceID (or number) and would
     *create* an element that names neither, so such an element is refused here, unsent.
     """
     key = check_idempotency_key(idempotency_key)
-    items = _elements(payloads, "payloads")
+    items = _wire(payloads, "payloads")
     for i, item in enumerate(items):
-        if not item.get("InvoiceID"):
+        if not item.invoice_id:
             raise InvalidRequest(
                 f"element {i} has no InvoiceID; updates must name the invoice they change "
                 "(create with create_invoices)",
@@ -317,7 +358,7 @@ def update_invoices_call(payloads: Sequence[Mapping[str, Any]], *, idempotency_k
         path="/Invoices",
         query=_WRITE_QUERY,
         headers=(("Idempotency-Key", key),),
-        body=_body({"Invoices": items}, "payloads"),
+        body=_invoices_body(items, "payloads"),
         idempotency_key=key,
     )
 

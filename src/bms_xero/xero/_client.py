@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-import attrs
 import httpx
 
 from bms_xero.clock import Clock, SystemClock
@@ -28,6 +27,7 @@ from bms_xero.errors import (
     XeroValidationError,
 )
 from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
+from bms_xero.mapping.wire import WireInvoice
 from bms_xero.storage.tokens import TokenStore
 from bms_xero.transport import HttpxTransport, Request, Response, Transport
 from bms_xero.xero._auth import Authenticator, ClientCredentials, RefreshTokenAuth
@@ -71,7 +71,7 @@ from bms_xero.xero._decode import (
 )
 from bms_xero.xero._limits import LimitState, RateLimiter, RateLimits
 from bms_xero.xero._models import Connection, ContactResult, InvoiceResult, Page
-from bms_xero.xero._retry import RetryPolicy
+from bms_xero.xero._retry import CallKind, Retry, RetryPolicy, Uncertain, failure_of
 
 __all__ = ["XeroClient"]
 
@@ -82,12 +82,20 @@ T = TypeVar("T")
 NUMBERS_PER_LOOKUP = 40
 
 
-def _numbers(payloads: Sequence[Mapping[str, Any]]) -> list[str | None]:
+def _numbers(payloads: Sequence[WireInvoice | Mapping[str, Any]]) -> list[str | None]:
     found: list[str | None] = []
     for payload in payloads:
+        if isinstance(payload, WireInvoice):
+            found.append(payload.number)
+            continue
         value = payload.get("InvoiceNumber") if isinstance(payload, Mapping) else None
         found.append(value if isinstance(value, str) and value else None)
     return found
+
+
+def _second(at: datetime) -> datetime:
+    """The whole second ``at`` falls in: what If-Modified-Since can express."""
+    return at.replace(microsecond=0)
 
 
 def _listed(values: Iterable[str]) -> Iterable[str]:
@@ -96,7 +104,7 @@ def _listed(values: Iterable[str]) -> Iterable[str]:
 
 
 class _Attempt:
-    """What one send produced: a response, or a transport failure (and whether it was sent)."""
+    """What one try produced: a response, or the typed error that stopped it."""
 
     __slots__ = ("error", "request", "response", "sent_at", "token")
 
@@ -113,13 +121,6 @@ class _Attempt:
         self.response = response
         self.error = error
         self.sent_at: float | None = None
-
-
-@attrs.define
-class _Tried:
-    """What earlier tries of one call did."""
-
-    maybe_applied: bool = False  # a try of this write may have been carried out
 
 
 class XeroClient:
@@ -322,11 +323,14 @@ class XeroClient:
                 "use client.with_tenant(tenant_id)"
             )
 
-    def _attempt(self, call: Call, *, attempt: int, send_before: float | None) -> _Attempt:
+    def _attempt(
+        self, call: Call, *, attempt: int, kind: CallKind, first_sent_at: float | None
+    ) -> _Attempt:
         """One send under the limiter; transport and token-endpoint failures are returned.
 
-        ``send_before`` (monotonic) is when a resent write's idempotency key expires: waiting
-        for the rate limit or a token must not carry the resend past it.
+        Waiting for the rate limit or a token must not carry a resent write past its key's
+        lifetime, so the rule (:meth:`RetryPolicy.key_expired`) is checked again right
+        before the request leaves.
         """
         tenant = self._tenant_id if call.tenant_scoped else None
         ticket = self._limiter.acquire(tenant)
@@ -347,7 +351,7 @@ class XeroClient:
                 e.tenant_id = self._tenant_id
                 answer.error = e
                 return answer
-            if send_before is not None and self._clock.monotonic() >= send_before:
+            if self._retry.key_expired(kind, first_sent_at, self._clock.monotonic()):
                 raise self._uncertain(call, "the idempotency key's lifetime ran out", status=None)
             answer.request = build_request(
                 call, access_token=answer.token, tenant_id=self._tenant_id, base_url=self._base_url
@@ -388,6 +392,24 @@ class XeroClient:
                     self._tenant_id,
                 )
 
+    def _send(
+        self, call: Call, *, attempt: int, kind: CallKind, first_sent_at: float | None
+    ) -> _Attempt:
+        """One try, whose failure comes back in the answer rather than as an exception.
+
+        What stops a try before anything reaches the API (a tenant parked for the day, the
+        token endpoint refusing the credentials) is a failure like any other: the loop
+        classifies it and the policy decides, so a write that may have been applied earlier
+        becomes uncertain whatever stopped its resend. Only the key-lifetime guard raises,
+        as its :class:`~bms_xero.errors.UncertainOutcome` is already the policy's answer.
+        """
+        try:
+            return self._attempt(call, attempt=attempt, kind=kind, first_sent_at=first_sent_at)
+        except UncertainOutcome:
+            raise
+        except BmsXeroError as e:
+            return _Attempt(token=None, error=e)
+
     def _uncertain(self, call: Call, reason: str, *, status: int | None) -> UncertainOutcome:
         return UncertainOutcome(
             f"{call.method} {call.path} may or may not have been applied by Xero ({reason}); "
@@ -399,128 +421,84 @@ class XeroClient:
             tenant_id=self._tenant_id,
         )
 
+    def _error_for(self, response: Response, numbers: Sequence[str | None]) -> BmsXeroError:
+        """The typed error for Xero's non-2xx answer, a 400 indexed like the request."""
+        error = decode_error(
+            response.status,
+            response.headers,
+            response.content,
+            now=self._clock.now(),
+            tenant_id=self._tenant_id,
+        )
+        if isinstance(error, XeroValidationError) and numbers:
+            return remap_to_request(error, numbers)
+        return error
+
     def _execute(self, call: Call, *, numbers: Sequence[str | None] = ()) -> Response:
         """Send ``call`` until it succeeds or the policy says stop; return the 2xx response.
 
-        Once a try of a write may have been carried out, any failure after it (a 429, the
-        day limit, an auth error on the resend) is an :class:`UncertainOutcome`: the caller
-        must look before writing again, whatever stopped the resends.
+        Each round is send, classify, decide, act: the try's failure becomes a small value
+        (:func:`failure_of`), :meth:`RetryPolicy.decide` answers retry, raise or uncertain,
+        and this loop only carries the answer out. The one thing decided here is the token
+        refresh: a 401 gets one fresh token and a resend that is not counted as an attempt,
+        since Xero did nothing with the token it refused.
         """
-        tried = _Tried()
-        try:
-            return self._tries(call, numbers=numbers, tried=tried)
-        except UncertainOutcome:
-            raise
-        except BmsXeroError as e:
-            if call.is_write and tried.maybe_applied:
-                raise self._uncertain(
-                    call,
-                    f"an earlier try may have been applied and the resend failed ({e})",
-                    status=e.status_code if isinstance(e, RemoteError) else None,
-                ) from e
-            raise
-
-    def _tries(self, call: Call, *, numbers: Sequence[str | None], tried: _Tried) -> Response:
         self._check_tenant(call)
-        policy = self._retry
-        attempt = 0
+        kind = CallKind(write=call.is_write)
+        attempt = 1
+        first_sent_at: float | None = None  # when a try of this call first left (monotonic)
         refreshed = False
-        first_send: float | None = None  # when a write first left (monotonic)
-
-        def may_retry(delay: float) -> bool:
-            if attempt >= policy.max_attempts:
-                return False
-            if call.is_write and tried.maybe_applied and first_send is not None:
-                # Resend only while Xero still remembers the key (and would replay).
-                resend_at = self._clock.monotonic() + delay
-                return resend_at - first_send < policy.key_lifetime
-            return True
-
         while True:
-            attempt += 1
-            if (
-                call.is_write
-                and tried.maybe_applied
-                and first_send is not None
-                and self._clock.monotonic() - first_send >= policy.key_lifetime
-            ):
-                raise self._uncertain(call, "the idempotency key's lifetime ran out", status=None)
-            send_before = (
-                first_send + policy.key_lifetime
-                if call.is_write and tried.maybe_applied and first_send is not None
-                else None
-            )
-            answer = self._attempt(call, attempt=attempt, send_before=send_before)
-            if first_send is None:
-                first_send = answer.sent_at
-
-            if answer.error is not None:
-                error = answer.error
-                if isinstance(error, RateLimited):
-                    self._wait_rate_limited(error, attempt)
-                    continue
-                assert isinstance(error, TransportError)
-                if call.is_write and error.sent:
-                    tried.maybe_applied = True
-                    delay = policy.backoff(attempt)
-                    if may_retry(delay):
-                        self._clock.sleep(delay)
-                        continue
-                    raise self._uncertain(call, str(error), status=None) from error
-                delay = policy.backoff(attempt)
-                if may_retry(delay):
-                    self._clock.sleep(delay)
-                    continue
-                raise error
-
+            answer = self._send(call, attempt=attempt, kind=kind, first_sent_at=first_sent_at)
+            if first_sent_at is None:
+                first_sent_at = answer.sent_at
             response = answer.response
-            assert response is not None
-            if 200 <= response.status <= 299:
+            if response is not None and 200 <= response.status <= 299:
                 return response
-            failure = decode_error(
-                response.status,
-                response.headers,
-                response.content,
-                now=self._clock.now(),
-                tenant_id=self._tenant_id,
-            )
-            if response.status == 401 and not refreshed and answer.token is not None:
-                # Expired or revoked token: refresh once and resend (Xero did nothing).
+            if (
+                response is not None
+                and response.status == 401
+                and not refreshed
+                and answer.token is not None
+            ):
+                # Expired or revoked token: refresh once and resend, as the same attempt.
                 refreshed = True
                 self._auth.invalidate(answer.token)
-                attempt -= 1
                 continue
-            if isinstance(failure, DailyLimitReached):
-                self._limiter.park(self._tenant_id, failure.resets_at)
-                raise failure
-            if isinstance(failure, RateLimited):
-                self._wait_rate_limited(failure, attempt)
-                continue
-            if isinstance(failure, XeroUnavailable):
-                delay = policy.backoff(attempt)
-                if call.is_write:
-                    tried.maybe_applied = True
-                    if may_retry(delay):
-                        self._clock.sleep(delay)
-                        continue
-                    raise self._uncertain(
-                        call, f"Xero answered {response.status}", status=response.status
-                    ) from failure
-                if may_retry(delay):
-                    self._clock.sleep(delay)
-                    continue
-                raise failure
-            if isinstance(failure, XeroValidationError) and numbers:
-                raise remap_to_request(failure, numbers) from None
-            raise failure
+            if answer.error is not None:
+                error = answer.error
+            else:
+                assert response is not None
+                error = self._error_for(response, numbers)
+                if isinstance(error, DailyLimitReached):
+                    # Later calls for this tenant fail at once, without being sent.
+                    self._limiter.park(self._tenant_id, error.resets_at)
 
-    def _wait_rate_limited(self, error: RateLimited, attempt: int) -> None:
-        """Wait out a short 429 (nothing was carried out), or raise it when waiting won't do."""
-        wait = error.retry_after if error.retry_after is not None else self._retry.backoff(attempt)
-        if attempt >= self._retry.max_attempts or wait > self._limiter.limits.max_retry_after:
+            failure = failure_of(error)
+            decision = self._retry.decide(
+                kind,
+                failure,
+                attempt,
+                first_sent_at,
+                self._clock.monotonic(),
+                max_retry_after=self._limiter.limits.max_retry_after,
+            )
+            if isinstance(decision, Retry):
+                if decision.hold_tenant:
+                    # Hold the whole tenant, so other threads wait too instead of a 429 each.
+                    self._limiter.hold(self._tenant_id, decision.delay)
+                else:
+                    self._clock.sleep(decision.delay)
+                kind = kind.after(failure)
+                attempt += 1
+                continue
+            if isinstance(decision, Uncertain):
+                raise self._uncertain(
+                    call,
+                    f"{decision.reason}; the last try: {error}",
+                    status=error.status_code if isinstance(error, RemoteError) else None,
+                ) from error
             raise error
-        # Hold the whole tenant, so other threads wait too instead of hitting the 429.
-        self._limiter.hold(self._tenant_id, wait)
 
     def _read(self, call: Call, decode: Callable[[bytes], T]) -> T:
         return decode(self._execute(call).content)
@@ -567,29 +545,81 @@ class XeroClient:
 
         Each record is yielded once per version: what a page boundary's second brings back
         is dropped by (id, UpdatedDateUTC); a record that changed while we read comes again,
-        newer, and is yielded again.
+        newer, and is yielded again. A second so full that it was read by page number is
+        remembered; if one of its records comes back newer (it moved, and may have pulled a
+        neighbour back past a page boundary), that second is read once more at the end.
         """
         at: Keyset | None = Keyset(since)
         boundary: set[tuple[str | None, datetime | None]] = set()
+        numbered: dict[datetime, set[tuple[str | None, datetime | None]]] = {}
+        numbered_ids: dict[str | None, datetime] = {}  # id -> its stamp when read by number
+        moved: set[datetime] = set()
         while at is not None:
-            call = make(modified_since=at.since, page=at.page, page_size=page_size)
-            response = self._execute(call)
-            items, info = decode(response.content, page=at.page)
+            items, info = self._page_of(make, decode, at, page_size)
             keys = [key(item) for item in items]
             for item, k in zip(items, keys, strict=True):
+                stamp = numbered_ids.get(k[0])
+                if stamp is not None and k[1] is not None and k[1] > stamp:
+                    moved.add(_second(stamp))
                 if k not in boundary:
+                    if k[1] is not None and _second(k[1]) in numbered:
+                        numbered[_second(k[1])].add(k)  # yielded: the re-read skips it
                     yield item
-            if info.page_count is not None and at.page >= info.page_count:
-                return  # Xero says this was the last page under this If-Modified-Since
-            at = next_keyset(at, [k[1] for k in keys], page_size)
+            last_page = info.page_count is not None and at.page >= info.page_count
+            following = None if last_page else next_keyset(at, [k[1] for k in keys], page_size)
+            if following is not None and following.since is not None and following.page > 1:
+                second = _second(following.since)
+                held = numbered.setdefault(second, set())
+                for k in keys:
+                    if k[1] is not None and _second(k[1]) == second:
+                        held.add(k)
+                        numbered_ids[k[0]] = k[1]
+            at = following
             if at is not None and at.since is not None:
-                floor = at.since
-                boundary = {k for k in keys if k[1] is not None and k[1] >= floor}
+                boundary = {k for k in keys if k[1] is not None and k[1] >= at.since}
+        for second in sorted(moved):
+            yield from self._read_second(make, decode, key, second, numbered[second], page_size)
+
+    def _read_second(
+        self,
+        make: Callable[..., Call],
+        decode: Callable[..., tuple[list[T], Page]],
+        key: Callable[[T], tuple[str | None, datetime | None]],
+        second: datetime,
+        seen: set[tuple[str | None, datetime | None]],
+        page_size: int,
+    ) -> Iterator[T]:
+        """Every record still stamped in ``second`` that was not yielded yet."""
+        at: Keyset | None = Keyset(second)
+        while at is not None:
+            items, _ = self._page_of(make, decode, at, page_size)
+            stamps = []
+            for item in items:
+                k = key(item)
+                stamps.append(k[1])
+                if k[1] is not None and _second(k[1]) == second and k not in seen:
+                    seen.add(k)
+                    yield item
+            if not items or stamps[-1] is None or _second(stamps[-1]) > second:
+                return
+            at = next_keyset(at, stamps, page_size)
+            if at is not None and at.since != second:
+                return
+
+    def _page_of(
+        self,
+        make: Callable[..., Call],
+        decode: Callable[..., tuple[list[T], Page]],
+        at: Keyset,
+        page_size: int,
+    ) -> tuple[list[T], Page]:
+        response = self._execute(make(modified_since=at.since, page=at.page, page_size=page_size))
+        return decode(response.content, page=at.page)
 
     # --- invoices ---------------------------------------------------------------------------
 
     def create_invoices(
-        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+        self, payloads: Sequence[WireInvoice | Mapping[str, Any]], *, idempotency_key: str
     ) -> list[InvoiceResult]:
         """Create up to 50 invoices (``PUT /Invoices?summarizeErrors=false``).
 
@@ -598,7 +628,8 @@ class XeroClient:
         the request by InvoiceNumber, in request order.
 
         Args:
-            payloads: Invoice elements (``bms_xero.mapping.invoice_payload(...)``).
+            payloads: Invoice elements: ``WireInvoice.of(invoice, tax_map)`` (encoded once,
+                as the engine sends them) or dicts (``invoice_payload(...)``).
             idempotency_key: The key persisted for this batch (at most 128 characters).
 
         Raises:
@@ -611,7 +642,7 @@ class XeroClient:
         return self._write(call, _numbers(items), functools.partial(decode_invoice_results, items))
 
     def update_invoice(
-        self, invoice_id: str, payload: Mapping[str, Any], *, idempotency_key: str
+        self, invoice_id: str, payload: WireInvoice | Mapping[str, Any], *, idempotency_key: str
     ) -> InvoiceResult:
         """Update one invoice (``POST /Invoices/{InvoiceID}``): edits, void, delete.
 
@@ -629,12 +660,13 @@ class XeroClient:
         return results[0]
 
     def update_invoices(
-        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+        self, payloads: Sequence[WireInvoice | Mapping[str, Any]], *, idempotency_key: str
     ) -> list[InvoiceResult]:
         """Update up to 50 existing invoices in one request (``POST /Invoices``).
 
-        Each element must carry its ``InvoiceID`` (checked before sending, so this can never
-        create an invoice); each gets its own :class:`InvoiceResult`, in request order.
+        Each element must carry its ``InvoiceID`` (``wire.for_update(id)``, or the dict's key;
+        checked before sending, so this can never create an invoice); each gets its own
+        :class:`InvoiceResult`, in request order.
 
         Raises:
             InvalidRequest: Empty batch, more than 50, an element without InvoiceID, a bad key.

@@ -32,6 +32,7 @@ from bms_xero.errors import (
 from bms_xero.mapping.dates import parse_datetime
 from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
 from bms_xero.mapping.wire import (
+    WireInvoice,
     decode_json,
     parse_accounts,
     parse_contacts,
@@ -169,6 +170,8 @@ def _warnings(element: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _number(element: Any, key: str = "InvoiceNumber") -> str | None:
+    if isinstance(element, WireInvoice):  # what we sent, in wire form
+        return element.number
     return _text(element.get(key)) if isinstance(element, Mapping) else None
 
 
@@ -501,7 +504,7 @@ def _is_error(element: Mapping[str, Any], messages: list[XeroValidationMessage])
 
 
 def decode_invoice_results(
-    payloads: Sequence[Mapping[str, Any]], body: bytes
+    payloads: Sequence[Mapping[str, Any] | WireInvoice], body: bytes
 ) -> list[InvoiceResult]:
     """Per-element results of an invoice write, in request order.
 

@@ -1,0 +1,125 @@
+"""Cancel: the BMS cancelled an invoice, so Xero voids it (or deletes it while a draft).
+
+The decisions are pure (:func:`cancel_status`, :func:`refusal`); this module reads the
+record, settles an unconfirmed create first (a cancel must not leave behind an invoice that
+landed unseen), and writes what Xero answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from bms_xero.clock import Clock
+from bms_xero.domain import Invoice, InvoiceStatus, XeroInvoice
+from bms_xero.engine import plan
+from bms_xero.engine import push_plan as pp
+from bms_xero.engine._push import Pusher
+from bms_xero.engine._records import save, tombstone
+from bms_xero.engine.ports import XeroApi
+from bms_xero.engine.results import PushAction, PushResult
+from bms_xero.errors import BmsXeroError, CreditNoteRequired, XeroValidationError
+from bms_xero.mapping.wire import status_change
+from bms_xero.storage.protocols import SyncStore
+from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.xero import InvoiceResult
+
+__all__ = ["Canceller", "cancel_status", "refusal"]
+
+
+def cancel_status(record: SyncRecord) -> InvoiceStatus:
+    """A draft (or one awaiting approval) is deleted; anything approved is voided."""
+    if record.xero_status in (InvoiceStatus.DRAFT, InvoiceStatus.SUBMITTED):
+        return InvoiceStatus.DELETED
+    return InvoiceStatus.VOIDED
+
+
+def refusal(
+    invoice: Invoice, xero_invoice_id: str, result: InvoiceResult, held: XeroInvoice
+) -> BmsXeroError | None:
+    """Why Xero refused the cancel, given the invoice as it holds it now; ``None`` when it
+    is void already (an earlier cancel whose answer was lost, or a person in Xero)."""
+    if held.status in (InvoiceStatus.VOIDED, InvoiceStatus.DELETED):
+        return None
+    messages = [m.message for m in result.errors]
+    if held.has_allocations or plan.is_edit_refused(messages):
+        return CreditNoteRequired(
+            invoice_number=invoice.number,
+            xero_invoice_id=xero_invoice_id,
+            xero_status=None if held.status is None else str(held.status),
+            xero_messages=messages,
+        )
+    return XeroValidationError(result.errors, status_code=200, invoice_number=invoice.number)
+
+
+class Canceller:
+    """Cancels invoices for one organisation: see :meth:`SyncEngine.cancel`."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        client: XeroApi,
+        store: SyncStore,
+        pusher: Pusher,
+        clock: Clock,
+        new_key: Callable[[], str],
+    ) -> None:
+        self._tenant = tenant_id
+        self._client = client
+        self._store = store
+        self._pusher = pusher
+        self._clock = clock
+        self._new_key = new_key
+
+    def cancel(self, invoice: Invoice) -> PushResult:
+        """Void (or delete) the invoice in Xero and mark its record; see the engine."""
+        record = self._store.get(self._tenant, invoice.id)
+        if record is not None and record.xero_invoice_id is None and record.intent_key:
+            record = self._pusher.settle_before_cancel(invoice, record)
+        if record is None or record.xero_invoice_id is None:
+            return self._tombstone(invoice, record)
+        if record.state is SyncState.VOIDED:
+            return pp.result_of(invoice, record, PushAction.VOIDED, None)
+        xero_id = record.xero_invoice_id
+        result = self._client.update_invoice(
+            xero_id,
+            status_change(xero_id, invoice.number, cancel_status(record)),
+            idempotency_key=self._new_key(),
+        )
+        held = result.invoice
+        if not result.ok or held is None:
+            # Maybe it is void already: look before blaming payments.
+            held = self._client.get_invoice(xero_id)
+            refused = refusal(invoice, xero_id, result, held)
+            if refused is not None:
+                raise refused
+        final = held
+        stored = save(
+            self._store,
+            record,
+            lambda r: plan.apply_xero(
+                attrs.evolve(r, state=SyncState.VOIDED, last_error=None, last_error_at=None),
+                final,
+                pulled_at=None,
+                reported=plan.CANCELLED_STATUSES,
+            ),
+        )
+        return pp.result_of(invoice, stored, PushAction.VOIDED, final)
+
+    def _tombstone(self, invoice: Invoice, record: SyncRecord | None) -> PushResult:
+        """Never in Xero: leave a tombstone so no later push (a queued retry) creates it."""
+        if record is None:
+            stored = self._store.put(
+                SyncRecord(
+                    tenant_id=self._tenant,
+                    invoice_id=invoice.id,
+                    invoice_number=invoice.number,
+                    state=SyncState.VOIDED,
+                ),
+                expected_version=None,
+            )
+        else:
+            stored = save(self._store, record, tombstone)
+        return pp.result_of(invoice, stored, PushAction.VOIDED, None)

@@ -1,0 +1,371 @@
+"""The push's I/O: gather what is known, apply the plan's actions, fold the answers back.
+
+The decisions are in :mod:`bms_xero.engine.push_plan`; this module only carries them out.
+The store is written before every create (the intent, with its Idempotency-Key) and after
+every answer, so a crash at any point leaves a record that the next push resolves by
+looking the invoice up in Xero before it creates anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+import attrs
+
+from bms_xero.clock import Clock
+from bms_xero.domain import Invoice, XeroInvoice
+from bms_xero.engine import plan
+from bms_xero.engine import push_plan as pp
+from bms_xero.engine._records import (
+    cleared,
+    dropped_intent,
+    if_intent,
+    marked_uncertain,
+    record_error,
+    save,
+    seed_cursors,
+)
+from bms_xero.engine._reference import ReferenceCache
+from bms_xero.engine.ports import XeroApi
+from bms_xero.engine.results import PushAction, PushFailure, PushOutcome
+from bms_xero.errors import (
+    BmsXeroError,
+    PreflightError,
+    SyncError,
+    UncertainOutcome,
+    VersionConflict,
+)
+from bms_xero.mapping.reference import TaxMap
+from bms_xero.mapping.wire import WireInvoice
+from bms_xero.storage.protocols import SyncStore
+from bms_xero.storage.records import SyncRecord
+from bms_xero.xero import InvoiceResult
+
+__all__ = ["Pusher"]
+
+log = logging.getLogger("bms_xero.engine")
+
+#: A push settles in a handful of rounds; this many means a bug, not a slow Xero.
+MAX_ROUNDS = 100
+
+
+class Pusher:
+    """Pushes invoices for one organisation: see :meth:`SyncEngine.push_many`."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        client: XeroApi,
+        store: SyncStore,
+        tax_map: TaxMap,
+        reference: ReferenceCache,
+        clock: Clock,
+        new_key: Callable[[], str],
+    ) -> None:
+        self._tenant = tenant_id
+        self._client = client
+        self._store = store
+        self._tax_map = tax_map
+        self._reference = reference
+        self._clock = clock
+        self._new_key = new_key
+
+    def push_many(self, invoices: Sequence[Invoice], *, force: bool) -> list[PushOutcome]:
+        """Gather, then plan and apply until every invoice is done or failed."""
+        items = {item.index: item for item in self._gather(invoices, force=force)}
+        outcomes: dict[int, PushOutcome] = {}
+        reference: pp.Reference | None = None
+        for _ in range(MAX_ROUNDS):
+            open_ = [item for i, item in items.items() if i not in outcomes]
+            actions = pp.plan_push(open_, reference, self._tax_map)
+            if not actions:
+                return [outcomes[i] for i in range(len(invoices))]
+            for action in actions:
+                if isinstance(action, pp.Done | pp.Fail):
+                    outcomes[action.index] = self._finish(items[action.index], action)
+                elif isinstance(action, pp.Lookup):
+                    self._lookup(action, items)
+                elif isinstance(action, pp.Adopt):
+                    self._adopt(action, items)
+                elif isinstance(action, pp.LoadReference):
+                    reference = self._load(action, items, outcomes)
+                elif isinstance(action, pp.Create):
+                    self._create(action, items, reference)
+                else:
+                    self._update(action, items, reference)
+        raise SyncError(f"the push did not settle in {MAX_ROUNDS} rounds; this is a bug")
+
+    def settle_before_cancel(self, invoice: Invoice, record: SyncRecord) -> SyncRecord:
+        """A record whose create is unconfirmed, looked up before a cancel: adopted if Xero
+        has it (then it is voided there), left as it is if not (then it is tombstoned).
+
+        Raises:
+            BmsXeroError: The lookup failed, or the number belongs to someone else.
+        """
+        items = {0: pp.Item(index=0, invoice=invoice, wire=None, record=record, trust_intent=True)}
+        self._lookup(pp.Lookup((0,), pp.numbers_of(items[0])), items)
+        step = pp.resolved_step(items[0]) if items[0].answer is None else None
+        if isinstance(step, pp.Adopt):
+            self._adopt(step, items)
+        elif isinstance(step, pp.Fail):
+            raise self._fail(items[0], step).error
+        answer = items[0].answer
+        if isinstance(answer, pp.Stopped):
+            raise answer.error
+        settled = items[0].record
+        assert settled is not None
+        return settled
+
+    # --- gather --------------------------------------------------------------------------------
+
+    def _gather(self, invoices: Sequence[Invoice], *, force: bool) -> list[pp.Item]:
+        items: list[pp.Item] = []
+        ids: set[str] = set()
+        numbers: set[str] = set()
+        for i, raw in enumerate(invoices):
+            twice = "id" if raw.id in ids else "number" if raw.number in numbers else None
+            ids.add(raw.id)
+            numbers.add(raw.number)
+            invoice = self.linked(raw) if twice is None else raw
+            wire: WireInvoice | None = None
+            problem: PreflightError | None = None
+            if twice is None:
+                try:
+                    wire = WireInvoice.of(invoice, self._tax_map)  # encoded once, here
+                except PreflightError as e:
+                    problem = e  # reported unless the record only needs a lookup
+            items.append(
+                pp.Item(
+                    index=i,
+                    invoice=invoice,
+                    wire=wire,
+                    problem=problem,
+                    force=force,
+                    twice=twice,
+                    trust_intent=True,
+                )
+            )
+        records = self._store.get_many(
+            self._tenant, (it.invoice.id for it in items if not it.twice)
+        )
+        return [it if it.twice else pp.stored(it, records.get(it.invoice.id)) for it in items]
+
+    def linked(self, invoice: Invoice) -> Invoice:
+        """The invoice with its customer's Xero contact filled in from the store's links."""
+        if invoice.customer.xero_contact_id is not None:
+            return invoice
+        contact_id = self._store.get_contact_id(self._tenant, invoice.customer.id)
+        if contact_id is None:
+            return invoice
+        return _with_customer(invoice, contact_id)
+
+    # --- apply ---------------------------------------------------------------------------------
+
+    def _lookup(self, action: pp.Lookup, items: dict[int, pp.Item]) -> None:
+        try:
+            found = self._client.get_invoices_by_number(list(action.numbers))
+        except BmsXeroError as e:
+            for i in action.indexes:
+                items[i] = pp.answered(items[i], pp.Stopped(e))
+            return
+        linked = self._store.by_xero_ids(
+            self._tenant, (x.invoice_id for x in found if x.invoice_id)
+        )
+        owners = {xid: r.invoice_id for xid, r in linked.items()}
+        for i in action.indexes:
+            items[i] = pp.found(items[i], found, owners)
+
+    def _adopt(self, action: pp.Adopt, items: dict[int, pp.Item]) -> None:
+        item = items[action.index]
+        assert item.record is not None
+        xero = action.xero
+        fingerprint = item.record.intent_fingerprint if item.trust_intent else None
+        view_url = plan.deep_link(xero.invoice_id or "", self._reference.short_code())
+        try:
+            record = self._save_link(item, xero, fingerprint, view_url, ours=False)
+        except VersionConflict as e:
+            items[action.index] = pp.answered(item, pp.Stopped(e))
+            return
+        same = pp.adoption_is_same(item, xero)
+        items[action.index] = pp.answered(item, pp.AdoptedAs(xero, same), record)
+
+    def _load(
+        self, action: pp.LoadReference, items: dict[int, pp.Item], done: dict[int, PushOutcome]
+    ) -> pp.Reference | None:
+        try:
+            return self._reference.get(refresh=action.refresh)
+        except BmsXeroError as e:
+            # The chart or tax rates could not be read: nothing is sent, and every invoice
+            # waiting to be checked stops with the same error (asked once, not per invoice).
+            for i, item in items.items():
+                if i not in done:
+                    items[i] = pp.answered(item, pp.Stopped(e))
+            return None
+
+    def _create(
+        self, action: pp.Create, items: dict[int, pp.Item], reference: pp.Reference | None
+    ) -> None:
+        key = self._new_key()
+        now = self._clock.now()
+        sending = self._store_intents(action.indexes, items, key, now)
+        if not sending:
+            return
+        wires = [_wire(items[i]) for i in sending]
+        try:
+            results = self._client.create_invoices(wires, idempotency_key=key)
+        except UncertainOutcome as e:
+            for i in sending:
+                item = items[i]
+                assert item.record is not None
+                message = str(e.for_invoice(item.invoice.number))
+                record = save(
+                    self._store,
+                    item.record,
+                    if_intent(item.record.intent_key, marked_uncertain(message, now)),
+                )
+                items[i] = pp.answered(item, pp.Uncertain(e), record)
+            return
+        except BmsXeroError as e:
+            # Xero refused the request as a whole (rate limit, auth, ...) before any create.
+            for i in sending:
+                items[i] = pp.answered(items[i], pp.Failed(e))
+            return
+        self._record_answers(sending, results, items, reference, pp.Created)
+
+    def _store_intents(
+        self, indexes: Iterable[int], items: dict[int, pp.Item], key: str, now: datetime
+    ) -> list[int]:
+        """Store every intent before sending (one transaction); return who may be sent.
+
+        If someone else touched one of the records, they are stored one by one, and the
+        contested ones are left to their other pusher (the next push looks them up).
+        """
+        chunk = list(indexes)
+        intents = [pp.intent(items[i], self._tenant, key, now) for i in chunk]
+        try:
+            stored = self._store.put_many(intents)
+        except VersionConflict:
+            stored = []
+        if stored:
+            for i, record in zip(chunk, stored, strict=True):
+                items[i] = pp.stored(items[i], record)
+            return chunk
+        sending = []
+        for i, (record, expected) in zip(chunk, intents, strict=True):
+            try:
+                written = self._store.put(record, expected_version=expected)
+            except VersionConflict:
+                items[i] = pp.answered(items[i], pp.in_progress(items[i]))
+                continue
+            items[i] = pp.stored(items[i], written)
+            sending.append(i)
+        return sending
+
+    def _update(
+        self, action: pp.Update, items: dict[int, pp.Item], reference: pp.Reference | None
+    ) -> None:
+        wires = []
+        for i in action.indexes:
+            record = items[i].record
+            assert record is not None and record.xero_invoice_id is not None
+            wires.append(_wire(items[i]).for_update(record.xero_invoice_id))
+        try:
+            results = self._client.update_invoices(wires, idempotency_key=self._new_key())
+        except BmsXeroError as e:
+            # An update is idempotent by content: the next push simply sends it again.
+            for i in action.indexes:
+                items[i] = pp.answered(items[i], pp.Failed(e))
+            return
+        self._record_answers(action.indexes, results, items, reference, pp.Updated)
+
+    def _record_answers(
+        self,
+        indexes: Sequence[int],
+        results: Sequence[InvoiceResult],
+        items: dict[int, pp.Item],
+        reference: pp.Reference | None,
+        landed: Callable[[XeroInvoice], pp.Created | pp.Updated],
+    ) -> None:
+        """Store what Xero answered each element of a write (one result per element, in
+        request order): the link for what it wrote, the refusal for what it did not."""
+        short_code = None if reference is None else reference.short_code
+        for i, result in zip(indexes, results, strict=True):
+            item = items[i]
+            if not result.ok or result.invoice is None:
+                items[i] = pp.answered(item, pp.Refused(result))
+                continue
+            xero = result.invoice
+            view_url = plan.deep_link(xero.invoice_id or "", short_code)
+            try:
+                record = self._save_link(item, xero, item.content, view_url, ours=True)
+            except VersionConflict as e:  # a create's intent stays: the next push looks
+                items[i] = pp.answered(item, pp.Stopped(e))
+                continue
+            items[i] = pp.answered(item, landed(xero), record)
+
+    def _save_link(
+        self,
+        item: pp.Item,
+        xero: XeroInvoice,
+        fingerprint: str | None,
+        view_url: str,
+        *,
+        ours: bool,
+    ) -> SyncRecord:
+        assert item.record is not None
+        now = self._clock.now()
+        record = save(
+            self._store,
+            item.record,
+            lambda r: pp.link(
+                r,
+                xero,
+                number=item.invoice.number,
+                fingerprint=fingerprint,
+                now=now,
+                view_url=view_url,
+                ours=ours,
+            ),
+        )
+        seed_cursors(self._store, self._tenant, xero)
+        return record
+
+    def _finish(self, item: pp.Item, action: pp.Done | pp.Fail) -> PushOutcome:
+        if isinstance(action, pp.Fail):
+            return self._fail(item, action)
+        record = item.record
+        assert record is not None
+        if action.action is PushAction.UNCHANGED and record.last_error is not None:
+            record = save(self._store, record, cleared)  # Xero has it: an old error is moot
+        return pp.result_of(item.invoice, record, action.action, action.xero)
+
+    def _fail(self, item: pp.Item, action: pp.Fail) -> PushFailure:
+        invoice = item.invoice
+        named = action.error.for_invoice(invoice.number)
+        now = self._clock.now()
+        record = item.record
+        if action.drop_intent and record is not None and record.intent_key is not None:
+            # Xero certainly created nothing for this intent: drop it, keep the error.
+            save(self._store, record, if_intent(record.intent_key, dropped_intent(str(named), now)))
+        elif action.store:
+            record_error(
+                self._store,
+                tenant_id=self._tenant,
+                invoice_id=invoice.id,
+                invoice_number=invoice.number,
+                error=named,
+                now=now,
+            )
+        return PushFailure(invoice_id=invoice.id, invoice_number=invoice.number, error=named)
+
+
+def _wire(item: pp.Item) -> WireInvoice:
+    assert item.wire is not None, "the plan sends only invoices whose wire form was built"
+    return item.wire
+
+
+def _with_customer(invoice: Invoice, contact_id: str) -> Invoice:
+    return attrs.evolve(invoice, customer=invoice.customer.with_xero_contact_id(contact_id))
