@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bms_xero.demo import run
+from bms_xero._demo import run
 
 
 def test_demo_story(tmp_path: Path) -> None:

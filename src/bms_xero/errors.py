@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 import attrs
 
 if TYPE_CHECKING:
-    from bms_xero.engine.results import PaymentUpdate
+    from bms_xero.engine._results import PaymentUpdate
 
 __all__ = [
     "AccountCodeError",

@@ -53,10 +53,10 @@ import attrs
 
 from bms_xero.clock import Clock, SystemClock
 from bms_xero.errors import ConfigurationError, InvalidWebhook
-from bms_xero.jobs.protocols import JobStore
-from bms_xero.jobs.records import Job
-from bms_xero.mapping.dates import parse_datetime
-from bms_xero.storage.records import SyncRecord
+from bms_xero.jobs._protocols import JobStore
+from bms_xero.jobs._records import Job
+from bms_xero.mapping._dates import parse_datetime
+from bms_xero.storage._records import SyncRecord
 
 __all__ = [
     "SIGNATURE_HEADER",

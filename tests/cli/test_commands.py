@@ -20,7 +20,7 @@ from bms_xero.errors import (
     TransportError,
     XeroValidationError,
 )
-from bms_xero.storage.tokens import SQLiteTokenStore
+from bms_xero.storage._tokens import SQLiteTokenStore
 from bms_xero.testing import FakeXero
 from bms_xero.transport import HttpxTransport
 from bms_xero.xero import exchange_code

@@ -16,7 +16,7 @@ from bms_xero.errors import (
     UncertainOutcome,
 )
 from bms_xero.storage import MemoryStore
-from bms_xero.storage.records import SyncState
+from bms_xero.storage._records import SyncState
 from bms_xero.testing import FakeXero
 from bms_xero.xero import RetryPolicy
 from tests.engine.conftest import make_engine, make_invoice, with_line, writes

@@ -17,7 +17,7 @@ from bms_xero import Customer
 from bms_xero.engine import PaymentUpdate
 from bms_xero.errors import ConfigurationError, XeroUnavailable
 from bms_xero.storage import MemoryStore, SQLiteStore
-from bms_xero.storage import sqlite as sqlite_store
+from bms_xero.storage import _sqlite_store as sqlite_store
 from bms_xero.storage._sqlite_schema import migrate
 from bms_xero.testing import FakeXero
 from bms_xero.xero import RetryPolicy

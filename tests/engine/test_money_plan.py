@@ -22,7 +22,7 @@ from bms_xero.engine.plan import (
     next_money_version,
     pending_update,
 )
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._records import SyncRecord, SyncState
 
 X = "243216c5-369e-4056-ac67-05388f86dc81"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from bms_xero.engine.plan import (
     resolve,
     step_for,
 )
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._records import SyncRecord, SyncState
 from tests.test_domain import CONTACT, invoice
 
 T = "tenant-1"

@@ -10,7 +10,7 @@ import pytest
 
 from bms_xero import Customer
 from bms_xero.engine import BmsStatus, SyncEngine
-from bms_xero.engine.results import Panel
+from bms_xero.engine._results import Panel
 from bms_xero.errors import PaymentDeliveryFailed
 from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeXero
@@ -158,7 +158,7 @@ def test_cursor_follows_xero_time(
     xero.clock.advance(600)
     xero.pay(pushed.xero_invoice_id, amount=Decimal("5.00"))
     engine.pull()
-    from bms_xero.mapping.dates import parse_datetime
+    from bms_xero.mapping._dates import parse_datetime
 
     updated = parse_datetime(xero.invoice(pushed.xero_invoice_id)["UpdatedDateUTC"])
     assert updated == store.get_cursor(engine.tenant_id, "invoices")

@@ -19,7 +19,7 @@ from bms_xero.errors import (
     XeroValidationError,
 )
 from bms_xero.storage import MemoryStore
-from bms_xero.storage.records import SyncState
+from bms_xero.storage._records import SyncState
 from bms_xero.testing import FakeXero
 from bms_xero.xero import RetryPolicy
 from tests.engine.conftest import make_engine, make_invoice, with_line, writes, xero_by_number

@@ -36,9 +36,9 @@ from bms_xero.errors import (
     XeroValidationError,
     XeroValidationMessage,
 )
-from bms_xero.mapping.reference import ChartOfAccounts, TaxMap, TaxRates
+from bms_xero.mapping._reference import ChartOfAccounts, TaxMap, TaxRates
 from bms_xero.mapping.wire import WireInvoice
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
 
 CONTACT = "9b9ba9e5-e907-4b4e-8210-54d2a4e2a0a4"

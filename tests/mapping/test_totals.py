@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bms_xero import LineAmountTypes
-from bms_xero.mapping.totals import (
+from bms_xero.mapping._totals import (
     LineInput,
     compute,
     difference,

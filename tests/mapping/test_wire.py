@@ -24,7 +24,7 @@ from bms_xero.mapping import (
     parse_payments,
     parse_tax_rates,
 )
-from bms_xero.mapping.dates import (
+from bms_xero.mapping._dates import (
     format_ms_date,
     format_ms_datetime,
     parse_date,

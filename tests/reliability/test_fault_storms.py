@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from bms_xero.errors import BmsXeroError, DailyLimitReached
 from bms_xero.jobs import Backoff, JobKind, JobStatus, MemoryInvoiceSource, MemoryJobStore, Worker
-from bms_xero.jobs.sqlite import SQLiteJobStore
+from bms_xero.jobs._sqlite import SQLiteJobStore
 from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeXero
 from bms_xero.xero import RetryPolicy

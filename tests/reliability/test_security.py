@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from bms_xero.errors import AuthError, BmsXeroError, ReauthorizationRequired
 from bms_xero.jobs import JobKind, MemoryJobStore
 from bms_xero.storage import MemoryStore
-from bms_xero.storage.tokens import MemoryTokenStore
+from bms_xero.storage._tokens import MemoryTokenStore
 from bms_xero.transport import HttpxTransport
 from bms_xero.webhooks import WebhookReceiver, sign
 from bms_xero.xero import RetryPolicy, XeroClient, exchange_code

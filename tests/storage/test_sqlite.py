@@ -225,7 +225,7 @@ class TestSchema:
         """A file from before the outbox gets it, and every record with money on it is due
         once (the old pull could have lost its payment)."""
         with closing(sqlite3.connect(path)) as conn, conn:
-            from bms_xero.storage.sqlite import MIGRATIONS
+            from bms_xero.storage._sqlite_store import MIGRATIONS
 
             conn.execute(
                 "CREATE TABLE bms_xero_schema "

@@ -44,8 +44,8 @@ def test_public_names() -> None:
     """The package exports exactly these names."""
     expected = [
         "AnswerHook",
-        "Call",
         "FakeClock",
+        "FakeRequest",
         "FakeServer",
         "FakeTransport",
         "FakeXero",

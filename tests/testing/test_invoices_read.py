@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bms_xero.mapping.dates import parse_datetime
+from bms_xero.mapping._dates import parse_datetime
 from bms_xero.testing import FakeXero
 from tests.testing.helpers import Api, invoice, line
 

@@ -11,7 +11,7 @@ import pytest
 
 import bms_xero.testing._api as fake_api
 from bms_xero.errors import ConfigurationError
-from bms_xero.mapping.dates import parse_datetime
+from bms_xero.mapping._dates import parse_datetime
 from bms_xero.testing import FakeXero
 from bms_xero.testing._render import render_invoice
 from tests.testing.conftest import furnish

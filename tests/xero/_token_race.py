@@ -7,7 +7,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
 from bms_xero.errors import VersionConflict
-from bms_xero.storage.tokens import SQLiteTokenStore, TokenSet
+from bms_xero.storage._tokens import SQLiteTokenStore, TokenSet
 
 
 def rotate(path: str, name: str, times: int, start: Barrier, results: Queue) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from bms_xero.clock import FakeClock
 from bms_xero.errors import AuthError, ConfigurationError, ReauthorizationRequired
-from bms_xero.storage.tokens import MemoryTokenStore, TokenSet
+from bms_xero.storage._tokens import MemoryTokenStore, TokenSet
 from bms_xero.transport import HttpxTransport
 from bms_xero.xero import (
     DEFAULT_SCOPES,

@@ -22,7 +22,7 @@ from bms_xero.errors import (
     XeroUnavailable,
     XeroValidationError,
 )
-from bms_xero.storage.tokens import MemoryTokenStore, TokenSet
+from bms_xero.storage._tokens import MemoryTokenStore, TokenSet
 from bms_xero.transport import HttpxTransport
 from bms_xero.xero import RateLimits, RefreshTokenAuth, RetryPolicy, XeroClient
 

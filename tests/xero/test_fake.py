@@ -13,7 +13,7 @@ import pytest
 from bms_xero.domain import Customer, Invoice, LineItem
 from bms_xero.errors import DailyLimitReached, UncertainOutcome
 from bms_xero.mapping import invoice_payload
-from bms_xero.storage.tokens import MemoryTokenStore, SQLiteTokenStore, TokenStore
+from bms_xero.storage._tokens import MemoryTokenStore, SQLiteTokenStore, TokenStore
 from bms_xero.testing import FakeXero
 from bms_xero.transport import HttpxTransport
 from bms_xero.xero import RefreshTokenAuth, RetryPolicy, XeroClient, exchange_code

@@ -123,7 +123,7 @@ def test_a_second_read_by_page_number_is_read_again_when_one_of_it_moved() -> No
         for o in engine.push_many(make_invoice(customer, n) for n in range(1, 8))
     ]
     xero.on_answer(lambda: xero.pay(ids[0], amount=Decimal("5.00")), method="GET", path="/Invoices")
-    from bms_xero.mapping.dates import parse_datetime
+    from bms_xero.mapping._dates import parse_datetime
 
     since = parse_datetime(xero.invoice(ids[0])["UpdatedDateUTC"])
     read = list(xero.client().iter_changed_invoices(since=since, page_size=3))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bms_xero.errors import SchemaVersionError, StorageValueError, VersionConflict
-from bms_xero.storage.tokens import (
+from bms_xero.storage._tokens import (
     MemoryTokenStore,
     SQLiteTokenStore,
     StoredToken,

@@ -71,7 +71,7 @@ def _add_demo(subparsers: _Subparsers) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``bms-xero demo``."""
-    from bms_xero.demo import run
+    from bms_xero._demo import run
 
     return run(args.db)
 

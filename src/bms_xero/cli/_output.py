@@ -32,7 +32,7 @@ from bms_xero.errors import (
     TransportError,
     XeroValidationError,
 )
-from bms_xero.mapping.reference import PreflightFailed
+from bms_xero.mapping._reference import PreflightFailed
 
 __all__ = [
     "EXIT_FAILED",

@@ -15,7 +15,7 @@ from bms_xero.engine import SyncEngine
 from bms_xero.errors import ConfigurationError
 from bms_xero.jobs import SQLiteJobStore
 from bms_xero.storage import SQLiteStore
-from bms_xero.storage.tokens import SQLiteTokenStore
+from bms_xero.storage._tokens import SQLiteTokenStore
 from bms_xero.transport import HttpxTransport
 from bms_xero.xero import Authenticator, ClientCredentials, RefreshTokenAuth, XeroClient
 

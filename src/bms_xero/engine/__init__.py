@@ -5,8 +5,8 @@
 """
 
 from bms_xero.engine._engine import SyncEngine
-from bms_xero.engine.ports import PaymentSink, XeroApi
-from bms_xero.engine.results import (
+from bms_xero.engine._ports import PaymentSink, XeroApi
+from bms_xero.engine._results import (
     BmsStatus,
     Panel,
     PaymentUpdate,

@@ -15,14 +15,14 @@ from bms_xero.clock import Clock
 from bms_xero.domain import Invoice, InvoiceStatus, XeroInvoice
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
+from bms_xero.engine._ports import XeroApi
 from bms_xero.engine._push import Pusher
 from bms_xero.engine._records import save, tombstone
-from bms_xero.engine.ports import XeroApi
-from bms_xero.engine.results import PushAction, PushResult
+from bms_xero.engine._results import PushAction, PushResult
 from bms_xero.errors import BmsXeroError, CreditNoteRequired, XeroValidationError
 from bms_xero.mapping.wire import status_change
-from bms_xero.storage.protocols import SyncStore
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
 
 __all__ = ["Canceller", "cancel_status", "refusal"]

@@ -21,22 +21,22 @@ from bms_xero.domain import Customer, Invoice, Organisation
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
 from bms_xero.engine._cancel import Canceller
+from bms_xero.engine._ports import PaymentSink, XeroApi
 from bms_xero.engine._pull import Puller
 from bms_xero.engine._push import Pusher
 from bms_xero.engine._records import record_error
 from bms_xero.engine._reference import ReferenceCache
-from bms_xero.engine.ports import PaymentSink, XeroApi
-from bms_xero.engine.results import Panel, PaymentUpdate, PushOutcome, PushResult
+from bms_xero.engine._results import Panel, PaymentUpdate, PushOutcome, PushResult
 from bms_xero.errors import (
     BmsXeroError,
     ConfigurationError,
     XeroValidationError,
     XeroValidationMessage,
 )
-from bms_xero.mapping.reference import TaxMap
+from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping.wire import contact_payload
-from bms_xero.storage.protocols import SyncStore
-from bms_xero.storage.records import SyncState
+from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._records import SyncState
 
 if TYPE_CHECKING:
     from bms_xero.jobs import InvoiceSource, JobStore, RunReport

@@ -19,6 +19,7 @@ import attrs
 from bms_xero.clock import Clock
 from bms_xero.domain import XeroInvoice, XeroPayment
 from bms_xero.engine import plan
+from bms_xero.engine._ports import PaymentSink, XeroApi
 from bms_xero.engine._records import (
     INVOICE_CURSOR,
     PAYMENT_CURSOR,
@@ -26,16 +27,15 @@ from bms_xero.engine._records import (
     save,
     seed_cursors,
 )
-from bms_xero.engine.ports import PaymentSink, XeroApi
-from bms_xero.engine.results import PaymentUpdate
+from bms_xero.engine._results import PaymentUpdate
 from bms_xero.errors import (
     BmsXeroError,
     ConfigurationError,
     PaymentDeliveryFailed,
     VersionConflict,
 )
-from bms_xero.storage.protocols import SyncStore
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero._calls import MAX_BATCH, MAX_PAGE_SIZE
 
 __all__ = ["Puller"]

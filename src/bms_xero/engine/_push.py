@@ -18,6 +18,7 @@ from bms_xero.clock import Clock
 from bms_xero.domain import Invoice, XeroInvoice
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
+from bms_xero.engine._ports import XeroApi
 from bms_xero.engine._records import (
     cleared,
     dropped_intent,
@@ -28,8 +29,7 @@ from bms_xero.engine._records import (
     seed_cursors,
 )
 from bms_xero.engine._reference import ReferenceCache
-from bms_xero.engine.ports import XeroApi
-from bms_xero.engine.results import PushAction, PushFailure, PushOutcome
+from bms_xero.engine._results import PushAction, PushFailure, PushOutcome
 from bms_xero.errors import (
     BmsXeroError,
     PreflightError,
@@ -37,10 +37,10 @@ from bms_xero.errors import (
     UncertainOutcome,
     VersionConflict,
 )
-from bms_xero.mapping.reference import TaxMap
+from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping.wire import WireInvoice
-from bms_xero.storage.protocols import SyncStore
-from bms_xero.storage.records import SyncRecord
+from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._records import SyncRecord
 from bms_xero.xero import InvoiceResult
 
 __all__ = ["Pusher"]

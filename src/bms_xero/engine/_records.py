@@ -16,8 +16,8 @@ import attrs
 
 from bms_xero.domain import XeroInvoice
 from bms_xero.errors import BmsXeroError, VersionConflict
-from bms_xero.storage.protocols import SyncStore
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._records import SyncRecord, SyncState
 
 __all__ = [
     "INVOICE_CURSOR",

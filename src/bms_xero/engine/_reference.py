@@ -21,7 +21,7 @@ import attrs
 
 from bms_xero.clock import Clock
 from bms_xero.domain import Organisation
-from bms_xero.engine.ports import XeroApi
+from bms_xero.engine._ports import XeroApi
 from bms_xero.engine.push_plan import Reference
 from bms_xero.errors import BmsXeroError
 

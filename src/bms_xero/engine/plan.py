@@ -17,9 +17,9 @@ from typing import Any
 import attrs
 
 from bms_xero.domain import AllocationKind, Invoice, InvoiceStatus, XeroInvoice, XeroPayment
-from bms_xero.engine.results import BmsStatus, PaymentUpdate
+from bms_xero.engine._results import BmsStatus, PaymentUpdate
 from bms_xero.mapping.wire import content_hash, encode_json
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._records import SyncRecord, SyncState
 
 __all__ = [
     "CANCELLED_STATUSES",

@@ -22,8 +22,8 @@ import attrs
 
 from bms_xero.domain import Invoice, XeroInvoice
 from bms_xero.engine import plan
+from bms_xero.engine._results import PushAction, PushResult
 from bms_xero.engine.plan import Resolution, Step
-from bms_xero.engine.results import PushAction, PushResult
 from bms_xero.errors import (
     AccountCodeError,
     BmsXeroError,
@@ -38,10 +38,10 @@ from bms_xero.errors import (
     XeroValidationError,
     XeroValidationMessage,
 )
-from bms_xero.mapping.reference import ChartOfAccounts, TaxMap, TaxRates, preflight
-from bms_xero.mapping.totals import difference
+from bms_xero.mapping._reference import ChartOfAccounts, TaxMap, TaxRates, preflight
+from bms_xero.mapping._totals import difference
 from bms_xero.mapping.wire import WireInvoice
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
 from bms_xero.xero._calls import MAX_BATCH, MAX_BODY_BYTES
 

@@ -1,7 +1,7 @@
 """Background jobs: push invoices when the BMS releases them, pull payments on a schedule.
 
-- :mod:`~bms_xero.jobs.records`: :class:`Job`, :class:`JobKind`, :class:`JobStatus` (values).
-- :mod:`~bms_xero.jobs.protocols`: :class:`JobStore` (where jobs live),
+- :mod:`~bms_xero.jobs._records`: :class:`Job`, :class:`JobKind`, :class:`JobStatus` (values).
+- :mod:`~bms_xero.jobs._protocols`: :class:`JobStore` (where jobs live),
   :class:`InvoiceSource` (the host's invoices), :class:`TenantSync` (what a worker needs from
   a ``SyncEngine``).
 - :class:`MemoryJobStore` and :class:`SQLiteJobStore` implement ``JobStore``;
@@ -18,12 +18,12 @@ A host enqueues on release and lets a worker do the rest::
 See ``docs/jobs.md``.
 """
 
-from bms_xero.jobs.memory import MemoryInvoiceSource, MemoryJobStore
-from bms_xero.jobs.protocols import InvoiceSource, JobStore, TenantSync
-from bms_xero.jobs.records import Job, JobKind, JobStatus
-from bms_xero.jobs.schedule import PullSchedule
-from bms_xero.jobs.sqlite import SQLiteJobStore
-from bms_xero.jobs.worker import Backoff, Failure, RunReport, Worker, classify
+from bms_xero.jobs._memory import MemoryInvoiceSource, MemoryJobStore
+from bms_xero.jobs._protocols import InvoiceSource, JobStore, TenantSync
+from bms_xero.jobs._records import Job, JobKind, JobStatus
+from bms_xero.jobs._schedule import PullSchedule
+from bms_xero.jobs._sqlite import SQLiteJobStore
+from bms_xero.jobs._worker import Backoff, Failure, RunReport, Worker, classify
 
 __all__ = [
     "Backoff",

@@ -7,7 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from bms_xero.jobs.records import Job, JobKind
+from bms_xero.jobs._records import Job, JobKind
 
 __all__ = ["JobStoreBase"]
 

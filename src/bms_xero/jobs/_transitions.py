@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bms_xero.errors import FieldProblem, LeaseLost, StorageValueError
-from bms_xero.jobs.records import FINISHED, Job, JobKind, JobStatus
+from bms_xero.jobs._records import FINISHED, Job, JobKind, JobStatus
 from bms_xero.storage._checks import datetime_problem, key_problems, to_utc
 
 __all__ = [

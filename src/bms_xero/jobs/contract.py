@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from bms_xero._contract import ContractCheck as _Check
 from bms_xero._contract import run_checks
 from bms_xero.errors import LeaseLost, StorageValueError
-from bms_xero.jobs.protocols import JobStore
-from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.jobs._protocols import JobStore
+from bms_xero.jobs._records import Job, JobKind, JobStatus
 
 __all__ = ["CHECKS", "ContractCheck", "run_contract"]
 

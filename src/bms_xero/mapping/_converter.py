@@ -19,7 +19,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from bms_xero.domain import Account, XeroContact, XeroInvoice, XeroPayment
-from bms_xero.mapping.dates import format_date, parse_date, parse_datetime
+from bms_xero.mapping._dates import format_date, parse_date, parse_datetime
 
 __all__ = ["make_converter", "pascal"]
 

@@ -34,8 +34,8 @@ from bms_xero.domain import (
 )
 from bms_xero.errors import UnexpectedResponse
 from bms_xero.mapping._converter import make_converter
-from bms_xero.mapping.reference import ChartOfAccounts, TaxMap, TaxRates
-from bms_xero.mapping.terms import due_date as due_from_terms
+from bms_xero.mapping._reference import ChartOfAccounts, TaxMap, TaxRates
+from bms_xero.mapping._terms import due_date as due_from_terms
 
 __all__ = [
     "WireInvoice",

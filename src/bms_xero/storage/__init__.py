@@ -1,22 +1,22 @@
 """Storage: the ports the sync engine writes through, and two implementations.
 
-- :mod:`~bms_xero.storage.records`: :class:`SyncRecord`, :class:`SyncState` (pure values).
-- :mod:`~bms_xero.storage.protocols`: :class:`SyncRecordStore`, :class:`CursorStore`,
+- :mod:`~bms_xero.storage._records`: :class:`SyncRecord`, :class:`SyncState` (pure values).
+- :mod:`~bms_xero.storage._protocols`: :class:`SyncRecordStore`, :class:`CursorStore`,
   :class:`CustomerLinkStore` and :class:`SyncStore` (all three), as ``typing.Protocol``\\ s.
 - :class:`MemoryStore` (tests, scripts) and :class:`SQLiteStore` (one file, several
   processes) implement :class:`SyncStore`.
-- :mod:`~bms_xero.storage.tokens`: :class:`TokenStore` for OAuth tokens (compare-and-swap),
+- :mod:`~bms_xero.storage._tokens`: :class:`TokenStore` for OAuth tokens (compare-and-swap),
   with :class:`MemoryTokenStore` and :class:`SQLiteTokenStore`.
 - :mod:`bms_xero.storage.contract`: checks a host's own implementation keeps the semantics.
 
 Every key includes the Xero tenant id, so one store serves several organisations.
 """
 
-from bms_xero.storage.memory import MemoryStore
-from bms_xero.storage.protocols import CursorStore, CustomerLinkStore, SyncRecordStore, SyncStore
-from bms_xero.storage.records import SyncRecord, SyncState
-from bms_xero.storage.sqlite import SQLiteStore
-from bms_xero.storage.tokens import (
+from bms_xero.storage._memory import MemoryStore
+from bms_xero.storage._protocols import CursorStore, CustomerLinkStore, SyncRecordStore, SyncStore
+from bms_xero.storage._records import SyncRecord, SyncState
+from bms_xero.storage._sqlite_store import SQLiteStore
+from bms_xero.storage._tokens import (
     MemoryTokenStore,
     SQLiteTokenStore,
     StoredToken,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from bms_xero.errors import FieldProblem, StorageValueError
 
 if TYPE_CHECKING:
-    from bms_xero.storage.records import SyncRecord
+    from bms_xero.storage._records import SyncRecord
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 

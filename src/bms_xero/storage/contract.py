@@ -28,8 +28,8 @@ from bms_xero._contract import ContractCheck as _Check
 from bms_xero._contract import run_checks
 from bms_xero.domain import Allocation, AllocationKind
 from bms_xero.errors import VersionConflict
-from bms_xero.storage.protocols import SyncStore
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._records import SyncRecord, SyncState
 
 __all__ = ["CHECKS", "ContractCheck", "run_contract"]
 

@@ -17,7 +17,7 @@ See docs/testing.md for the rules it enforces and what it assumes where Xero is 
 """
 
 from bms_xero.clock import FakeClock
-from bms_xero.testing._api import Call, Reply
+from bms_xero.testing._api import FakeRequest, Reply
 from bms_xero.testing._fake import (
     FakeTransport,
     FakeXero,
@@ -30,8 +30,8 @@ from bms_xero.testing._server import FakeServer, serve
 
 __all__ = [
     "AnswerHook",
-    "Call",
     "FakeClock",
+    "FakeRequest",
     "FakeServer",
     "FakeTransport",
     "FakeXero",

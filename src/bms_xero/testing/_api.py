@@ -30,7 +30,7 @@ from bms_xero.testing._model import (
     StoredPayment,
 )
 from bms_xero.testing._query import (
-    Page,
+    PageAsked,
     QueryError,
     Where,
     changed_since,
@@ -69,7 +69,7 @@ from bms_xero.xero._calls import MAX_BODY_BYTES
 
 __all__ = [
     "JSON",
-    "Call",
+    "FakeRequest",
     "Reply",
     "accounting",
     "dump_json",
@@ -85,7 +85,7 @@ MAX_BODY = MAX_BODY_BYTES  # Xero's documented request size limit (3.5 MB)
 
 
 @attrs.frozen(kw_only=True)
-class Call:
+class FakeRequest:
     """One HTTP request, independent of how it arrived (httpx transport or loopback server).
 
     Attributes:
@@ -196,7 +196,7 @@ def _bad_request(message: str) -> Reply:
     return error_reply(400, message, number=16, error_type="QueryParseException")
 
 
-def _elements(call: Call, key: str) -> list[Any] | Reply:
+def _elements(call: FakeRequest, key: str) -> list[Any] | Reply:
     """The elements of a write's body: ``{"Invoices": [...]}`` or a single object."""
     if len(call.body) > MAX_BODY:
         return text_reply(413, "Request Entity Too Large")
@@ -286,11 +286,11 @@ def _write_reply(
     return json_reply(200, envelope(key, items, response_id=ctx.ids.guid(), now=ctx.now))
 
 
-def _summarize(call: Call) -> bool:
+def _summarize(call: FakeRequest) -> bool:
     return call.query.get("summarizeerrors", "true").strip().lower() != "false"
 
 
-def _csv(call: Call, name: str) -> list[str] | None:
+def _csv(call: FakeRequest, name: str) -> list[str] | None:
     raw = call.query.get(name.casefold())
     if raw is None:
         return None
@@ -298,7 +298,7 @@ def _csv(call: Call, name: str) -> list[str] | None:
 
 
 def _filtered(
-    call: Call,
+    call: FakeRequest,
     records: list[T],
     render: Callable[[T], dict[str, Any]],
     fields: Mapping[str, Callable[[T], Any]],
@@ -313,13 +313,13 @@ def _filtered(
     return [r for r in records if matches(render(r))]
 
 
-def _since(call: Call) -> Any:
+def _since(call: FakeRequest) -> Any:
     header = call.headers.get("if-modified-since")
     return if_modified_since(header) if header else None
 
 
 def _ordered(
-    call: Call,
+    call: FakeRequest,
     records: list[T],
     render: Callable[[T], dict[str, Any]],
     *,
@@ -349,10 +349,10 @@ def _ordered(
 
 def _list_reply(
     key: str,
-    call: Call,
+    call: FakeRequest,
     records: list[T],
     *,
-    page: Page,
+    page: PageAsked,
     full: Callable[[T], dict[str, Any]],
     shown: Callable[[T], dict[str, Any]],
     ctx: Ctx,
@@ -399,11 +399,11 @@ _CREDIT_FIELDS: dict[str, Callable[[StoredCredit], Any]] = {
 }
 
 
-def _unitdp(call: Call) -> int:
+def _unitdp(call: FakeRequest) -> int:
     return 4 if call.query.get("unitdp", "").strip() == "4" else 2
 
 
-def _get_invoices(org: Org, call: Call, ctx: Ctx) -> Reply:
+def _get_invoices(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
     page = paging(call.query)
     since = _since(call)
     ids = _csv(call, "IDs")
@@ -456,7 +456,7 @@ def _get_invoices(org: Org, call: Call, ctx: Ctx) -> Reply:
     )
 
 
-def _invoices(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+def _invoices(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
 
     def render(invoice: StoredInvoice) -> dict[str, Any]:
         return render_invoice(invoice, org, unitdp=ctx.unitdp)
@@ -507,7 +507,7 @@ def _invoices(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
 # --- payments ----------------------------------------------------------------------------------
 
 
-def _payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
 
     def render(payment: StoredPayment) -> dict[str, Any]:
         return render_payment(payment, org)
@@ -573,7 +573,7 @@ def _payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
 # --- batch payments ----------------------------------------------------------------------------
 
 
-def _batch_payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+def _batch_payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
 
     def render(batch: StoredBatchPayment) -> dict[str, Any]:
         return render_batch_payment(batch, org)
@@ -593,7 +593,7 @@ def _batch_payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
             "BatchPayments",
             call,
             records,
-            page=Page(None, 0),  # the spec pages neither GET /BatchPayments nor its answer
+            page=PageAsked(None, 0),  # the spec pages neither GET /BatchPayments nor its answer
             full=render,
             shown=render,
             ctx=ctx,
@@ -626,7 +626,7 @@ def _batch_payments(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
 # --- prepayments and overpayments ---------------------------------------------------------------
 
 
-def _credits(org: Org, call: Call, rest: Sequence[str], ctx: Ctx, *, kind: str) -> Reply:
+def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind: str) -> Reply:
     """``/Prepayments`` or ``/Overpayments`` (``kind``), their items and their allocations."""
     key = f"{kind}s"
     records, recent = org.credits(kind)
@@ -698,7 +698,7 @@ def _credits(org: Org, call: Call, rest: Sequence[str], ctx: Ctx, *, kind: str) 
 # --- contacts ----------------------------------------------------------------------------------
 
 
-def _get_contacts(org: Org, call: Call, ctx: Ctx) -> Reply:
+def _get_contacts(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
     since = _since(call)
     ids = _csv(call, "IDs")
     records: list[StoredContact]
@@ -732,7 +732,7 @@ def _get_contacts(org: Org, call: Call, ctx: Ctx) -> Reply:
     )
 
 
-def _contacts(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+def _contacts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
     if ident is None:
         if call.method == "GET":
             return _get_contacts(org, call, ctx)
@@ -781,7 +781,7 @@ def _contacts(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
 # --- reference data ----------------------------------------------------------------------------
 
 
-def _accounts(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+def _accounts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
     if call.method != "GET":
         return _not_allowed(call)
     accounts = sorted(org.accounts.values(), key=lambda a: a.code)
@@ -796,14 +796,14 @@ def _accounts(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
         "Accounts",
         call,
         accounts,
-        page=Page(None, 0),
+        page=PageAsked(None, 0),
         full=render_account,
         shown=render_account,
         ctx=ctx,
     )
 
 
-def _tax_rates(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+def _tax_rates(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
     if call.method != "GET" or ident is not None:
         return _not_allowed(call)
     rates = list(org.tax_rates.values())
@@ -814,14 +814,14 @@ def _tax_rates(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
         "TaxRates",
         call,
         rates,
-        page=Page(None, 0),
+        page=PageAsked(None, 0),
         full=render_tax_rate,
         shown=render_tax_rate,
         ctx=ctx,
     )
 
 
-def _organisation(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
+def _organisation(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
     if call.method != "GET" or ident is not None:
         return _not_allowed(call)
     body = envelope(
@@ -830,7 +830,7 @@ def _organisation(org: Org, call: Call, ident: str | None, ctx: Ctx) -> Reply:
     return json_reply(200, body)
 
 
-def _not_allowed(call: Call) -> Reply:
+def _not_allowed(call: FakeRequest) -> Reply:
     return error_reply(
         405,
         f"FakeXero does not implement {call.method} on this resource",
@@ -852,7 +852,7 @@ _SERVED = (
 )
 
 
-def _not_implemented(call: Call, path: str) -> Reply:
+def _not_implemented(call: FakeRequest, path: str) -> Reply:
     return error_reply(
         501,
         f"FakeXero does not implement {call.method} {path}; it serves {', '.join(_SERVED)}",
@@ -862,7 +862,7 @@ def _not_implemented(call: Call, path: str) -> Reply:
 
 
 # Resources with at most one level below them (``/Invoices/{InvoiceID}``).
-_ROUTES: dict[str, Callable[[Org, Call, str | None, Ctx], Reply]] = {
+_ROUTES: dict[str, Callable[[Org, FakeRequest, str | None, Ctx], Reply]] = {
     "invoices": _invoices,
     "payments": _payments,
     "batchpayments": _batch_payments,
@@ -873,13 +873,13 @@ _ROUTES: dict[str, Callable[[Org, Call, str | None, Ctx], Reply]] = {
 }
 # Resources with more (``/Prepayments/{PrepaymentID}/Allocations/{AllocationID}``): the
 # handler gets every part of the path after the resource's name.
-_DEEP_ROUTES: dict[str, Callable[[Org, Call, Sequence[str], Ctx], Reply]] = {
+_DEEP_ROUTES: dict[str, Callable[[Org, FakeRequest, Sequence[str], Ctx], Reply]] = {
     "prepayments": functools.partial(_credits, kind="Prepayment"),
     "overpayments": functools.partial(_credits, kind="Overpayment"),
 }
 
 
-def accounting(org: Org, path: str, call: Call, *, ids: Ids, now: datetime) -> Reply:
+def accounting(org: Org, path: str, call: FakeRequest, *, ids: Ids, now: datetime) -> Reply:
     """Answer one accounting API call; ``path`` is relative to ``/api.xro/2.0``."""
     ctx = Ctx(ids=ids, now=now, unitdp=_unitdp(call))
     parts = [p for p in path.split("/") if p]

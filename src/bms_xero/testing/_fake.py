@@ -15,7 +15,7 @@ import httpx
 from bms_xero.clock import Clock, FakeClock
 from bms_xero.errors import ConfigurationError, NotFound, XeroValidationError, XeroValidationMessage
 from bms_xero.testing._api import (
-    Call,
+    FakeRequest,
     Reply,
     accounting,
     error_reply,
@@ -168,7 +168,7 @@ class FakeTransport(httpx.BaseTransport):
                 f"FakeXero serves only {API_HOST} and {IDENTITY_HOST}, not {host}",
                 request=request,
             )
-        call = Call(
+        call = FakeRequest(
             method=request.method.upper(),
             path=request.url.path,
             query={k.casefold(): v for k, v in request.url.params.multi_items()},
@@ -1094,7 +1094,7 @@ class FakeXero(Generic[ClockT]):
         with self._lock:
             self._hooks.clear()
 
-    def _answered(self, call: Call, api: str, path: str, tenant: str | None) -> None:
+    def _answered(self, call: FakeRequest, api: str, path: str, tenant: str | None) -> None:
         """Run the hooks due after this answer (outside the lock)."""
         if api == "unknown":
             return
@@ -1105,7 +1105,7 @@ class FakeXero(Generic[ClockT]):
 
     # --- serving -----------------------------------------------------------------------------
 
-    def handle(self, call: Call, *, host: str | None = None) -> Reply:
+    def handle(self, call: FakeRequest, *, host: str | None = None) -> Reply:
         """Answer one request (used by the transport and the loopback server).
 
         ``host`` is the host the request was sent to, when known; the loopback server serves
@@ -1153,7 +1153,7 @@ class FakeXero(Generic[ClockT]):
         with self._lock:
             self._log.append(entry)
 
-    def _identity_call(self, path: str, call: Call) -> Reply:
+    def _identity_call(self, path: str, call: FakeRequest) -> Reply:
         if call.method != "POST":
             return json_reply(405, {"error": "invalid_request"})
         form = dict(urllib.parse.parse_qsl(call.body.decode("utf-8", "replace")))
@@ -1166,7 +1166,7 @@ class FakeXero(Generic[ClockT]):
         reply = json_reply(answer.status, answer.body)
         return reply.with_headers([("Cache-Control", "no-store")])
 
-    def _connections(self, path: str, call: Call) -> Reply:
+    def _connections(self, path: str, call: FakeRequest) -> Reply:
         with self._lock:
             grant = self._identity.check_bearer(call.headers.get("authorization"))
             if isinstance(grant, str):
@@ -1210,7 +1210,7 @@ class FakeXero(Generic[ClockT]):
         headers.append(("X-AppMinLimit-Remaining", str(self._app_window.remaining(now))))
         return headers
 
-    def _accounting(self, path: str, call: Call, correlation: str) -> tuple[Reply, bool]:
+    def _accounting(self, path: str, call: FakeRequest, correlation: str) -> tuple[Reply, bool]:
         with self._lock:
             grant = self._identity.check_bearer(call.headers.get("authorization"))
             if isinstance(grant, str):
@@ -1247,7 +1247,7 @@ class FakeXero(Generic[ClockT]):
             with self._lock:
                 limits.done()
 
-    def _idempotent(self, org: Org, scope: str, path: str, call: Call) -> tuple[Reply, bool]:
+    def _idempotent(self, org: Org, scope: str, path: str, call: FakeRequest) -> tuple[Reply, bool]:
         key = call.headers.get("idempotency-key") if call.method in _WRITE_METHODS else None
         now = self.clock.monotonic()
         digest = ""
@@ -1287,7 +1287,7 @@ class _Recorder:
     def __init__(
         self,
         fake: FakeXero[Any],
-        call: Call,
+        call: FakeRequest,
         *,
         api: str,
         path: str,

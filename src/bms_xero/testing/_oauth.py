@@ -21,7 +21,7 @@ import attrs
 from bms_xero.clock import Clock
 from bms_xero.testing._ids import Ids
 
-__all__ = ["Connection", "Grant", "Identity", "TokenAnswer"]
+__all__ = ["FakeConnection", "Grant", "Identity", "TokenAnswer"]
 
 _DEFAULT_SCOPE = (
     "accounting.invoices accounting.payments accounting.contacts accounting.settings "
@@ -30,7 +30,7 @@ _DEFAULT_SCOPE = (
 
 
 @attrs.define(kw_only=True)
-class Connection:
+class FakeConnection:
     """The app's connection to one organisation (what ``/connections`` lists)."""
 
     connection_id: str
@@ -123,7 +123,7 @@ class Identity:
         self.code_lifetime = code_lifetime
         self.client_id = ids.client_id()
         self.client_secret = ids.secret(24)
-        self.connections: dict[str, Connection] = {}  # by tenant id
+        self.connections: dict[str, FakeConnection] = {}  # by tenant id
         self._access: dict[str, Grant] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._codes: dict[str, _Code] = {}
@@ -133,11 +133,11 @@ class Identity:
 
     # --- connections ---------------------------------------------------------------------
 
-    def connect(self, tenant_id: str, auth_event_id: str | None = None) -> Connection:
+    def connect(self, tenant_id: str, auth_event_id: str | None = None) -> FakeConnection:
         """Connect the app to an organisation (idempotent)."""
         found = self.connections.get(tenant_id)
         if found is None:
-            found = Connection(
+            found = FakeConnection(
                 connection_id=self._ids.guid(),
                 tenant_id=tenant_id,
                 auth_event_id=auth_event_id or self._ids.guid(),
@@ -158,7 +158,7 @@ class Identity:
             return False
         return grant.tenant_ids is None or tenant_id in grant.tenant_ids
 
-    def visible(self, grant: Grant, auth_event_id: str | None = None) -> list[Connection]:
+    def visible(self, grant: Grant, auth_event_id: str | None = None) -> list[FakeConnection]:
         """The connections a token can see (optionally only one authorization's)."""
         return [
             c

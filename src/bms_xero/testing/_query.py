@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 
 import attrs
 
-from bms_xero.mapping.dates import parse_datetime
+from bms_xero.mapping._dates import parse_datetime
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
-    "Page",
+    "PageAsked",
     "QueryError",
     "Where",
     "changed_since",
@@ -89,7 +89,7 @@ def changed_since(
 
 
 @attrs.frozen
-class Page:
+class PageAsked:
     """Which page of a list was asked for.
 
     Attributes:
@@ -124,13 +124,13 @@ def _positive(query: Mapping[str, str], name: str) -> int | None:
     return max(1, value)
 
 
-def paging(query: Mapping[str, str]) -> Page:
+def paging(query: Mapping[str, str]) -> PageAsked:
     """``page`` (1-based) and ``pageSize`` (default 100, at most 1000) from a query."""
     number = _positive(query, "page")
     size = _positive(query, "pageSize")
     if size is not None and number is None:
         number = 1
-    return Page(number, min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
+    return PageAsked(number, min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
 
 
 # --- where ------------------------------------------------------------------------------------

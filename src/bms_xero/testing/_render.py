@@ -11,8 +11,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from bms_xero.mapping.dates import format_ms_date, format_ms_datetime
-from bms_xero.mapping.totals import round_money
+from bms_xero.mapping._dates import format_ms_date, format_ms_datetime
+from bms_xero.mapping._totals import round_money
 from bms_xero.testing._model import (
     ZERO,
     Org,

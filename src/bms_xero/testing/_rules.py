@@ -18,8 +18,8 @@ from typing import Any
 import attrs
 
 from bms_xero.domain import LineAmountTypes
-from bms_xero.mapping.dates import parse_date
-from bms_xero.mapping.totals import line_amount, line_tax, round_money
+from bms_xero.mapping._dates import parse_date
+from bms_xero.mapping._totals import line_amount, line_tax, round_money
 from bms_xero.testing._ids import Ids
 from bms_xero.testing._model import (
     ZERO,

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from bms_xero.errors import ConfigurationError
-from bms_xero.testing._api import Call
+from bms_xero.testing._api import FakeRequest
 from bms_xero.testing._fake import FakeXero, NetworkFault
 
 __all__ = ["FakeServer", "serve"]
@@ -101,7 +101,7 @@ def _handler(xero: FakeXero[Any]) -> type[BaseHTTPRequestHandler]:
             url = urllib.parse.urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
-            call = Call(
+            call = FakeRequest(
                 method=self.command.upper(),
                 path=urllib.parse.unquote(url.path),
                 query={k.casefold(): v for k, v in urllib.parse.parse_qsl(url.query, True)},

@@ -5,7 +5,7 @@ Two ways to get an access token, both behind the small :class:`Authenticator` pr
 * :class:`ClientCredentials` for a custom connection (one organisation, no refresh token):
   asks the token endpoint and caches the token until a minute before it expires.
 * :class:`RefreshTokenAuth` for an app a person authorised: tokens live in a
-  :class:`~bms_xero.storage.tokens.TokenStore`. Only one refresh runs at a time per
+  :class:`~bms_xero.storage._tokens.TokenStore`. Only one refresh runs at a time per
   connection (a lock here, compare-and-swap in the store across processes); the rotated
   refresh token is saved *before* the new access token is used; a racer that loses the
   compare-and-swap uses the winner's tokens instead of refreshing again; a refresh Xero
@@ -35,7 +35,7 @@ from bms_xero.errors import (
     UnexpectedResponse,
     VersionConflict,
 )
-from bms_xero.storage.tokens import StoredToken, TokenSet, TokenStore
+from bms_xero.storage._tokens import StoredToken, TokenSet, TokenStore
 from bms_xero.transport import Headers, Request, Transport
 from bms_xero.xero._calls import USER_AGENT
 from bms_xero.xero._decode import decode_error, read_json

@@ -26,9 +26,9 @@ from bms_xero.errors import (
     XeroUnavailable,
     XeroValidationError,
 )
-from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
+from bms_xero.mapping._reference import ChartOfAccounts, TaxRates
 from bms_xero.mapping.wire import WireInvoice
-from bms_xero.storage.tokens import TokenStore
+from bms_xero.storage._tokens import TokenStore
 from bms_xero.transport import HttpxTransport, Request, Response, Transport
 from bms_xero.xero._auth import Authenticator, ClientCredentials, RefreshTokenAuth
 from bms_xero.xero._calls import (

@@ -29,8 +29,8 @@ from bms_xero.errors import (
     XeroValidationError,
     XeroValidationMessage,
 )
-from bms_xero.mapping.dates import parse_datetime
-from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
+from bms_xero.mapping._dates import parse_datetime
+from bms_xero.mapping._reference import ChartOfAccounts, TaxRates
 from bms_xero.mapping.wire import (
     WireInvoice,
     decode_json,

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._records import SyncRecord, SyncState
 
 __all__ = ["CursorStore", "CustomerLinkStore", "SyncRecordStore", "SyncStore"]
 

@@ -1,6 +1,6 @@
 """MemoryStore: every storage role in process memory, for tests and one-off scripts.
 
-Same semantics as :class:`~bms_xero.storage.sqlite.SQLiteStore` (the contract tests run
+Same semantics as :class:`~bms_xero.storage._sqlite_store.SQLiteStore` (the contract tests run
 against both), minus durability. Thread-safe: one lock guards all state.
 """
 
@@ -16,7 +16,7 @@ import attrs
 
 from bms_xero.errors import StorageError, VersionConflict
 from bms_xero.storage._checks import check_cursor, check_keys, first_by_invoice_id
-from bms_xero.storage.records import SyncRecord, SyncState
+from bms_xero.storage._records import SyncRecord, SyncState
 
 __all__ = ["MemoryStore"]
 

@@ -16,11 +16,11 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.jobs._records import Job, JobKind, JobStatus
 
 if TYPE_CHECKING:
     from bms_xero.domain import Invoice
-    from bms_xero.engine.results import PaymentUpdate, PushOutcome
+    from bms_xero.engine._results import PaymentUpdate, PushOutcome
 
 __all__ = ["InvoiceSource", "JobStore", "TenantSync"]
 

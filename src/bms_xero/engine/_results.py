@@ -11,7 +11,7 @@ import attrs
 
 from bms_xero.domain import Allocation, InvoiceStatus, Settlement, XeroPayment
 from bms_xero.errors import BmsXeroError
-from bms_xero.storage.records import SyncState
+from bms_xero.storage._records import SyncState
 
 __all__ = [
     "BmsStatus",

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bms_xero.domain import Organisation, XeroContact, XeroInvoice, XeroPayment
-from bms_xero.engine.results import PaymentUpdate
-from bms_xero.mapping.reference import ChartOfAccounts, TaxRates
+from bms_xero.engine._results import PaymentUpdate
+from bms_xero.mapping._reference import ChartOfAccounts, TaxRates
 from bms_xero.mapping.wire import WireInvoice
 from bms_xero.xero import ContactResult, InvoiceResult
 

@@ -2,7 +2,7 @@
 
 Also :class:`MemoryInvoiceSource`, an ``InvoiceSource`` over a dict for tests and scripts.
 
-Same semantics as :class:`~bms_xero.jobs.sqlite.SQLiteJobStore` (the contract checks run
+Same semantics as :class:`~bms_xero.jobs._sqlite.SQLiteJobStore` (the contract checks run
 against both), minus durability: a process that exits forgets its jobs. Thread-safe: one lock
 guards all state, so every call is atomic.
 """
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bms_xero.errors import StorageError
 from bms_xero.jobs import _transitions as t
 from bms_xero.jobs._base import JobStoreBase
-from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.jobs._records import Job, JobKind, JobStatus
 from bms_xero.storage._checks import check_keys
 
 if TYPE_CHECKING:

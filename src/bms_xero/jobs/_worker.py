@@ -49,13 +49,13 @@ from bms_xero.errors import (
     SyncError,
     UncertainOutcome,
 )
-from bms_xero.jobs.protocols import InvoiceSource, JobStore, TenantSync
-from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.jobs._protocols import InvoiceSource, JobStore, TenantSync
+from bms_xero.jobs._records import Job, JobKind, JobStatus
 from bms_xero.xero import MAX_BATCH
 
 if TYPE_CHECKING:
     from bms_xero.domain import Invoice
-    from bms_xero.jobs.schedule import PullSchedule
+    from bms_xero.jobs._schedule import PullSchedule
 
 __all__ = ["Backoff", "Failure", "RunReport", "Worker", "classify"]
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Final, Literal
 from bms_xero.errors import StorageError
 from bms_xero.jobs import _transitions as t
 from bms_xero.jobs._base import JobStoreBase
-from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.jobs._records import Job, JobKind, JobStatus
 from bms_xero.storage._checks import check_keys
 from bms_xero.storage._sqlite import SQLiteFile
 from bms_xero.storage._sqlite_schema import Migration

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from bms_xero.clock import Clock, SystemClock
 from bms_xero.errors import ConfigurationError
-from bms_xero.jobs.protocols import JobStore
-from bms_xero.jobs.records import Job, JobKind, JobStatus
+from bms_xero.jobs._protocols import JobStore
+from bms_xero.jobs._records import Job, JobKind, JobStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

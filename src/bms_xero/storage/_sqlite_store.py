@@ -32,9 +32,9 @@ import attrs
 from bms_xero.domain import Allocation, AllocationKind
 from bms_xero.errors import StorageError, VersionConflict
 from bms_xero.storage._checks import check_cursor, check_keys
+from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.storage._sqlite import SQLiteFile
 from bms_xero.storage._sqlite_schema import Migration
-from bms_xero.storage.records import SyncRecord, SyncState
 
 __all__ = ["SQLiteStore"]
 
