@@ -74,7 +74,14 @@ class Canceller:
         self._new_key = new_key
 
     def cancel(self, invoice: Invoice) -> PushResult:
-        """Void (or delete) the invoice in Xero and mark its record; see the engine."""
+        """Void (or delete) the invoice in Xero and mark its record; see the engine.
+
+        An unconfirmed create is looked up first: voiding nothing while a create landed
+        unseen would leave a live invoice for a cancelled sale. A record already voided
+        sends nothing. When Xero refuses, the invoice is read before blaming payments: it
+        may be void already (an earlier cancel whose answer was lost, or a person in Xero),
+        which is success.
+        """
         record = self._store.get(self._tenant, invoice.id)
         if record is not None and record.xero_invoice_id is None and record.intent_key:
             record = self._pusher.settle_before_cancel(invoice, record)
@@ -109,7 +116,11 @@ class Canceller:
         return pp.result_of(invoice, stored, PushAction.VOIDED, final)
 
     def _tombstone(self, invoice: Invoice, record: SyncRecord | None) -> PushResult:
-        """Never in Xero: leave a tombstone so no later push (a queued retry) creates it."""
+        """Never in Xero: leave a tombstone so no later push (a queued retry) creates it.
+
+        A record is written even when there was none: the cancel may come before a push job
+        that is still queued, and only a stored "voided" stops that job creating it.
+        """
         if record is None:
             stored = self._store.put(
                 SyncRecord(

@@ -74,7 +74,13 @@ class Pusher:
         self._new_key = new_key
 
     def push_many(self, invoices: Sequence[Invoice], *, force: bool) -> list[PushOutcome]:
-        """Gather, then plan and apply until every invoice is done or failed."""
+        """Gather, then plan and apply until every invoice is done or failed.
+
+        Each round asks the planner for the next actions and applies them all before asking
+        again: the planner sees only facts, so a round's answers (a lookup's finds, a batch's
+        results) must be folded in before the next decision. Terminal actions produce the
+        outcome at once, so an invoice that failed early never waits for the others.
+        """
         items = {item.index: item for item in self._gather(invoices, force=force)}
         outcomes: dict[int, PushOutcome] = {}
         reference: pp.Reference | None = None
@@ -122,6 +128,15 @@ class Pusher:
     # --- gather --------------------------------------------------------------------------------
 
     def _gather(self, invoices: Sequence[Invoice], *, force: bool) -> list[pp.Item]:
+        """What is known before anything is decided: each invoice's wire form and record.
+
+        The wire form is built here, once: its fingerprint says whether Xero already has this
+        content, its size decides the batches, and its bytes are what the request carries.
+        An invoice whose form can't be built is kept with its problem rather than failed
+        now: its record may say an earlier create is unconfirmed, and a lookup must still
+        link what landed. A repeat within the push is marked, not gathered: its record would
+        be read twice and written by two items.
+        """
         items: list[pp.Item] = []
         ids: set[str] = set()
         numbers: set[str] = set()
@@ -165,6 +180,10 @@ class Pusher:
     # --- apply ---------------------------------------------------------------------------------
 
     def _lookup(self, action: pp.Lookup, items: dict[int, pp.Item]) -> None:
+        """Look the numbers up (one request per 40 numbers, by the client), and say who owns
+        what was found: a Xero invoice already linked to another BMS invoice is never ours,
+        whatever its number says. A failed lookup stops those invoices with nothing to undo:
+        it sent nothing, and their records still say "look before creating"."""
         try:
             found = self._client.get_invoices_by_number(list(action.numbers))
         except BmsXeroError as e:
@@ -179,6 +198,14 @@ class Pusher:
             items[i] = pp.found(items[i], found, owners)
 
     def _adopt(self, action: pp.Adopt, items: dict[int, pp.Item]) -> None:
+        """Link the invoice an earlier create of ours made, with what Xero holds on it.
+
+        The fingerprint is the intent's only when the lookup was for our own unconfirmed
+        create (``trust_intent``): then what landed is what we sent. After "number taken" it
+        is unknown, and the plan resends the content. The link is never told to the host as
+        its own result: the invoice may have been paid, or a payment the host was told of
+        reversed, while the record was unconfirmed.
+        """
         item = items[action.index]
         assert item.record is not None
         xero = action.xero
@@ -195,6 +222,7 @@ class Pusher:
     def _load(
         self, action: pp.LoadReference, items: dict[int, pp.Item], done: dict[int, PushOutcome]
     ) -> pp.Reference | None:
+        """The reference data for preflight (from the cache unless stale or a refresh)."""
         try:
             return self._reference.get(refresh=action.refresh)
         except BmsXeroError as e:
@@ -208,6 +236,15 @@ class Pusher:
     def _create(
         self, action: pp.Create, items: dict[int, pp.Item], reference: pp.Reference | None
     ) -> None:
+        """One ``PUT /Invoices``: intents stored first, then the batch, then each answer.
+
+        The order is the whole of "exactly once": a process that dies after the send and
+        before the answer is stored leaves intents, which the next push looks up before it
+        creates anything. An uncertain outcome marks the records ``uncertain`` (guarded by
+        our key: another pusher's newer intent is left alone) and the plan looks them up; a
+        refusal of the whole request (a 429, an auth failure) came before any create, so the
+        intents are dropped.
+        """
         key = self._new_key()
         now = self._clock.now()
         sending = self._store_intents(action.indexes, items, key, now)
@@ -267,6 +304,9 @@ class Pusher:
     def _update(
         self, action: pp.Update, items: dict[int, pp.Item], reference: pp.Reference | None
     ) -> None:
+        """One ``POST /Invoices`` of up to 50 linked invoices, each element naming its
+        InvoiceID (spliced into the bytes already encoded). No intent is needed: an update is
+        idempotent by content, so a failure is simply sent again by the next push."""
         wires = []
         for i in action.indexes:
             record = items[i].record
@@ -334,6 +374,8 @@ class Pusher:
         return record
 
     def _finish(self, item: pp.Item, action: pp.Done | pp.Fail) -> PushOutcome:
+        """The outcome of a settled invoice; an unchanged one also loses a stale error (Xero
+        has its content, so the panel should not say it failed)."""
         if isinstance(action, pp.Fail):
             return self._fail(item, action)
         record = item.record
@@ -343,6 +385,12 @@ class Pusher:
         return pp.result_of(item.invoice, record, action.action, action.xero)
 
     def _fail(self, item: pp.Item, action: pp.Fail) -> PushFailure:
+        """Stop the invoice: name it in the error, and keep the error where the plan says.
+
+        Dropping the intent records the error with it; otherwise a stored error goes on the
+        record without touching the link or the fingerprint, so a failed edit never makes a
+        linked invoice look unlinked.
+        """
         invoice = item.invoice
         named = action.error.for_invoice(invoice.number)
         now = self._clock.now()
