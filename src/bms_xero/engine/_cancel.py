@@ -7,21 +7,17 @@ landed unseen), and writes what Xero answered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import attrs
 
-from bms_xero.clock import Clock
 from bms_xero.domain import Invoice, InvoiceStatus, XeroInvoice
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
-from bms_xero.engine._ports import XeroApi
+from bms_xero.engine._context import Context
 from bms_xero.engine._push import Pusher
 from bms_xero.engine._records import save, tombstone
 from bms_xero.engine._results import PushAction, PushResult
 from bms_xero.errors import BmsXeroError, CreditNoteRequired, XeroValidationError
 from bms_xero.mapping.wire import status_change
-from bms_xero.storage._protocols import SyncStore
 from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
 
@@ -56,22 +52,9 @@ def refusal(
 class Canceller:
     """Cancels invoices for one organisation: see :meth:`SyncEngine.cancel`."""
 
-    def __init__(
-        self,
-        *,
-        tenant_id: str,
-        client: XeroApi,
-        store: SyncStore,
-        pusher: Pusher,
-        clock: Clock,
-        new_key: Callable[[], str],
-    ) -> None:
-        self._tenant = tenant_id
-        self._client = client
-        self._store = store
+    def __init__(self, ctx: Context, *, pusher: Pusher) -> None:
+        self._ctx = ctx
         self._pusher = pusher
-        self._clock = clock
-        self._new_key = new_key
 
     def cancel(self, invoice: Invoice) -> PushResult:
         """Void (or delete) the invoice in Xero and mark its record; see the engine.
@@ -82,7 +65,7 @@ class Canceller:
         may be void already (an earlier cancel whose answer was lost, or a person in Xero),
         which is success.
         """
-        record = self._store.get(self._tenant, invoice.id)
+        record = self._ctx.store.get(self._ctx.tenant_id, invoice.id)
         if record is not None and record.xero_invoice_id is None and record.intent_key:
             record = self._pusher.settle_before_cancel(invoice, record)
         if record is None or record.xero_invoice_id is None:
@@ -90,21 +73,21 @@ class Canceller:
         if record.state is SyncState.VOIDED:
             return pp.result_of(invoice, record, PushAction.VOIDED, None)
         xero_id = record.xero_invoice_id
-        result = self._client.update_invoice(
+        result = self._ctx.client.update_invoice(
             xero_id,
             status_change(xero_id, invoice.number, cancel_status(record)),
-            idempotency_key=self._new_key(),
+            idempotency_key=self._ctx.new_key(),
         )
         held = result.invoice
         if not result.ok or held is None:
             # Maybe it is void already: look before blaming payments.
-            held = self._client.get_invoice(xero_id)
+            held = self._ctx.client.get_invoice(xero_id)
             refused = refusal(invoice, xero_id, result, held)
             if refused is not None:
                 raise refused
         final = held
         stored = save(
-            self._store,
+            self._ctx.store,
             record,
             lambda r: plan.apply_xero(
                 attrs.evolve(r, state=SyncState.VOIDED, last_error=None, last_error_at=None),
@@ -122,9 +105,9 @@ class Canceller:
         that is still queued, and only a stored "voided" stops that job creating it.
         """
         if record is None:
-            stored = self._store.put(
+            stored = self._ctx.store.put(
                 SyncRecord(
-                    tenant_id=self._tenant,
+                    tenant_id=self._ctx.tenant_id,
                     invoice_id=invoice.id,
                     invoice_number=invoice.number,
                     state=SyncState.VOIDED,
@@ -132,5 +115,5 @@ class Canceller:
                 expected_version=None,
             )
         else:
-            stored = save(self._store, record, tombstone)
+            stored = save(self._ctx.store, record, tombstone)
         return pp.result_of(invoice, stored, PushAction.VOIDED, None)

@@ -21,6 +21,7 @@ from bms_xero.domain import Customer, Invoice, Organisation
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
 from bms_xero.engine._cancel import Canceller
+from bms_xero.engine._context import Context
 from bms_xero.engine._ports import PaymentSink, XeroApi
 from bms_xero.engine._pull import Puller
 from bms_xero.engine._push import Pusher
@@ -87,26 +88,12 @@ class SyncEngine:
         self._clock: Clock = clock or SystemClock()
         self._new_key = new_key or (lambda: str(uuid.uuid4()))
         self._reference = ReferenceCache(client, self._clock, reference_ttl)
-        self._pusher = Pusher(
-            tenant_id=tenant,
-            client=client,
-            store=store,
-            tax_map=self._tax_map,
-            reference=self._reference,
-            clock=self._clock,
-            new_key=self._new_key,
+        ctx = Context(
+            tenant_id=tenant, client=client, store=store, clock=self._clock, new_key=self._new_key
         )
-        self._puller = Puller(
-            tenant_id=tenant, client=client, store=store, sink=payment_sink, clock=self._clock
-        )
-        self._canceller = Canceller(
-            tenant_id=tenant,
-            client=client,
-            store=store,
-            pusher=self._pusher,
-            clock=self._clock,
-            new_key=self._new_key,
-        )
+        self._pusher = Pusher(ctx, tax_map=self._tax_map, reference=self._reference)
+        self._puller = Puller(ctx, sink=payment_sink)
+        self._canceller = Canceller(ctx, pusher=self._pusher)
 
     def __repr__(self) -> str:
         return f"SyncEngine(tenant_id={self.tenant_id!r})"

@@ -16,10 +16,10 @@ from typing import TypeVar
 
 import attrs
 
-from bms_xero.clock import Clock
 from bms_xero.domain import XeroInvoice, XeroPayment
 from bms_xero.engine import plan
-from bms_xero.engine._ports import PaymentSink, XeroApi
+from bms_xero.engine._context import Context
+from bms_xero.engine._ports import PaymentSink
 from bms_xero.engine._records import (
     INVOICE_CURSOR,
     PAYMENT_CURSOR,
@@ -34,7 +34,6 @@ from bms_xero.errors import (
     PaymentDeliveryFailed,
     VersionConflict,
 )
-from bms_xero.storage._protocols import SyncStore
 from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero._calls import MAX_BATCH, MAX_PAGE_SIZE
 
@@ -55,37 +54,26 @@ class _Linked:
 class Puller:
     """Pulls payments for one organisation: see :meth:`SyncEngine.pull`."""
 
-    def __init__(
-        self,
-        *,
-        tenant_id: str,
-        client: XeroApi,
-        store: SyncStore,
-        sink: PaymentSink | None,
-        clock: Clock,
-    ) -> None:
-        self._tenant = tenant_id
-        self._client = client
-        self._store = store
+    def __init__(self, ctx: Context, *, sink: PaymentSink | None) -> None:
+        self._ctx = ctx
         self._sink = sink
-        self._clock = clock
 
     # --- pull ----------------------------------------------------------------------------------
 
     def pull(self) -> list[PaymentUpdate]:
         """Learn every change since the cursors, move them, then deliver."""
-        inv_since = self._store.get_cursor(self._tenant, INVOICE_CURSOR)
-        pay_since = self._store.get_cursor(self._tenant, PAYMENT_CURSOR)
+        inv_since = self._ctx.store.get_cursor(self._ctx.tenant_id, INVOICE_CURSOR)
+        pay_since = self._ctx.store.get_cursor(self._ctx.tenant_id, PAYMENT_CURSOR)
         # If-Modified-Since is read to the second, inclusively: the cursor's own second is
         # read again, so nothing stamped in it after the cursor is missed.
         newest_inv, held_inv = inv_since, None
-        for page in _pages(self._client.iter_changed_invoices(since=inv_since)):
+        for page in _pages(self._ctx.client.iter_changed_invoices(since=inv_since)):
             # Learned page by page, so memory stays flat however many invoices changed; the
             # cursors move only at the end, so a crash part-way re-reads the rest.
             newest_inv = _later(newest_inv, *(x.updated_at for x in page))
             held_inv = _earlier(held_inv, self._learn(page))
         newest_pay, held_pay = pay_since, None
-        for payments in _pages(self._client.iter_changed_payments(since=pay_since)):
+        for payments in _pages(self._ctx.client.iter_changed_payments(since=pay_since)):
             newest_pay = _later(newest_pay, *(p.updated_at for p in payments))
             held_pay = _earlier(held_pay, self._refresh_paid(payments))
         for name, since, newest, held in (
@@ -94,13 +82,13 @@ class Puller:
         ):
             target = _earlier(newest, held)
             if target is not None and target != since:
-                self._store.set_cursor(self._tenant, name, target)
+                self._ctx.store.set_cursor(self._ctx.tenant_id, name, target)
         return self.deliver()
 
     def pull_invoices(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
         """Read these BMS invoices from Xero now and deliver what they owe the host."""
         wanted = list(invoice_ids)
-        records = self._store.get_many(self._tenant, wanted)
+        records = self._ctx.store.get_many(self._ctx.tenant_id, wanted)
         self._read(r.xero_invoice_id for r in records.values() if r.xero_invoice_id)
         return self._deliver_due(wanted)
 
@@ -108,7 +96,7 @@ class Puller:
         self, *, invoice_id: str, invoice_number: str, xero_invoice_id: str
     ) -> SyncRecord:
         """Link a BMS invoice to an existing Xero invoice, then read it (see the engine)."""
-        record = self._store.get(self._tenant, invoice_id)
+        record = self._ctx.store.get(self._ctx.tenant_id, invoice_id)
         if record is not None and record.xero_invoice_id not in (None, xero_invoice_id):
             raise ConfigurationError(
                 f"invoice {invoice_number} is linked to Xero invoice {record.xero_invoice_id} "
@@ -116,9 +104,9 @@ class Puller:
             )
         wrote = record is None or record.xero_invoice_id is None
         if record is None:
-            record = self._store.put(
+            record = self._ctx.store.put(
                 SyncRecord(
-                    tenant_id=self._tenant,
+                    tenant_id=self._ctx.tenant_id,
                     invoice_id=invoice_id,
                     invoice_number=invoice_number,
                     state=SyncState.PUSHED,
@@ -127,11 +115,11 @@ class Puller:
                 expected_version=None,
             )
         elif wrote:
-            record = save(self._store, record, _linked_to(xero_invoice_id))
+            record = save(self._ctx.store, record, _linked_to(xero_invoice_id))
         # Stored first, read after: what happened before is in this read, what happens
         # after is stamped later and found by the next pull.
         try:
-            xero = self._client.get_invoice(xero_invoice_id)
+            xero = self._ctx.client.get_invoice(xero_invoice_id)
             if xero.type != "ACCREC" or xero.invoice_number != invoice_number:
                 raise ConfigurationError(
                     f"Xero invoice {xero_invoice_id} is {xero.type} {xero.invoice_number!r}, "
@@ -139,12 +127,12 @@ class Puller:
                 )
         except BmsXeroError:
             if wrote:  # take back only the link this call made; an older one stays
-                save(self._store, record, _unlinked)
+                save(self._ctx.store, record, _unlinked)
             raise
         self._learn([xero])
-        seed_cursors(self._store, self._tenant, xero)
+        seed_cursors(self._ctx.store, self._ctx.tenant_id, xero)
         self._deliver_due([invoice_id])
-        latest = self._store.get(self._tenant, invoice_id)
+        latest = self._ctx.store.get(self._ctx.tenant_id, invoice_id)
         assert latest is not None
         return latest
 
@@ -160,7 +148,7 @@ class Puller:
         invoice for a payment), so those invoices are read again now, and that read wins.
         Returns how far the invoice cursor may move past this page.
         """
-        now = self._clock.now()
+        now = self._ctx.clock.now()
         pulled = [x for x in invoices if x.invoice_id is not None and x.type == "ACCREC"]
         records = self._linked_records(
             (x.invoice_id or "" for x in pulled),
@@ -177,7 +165,7 @@ class Puller:
             if order == "tie" and settle_ties:
                 ties.append(xero.invoice_id or "")
                 continue
-            save(self._store, record, functools.partial(_learned, xero=xero, now=now))
+            save(self._ctx.store, record, functools.partial(_learned, xero=xero, now=now))
         if ties:
             self._read(ties, settle_ties=False)
         return records.held
@@ -187,7 +175,7 @@ class Puller:
         ids = sorted(set(xero_ids))
         for start in range(0, len(ids), MAX_BATCH):
             chunk = ids[start : start + MAX_BATCH]
-            self._learn(list(self._client.iter_invoices(ids=chunk)), settle_ties=settle_ties)
+            self._learn(list(self._ctx.client.iter_invoices(ids=chunk)), settle_ties=settle_ties)
 
     def _refresh_paid(self, payments: Sequence[XeroPayment]) -> datetime | None:
         """Re-read the linked invoices whose record is older than a payment on them.
@@ -227,17 +215,17 @@ class Puller:
         by the second look, or its intent was still pending at the first, and holds the
         cursor. Either way nothing an invoice of ours did before its link is passed over.
         """
-        found = self._store.by_xero_ids(self._tenant, xero_ids)
+        found = self._ctx.store.by_xero_ids(self._ctx.tenant_id, xero_ids)
         unmatched = [s for s in seen if s[0] and s[0] not in found]
         if not unmatched:
             return _Linked(found, None)
         pending = {
             r.invoice_number
-            for r in self._store.iter_records(
-                self._tenant, states=(SyncState.PENDING, SyncState.UNCERTAIN)
+            for r in self._ctx.store.iter_records(
+                self._ctx.tenant_id, states=(SyncState.PENDING, SyncState.UNCERTAIN)
             )
         }
-        late = self._store.by_xero_ids(self._tenant, (s[0] or "" for s in unmatched))
+        late = self._ctx.store.by_xero_ids(self._ctx.tenant_id, (s[0] or "" for s in unmatched))
         found.update(late)
         held = plan.held_cursor(
             ((number, at) for xid, number, at in unmatched if xid not in late), pending
@@ -248,11 +236,11 @@ class Puller:
 
     def deliver(self) -> list[PaymentUpdate]:
         """Tell the sink every change the host has not accepted yet (the whole outbox)."""
-        return self._deliver(list(self._store.iter_undelivered(self._tenant)))
+        return self._deliver(list(self._ctx.store.iter_undelivered(self._ctx.tenant_id)))
 
     def _deliver_due(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
         """The outbox, limited to these invoices."""
-        due = self._store.get_many(self._tenant, invoice_ids)
+        due = self._ctx.store.get_many(self._ctx.tenant_id, invoice_ids)
         return self._deliver([r for _, r in sorted(due.items()) if r.delivery_due])
 
     def _deliver(self, records: list[SyncRecord]) -> list[PaymentUpdate]:
@@ -261,7 +249,7 @@ class Puller:
             # Amounts with no allocations behind them (an upgraded store): read the truth
             # before telling the host anything.
             self._read(unread)
-            fresh = self._store.get_many(self._tenant, (r.invoice_id for r in records))
+            fresh = self._ctx.store.get_many(self._ctx.tenant_id, (r.invoice_id for r in records))
             records = [fresh.get(r.invoice_id, r) for r in records]
         delivered: list[PaymentUpdate] = []
         failures: list[tuple[PaymentUpdate, Exception]] = []
@@ -282,7 +270,7 @@ class Puller:
                     failures.append((update, e))
                     continue
             try:
-                save(self._store, record, functools.partial(plan.mark_told, update=update))
+                save(self._ctx.store, record, functools.partial(plan.mark_told, update=update))
             except VersionConflict:
                 # Someone kept changing it: told stays behind and it is delivered again,
                 # which an absolute update makes harmless.

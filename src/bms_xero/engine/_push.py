@@ -14,11 +14,10 @@ from datetime import datetime
 
 import attrs
 
-from bms_xero.clock import Clock
 from bms_xero.domain import Invoice, XeroInvoice
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
-from bms_xero.engine._ports import XeroApi
+from bms_xero.engine._context import Context
 from bms_xero.engine._records import (
     cleared,
     dropped_intent,
@@ -39,7 +38,6 @@ from bms_xero.errors import (
 )
 from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping.wire import WireInvoice
-from bms_xero.storage._protocols import SyncStore
 from bms_xero.storage._records import SyncRecord
 from bms_xero.xero import InvoiceResult
 
@@ -54,24 +52,10 @@ MAX_ROUNDS = 100
 class Pusher:
     """Pushes invoices for one organisation: see :meth:`SyncEngine.push_many`."""
 
-    def __init__(
-        self,
-        *,
-        tenant_id: str,
-        client: XeroApi,
-        store: SyncStore,
-        tax_map: TaxMap,
-        reference: ReferenceCache,
-        clock: Clock,
-        new_key: Callable[[], str],
-    ) -> None:
-        self._tenant = tenant_id
-        self._client = client
-        self._store = store
+    def __init__(self, ctx: Context, *, tax_map: TaxMap, reference: ReferenceCache) -> None:
+        self._ctx = ctx
         self._tax_map = tax_map
         self._reference = reference
-        self._clock = clock
-        self._new_key = new_key
 
     def push_many(self, invoices: Sequence[Invoice], *, force: bool) -> list[PushOutcome]:
         """Gather, then plan and apply until every invoice is done or failed.
@@ -163,8 +147,8 @@ class Pusher:
                     trust_intent=True,
                 )
             )
-        records = self._store.get_many(
-            self._tenant, (it.invoice.id for it in items if not it.twice)
+        records = self._ctx.store.get_many(
+            self._ctx.tenant_id, (it.invoice.id for it in items if not it.twice)
         )
         return [it if it.twice else pp.stored(it, records.get(it.invoice.id)) for it in items]
 
@@ -172,7 +156,7 @@ class Pusher:
         """The invoice with its customer's Xero contact filled in from the store's links."""
         if invoice.customer.xero_contact_id is not None:
             return invoice
-        contact_id = self._store.get_contact_id(self._tenant, invoice.customer.id)
+        contact_id = self._ctx.store.get_contact_id(self._ctx.tenant_id, invoice.customer.id)
         if contact_id is None:
             return invoice
         return _with_customer(invoice, contact_id)
@@ -185,13 +169,13 @@ class Pusher:
         whatever its number says. A failed lookup stops those invoices with nothing to undo:
         it sent nothing, and their records still say "look before creating"."""
         try:
-            found = self._client.get_invoices_by_number(list(action.numbers))
+            found = self._ctx.client.get_invoices_by_number(list(action.numbers))
         except BmsXeroError as e:
             for i in action.indexes:
                 items[i] = pp.answered(items[i], pp.Stopped(e))
             return
-        linked = self._store.by_xero_ids(
-            self._tenant, (x.invoice_id for x in found if x.invoice_id)
+        linked = self._ctx.store.by_xero_ids(
+            self._ctx.tenant_id, (x.invoice_id for x in found if x.invoice_id)
         )
         owners = {xid: r.invoice_id for xid, r in linked.items()}
         for i in action.indexes:
@@ -245,21 +229,21 @@ class Pusher:
         refusal of the whole request (a 429, an auth failure) came before any create, so the
         intents are dropped.
         """
-        key = self._new_key()
-        now = self._clock.now()
+        key = self._ctx.new_key()
+        now = self._ctx.clock.now()
         sending = self._store_intents(action.indexes, items, key, now)
         if not sending:
             return
         wires = [_wire(items[i]) for i in sending]
         try:
-            results = self._client.create_invoices(wires, idempotency_key=key)
+            results = self._ctx.client.create_invoices(wires, idempotency_key=key)
         except UncertainOutcome as e:
             for i in sending:
                 item = items[i]
                 assert item.record is not None
                 message = str(e.for_invoice(item.invoice.number))
                 record = save(
-                    self._store,
+                    self._ctx.store,
                     item.record,
                     if_intent(item.record.intent_key, marked_uncertain(message, now)),
                 )
@@ -281,9 +265,9 @@ class Pusher:
         contested ones are left to their other pusher (the next push looks them up).
         """
         chunk = list(indexes)
-        intents = [pp.intent(items[i], self._tenant, key, now) for i in chunk]
+        intents = [pp.intent(items[i], self._ctx.tenant_id, key, now) for i in chunk]
         try:
-            stored = self._store.put_many(intents)
+            stored = self._ctx.store.put_many(intents)
         except VersionConflict:
             stored = []
         if stored:
@@ -293,7 +277,7 @@ class Pusher:
         sending = []
         for i, (record, expected) in zip(chunk, intents, strict=True):
             try:
-                written = self._store.put(record, expected_version=expected)
+                written = self._ctx.store.put(record, expected_version=expected)
             except VersionConflict:
                 items[i] = pp.answered(items[i], pp.in_progress(items[i]))
                 continue
@@ -313,7 +297,7 @@ class Pusher:
             assert record is not None and record.xero_invoice_id is not None
             wires.append(_wire(items[i]).for_update(record.xero_invoice_id))
         try:
-            results = self._client.update_invoices(wires, idempotency_key=self._new_key())
+            results = self._ctx.client.update_invoices(wires, idempotency_key=self._ctx.new_key())
         except BmsXeroError as e:
             # An update is idempotent by content: the next push simply sends it again.
             for i in action.indexes:
@@ -356,9 +340,9 @@ class Pusher:
         ours: bool,
     ) -> SyncRecord:
         assert item.record is not None
-        now = self._clock.now()
+        now = self._ctx.clock.now()
         record = save(
-            self._store,
+            self._ctx.store,
             item.record,
             lambda r: pp.link(
                 r,
@@ -370,7 +354,7 @@ class Pusher:
                 ours=ours,
             ),
         )
-        seed_cursors(self._store, self._tenant, xero)
+        seed_cursors(self._ctx.store, self._ctx.tenant_id, xero)
         return record
 
     def _finish(self, item: pp.Item, action: pp.Done | pp.Fail) -> PushOutcome:
@@ -381,7 +365,7 @@ class Pusher:
         record = item.record
         assert record is not None
         if action.action is PushAction.UNCHANGED and record.last_error is not None:
-            record = save(self._store, record, cleared)  # Xero has it: an old error is moot
+            record = save(self._ctx.store, record, cleared)  # Xero has it: an old error is moot
         return pp.result_of(item.invoice, record, action.action, action.xero)
 
     def _fail(self, item: pp.Item, action: pp.Fail) -> PushFailure:
@@ -393,15 +377,19 @@ class Pusher:
         """
         invoice = item.invoice
         named = action.error.for_invoice(invoice.number)
-        now = self._clock.now()
+        now = self._ctx.clock.now()
         record = item.record
         if action.drop_intent and record is not None and record.intent_key is not None:
             # Xero certainly created nothing for this intent: drop it, keep the error.
-            save(self._store, record, if_intent(record.intent_key, dropped_intent(str(named), now)))
+            save(
+                self._ctx.store,
+                record,
+                if_intent(record.intent_key, dropped_intent(str(named), now)),
+            )
         elif action.store:
             record_error(
-                self._store,
-                tenant_id=self._tenant,
+                self._ctx.store,
+                tenant_id=self._ctx.tenant_id,
                 invoice_id=invoice.id,
                 invoice_number=invoice.number,
                 error=named,

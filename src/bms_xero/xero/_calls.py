@@ -287,6 +287,21 @@ def _invoices_body(invoices: Sequence[WireInvoice], argument: str) -> bytes:
     return body
 
 
+def _invoices_write(
+    method: str, path: str, items: Sequence[WireInvoice], key: str, argument: str
+) -> Call:
+    """A write of invoice elements: every one carries summarizeErrors=false, unitdp=4 and the
+    caller's Idempotency-Key (see the module docstring)."""
+    return Call(
+        method=method,
+        path=path,
+        query=_WRITE_QUERY,
+        headers=(("Idempotency-Key", key),),
+        body=_invoices_body(items, argument),
+        idempotency_key=key,
+    )
+
+
 def create_invoices_call(
     payloads: Sequence[Mapping[str, Any] | WireInvoice], *, idempotency_key: str
 ) -> Call:
@@ -299,14 +314,7 @@ def create_invoices_call(
                 f"element {i} has an InvoiceID; creating never names one (use update_invoice)",
                 argument="payloads",
             )
-    return Call(
-        method="PUT",
-        path="/Invoices",
-        query=_WRITE_QUERY,
-        headers=(("Idempotency-Key", key),),
-        body=_invoices_body(items, "payloads"),
-        idempotency_key=key,
-    )
+    return _invoices_write("PUT", "/Invoices", items, key, "payloads")
 
 
 def update_invoice_call(
@@ -326,13 +334,8 @@ def update_invoice_call(
             f"has InvoiceID {item.invoice_id!r} but the call is for {invoice_id!r}",
             argument="payload",
         )
-    return Call(
-        method="POST",
-        path=f"/Invoices/{segment}",
-        query=_WRITE_QUERY,
-        headers=(("Idempotency-Key", key),),
-        body=_invoices_body([item.for_update(invoice_id)], "payload"),
-        idempotency_key=key,
+    return _invoices_write(
+        "POST", f"/Invoices/{segment}", [item.for_update(invoice_id)], key, "payload"
     )
 
 
@@ -353,14 +356,7 @@ def update_invoices_call(
                 "(create with create_invoices)",
                 argument="payloads",
             )
-    return Call(
-        method="POST",
-        path="/Invoices",
-        query=_WRITE_QUERY,
-        headers=(("Idempotency-Key", key),),
-        body=_invoices_body(items, "payloads"),
-        idempotency_key=key,
-    )
+    return _invoices_write("POST", "/Invoices", items, key, "payloads")
 
 
 def get_invoice_call(invoice_id: str) -> Call:
