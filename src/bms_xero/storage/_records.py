@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from bms_xero.domain import Allocation, Settlement
+from bms_xero.domain import Allocation, InvoiceStatus, Settlement
 from bms_xero.errors import FieldProblem, StorageValueError
 from bms_xero.storage._checks import aware_utc, datetime_problem, key_problems, member
 
@@ -76,6 +76,17 @@ _MONEY = (
 _COUNTERS = ("version", "money_version", "told_version")
 
 
+def _xero_status(value: InvoiceStatus | str | None) -> InvoiceStatus | str | None:
+    """A status Xero sent, as the enum member when we know it, else as Xero spelled it (a
+    status added later must never make a record unreadable)."""
+    if isinstance(value, str) and not isinstance(value, InvoiceStatus):
+        try:
+            return InvoiceStatus(value)
+        except ValueError:
+            return value
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class SyncRecord:
     """The link between one BMS invoice and its Xero invoice, in one tenant.
@@ -97,7 +108,9 @@ class SyncRecord:
         intent_at: When the intent was persisted (the key's lifetime starts then).
         last_push_at: When Xero last confirmed a push.
         last_pull_at: When the invoice was last refreshed from Xero.
-        xero_status: Xero's status (``AUTHORISED``, ``PAID``, ...), as Xero spelled it.
+        xero_status: Xero's status: an :class:`~bms_xero.domain.InvoiceStatus` (a ``str``), or
+            the raw string for a status Xero added after this release: the one status type
+            of results, panels and records.
         total: Xero's Total.
         amount_due: Xero's AmountDue.
         amount_paid: Xero's AmountPaid.
@@ -141,7 +154,7 @@ class SyncRecord:
     intent_at: datetime | None = attrs.field(default=None, converter=aware_utc)
     last_push_at: datetime | None = attrs.field(default=None, converter=aware_utc)
     last_pull_at: datetime | None = attrs.field(default=None, converter=aware_utc)
-    xero_status: str | None = None
+    xero_status: InvoiceStatus | str | None = attrs.field(default=None, converter=_xero_status)
     total: Decimal | None = None
     amount_due: Decimal | None = None
     amount_paid: Decimal | None = None
