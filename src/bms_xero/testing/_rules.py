@@ -4,6 +4,20 @@ Each write takes one element of a request body (already decoded, numbers as Deci
 either commits it and returns the stored record, or commits nothing and returns Xero's
 validation messages. Messages Xero is known to use are copied verbatim (see ``XERO``); the
 rest are the fake's own wording, listed in docs/testing.md.
+
+Why a rule engine in a fake: a host's tests must meet Xero's refusals offline (a duplicate
+number, an edit to a paid invoice, an archived account) in the shape and words the SDK's
+decoder reads, so the same tests hold against FakeXero and against recorded Xero traffic.
+The rules come from xero-api.md sections 3-5 and the spec. Where a fact is marked
+unconfirmed there, the fake mostly takes the stricter reading (a deleted invoice's number
+stays taken; nothing on an invoice with payments can be edited), so code that passes here
+does not lean on leniency Xero may not have.
+
+A refused element commits nothing: every check runs before the first change to ``Org``,
+which is why the writes are split into a plan (``_draft``, ``_plan_payment``) and a commit.
+The elements of one request are applied in turn, so a later element sees what an earlier one
+stored (the same number twice in a batch is a duplicate); each stands or falls alone, as
+Xero's batches are not transactional (xero-api.md section 2).
 """
 
 from __future__ import annotations
@@ -140,9 +154,11 @@ FAKE = {
     "not_object": "Each element must be a JSON object.",
 }
 
+# components/schemas/Invoice, Status.
 STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
 # One shared string per status and type, however many invoices use it.
 _CANONICAL = {value: value for value in (*STATUSES, "ACCREC", "ACCPAY")}
+# PAID comes from money and VOIDED/DELETED from an update, never from a create (section 3).
 _CREATABLE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED"})
 # Allowed transitions, relayed from Xero support (xero-api.md section 3); staying put is an edit.
 _TRANSITIONS: dict[str, frozenset[str]] = {
@@ -150,22 +166,32 @@ _TRANSITIONS: dict[str, frozenset[str]] = {
     "SUBMITTED": frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"}),
     "AUTHORISED": frozenset({"AUTHORISED", "VOIDED"}),
 }
+# Only approved invoices may be marked sent (spec, Invoice.SentToContact).
 _APPROVED = frozenset({"AUTHORISED", "PAID"})
 _FOUR = Decimal("0.0001")
 _ONE = Decimal("1.0")
+# The shape of an ISO 4217 code only; which currencies the organisation has is not modelled.
 _CURRENCY = re.compile(r"[A-Z]{3}")
+# The fake's own rule for Url (the spec says only "URL link to a source document").
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def is_guid(value: object) -> bool:
-    """Whether ``value`` looks like a Xero id."""
+    """Whether ``value`` looks like a Xero id.
+
+    A reference to an invoice may be its InvoiceID or its InvoiceNumber; one shaped like a
+    GUID is only ever taken as an id, so it can't land on an invoice numbered like one.
+    """
     return isinstance(value, str) and _GUID.fullmatch(value) is not None
 
 
 @attrs.frozen(kw_only=True)
 class Ctx:
     """What a write needs besides the organisation.
+
+    Passed in rather than read from globals, so a write is deterministic: ids come from the
+    seeded stream and time from the fake's clock, both under the test's control.
 
     Attributes:
         ids: Id stream.
@@ -179,7 +205,11 @@ class Ctx:
 
     @property
     def today(self) -> date:
-        """The organisation's today (UTC)."""
+        """The organisation's today (UTC).
+
+        Xero defaults a missing Date to today in the organisation's timezone (spec,
+        Invoice.Date); the fake has no timezone, so near midnight its today can differ.
+        """
         return self.now.date()
 
 
@@ -191,7 +221,8 @@ class Outcome:
         record: What was stored (``None`` when rejected).
         messages: Xero's validation messages for the element (empty when stored).
         line_messages: Messages per line index, for lines that caused them.
-        changed: Whether anything was written (a no-op update stores nothing).
+        changed: Whether anything was written (a no-op update stores nothing and leaves
+            UpdatedDateUTC alone, so a repeated push is not a change to readers).
     """
 
     record: Any
@@ -206,6 +237,10 @@ class Outcome:
 
 
 def _rejected(messages: Sequence[str], lines: Mapping[int, list[str]] | None = None) -> Outcome:
+    """A refusal: nothing stored. A message raised by several lines (one archived account on
+    three lines) is listed once for the element, in first-seen order, while each line keeps
+    its own copy for the echo in ``LineItems[i].ValidationErrors``. Whether Xero dedupes
+    element messages this way is unconfirmed."""
     unique = tuple(dict.fromkeys(messages))
     per_line = {i: tuple(dict.fromkeys(m)) for i, m in (lines or {}).items() if m}
     return Outcome(None, unique, per_line, changed=False)
@@ -215,7 +250,12 @@ def _rejected(messages: Sequence[str], lines: Mapping[int, list[str]] | None = N
 
 
 class _Problems:
-    """Collects messages for an element and its lines."""
+    """Collects messages for an element and its lines.
+
+    An element's ``ValidationErrors`` is a list, so checks go on after the first problem and
+    a client fixing its data sees every problem at once. A line's message goes into both
+    lists: the element's ValidationErrors, and again on the line it concerns.
+    """
 
     def __init__(self) -> None:
         self.messages: list[str] = []
@@ -231,6 +271,14 @@ class _Problems:
 
 
 def _number(value: Any, field: str, problems: _Problems, line: int | None = None) -> Decimal | None:
+    """A number from a request field, or ``None`` (absent, or refused with a message).
+
+    The HTTP layer decodes fractions as Decimal, so Decimal, int and str are the usual
+    inputs. ``bool`` is refused because JSON ``true`` would otherwise count as 1. A float only
+    comes from a caller that decoded JSON without Decimal; its repr keeps 0.1 as 0.1 rather
+    than 0.1000000000000000055. NaN and Infinity, which Decimal accepts as text, are refused:
+    no amount is either. ``line`` files the message under that line too.
+    """
     if value is None:
         return None
     if isinstance(value, bool):
@@ -249,6 +297,13 @@ def _number(value: Any, field: str, problems: _Problems, line: int | None = None
 
 
 def _date(value: Any, field: str, problems: _Problems) -> date | None:
+    """A date from a request field, or ``None`` (absent, or refused with a message).
+
+    Absent is not an error here: the callers own the defaults (Date is today). Text is read
+    as Xero's answers are, so both forms clients send work: ``YYYY-MM-DD`` (the spec's PUT
+    example) and ``/Date(ms)/`` (the official SDK; xero-api.md section 6). A ``date`` object
+    comes from FakeXero's own Python methods (``pay(on=...)``).
+    """
     if value is None or value == "":
         return None
     if isinstance(value, date):
@@ -263,12 +318,18 @@ def _date(value: Any, field: str, problems: _Problems) -> date | None:
 
 
 def _text(value: Any) -> str | None:
+    """Text from a request field; ``None`` stays ``None`` (not sent) and anything else is
+    stringified, so an InvoiceNumber sent as the JSON number 123 is stored as "123". Whether
+    Xero coerces the same way is unconfirmed."""
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
 
 
 def _unit_round(value: Decimal, unitdp: int) -> Decimal:
+    """A unit price at the precision the call asked for: 2 dp, or 4 with ``unitdp=4``
+    (xero-api.md section 5). More precision is rounded half up rather than refused; what
+    Xero does with it is unconfirmed."""
     return value.quantize(_FOUR if unitdp == 4 else Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -277,11 +338,24 @@ def _unit_round(value: Decimal, unitdp: int) -> Decimal:
 
 @attrs.frozen
 class _NewContact:
+    """A contact an invoice names that doesn't exist yet. Xero creates it (a name alone finds
+    or creates a contact, xero-api.md section 3); here it is only planned, and
+    :func:`_commit_contact` creates it once the invoice passed every check."""
+
     name: str
     number: str | None
 
 
 def _resolve_contact(org: Org, value: Any, problems: _Problems) -> str | _NewContact | None:
+    """The contact an invoice's ``Contact`` refers to: an existing ContactID, or one to create.
+
+    The order follows xero-api.md section 3. A ContactID must name an existing contact (Xero's
+    message for an unknown one is unconfirmed, and an invalid GUID once made it answer 500; the
+    fake answers a validation message). A ContactNumber finds its contact (a number-only
+    reference is unconfirmed; the fake accepts one that exists). A Name then finds a contact,
+    case-insensitively, or plans a new one. Other contact fields in the reference are
+    ignored, though Xero reportedly updates the contact with them.
+    """
     if not isinstance(value, Mapping) or not value:
         problems.add(XERO["no_contact"])
         return None
@@ -309,6 +383,9 @@ def _resolve_contact(org: Org, value: Any, problems: _Problems) -> str | _NewCon
 
 
 def _commit_contact(org: Org, ref: str | _NewContact, ctx: Ctx) -> str:
+    """The id of the invoice's contact, creating a planned one now that nothing can refuse
+    the invoice. The stored id string is returned so invoices share it (the fake may hold
+    100,000 of them); a new contact has only what a reference carries: name and number."""
     if isinstance(ref, str):
         return org.contacts[ref].contact_id  # the stored string, not the request's copy
     contact = StoredContact(
@@ -330,6 +407,10 @@ def _commit_contact(org: Org, ref: str | _NewContact, ctx: Ctx) -> str:
 
 @attrs.frozen(kw_only=True)
 class _Draft:
+    """An invoice that passed every check, not yet stored. Create and update both build one
+    with :func:`_draft`, so the same rules apply to both, and the commit can't fail half-way.
+    """
+
     type: str
     number: str | None
     contact: str | _NewContact
@@ -361,15 +442,26 @@ def _line(
     ctx: Ctx,
     problems: _Problems,
 ) -> tuple[StoredLine, Decimal] | None:
-    """One line, validated and with its amounts computed, plus its discount."""
+    """One line, validated and with its amounts computed, plus its discount.
+
+    ``base`` is the stored line whose LineItemID the update sent. An update must resend every
+    line it keeps, with its LineItemID (xero-api.md section 4); fields left out of a resent
+    line keep their stored values here, which is unconfirmed for Xero. An explicit ``null``
+    clears a value (which may then be missing). ``None`` means the line was refused, after
+    every check ran. The discount
+    (gross less LineAmount) goes to the invoice's TotalDiscount.
+    """
     if not isinstance(raw, Mapping):
         problems.add(FAKE["bad_line"], index)
         return None
+    # Problems are shared by the whole element: only messages added from here on are this
+    # line's, and earlier lines' problems must not stop this one from being checked.
     before = len(problems.messages)
 
     def pick(key: str, current: Any) -> Any:
         return raw.get(key, current)
 
+    # Spec, LineItem.Description: at least 1 character (a line may be only a description).
     description = _text(pick("Description", base.description if base else None))
     if not description or not description.strip():
         problems.add(XERO["description"], index)
@@ -382,7 +474,7 @@ def _line(
         if sent_unit is not None
         else (base.unit_amount if base and "UnitAmount" not in raw else None)
     )
-    if quantity is not None:
+    if quantity is not None:  # Xero keeps quantities at 4 dp
         quantity = quantity.quantize(_FOUR, rounding=ROUND_HALF_UP)
     discount_rate = _number(
         pick("DiscountRate", base.discount_rate if base else None), "DiscountRate", problems, index
@@ -393,6 +485,10 @@ def _line(
         problems,
         index,
     )
+    # Discounts are ACCREC only (spec, LineItem.DiscountRate and DiscountAmount); the range
+    # and one-of rules are the fake's, as a rate over 100 would make a negative line. Both are
+    # picked over the stored line, so switching a kept line from one to the other needs the
+    # old one sent as null or 0.
     if discount_rate is not None and not Decimal(0) <= discount_rate <= Decimal(100):
         problems.add(FAKE["discount_range"], index)
     if discount_rate and discount_amount:
@@ -401,7 +497,8 @@ def _line(
         problems.add(FAKE["discount_type"], index)
     description_only = quantity is None and unit is None and sent_amount is None
     if not description_only:
-        # Xero fills in whichever of Quantity and UnitAmount is missing from LineAmount.
+        # Xero fills in whichever of Quantity and UnitAmount is missing from LineAmount (spec,
+        # LineItem.LineAmount). With both sent, a LineAmount sent too is ignored.
         if unit is None:
             if quantity is None:
                 quantity = Decimal("1.0000")
@@ -417,6 +514,10 @@ def _line(
                 else Decimal("1.0000")
             )
 
+    # AccountID may stand in for AccountCode (spec, LineItem.AccountID). By code, a BANK
+    # account is refused, and so is an archived one, even on a draft. Drafts may be
+    # incomplete, so only a line of a non-draft needs an account ("Account must be valid.",
+    # Xero-Java #353). Whether Xero insists on a REVENUE account is unconfirmed; not checked.
     account_code = _text(pick("AccountCode", base.account_code if base else None))
     account_id = raw.get("AccountID")
     account = None
@@ -436,6 +537,11 @@ def _line(
     elif not description_only and status != "DRAFT":
         problems.add(XERO["account_invalid"], index)
 
+    # A TaxType must be ACTIVE and, on a sales invoice, usable on revenue (xero-api.md
+    # section 5). NONE is accepted even when the organisation has no such rate: it means no
+    # tax. A line that sends none takes its account's default TaxType (the fake's reading of
+    # Xero's account defaults), else NONE. A TaxAmount sent by the caller is not honoured,
+    # though Xero lets callers override it (section 3).
     tax_type = _text(pick("TaxType", base.tax_type if base else None))
     rate = Decimal(0)
     if tax_type:
@@ -459,6 +565,8 @@ def _line(
         "Tracking", [{"Name": n, "Option": o} for n, o in base.tracking] if base else []
     )
     tracking: list[tuple[str, str]] = []
+    # At most 2 tracking categories per line (spec, LineItem.Tracking); entries that are not
+    # objects are dropped without a message.
     if isinstance(tracking_raw, list):
         if len(tracking_raw) > 2:
             problems.add(FAKE["tracking"], index)
@@ -468,6 +576,9 @@ def _line(
     if len(problems.messages) > before:
         return None
 
+    # Xero's per-line rule (xero-api.md section 5): each LineAmount is rounded to cents and
+    # each line's tax is computed on it and rounded half away from zero (line_tax), before any
+    # sum; totalling first can be a cent off. A description-only line carries no money.
     if description_only or quantity is None or unit is None:
         amount = tax = discount = ZERO
     else:
@@ -511,6 +622,14 @@ def _lines(
     ctx: Ctx,
     problems: _Problems,
 ) -> tuple[tuple[StoredLine, ...], Decimal]:
+    """Every line of the element and their total discount, each line checked even after an
+    earlier one failed.
+
+    Lines are matched to the stored ones by LineItemID. A stored line the element leaves out
+    is dropped (xero-api.md section 4: lines left out are removed), and a LineItemID the
+    invoice doesn't have starts a new line with a new id. LineItems must be a non-empty list
+    ("One or more line items must be specified", xeroizer #40).
+    """
     if not isinstance(raw_lines, list):
         problems.add(FAKE["bad_lines"])
         return (), ZERO
@@ -542,7 +661,13 @@ def _lines(
 def _retax(
     lines: tuple[StoredLine, ...], org: Org, amount_types: LineAmountTypes
 ) -> tuple[StoredLine, ...]:
-    """Kept lines under a changed LineAmountTypes: recompute each line's tax."""
+    """Kept lines under a changed LineAmountTypes: recompute each line's tax.
+
+    An update may switch LineAmountTypes without resending its lines. Each LineAmount stays
+    (it is what was priced), but whether tax sits on top of it, inside it or nowhere changes,
+    so the tax and the totals must follow or AmountDue would be wrong. A TaxType the
+    organisation no longer has counts as 0%.
+    """
     out = []
     for line in lines:
         found = org.tax_rates.get(line.tax_type) if line.tax_type else None
@@ -559,7 +684,13 @@ def _retax(
 def _check_kept(
     org: Org, lines: Sequence[StoredLine], invoice_type: str, problems: _Problems
 ) -> None:
-    """Approving a draft checks the lines it keeps, as a write of them would."""
+    """Approving a draft checks the lines it keeps, as a write of them would.
+
+    A draft may be stored with lines a non-draft would refuse (no account: drafts may be
+    incomplete), and the chart may have changed since (an archived account, a deleted tax
+    rate). Without this, a status-only update would approve an invoice Xero would refuse.
+    The request sent no lines, so the messages are reported for the element only.
+    """
     for i, line in enumerate(lines):
         if line.quantity is None:
             continue  # a description-only line
@@ -583,6 +714,10 @@ def _check_kept(
 def _totals(
     lines: Sequence[StoredLine], amount_types: LineAmountTypes
 ) -> tuple[Decimal, Decimal, Decimal]:
+    """SubTotal, TotalTax and Total, summed from lines already rounded (Xero never rounds a
+    total, xero-api.md section 5). Inclusive LineAmounts already hold their tax, so it comes
+    out of the subtotal rather than onto the total. Totals a client sends are ignored: they
+    are read-only (section 3)."""
     amounts = sum((line.line_amount for line in lines), ZERO)
     tax = sum((line.tax_amount for line in lines), ZERO)
     if amount_types is LineAmountTypes.INCLUSIVE:
@@ -593,12 +728,21 @@ def _totals(
 def _draft(
     org: Org, el: Mapping[str, Any], base: StoredInvoice | None, ctx: Ctx
 ) -> _Draft | _Problems:
-    """The invoice ``el`` describes (over ``base`` for an update), or what is wrong with it."""
+    """The invoice ``el`` describes (over ``base`` for an update), or what is wrong with it.
+
+    On an update every field the element leaves out keeps its stored value, so even a
+    status-only POST re-validates what stays (see :func:`_check_kept`). A missing Type is taken
+    as ACCREC and an unreadable LineAmountTypes as Exclusive, so that the later checks still
+    run and report their own problems. Status transitions are judged by :func:`_status_problem`;
+    here a status only has to exist and, on a create, be one a new invoice may have.
+    """
     problems = _Problems()
 
     def pick(key: str, current: Any) -> Any:
         return el.get(key, current)
 
+    # Only ACCREC and ACCPAY are stored. A type change is refused: numbering, discounts and
+    # tax rules all depend on the type (Xero's behaviour is unconfirmed).
     invoice_type = _text(pick("Type", base.type if base else None))
     if not invoice_type:
         problems.add(FAKE["no_type"])
@@ -608,6 +752,10 @@ def _draft(
         problems.add(FAKE["bad_type"].format(value=invoice_type))
     invoice_type = _CANONICAL.get(invoice_type or "ACCREC", invoice_type or "ACCREC")
 
+    # Spec, Invoice.InvoiceNumber: at most 255 characters, unique for ACCREC only (bills carry
+    # suppliers' numbers). A blank number keeps the stored one, or is generated on create.
+    # org.numbers keeps the numbers of VOIDED and DELETED invoices too: a voided invoice keeps
+    # its number (section 3), and whether deleting frees one is unconfirmed.
     number = _text(el.get("InvoiceNumber"))
     number = number.strip() if number else (base.number if base else None)
     if number is not None and len(number) > 255:
@@ -623,6 +771,8 @@ def _draft(
     else:
         contact = base.contact_id
 
+    # A missing Date keeps the stored one or, on create, is today (spec, Invoice.Date); so
+    # Xero's "The Date field must be specified." is never produced here.
     invoice_date = _date(el.get("Date"), "Date", problems) if "Date" in el else None
     if invoice_date is None:
         invoice_date = base.date if base is not None else ctx.today
@@ -638,10 +788,13 @@ def _draft(
         problems.add(FAKE["bad_status"].format(value=status))
     elif base is None and status not in _CREATABLE:
         problems.add(XERO["creation_status"])
+    # AUTHORISED needs a DueDate (xeroizer #395; payment terms are not known to fill it,
+    # xero-python #78). An unreadable one already has its message: not also "missing".
     due_unreadable = due_date is None and el.get("DueDate") not in (None, "")
     if status == "AUTHORISED" and due_date is None and not due_unreadable:
         problems.add(XERO["no_due_date"])
 
+    # Exclusive is Xero's default (section 3).
     raw_types = pick("LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
     try:
         amount_types = LineAmountTypes(raw_types)
@@ -650,13 +803,14 @@ def _draft(
         amount_types = LineAmountTypes.EXCLUSIVE
 
     currency = _text(pick("CurrencyCode", base.currency_code if base else org.base_currency))
-    if currency == org.base_currency:
+    if currency == org.base_currency:  # share the organisation's string
         currency = org.base_currency
     if not currency or not _CURRENCY.fullmatch(currency):
         problems.add(FAKE["bad_currency"].format(value=currency))
     rate = _number(
         pick("CurrencyRate", base.currency_rate if base else None), "CurrencyRate", problems
     )
+    # The rule that a Url must not contain "xero" is unconfirmed and not applied.
     url = _text(pick("Url", base.url if base else None)) or None
     if url and (len(url) > 2000 or not _URL.fullmatch(url)):
         problems.add(FAKE["bad_url"])
@@ -664,6 +818,8 @@ def _draft(
     if sent and status not in _APPROVED:
         problems.add(FAKE["not_approved_sent"])
 
+    # On an update, leaving LineItems out keeps the lines (a void or an approval need not
+    # resend them); sending it replaces them.
     if "LineItems" in el or base is None:
         if "LineItems" not in el:
             problems.add(XERO["no_lines"])
@@ -698,6 +854,8 @@ def _draft(
         status=status,
         line_amount_types=amount_types,
         currency_code=currency or org.base_currency,
+        # Without a rate Xero uses the XE.com day rate (spec, Invoice.CurrencyRate); the fake
+        # has no rates, so it uses 1, and a rate of 0 or less counts as none.
         currency_rate=rate if rate is not None and rate > 0 else _ONE,
         reference=_text(pick("Reference", base.reference if base else None)) or None,
         url=url,
@@ -711,7 +869,13 @@ def _draft(
 
 
 def create_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
-    """``PUT /Invoices``: create one invoice."""
+    """``PUT /Invoices``: create one invoice.
+
+    PUT only creates (xero-api.md section 1). An element naming an InvoiceID is refused: a
+    client can't choose a new invoice's id (xero-node #204), and accepting it would let a
+    client believe it had updated that invoice. A missing number is generated (spec,
+    Invoice.InvoiceNumber), and a new contact is created only now that nothing can refuse.
+    """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
     if el.get("InvoiceID"):
@@ -745,7 +909,21 @@ def create_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
 
 
 def _status_problem(invoice: StoredInvoice, el: Mapping[str, Any], changes: bool) -> str | None:
-    """Xero's refusal of this update on status or allocation grounds, if any."""
+    """Xero's refusal of this update on status or allocation grounds, if any.
+
+    ``changes`` says whether the update would change anything (an invalid edit counts). In
+    order:
+
+    - VOIDED and DELETED are final: nothing changes them (Xero-NetStandard #79).
+    - PAID is never sent; it comes from payments and credits (section 3).
+    - With payments or credits allocated, sending DRAFT, SUBMITTED or AUTHORISED is refused
+      with Xero's re-status message, and any change, void or delete with the "allocated" one
+      (section 4: remove the payments first). Which fields stay editable after a payment is
+      unconfirmed; the fake allows none. A resend that changes nothing and sends the current
+      status (or none) passes, so a retry is harmless; AUTHORISED sent to a PAID invoice is a
+      re-status, and refused.
+    - Otherwise, the transitions relayed from Xero support (xeroizer #48).
+    """
     current = invoice.status
     requested = el.get("Status") if "Status" in el else None
     if current in ("VOIDED", "DELETED"):
@@ -768,6 +946,13 @@ def _status_problem(invoice: StoredInvoice, el: Mapping[str, Any], changes: bool
 
 
 def _same(invoice: StoredInvoice, draft: _Draft) -> bool:
+    """Whether storing the draft would change nothing.
+
+    Such an update is a no-op: nothing stored, UpdatedDateUTC left alone, so a repeated push
+    is not a change to If-Modified-Since readers, and an invoice with payments can be resent
+    unchanged without meeting the allocation lock. Whether Xero bumps UpdatedDateUTC on such
+    an update is unconfirmed. Type can't change and the totals follow from the lines.
+    """
     return (
         invoice.number == draft.number
         and invoice.contact_id == draft.contact
@@ -785,7 +970,13 @@ def _same(invoice: StoredInvoice, draft: _Draft) -> bool:
 
 
 def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outcome:
-    """``POST /Invoices/{InvoiceID}`` (or a matched ``POST /Invoices`` element): change one."""
+    """``POST /Invoices/{InvoiceID}`` (or a matched ``POST /Invoices`` element): change one.
+
+    Voids and deletes are status updates (Xero staff, Xero-NetStandard #79). A bare void or
+    delete is judged on status alone, so an invoice whose account has since been archived can
+    still be voided. Any other update is validated in full by :func:`_draft`, and a status or
+    allocation refusal wins over the field problems: a locked invoice answers with the lock.
+    """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
     requested = el.get("Status")
@@ -801,6 +992,7 @@ def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outco
         org.bump_invoice(invoice, ctx.now)
         return Outcome(invoice)
     draft = _draft(org, el, invoice, ctx)
+    # An invalid edit counts as a change, so a locked invoice reports its lock, not the edit.
     changes = not isinstance(draft, _Problems) and not _same(invoice, draft)
     problem = _status_problem(invoice, el, changes=changes or isinstance(draft, _Problems))
     if problem is not None:
@@ -809,7 +1001,7 @@ def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outco
         return _rejected(draft.messages, draft.lines)
     if not changes:
         return Outcome(invoice, changed=False)
-    old_number = invoice.number
+    old_number = invoice.number  # so a renumbering frees the old number in org.numbers
     invoice.number = draft.number or invoice.number
     invoice.contact_id = _commit_contact(org, draft.contact, ctx)
     invoice.date = draft.date
@@ -834,12 +1026,17 @@ def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outco
 
 
 def _others(el: Mapping[str, Any]) -> bool:
-    """Whether an update sends anything besides identifying fields and Status."""
+    """Whether an update sends anything besides identifying fields and Status (Type counts
+    as identifying: clients resend it with a void, and it can't change anyway)."""
     return any(key not in ("InvoiceID", "InvoiceNumber", "Status", "Type") for key in el)
 
 
 def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
-    """An invoice by InvoiceID, or (for a sales invoice) by InvoiceNumber."""
+    """An invoice by InvoiceID, or (for a sales invoice) by InvoiceNumber.
+
+    Payments and FakeXero's own methods may name an invoice either way. Only ACCREC numbers
+    are indexed, as only they are unique; a GUID-shaped reference is only ever an id.
+    """
     found = org.invoices.get(reference)
     if found is None and not is_guid(reference):
         invoice_id = org.numbers.get(reference)
@@ -848,7 +1045,13 @@ def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
 
 
 def upsert_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
-    """``POST /Invoices``: update the invoice matched by InvoiceID or number, else create."""
+    """``POST /Invoices``: update the invoice matched by InvoiceID or number, else create.
+
+    Xero's POST creates or updates, matching by InvoiceID or InvoiceNumber (xero-api.md
+    section 1); that is why the SDK creates only with PUT, as a number already in Xero would
+    be silently updated. An unknown InvoiceID is an element error, not a new invoice (Xero
+    staff, section 14). Only a sales invoice is matched by number; no Type counts as ACCREC.
+    """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
     invoice_id = el.get("InvoiceID")
@@ -871,6 +1074,11 @@ def upsert_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
 def _allocate(
     org: Org, invoice: StoredInvoice, on: date, ctx: Ctx, *, payment: bool = False
 ) -> None:
+    """After money lands on an invoice: an AUTHORISED invoice with nothing left due becomes
+    PAID, with FullyPaidOnDate the date of what settled it (spec, Invoice.FullyPaidOnDate).
+    ``payment`` says whether a payment landed rather than a credit: whether a payment bumps
+    its invoice's UpdatedDateUTC is unconfirmed (xero-api.md section 7), and
+    :meth:`Org.money_changed` can be set either way."""
     if invoice.amount_due == 0 and invoice.status == "AUTHORISED":
         invoice.status = "PAID"
         invoice.fully_paid_on = on
@@ -878,7 +1086,8 @@ def _allocate(
 
 
 def _deallocate(org: Org, invoice: StoredInvoice, ctx: Ctx, *, payment: bool = False) -> None:
-    """After a payment or credit is taken back: a PAID invoice with something due reopens."""
+    """After a payment or credit is taken back: a PAID invoice with something due reopens
+    (AUTHORISED, no FullyPaidOnDate). ``payment`` as for :func:`_allocate`."""
     if invoice.status == "PAID" and invoice.amount_due != 0:
         invoice.status = "AUTHORISED"
         invoice.fully_paid_on = None
@@ -887,7 +1096,8 @@ def _deallocate(org: Org, invoice: StoredInvoice, ctx: Ctx, *, payment: bool = F
 
 @attrs.frozen(kw_only=True)
 class _PaymentPlan:
-    """A payment that passed every rule, not yet stored."""
+    """A payment that passed every rule, not yet stored: planning apart from storing lets a
+    batch check all its payments before it stores any."""
 
     invoice: StoredInvoice
     amount: Decimal
@@ -905,7 +1115,15 @@ def _plan_payment(
     planned: Mapping[str, Decimal] | None = None,
 ) -> _PaymentPlan | _Problems:
     """Check one payment; ``planned`` is what earlier payments of the same batch take off
-    each invoice's AmountDue."""
+    each invoice's AmountDue.
+
+    The invoice is named by InvoiceID or InvoiceNumber (spec, Payment.Invoice). The account
+    must be an ACTIVE BANK account, by Code or AccountID (the fake's rule; accounts with
+    EnablePaymentsToAccount are not modelled); HTTP requires one, FakeXero's methods don't.
+    The invoice's status and amount due are checked only once the rest is readable, so one
+    mistake doesn't bring a second, derived message. Above the amount due, Xero's own message
+    (spec examples). The amount is compared as sent and stored rounded to cents.
+    """
     problems = _Problems()
     if not isinstance(el, Mapping):
         problems.add(FAKE["not_object"])
@@ -956,6 +1174,9 @@ def _plan_payment(
 def _commit_payment(
     org: Org, plan: _PaymentPlan, ctx: Ctx, *, batch_payment_id: str | None = None
 ) -> StoredPayment:
+    """Store a planned payment and apply it to its invoice's AmountPaid; the invoice turns
+    PAID when nothing is due. A ``batch_payment_id`` ties the payment to its batch, which
+    then owns its reversal."""
     payment = StoredPayment(
         payment_id=ctx.ids.guid(),
         invoice_id=plan.invoice.invoice_id,
@@ -976,7 +1197,11 @@ def _commit_payment(
 
 
 def pay_invoice(org: Org, el: Any, ctx: Ctx, *, require_account: bool = True) -> Outcome:
-    """``PUT /Payments``: pay (part of) an AUTHORISED invoice."""
+    """``PUT /Payments``: pay (part of) an AUTHORISED invoice.
+
+    ``require_account`` is False for :meth:`FakeXero.pay`: a test recording a payment as a
+    person would needn't name a bank account, while Xero's API needs one.
+    """
     plan = _plan_payment(org, el, ctx, require_account=require_account)
     if isinstance(plan, _Problems):
         return _rejected(plan.messages)
@@ -996,6 +1221,11 @@ def batch_pay_invoices(
 
     Every element follows :func:`pay_invoice`'s rules, checked against what the elements
     before it already take off the same invoice.
+
+    A batch payment is one deposit on the bank statement, so all its payments share its date
+    and account, it is all or nothing (FakeXero's reading; the elements of a
+    ``PUT /Payments`` stand alone), and sales invoices and bills can't be mixed: RECBATCH and
+    PAYBATCH are different bank transactions.
     """
     if not elements:
         return _rejected([FAKE["batch_empty"]])
@@ -1003,8 +1233,8 @@ def batch_pay_invoices(
     plans: list[_PaymentPlan] = []
     messages: list[str] = []
     for el in elements:
-        element = dict(el) if isinstance(el, Mapping) else el
-        if isinstance(element, dict):
+        element = dict(el) if isinstance(el, Mapping) else el  # the caller's stays untouched
+        if isinstance(element, dict):  # one bank transaction: one date, one account
             element["Date"] = on
             if account_code is not None:
                 element["Account"] = {"Code": account_code}
@@ -1038,6 +1268,9 @@ def batch_pay_invoices(
 
 
 def _reverse_payment(org: Org, payment: StoredPayment, ctx: Ctx) -> None:
+    """Mark a payment DELETED and give its amount back to the invoice, which reopens if it
+    was PAID. The record stays, DELETED (Payment.Status is ``AUTHORISED | DELETED``), so a
+    changed-since poll of GET /Payments sees the reversal (xero-api.md section 7)."""
     payment.status = "DELETED"
     payment.updated_at = org.touch(ctx.now)
     org.store_payment(payment)
@@ -1047,7 +1280,13 @@ def _reverse_payment(org: Org, payment: StoredPayment, ctx: Ctx) -> None:
 
 
 def delete_payment(org: Org, payment: StoredPayment, el: Any, ctx: Ctx) -> Outcome:
-    """``POST /Payments/{PaymentID}`` with ``Status: DELETED``: reverse a payment."""
+    """``POST /Payments/{PaymentID}`` with ``Status: DELETED``: reverse a payment.
+
+    Deleting is the only update a payment takes (spec, deletePayment and its PaymentDelete
+    body, whose one field is Status). A payment of a batch is reversed only with its batch
+    (the fake's rule: one bank transaction can't lose a part). Deleting twice is refused, not
+    a no-op.
+    """
     if not isinstance(el, Mapping) or el.get("Status") != "DELETED":
         return _rejected([FAKE["payment_update"]])
     if payment.status == "DELETED":
@@ -1086,7 +1325,11 @@ def add_credit(
     reference: str | None = None,
 ) -> Outcome:
     """A receive prepayment or overpayment (``kind``) of ``amount`` from a contact, all of it
-    credit still to allocate."""
+    credit still to allocate.
+
+    This is money the customer paid, which reaches an invoice only when allocated (then as
+    AmountCredited, spec Invoice.AmountCredited). It is always in the base currency.
+    """
     if contact_id not in org.contacts:
         return _rejected([FAKE["unknown_contact"].format(id=contact_id)])
     if round_money(amount) <= 0:
@@ -1109,6 +1352,9 @@ def add_credit(
 def _allocation_problems(
     credit: StoredCredit, invoice: StoredInvoice, amount: Decimal
 ) -> list[str]:
+    """Why this allocation is refused, in the fake's own words. A used-up credit, a bill, an
+    unapproved invoice, another contact or currency each make the amount moot, so only the
+    first is reported; the two amount limits are independent and both are."""
     noun = credit.kind.lower()
     if credit.status != "AUTHORISED":
         return [FAKE["credit_status"].format(kind=credit.kind)]
@@ -1134,7 +1380,9 @@ def allocate_credit(org: Org, credit: StoredCredit, el: Any, ctx: Ctx) -> Outcom
 
     The invoice's AmountCredited grows (Xero's AmountCredited counts prepayments and
     overpayments as well as credit notes) and it becomes PAID when nothing is left due; the
-    credit's RemainingCredit falls and it becomes PAID when nothing is left.
+    credit's RemainingCredit falls and it becomes PAID when nothing is left (spec,
+    Prepayment.Status: AUTHORISED, PAID, VOIDED). The allocation's Date defaults to today.
+    Every refusal here is in the fake's own words: Xero's are not known.
     """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
@@ -1185,7 +1433,7 @@ def delete_allocation(
 
     The credit has that much to allocate again (a PAID credit is AUTHORISED again); the
     invoice's AmountCredited falls and a PAID invoice is AUTHORISED again, without its
-    FullyPaidOnDate.
+    FullyPaidOnDate. Nothing is checked: the caller found ``allocation`` on ``credit``.
     """
     del org.allocations[allocation.allocation_id]
     credit.allocation_ids.remove(allocation.allocation_id)
@@ -1204,7 +1452,12 @@ def delete_allocation(
 def add_credit_note(
     org: Org, invoice: StoredInvoice, amount: Decimal, on: date, ctx: Ctx
 ) -> Outcome:
-    """A sales credit note for ``amount``, allocated in full to ``invoice``."""
+    """A sales credit note for ``amount``, allocated in full to ``invoice``.
+
+    It settles part of the invoice without money moving, so it counts in AmountCredited, not
+    AmountPaid (spec, Invoice.AmountCredited); above the amount due, Xero's payment message.
+    Numbers run CN-0001, CN-0002, ... in creation order.
+    """
     if invoice.status != "AUTHORISED":
         return _rejected([FAKE["payment_status"]])
     if amount <= 0:
@@ -1234,6 +1487,13 @@ def add_credit_note(
 def _contact_fields(
     org: Org, el: Mapping[str, Any], base: StoredContact | None
 ) -> dict[str, Any] | _Problems:
+    """The fields ``el`` gives a contact (over ``base`` for an update), or what is wrong.
+
+    A Name is required and unique among ACTIVE contacts (Xero's message, spec examples;
+    compared case-insensitively, which is unconfirmed), so an archived contact's name can be
+    taken again. ContactNumber is at most 50 characters and ContactStatus one of the spec's
+    values (components/schemas/Contact). Fields left out keep their stored values.
+    """
     problems = _Problems()
 
     def pick(key: str, current: Any) -> Any:
@@ -1252,7 +1512,7 @@ def _contact_fields(
     if number is not None and len(number) > 50:
         problems.add(FAKE["contact_number"])
     status = pick("ContactStatus", base.status if base else "ACTIVE") or "ACTIVE"
-    if status not in ("ACTIVE", "ARCHIVED", "GDPRREQUEST"):
+    if status not in ("ACTIVE", "ARCHIVED", "GDPRREQUEST"):  # the fake's wording, not in FAKE
         problems.add(f"'{status}' is not a valid ContactStatus.")
     if problems:
         return problems
@@ -1267,7 +1527,11 @@ def _contact_fields(
 
 
 def create_contact(org: Org, el: Any, ctx: Ctx) -> Outcome:
-    """``PUT /Contacts``: create one contact (names are unique among active contacts)."""
+    """``PUT /Contacts``: create one contact (names are unique among active contacts).
+
+    Unlike an invoice's Contact reference, a create never reuses a contact found by name: a
+    name already taken by an active contact is refused with Xero's message.
+    """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
     fields = _contact_fields(org, el, None)
@@ -1279,7 +1543,11 @@ def create_contact(org: Org, el: Any, ctx: Ctx) -> Outcome:
 
 
 def update_contact(org: Org, contact: StoredContact, el: Any, ctx: Ctx) -> Outcome:
-    """``POST /Contacts/{ContactID}`` (or a matched element of ``POST /Contacts``)."""
+    """``POST /Contacts/{ContactID}`` (or a matched element of ``POST /Contacts``).
+
+    An update that changes nothing stores nothing (as for invoices, see :func:`_same`); the
+    old name is passed on so the name index frees it.
+    """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
     fields = _contact_fields(org, el, contact)
@@ -1296,7 +1564,11 @@ def update_contact(org: Org, contact: StoredContact, el: Any, ctx: Ctx) -> Outco
 
 
 def upsert_contact(org: Org, el: Any, ctx: Ctx) -> Outcome:
-    """``POST /Contacts``: update the contact matched by ContactID, number or name, else create."""
+    """``POST /Contacts``: update the contact matched by ContactID, number or name, else create.
+
+    ContactNumber comes before Name: it is the natural key for a BMS customer id (xero-api.md
+    section 3), while names change. An unknown ContactID is an error, not a new contact.
+    """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
     contact_id = el.get("ContactID")

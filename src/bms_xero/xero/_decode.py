@@ -5,6 +5,18 @@ one typed :class:`~bms_xero.errors.XeroApiError`; the ``decode_*`` functions tur
 body into domain values using :mod:`bms_xero.mapping.wire`. Nothing here raises anything but
 bms_xero's own errors: a body we cannot read is an
 :class:`~bms_xero.errors.UnexpectedResponse`, never a KeyError or JSONDecodeError.
+
+Why so defensive: Xero's error bodies differ by status (xero-api.md section 10: a
+``ValidationException`` object for 400, problem JSON for 401/403, headers only for 429, plain
+text for the 503 "The Organisation is offline"), and whatever sits in front of the API can
+answer with an HTML page. The callers depend on the error's *type*: the client's retry policy
+retries :class:`~bms_xero.errors.XeroUnavailable`, parks a tenant on
+:class:`~bms_xero.errors.DailyLimitReached`, and turns an ``UnexpectedResponse`` raised while
+reading a 2xx write answer into an :class:`~bms_xero.errors.UncertainOutcome` (Xero most likely
+acted, but we can't tell on what). A stray ``KeyError`` would skip all of that.
+
+Being pure (the clock's ``now`` is passed in) lets each Xero quirk be tested from bytes alone,
+as gidgethub's ``sansio`` module does.
 """
 
 from __future__ import annotations
@@ -62,15 +74,27 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Seconds a day-limit 429 parks a tenant when Xero gives no ``Retry-After``.
+#: Seconds a day-limit 429 parks a tenant when Xero gives no ``Retry-After``. Xero documents
+#: ``Retry-After`` on day-limit answers (xero-api.md section 8), so this only covers an answer
+#: that lost it; an hour is a guess that neither hammers a spent tenant nor parks it all day.
 DEFAULT_DAY_PARK = 3600.0
+# The most of Xero's text put into one exception message (logs stay one readable line).
 _SNIPPET = 200
+# How deep ValidationErrors are looked for: element > LineItems > [i] > Tracking > [j] is 4.
 _MAX_DEPTH = 8
+# What an error *type* looks like (ValidationException, TokenExpired, invalid_grant): a token,
+# never a sentence, so hosts can branch on it.
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.]{1,63}")
 
 
 def read_json(body: bytes | str) -> Any:
-    """JSON with exact Decimals, or :class:`UnexpectedResponse`, whatever the bytes."""
+    """JSON with exact Decimals, or :class:`UnexpectedResponse`, whatever the bytes.
+
+    Money fields are ``format: double, x-is-money: true`` in the spec (xero-api.md section 5):
+    as floats they lose cents, so fractions are read as Decimals from the JSON text. The
+    exceptions caught are what the parser still raises on hostile input (RecursionError for
+    deep nesting, ArithmeticError from Decimal, TypeError for a body of the wrong type).
+    """
     try:
         return decode_json(body)
     except UnexpectedResponse:
@@ -82,7 +106,12 @@ def read_json(body: bytes | str) -> Any:
 
 
 def _guard(what: str, decode: Callable[[], T]) -> T:
-    """Run a decoder; anything but our own errors becomes an UnexpectedResponse."""
+    """Run a decoder; anything but our own errors becomes an UnexpectedResponse.
+
+    The parsers in :mod:`bms_xero.mapping.wire` check the shapes they expect; this is the
+    backstop for a corner they miss, since the client's switch from "unreadable" to
+    "uncertain" needs one typed error whatever went wrong.
+    """
     try:
         return decode()
     except BmsXeroError:
@@ -97,6 +126,8 @@ def _guard(what: str, decode: Callable[[], T]) -> T:
 
 
 def _try_json(body: bytes) -> Any:
+    """The JSON of an error body, or ``None``: error bodies are often not JSON at all (a
+    plain-text 503, a proxy's HTML page), and then the raw text is all there is to quote."""
     try:
         return read_json(body)
     except UnexpectedResponse:
@@ -104,17 +135,29 @@ def _try_json(body: bytes) -> Any:
 
 
 def _text(value: object) -> str | None:
+    """Non-blank text, or ``None``: a number, ``null`` or an object where Xero usually puts
+    text counts as absent, so it never reaches a message as ``"None"`` or a dict's repr."""
     return value.strip() or None if isinstance(value, str) else None
 
 
 def _clean(text: str) -> str:
-    """One line, printable, bounded: safe to put into an exception message."""
+    """One line, printable, bounded: safe to put into an exception message.
+
+    Xero's messages can echo what was sent (a description with newlines) and bodies can be
+    megabytes; in a log a newline forges a second record and control characters garble the
+    terminal, so both become spaces and the text is cut at ``_SNIPPET`` characters.
+    """
     flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return flat if len(flat) <= _SNIPPET else flat[: _SNIPPET - 1] + "…"
 
 
 def _snippet(body: bytes) -> str | None:
-    """What a non-JSON body says, in a few words (an HTML page is named, not quoted)."""
+    """What a non-JSON body says, in a few words (an HTML page is named, not quoted).
+
+    Plain text is Xero's way for the 503s (xero-api.md section 10) and is worth quoting. An
+    HTML page comes from something in front of the API (a gateway, a maintenance page:
+    which, is unconfirmed); its markup helps nobody and may hold content not meant for logs.
+    """
     text = body.decode("utf-8", errors="replace").strip()
     if not text:
         return None
@@ -126,7 +169,17 @@ def _snippet(body: bytes) -> str | None:
 def _validation_messages(
     node: Any, *, index: int | None, number: str | None, path: str = "", depth: int = 0
 ) -> list[XeroValidationMessage]:
-    """Every ``ValidationErrors[].Message`` in an element, with where it sits."""
+    """Every ``ValidationErrors[].Message`` in an element, with where it sits.
+
+    Xero does not put every message at the top of the element: errors may be nested under
+    ``Contact`` or ``LineItems[]`` (xero-api.md section 10), and with ``summarizeErrors=false``
+    each line item can carry its own list (section 2). So the whole element is searched and
+    each message keeps its ``path`` (``"LineItems[1]"``), letting a host point at the line.
+    Items are ``{"Message": ...}`` (``components/schemas/ValidationError``); bare strings are
+    also taken, though Xero has not been seen to send them. Every message found counts, so a
+    line's message repeated at element level is reported twice. ``_MAX_DEPTH`` bounds the
+    walk: real invoices nest a few levels, and a hostile body must not recurse without end.
+    """
     found: list[XeroValidationMessage] = []
     if depth > _MAX_DEPTH:
         return found
@@ -160,6 +213,10 @@ def _validation_messages(
 
 
 def _warnings(element: Mapping[str, Any]) -> tuple[str, ...]:
+    """The element's ``Warnings`` messages: Xero saved the element but says something about
+    it (the spec's examples include "Account code '476' has been removed as it does not match
+    a recognised account."). They must not fail the element, yet a host wants to see them.
+    The envelope's own ``Warnings`` list is not read here."""
     items = element.get("Warnings")
     if not isinstance(items, list):
         return ()
@@ -170,13 +227,25 @@ def _warnings(element: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _number(element: Any, key: str = "InvoiceNumber") -> str | None:
+    """The key an element is matched by: its InvoiceNumber (or, with ``key="Name"``, a
+    contact's name), whether it is what we sent or what Xero answered. Whether Xero keeps
+    request order is unconfirmed (xero-api.md section 2), so matching is by this key first.
+    Answered values are stripped; a :class:`WireInvoice`'s number is used as it is."""
     if isinstance(element, WireInvoice):  # what we sent, in wire form
         return element.number
     return _text(element.get(key)) if isinstance(element, Mapping) else None
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds or an HTTP date), if it is readable."""
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date), if it is readable.
+
+    Xero sends seconds on minute and day 429s and no header for the concurrent and app
+    limits (xero-api.md section 8); the HTTP-date form of RFC 9110 is read in case something
+    in between rewrites it. An unreadable header is ``None`` ("Xero did not say"), never an
+    exception, because it arrives on a path that is already handling a failure. A date in
+    the past or a negative number means "now" (0). ``inf`` and ``nan`` (``"1e999"`` is
+    ``inf``) are ``None``: a sleep or ``timedelta`` built from them would fail far from here.
+    """
     if value is None:
         return None
     text = value.strip()
@@ -199,6 +268,15 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
 
 
 def _error_type(status: int, data: Any) -> str | None:
+    """Xero's machine-readable name for the failure, the part a host can branch on.
+
+    Accounting errors carry ``Type`` (``ValidationException``, ``UnknownErrorException``;
+    xero-api.md section 10). The 401/403 problem JSON has only a generic ``Title``
+    ("Unauthorized") and puts the reason first in ``Detail`` ("TokenExpired: token expired
+    at ...", pyxero PR #337), so for those statuses that head wins. The token endpoint's OAuth
+    errors use ``error`` (``invalid_grant``). A candidate must look like an identifier: a
+    sentence is not a type.
+    """
     if not isinstance(data, Mapping):
         return None
     detail = _text(data.get("Detail"))
@@ -214,6 +292,9 @@ def _error_type(status: int, data: Any) -> str | None:
 
 
 def _what_xero_said(data: Any, body: bytes) -> str | None:
+    """Xero's own words for the failure: ``Message`` (accounting errors), ``Detail`` (problem
+    JSON), ``error_description`` (OAuth), then the bare ``Title`` or ``error``; a body that is
+    not a JSON object is quoted as a snippet instead."""
     if isinstance(data, Mapping):
         for key in ("Message", "Detail", "error_description", "Title", "error"):
             value = _text(data.get(key))
@@ -232,6 +313,10 @@ def decode_error(
     tenant_id: str | None = None,
 ) -> XeroApiError:
     """The typed error for an answer Xero gave (never raises; always returns).
+
+    It runs on the failure path (the client's retry loop, the token refresh), where a second
+    exception would hide the first and bypass the retry policy: even a bug here becomes an
+    :class:`UnexpectedResponse` carrying the status.
 
     Args:
         status: The HTTP status.
@@ -253,6 +338,8 @@ def decode_error(
 def _decode_error(
     status: int, headers: Headers, body: bytes, *, now: datetime, tenant_id: str | None
 ) -> XeroApiError:
+    """The error for one status, with a message that says what to do next, ending with the
+    ``Xero-Correlation-Id`` when there is one: the handle that names the request at Xero."""
     data = _try_json(body)
     correlation = _text(headers.get("Xero-Correlation-Id"))
     error_type = _error_type(status, data)
@@ -268,6 +355,9 @@ def _decode_error(
     }
 
     if status == 400:
+        # A ValidationException lists refused elements under Elements (schemas Error and
+        # Element). Indexes here are positions in Elements, not in the request: the client
+        # re-indexes them with remap_to_request.
         messages: list[XeroValidationMessage] = []
         if isinstance(data, Mapping):
             elements = data.get("Elements")
@@ -275,6 +365,8 @@ def _decode_error(
                 for i, element in enumerate(elements):
                     messages.extend(_validation_messages(element, index=i, number=_number(element)))
         if not messages:
+            # A 400 without Elements still has a reason (a reused Idempotency-Key, section 9;
+            # a filter too costly for a large organisation, section 7): keep its Message.
             messages.append(XeroValidationMessage(said or "Xero said only 400 Bad Request"))
         numbers = {m.invoice_number for m in messages}
         return XeroValidationError(
@@ -284,6 +376,8 @@ def _decode_error(
             **common,
         )
     if status == 401:
+        # The client refreshes the token and resends once on a 401, so a 401 that reaches the
+        # host has usually outlived a fresh token: the message points at the credentials.
         return AuthError(
             f"Xero refused the access token{kind}{told}; expired tokens are refreshed "
             f"automatically, so if this persists check the app's credentials{ref}",
@@ -291,6 +385,8 @@ def _decode_error(
             **common,
         )
     if status == 403:
+        # Wrong or disconnected tenant (section 10, unconfirmed), or a granular scope the app
+        # lacks (section 11); comparing the tenant id with /connections tells them apart.
         return AuthError(
             f"Xero refused access{kind}{told}; the organisation "
             f"{tenant_id or '(no tenant id)'} may not be connected to this app or the app lacks "
@@ -305,10 +401,15 @@ def _decode_error(
             **common,
         )
     if status == 429:
+        # X-Rate-Limit-Problem names the limit: "minute" and "day" are known, other values
+        # are unconfirmed (section 8) and kept; its case is undocumented, hence lower().
         problem = _text(headers.get("X-Rate-Limit-Problem"))
         problem = problem.lower() if problem else None
         retry_after = parse_retry_after(headers.get("Retry-After"), now=now)
         if problem == "day":
+            # The day limit resets at a per-tenant time (section 8): a caller must park this
+            # tenant until resets_at instead of sleeping. An absurd Retry-After is capped at
+            # datetime.max rather than failing.
             wait = DEFAULT_DAY_PARK if retry_after is None else retry_after
             try:
                 resets_at = now + timedelta(seconds=wait)
@@ -329,6 +430,10 @@ def _decode_error(
             **common,
         )
     if status >= 500 and status <= 599:
+        # Xero answers a plain-text 503 "The Organisation is offline" when one organisation
+        # is down "from a minute to an hour or so" (section 10): retryable for that tenant
+        # only. Not every 5xx is transient (an invalid GUID once gave a 500, section 4); the
+        # retry policy bounds the attempts.
         offline = "offline" in body[:500].decode("utf-8", errors="replace").lower()
         if offline:
             return XeroUnavailable(
@@ -349,6 +454,8 @@ def _decode_error(
             error_type=error_type,
             **common,
         )
+    # 1xx-3xx, or beyond 599: the client asks only about non-2xx answers, so this is a
+    # redirect nobody followed or a status HTTP does not define.
     return UnexpectedResponse(
         f"Xero answered with status {status}, which is not an answer the client can use{told}{ref}",
         error_type=error_type,
@@ -360,6 +467,13 @@ def _decode_error(
 
 
 def _pagination(body: Any, page: int) -> Page:
+    """The ``pagination`` block (``components/schemas/Pagination``) of a list answer.
+
+    Paged answers carry ``{page, pageSize, pageCount, itemCount}`` (xero-api.md section 7);
+    an answer without it (an un-paged call) yields only the page asked for, and the client
+    then stops at the first short page. ``bool`` is refused because JSON
+    ``true`` is an ``int`` in Python; a page of 0 or none means the page that was asked for.
+    """
     data = body.get("pagination") if isinstance(body, Mapping) else None
     if not isinstance(data, Mapping):
         return Page(page=page)
@@ -377,7 +491,8 @@ def _pagination(body: Any, page: int) -> Page:
 
 
 def decode_invoices(body: bytes, *, page: int = 1) -> tuple[list[XeroInvoice], Page]:
-    """The invoices of a ``GET /Invoices`` page, and its paging facts."""
+    """The invoices of a ``GET /Invoices`` page, and its paging facts (``page``: the page
+    asked for, used when the answer has no ``pagination`` block)."""
 
     def run() -> tuple[list[XeroInvoice], Page]:
         data = read_json(body)
@@ -422,6 +537,11 @@ def decode_organisation(body: bytes) -> Organisation:
 
 
 def _connection(item: Any) -> Connection:
+    """One tenant from the Identity API (not in the shipped spec; shape from xero-api.md
+    section 1). ``tenantId`` is what goes into ``xero-tenant-id`` and ``id`` is what
+    ``DELETE /connections/{id}`` needs, so a connection without either is refused loudly;
+    the other fields are informational and may be missing. A date that is not a string is
+    left out, but a string that is not a date fails the whole answer."""
     if not isinstance(item, Mapping):
         raise UnexpectedResponse("a connection from Xero is not an object")
     ident, tenant = _text(item.get("id")), _text(item.get("tenantId"))
@@ -444,7 +564,11 @@ def _connection(item: Any) -> Connection:
 
 
 def decode_connections(body: bytes) -> list[Connection]:
-    """The tenants from ``GET /connections`` (a bare JSON list)."""
+    """The tenants from ``GET /connections`` (a bare JSON list).
+
+    The Identity API answers a list, not an envelope like the accounting API's
+    ``{"Invoices": [...]}``, so anything else is an UnexpectedResponse.
+    """
 
     def run() -> list[Connection]:
         data = read_json(body)
@@ -460,6 +584,12 @@ def _match(requested: Sequence[str | None], answered: Sequence[str | None]) -> l
 
     By number first (Xero has not confirmed that answers keep request order), then by
     position for the elements left over (no number sent, or Xero changed it).
+
+    Matching by position alone would, if Xero ever reordered a batch, file one invoice's
+    InvoiceID under another BMS invoice: a silent and lasting mix-up. Answers sharing a number
+    are paired in order. A left-over request element takes only the answer at its own
+    position, and only if no number match took it; otherwise it stays ``None`` and the caller
+    treats the whole answer as unreadable.
     """
     taken: set[int] = set()
     chosen: list[int | None] = [None] * len(requested)
@@ -483,6 +613,14 @@ def _match(requested: Sequence[str | None], answered: Sequence[str | None]) -> l
 
 
 def _elements(body: bytes, key: str, expected: int) -> list[Mapping[str, Any]]:
+    """The per-element list of a write's answer, checked before anything is matched.
+
+    With ``summarizeErrors=false`` Xero answers 200 with one element per element sent
+    (xero-api.md section 2), so a missing list, non-objects or a different count mean the
+    answer can't be paired with the request. The status was 2xx, so the write most likely
+    happened: the UnexpectedResponse raised here becomes an UncertainOutcome in the client,
+    which tells the host to look the invoices up by number before writing again.
+    """
     data = read_json(body)
     if not isinstance(data, Mapping) or not isinstance(data.get(key), list):
         raise UnexpectedResponse(f"Xero's answer to a write has no {key!r} list")
@@ -498,6 +636,14 @@ def _elements(body: bytes, key: str, expected: int) -> list[Mapping[str, Any]]:
 
 
 def _is_error(element: Mapping[str, Any], messages: list[XeroValidationMessage]) -> bool:
+    """Whether Xero refused this element of a ``summarizeErrors=false`` answer.
+
+    The spec flags a failed Invoice with ``HasErrors`` but a Contact or Payment with
+    ``HasValidationErrors`` (``components/schemas/Invoice``, ``Contact``, ``Payment``), and
+    ``StatusAttributeString`` is ``OK`` or ``ERROR`` (Xero-Java #336). Any one of them, or any
+    message anywhere in the element, fails it. A ``WARNING`` status (unconfirmed) does not:
+    the element was saved.
+    """
     status = element.get("StatusAttributeString")
     flagged = element.get("HasErrors") is True or element.get("HasValidationErrors") is True
     return bool(messages) or flagged or status == "ERROR"
@@ -507,6 +653,12 @@ def decode_invoice_results(
     payloads: Sequence[Mapping[str, Any] | WireInvoice], body: bytes
 ) -> list[InvoiceResult]:
     """Per-element results of an invoice write, in request order.
+
+    Callers pair results with what they sent by index, so results are in request order
+    whatever order Xero answered in (see :func:`_match`). A batch is not transactional: valid
+    elements are saved even when others fail (xero-api.md section 2), so each element gets its
+    own result. ``payloads`` are the elements as sent: encoded (:class:`WireInvoice`) or as
+    dicts (a void, a hand-built payload).
 
     Raises:
         UnexpectedResponse: The answer can't be read or matched to the request.
@@ -518,9 +670,10 @@ def decode_invoice_results(
         matched = _match(sent, [_number(item) for item in items])
         results: list[InvoiceResult] = []
         for i, j in enumerate(matched):
-            if j is None:  # unreachable with equal lengths; kept for safety
+            if j is None:  # an unnumbered element whose position a number match took
                 raise UnexpectedResponse(f"no result from Xero for element {i}")
             item = items[j]
+            # Xero numbers an invoice sent without one (section 3): keep the number it chose.
             number = _number(item) or sent[i]
             messages = _validation_messages(item, index=i, number=number)
             if _is_error(item, messages):
@@ -529,6 +682,7 @@ def decode_invoice_results(
                         index=i,
                         invoice_number=number,
                         invoice=None,
+                        # Flagged but silent: still a failure, and one the host can read.
                         errors=tuple(messages)
                         or (
                             XeroValidationMessage(
@@ -541,6 +695,8 @@ def decode_invoice_results(
                     )
                 )
                 continue
+            # A saved element that can't be read fails the whole answer (via _guard) rather
+            # than being dropped: dropping it would lose the InvoiceID of a real invoice.
             invoice = parse_invoice(item)
             results.append(
                 InvoiceResult(
@@ -558,7 +714,13 @@ def decode_invoice_results(
 def decode_contact_results(
     payloads: Sequence[Mapping[str, Any]], body: bytes
 ) -> list[ContactResult]:
-    """Per-element results of a contact write, in request order (matched by Name)."""
+    """Per-element results of a contact write, in request order (matched by Name).
+
+    Contacts have no number, but their Name is unique among active contacts (Xero's message:
+    "The contact name ... must be unique across all active contacts.", spec examples), so
+    Name plays the part InvoiceNumber plays for invoices. Messages carry no invoice number,
+    and warnings are not kept (:class:`ContactResult` has no field for them).
+    """
 
     def run() -> list[ContactResult]:
         items = _elements(body, "Contacts", len(payloads))
@@ -596,7 +758,15 @@ def decode_contact_results(
 def remap_to_request(
     error: XeroValidationError, requested: Sequence[str | None]
 ) -> XeroValidationError:
-    """The same error with element indexes of the request (a 400 echoes elements its own way)."""
+    """The same error with element indexes of the request (a 400 echoes elements its own way).
+
+    :func:`decode_error` indexes a 400's messages by position in ``Elements``, and those need
+    not be the request's positions: ``Elements`` may list only the refused elements (FakeXero
+    does; for Xero this is unconfirmed), and the valid ones are saved regardless (xero-api.md
+    section 2). ``requested`` holds the InvoiceNumbers sent, in order. A message whose number
+    was sent gets that element's index; in a one-element request every message belongs to it;
+    otherwise the index is ``None`` rather than a guess that could blame the wrong invoice.
+    """
     if not requested:
         return error
     positions = {number: i for i, number in enumerate(requested) if number is not None}
