@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from bms_xero import Customer, LineItem
@@ -262,3 +263,39 @@ def test_unchanged_skips_reference_reads(
     )
     xero.inject("offline_503", "GET", "/Accounts", times=None)
     assert PushAction.UNCHANGED == fresh.push(invoice).action
+
+
+def test_cancel_while_the_create_is_in_flight_voids_what_landed(
+    xero: FakeXero[Any], store: Any, customer: Customer
+) -> None:
+    """The BMS cancels an invoice while its create is in flight and every answer is lost:
+    the push looks it up, links what landed and voids it, so nothing live is left unlinked."""
+    invoice = make_invoice(customer)
+    pusher, canceller = make_engine(xero, store), make_engine(xero, store)
+    cancelled: list[Any] = []
+
+    def cancel_meanwhile(request: Any) -> None:
+        if request.method == "PUT" and request.path == "/Invoices" and not cancelled:
+            cancelled.append(canceller.cancel(invoice))
+
+    xero.in_flight_hook = cancel_meanwhile
+    xero.inject("timeout_after_commit", "PUT", "/Invoices", times=4)
+    [outcome] = pusher.push_many([invoice])
+    xero.in_flight_hook = None
+    [held] = xero.invoices()
+    assert (False, "VOIDED") == (outcome.ok, held["Status"])
+    assert "voided" in str(outcome.error)
+    record = store.get(pusher.tenant_id, "I-1")
+    assert (SyncState.VOIDED, held["InvoiceID"]) == (record.state, record.xero_invoice_id)
+
+
+def test_a_refused_repeat_does_not_claim_its_number(
+    xero: FakeXero[Any], engine: SyncEngine, customer: Customer
+) -> None:
+    """The second copy of I-1 is refused; a third invoice with the number the refused copy
+    carried is still pushed."""
+    first = make_invoice(customer, 1)
+    repeat = attrs.evolve(make_invoice(customer, 2), id="I-1")
+    third = make_invoice(customer, 2)
+    outcomes = engine.push_many([first, repeat, third])
+    assert [True, False, True] == [o.ok for o in outcomes]

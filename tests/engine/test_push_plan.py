@@ -140,7 +140,7 @@ def plan(*items: pp.Item, reference: pp.Reference | None = REFERENCE) -> list[pp
 
 def test_a_new_invoice_waits_for_reference_data_then_is_created() -> None:
     """Nothing is sent before the invoice is checked against the chart and tax rates."""
-    assert [pp.LoadReference()] == plan(item(), reference=None)
+    assert [pp.LoadReference((0,))] == plan(item(), reference=None)
     assert [pp.Create((0,))] == plan(item())
 
 
@@ -186,7 +186,7 @@ def test_the_same_invoice_twice_in_one_push_fails_the_second() -> None:
 def test_an_unknown_account_refreshes_the_reference_data_once() -> None:
     """A code that looks unknown may be new in Xero: read again, then believe it."""
     unknown = item(invoice=invoice(lines=(line(account_code="999"),)))
-    assert [pp.LoadReference(refresh=True)] == plan(unknown)
+    assert [pp.LoadReference((0,), refresh=True)] == plan(unknown)
     [fail] = plan(unknown, reference=pp.Reference(CHART, RATES, refreshed=True))
     assert isinstance(fail, pp.Fail)
     assert (AccountCodeError, True) == (type(fail.error), fail.store)
@@ -377,3 +377,31 @@ def test_resolution_decides(resolution: Resolution, expected: pp.Action) -> None
         index=0, invoice=invoice(), wire=WIRE, record=UNCONFIRMED, resolution=resolution
     )
     assert [expected] == plan(looked)
+
+
+def test_checked_invoices_go_on_while_one_waits_for_a_refresh() -> None:
+    """An unknown code on one invoice refreshes the data for it alone; the others, already
+    checked, are created meanwhile (a failed refresh stops only the one that waited)."""
+    ok = item()
+    unknown = item(
+        index=1, invoice=invoice(id="I-2", number="INV-0002", lines=(line(account_code="999"),))
+    )
+    assert [pp.Create((0,)), pp.LoadReference((1,), refresh=True)] == plan(ok, unknown)
+
+
+def test_creates_go_before_updates() -> None:
+    """Updates wait for the creates: a create may turn into an update that joins them."""
+    new = item(index=1, invoice=invoice(id="I-2", number="INV-0002"))
+    changed = item(record=record(fingerprint="older"))
+    assert [pp.Create((1,))] == plan(changed, new)
+    assert [pp.Update((0,))] == plan(changed)
+
+
+def test_an_uncertain_create_is_looked_up_even_after_a_cancel() -> None:
+    """A cancel tombstoned the record while the create was in flight: the lookup still
+    runs, so an invoice that landed is found (and then voided), not left live unlinked."""
+    tombstone = record(state=SyncState.VOIDED, xero_invoice_id=None, fingerprint=None)
+    after = pp.answered(item(), pp.Uncertain(UNCERTAIN), tombstone)
+    assert [pp.Lookup((0,), ("INV-0001",))] == plan(after)
+    found = pp.found(after, [xero()], owners={})
+    assert [pp.Adopt(0, xero())] == plan(found)

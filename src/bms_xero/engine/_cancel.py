@@ -1,7 +1,7 @@
 """Cancel: the BMS cancelled an invoice, so Xero voids it (or deletes it while a draft).
 
-The decisions are pure (:func:`cancel_status`, :func:`refusal`); this module reads the
-record, settles an unconfirmed create first (a cancel must not leave behind an invoice that
+The decisions are pure (:func:`bms_xero.engine.plan.cancel_status`, :func:`refusal`); this
+module reads the record, settles an unconfirmed create first (a cancel must not leave behind an invoice that
 landed unseen), and writes what Xero answered.
 """
 
@@ -21,14 +21,7 @@ from bms_xero.mapping.wire import status_change
 from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
 
-__all__ = ["Canceller", "cancel_status", "refusal"]
-
-
-def cancel_status(record: SyncRecord) -> InvoiceStatus:
-    """A draft (or one awaiting approval) is deleted; anything approved is voided."""
-    if record.xero_status in (InvoiceStatus.DRAFT, InvoiceStatus.SUBMITTED):
-        return InvoiceStatus.DELETED
-    return InvoiceStatus.VOIDED
+__all__ = ["Canceller", "refusal"]
 
 
 def refusal(
@@ -75,7 +68,7 @@ class Canceller:
         xero_id = record.xero_invoice_id
         result = self._ctx.client.update_invoice(
             xero_id,
-            status_change(xero_id, invoice.number, cancel_status(record)),
+            status_change(xero_id, invoice.number, plan.cancel_status(record)),
             idempotency_key=self._ctx.new_key(),
         )
         held = result.invoice

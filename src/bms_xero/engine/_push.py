@@ -37,8 +37,8 @@ from bms_xero.errors import (
     VersionConflict,
 )
 from bms_xero.mapping._reference import TaxMap
-from bms_xero.mapping.wire import WireInvoice
-from bms_xero.storage._records import SyncRecord
+from bms_xero.mapping.wire import WireInvoice, status_change
+from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
 
 __all__ = ["Pusher"]
@@ -81,7 +81,7 @@ class Pusher:
                 elif isinstance(action, pp.Adopt):
                     self._adopt(action, items)
                 elif isinstance(action, pp.LoadReference):
-                    reference = self._load(action, items, outcomes)
+                    reference = self._load(action, items, reference)
                 elif isinstance(action, pp.Create):
                     self._create(action, items, reference)
                 else:
@@ -126,8 +126,9 @@ class Pusher:
         numbers: set[str] = set()
         for i, raw in enumerate(invoices):
             twice = "id" if raw.id in ids else "number" if raw.number in numbers else None
-            ids.add(raw.id)
-            numbers.add(raw.number)
+            if twice is None:  # a refused repeat claims neither its id nor its number
+                ids.add(raw.id)
+                numbers.add(raw.number)
             invoice = self.linked(raw) if twice is None else raw
             wire: WireInvoice | None = None
             problem: PreflightError | None = None
@@ -195,27 +196,74 @@ class Pusher:
         xero = action.xero
         fingerprint = item.record.intent_fingerprint if item.trust_intent else None
         view_url = plan.deep_link(xero.invoice_id or "", self._reference.short_code())
+        cancelled = plan.is_tombstone(item.record)
         try:
             record = self._save_link(item, xero, fingerprint, view_url, ours=False)
         except VersionConflict as e:
             items[action.index] = pp.answered(item, pp.Stopped(e))
             return
+        if cancelled:
+            items[action.index] = pp.answered(item, self._void_landed(item, record), record)
+            return
         same = pp.adoption_is_same(item, xero)
         items[action.index] = pp.answered(item, pp.AdoptedAs(xero, same), record)
 
+    def _void_landed(self, item: pp.Item, record: SyncRecord) -> pp.Stopped:
+        """The BMS cancelled the invoice while its create was in flight, and the create
+        landed: the cancel's promise holds, so what Xero made is voided (or deleted), now
+        that it is linked. If Xero refuses, the link stays and the panel says so: cancelling
+        again voids it."""
+        assert record.xero_invoice_id is not None
+        xero_id, number = record.xero_invoice_id, item.invoice.number
+        try:
+            result = self._ctx.client.update_invoice(
+                xero_id,
+                status_change(xero_id, number, plan.cancel_status(record)),
+                idempotency_key=self._ctx.new_key(),
+            )
+        except BmsXeroError as e:
+            return pp.Stopped(e)
+        if not result.ok or result.invoice is None:
+            said = "; ".join(m.message for m in result.errors) or "no reason given"
+            return pp.Stopped(
+                SyncError(
+                    f"was cancelled while its create was in flight; the invoice Xero made is "
+                    f"linked but Xero refused to void it ({said}): cancel it again",
+                    invoice_number=number,
+                )
+            )
+        voided = result.invoice
+        save(
+            self._ctx.store,
+            record,
+            lambda r: plan.apply_xero(
+                r,
+                voided,
+                pulled_at=None,
+                reported=plan.CANCELLED_STATUSES,
+                also={"state": SyncState.VOIDED},
+            ),
+        )
+        return pp.Stopped(
+            SyncError(
+                "was cancelled while its create was in flight; the invoice Xero made from it "
+                "is voided",
+                invoice_number=number,
+            )
+        )
+
     def _load(
-        self, action: pp.LoadReference, items: dict[int, pp.Item], done: dict[int, PushOutcome]
+        self, action: pp.LoadReference, items: dict[int, pp.Item], current: pp.Reference | None
     ) -> pp.Reference | None:
         """The reference data for preflight (from the cache unless stale or a refresh)."""
         try:
             return self._reference.get(refresh=action.refresh)
         except BmsXeroError as e:
-            # The chart or tax rates could not be read: nothing is sent, and every invoice
-            # waiting to be checked stops with the same error (asked once, not per invoice).
-            for i, item in items.items():
-                if i not in done:
-                    items[i] = pp.answered(item, pp.Stopped(e))
-            return None
+            # The chart or tax rates could not be read: the invoices waiting to be checked
+            # stop with the same error (asked once, not per invoice); the others go on.
+            for i in action.indexes:
+                items[i] = pp.answered(items[i], pp.Stopped(e))
+            return current
 
     def _create(
         self, action: pp.Create, items: dict[int, pp.Item], reference: pp.Reference | None
@@ -379,14 +427,16 @@ class Pusher:
         named = action.error.for_invoice(invoice.number)
         now = self._ctx.clock.now()
         record = item.record
+        dropped = False
         if action.drop_intent and record is not None and record.intent_key is not None:
             # Xero certainly created nothing for this intent: drop it, keep the error.
-            save(
+            kept = save(
                 self._ctx.store,
                 record,
                 if_intent(record.intent_key, dropped_intent(str(named), now)),
             )
-        elif action.store:
+            dropped = kept.intent_key is None  # not if another pusher's intent is there now
+        if action.store and not dropped:
             record_error(
                 self._ctx.store,
                 tenant_id=self._ctx.tenant_id,

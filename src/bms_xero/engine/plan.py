@@ -28,6 +28,7 @@ __all__ = [
     "Step",
     "apply_xero",
     "bms_status",
+    "cancel_status",
     "content_hash",
     "deep_link",
     "edits_locked",
@@ -35,6 +36,7 @@ __all__ = [
     "held_cursor",
     "is_duplicate_number",
     "is_edit_refused",
+    "is_tombstone",
     "known_status",
     "mark_told",
     "needs_read",
@@ -183,6 +185,20 @@ def edits_locked(record: SyncRecord | None) -> bool:
         record.state is SyncState.VOIDED
         or record.xero_status in (InvoiceStatus.PAID, InvoiceStatus.VOIDED)
         or bool(record.amount_paid or record.amount_credited)
+    )
+
+
+def cancel_status(record: SyncRecord) -> InvoiceStatus:
+    """A draft (or one awaiting approval) is deleted; anything approved is voided."""
+    if record.xero_status in (InvoiceStatus.DRAFT, InvoiceStatus.SUBMITTED):
+        return InvoiceStatus.DELETED
+    return InvoiceStatus.VOIDED
+
+
+def is_tombstone(record: SyncRecord | None) -> bool:
+    """A record cancelled before Xero was known to have the invoice."""
+    return (
+        record is not None and record.state is SyncState.VOIDED and record.xero_invoice_id is None
     )
 
 

@@ -216,8 +216,10 @@ class Adopt:
 
 @attrs.frozen
 class LoadReference:
-    """Fetch (or take from the cache) the chart, tax rates and ShortCode."""
+    """Fetch (or take from the cache) the chart, tax rates and ShortCode, for the invoices
+    in ``indexes``, which wait for it (if it fails, only they stop)."""
 
+    indexes: tuple[int, ...]
     refresh: bool = False
 
 
@@ -296,9 +298,10 @@ def plan_push(items: Sequence[Item], reference: Reference | None, tax_map: TaxMa
     if not sends:
         return final
     if reference is None:
-        return [*final, LoadReference()]
+        return [*final, LoadReference(tuple(item.index for item, _ in sends))]
     creates: list[Item] = []
     updates: list[Item] = []
+    stale: list[int] = []
     for item, step in sends:
         try:
             preflight(
@@ -309,9 +312,9 @@ def plan_push(items: Sequence[Item], reference: Reference | None, tax_map: TaxMa
             )
         except PreflightError as e:
             if refreshable(e) and not reference.refreshed:
-                # A code that looks unknown may be new in Xero since the cache: look once.
-                return [*final, LoadReference(refresh=True)]
-            final.append(Fail(item.index, e, store=True))
+                stale.append(item.index)  # a code that looks unknown may be new in Xero
+            else:
+                final.append(Fail(item.index, e, store=True))
             continue
         if step is Step.UPDATE:
             refusal = locked(item)
@@ -321,11 +324,13 @@ def plan_push(items: Sequence[Item], reference: Reference | None, tax_map: TaxMa
             updates.append(item)
         else:
             creates.append(item)
-    return [
-        *final,
-        *(Create(b) for b in batches(creates, room=0)),
-        *(Update(b) for b in batches(updates, room=ID_ROOM)),
+    # Creates first, and updates only once no create is left: a create may turn into an
+    # update (a number Xero says is taken, found to be ours), which then joins the batch.
+    writes: list[Action] = [Create(b) for b in batches(creates, room=0)] or [
+        Update(b) for b in batches(updates, room=ID_ROOM)
     ]
+    refresh: list[Action] = [LoadReference(tuple(stale), refresh=True)] if stale else []
+    return [*final, *writes, *refresh]
 
 
 class _Lookup:
@@ -348,6 +353,13 @@ def _decide(item: Item) -> Done | Fail | Adopt | _Lookup | Step | None:
     answered = _answered(item)
     if answered is not None:
         return answered
+    if isinstance(item.answer, Uncertain):
+        # The create may have landed: look before anything else, whatever the record says
+        # now (a cancel may have tombstoned it meanwhile; the lookup still finds the invoice).
+        resolved = resolved_step(item)
+        if resolved is not Step.CREATE:
+            return resolved
+        return Fail(item.index, item.problem, store=True) if item.problem else Step.CREATE
     step = plan.step_for(item.record, item.content, force=item.force)
     if step is Step.SKIP:
         return Done(item.index, PushAction.UNCHANGED)
