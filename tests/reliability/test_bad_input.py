@@ -1,8 +1,8 @@
 """Bad input of every kind meets a typed error, never a traceback from deep inside.
 
-Generated invoices, webhook bodies, Xero answers and command lines: each either works or
-raises (or returns) a :class:`~bms_xero.errors.BmsXeroError`; argparse's ``SystemExit`` is
-the CLI's only other way out.
+Generated invoices, webhook bodies, Xero answers, command lines and settings: each either
+works or raises (or returns) a :class:`~bms_xero.errors.BmsXeroError`; the command line
+returns a documented exit status within a deadline, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ import contextlib
 import functools
 import io
 import json
+import os
 import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bms_xero import Customer, Invoice, LineItem
+from bms_xero import Customer, Invoice, LineItem, errors
 from bms_xero.cli import build_parser, main
 from bms_xero.clock import FakeClock
 from bms_xero.errors import BmsXeroError
@@ -33,6 +34,9 @@ from bms_xero.xero import ClientCredentials, RetryPolicy, XeroClient
 from tests.reliability.conftest import SecretWatch, Tally, engine_for, examples, organisation
 from tests.spec import ACCOUNTING, response_examples
 
+#: Each entry point answers a bad input at once: a slow answer is a bug (a quadratic parse,
+#: an exponent expanded), so every example must finish within this bound.
+ENTRY_DEADLINE = timedelta(seconds=2)
 SETTINGS = settings(
     deadline=None,
     derandomize=True,
@@ -99,7 +103,7 @@ def raw_invoices(draw: st.DrawFn, contact_id: str) -> Invoice:
     )
 
 
-@settings(SETTINGS, max_examples=examples(150, 3000))
+@settings(SETTINGS, max_examples=examples(150, 3000), deadline=ENTRY_DEADLINE)
 @given(data=st.data())
 def test_generated_invoices_meet_typed_errors(
     data: st.DataObject, tally: Tally, watch: SecretWatch
@@ -160,7 +164,7 @@ bodies = st.one_of(
 )
 
 
-@settings(SETTINGS, max_examples=examples(200, 5000))
+@settings(SETTINGS, max_examples=examples(200, 5000), deadline=ENTRY_DEADLINE)
 @given(body=bodies, signed=st.booleans(), signature=st.one_of(st.none(), st.text(max_size=50)))
 def test_webhook_bodies_get_a_status_not_a_traceback(
     body: bytes, signed: bool, signature: str | None, tally: Tally, watch: SecretWatch
@@ -268,7 +272,7 @@ CALLS: list[tuple[str, Callable[[XeroClient], object]]] = [
 ]
 
 
-@settings(SETTINGS, max_examples=examples(300, 6000))
+@settings(SETTINGS, max_examples=examples(300, 6000), deadline=ENTRY_DEADLINE)
 @given(answer=answers, call=st.sampled_from(CALLS), token_junk=st.booleans())
 def test_xero_answers_become_typed_errors(
     answer: dict[str, Any],
@@ -341,32 +345,176 @@ def _blocks(argv: list[str]) -> bool:
     return getattr(args, "command", None) in BLOCKING
 
 
-@settings(SETTINGS, max_examples=examples(150, 3000))
+#: Each command line must finish within this (a hang, e.g. reading /dev/zero, fails).
+CLI_DEADLINE = timedelta(seconds=10)
+#: With no settings in the environment nothing can reach Xero: a command works (0) or is
+#: refused as a usage or configuration error (2). 1 would be an unexpected internal error.
+CLI_STATUSES = frozenset({0, 2})
+#: The command's own error types, beside those of bms_xero.errors.
+CLI_ERRORS = frozenset({"UsageError", "SettingsError"})
+
+
+def _run_cli(argv: list[str], environ: dict[str, str]) -> tuple[int, str, str]:
+    """main(argv) in an empty folder (a fuzzed --db or --config must not touch the
+    repository), with an empty stdin; its status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        contextlib.chdir(folder),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = main(argv, environ=environ, stdin=io.StringIO(""), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _cli_typed(code: object, stdout: str, stderr: str, argv: list[str]) -> list[str]:
+    """What is wrong with a run's outcome: an undocumented status, or an untyped error."""
+    wrong = []
+    if code not in CLI_STATUSES:
+        wrong.append(f"status {code!r}")
+    if "an unexpected error" in stderr:
+        wrong.append("an unexpected error on stderr")
+    if "Traceback" in stderr and not {"-v", "--verbose"} & set(argv):
+        wrong.append("a traceback without --verbose")
+    if '"error"' in stdout:
+        with contextlib.suppress(ValueError):
+            doc = json.loads(stdout)
+            kind = doc["error"]["type"] if isinstance(doc, dict) and "error" in doc else None
+            if kind is not None and kind not in CLI_ERRORS and not hasattr(errors, kind):
+                wrong.append(f"untyped error {kind} in the JSON document")
+    return wrong
+
+
+@settings(SETTINGS, max_examples=examples(150, 3000), deadline=CLI_DEADLINE)
 @given(argv=argvs)
+@example(argv=["--config", "/dev/zero", "jobs"])
+@example(argv=["config", "--config", "/"])
+@example(argv=["jobs", "--db", "/dev/null", "--json"])
+@example(argv=["panel", "I-1", "--db", "/"])
+@example(argv=["push", "-", "--background"])
+@example(argv=["--json", "push", "/dev/null", "--db", "x.db"])
 def test_cli_arguments_exit_cleanly(argv: list[str], tally: Tally, watch: SecretWatch) -> None:
-    """Any argument list makes main() return an exit code or argparse exit, nothing else."""
+    """Any argument list makes main() return 0 or 2 within the deadline: never an exception,
+    a traceback or an "unexpected error"."""
     if _blocks(argv):
         argv = [*argv, "--port", "not-a-port"]
-    out, err = io.StringIO(), io.StringIO()
     try:
-        # In an empty folder: a fuzzed --db or --config must not touch the repository.
-        with (
-            tempfile.TemporaryDirectory() as folder,
-            contextlib.chdir(folder),
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-        ):
-            code: object = main(argv)
-    except SystemExit as e:
-        code = e.code if e.code is not None else 0
-    except Exception:
+        code, stdout, stderr = _run_cli(argv, {})
+    except BaseException:
         tally.add(untyped_errors=1)
         raise
-    watch.saw(out.getvalue(), err.getvalue())
+    watch.saw(stdout, stderr)
     if code:
         tally.add(typed_errors=1)
 
-    assert isinstance(code, int | str), repr(code)
+    assert [] == _cli_typed(code, stdout, stderr, argv), (argv, stdout[-300:], stderr[-300:])
+
+
+# --- settings: the TOML file and the environment ---------------------------------------------
+
+toml_keys = st.one_of(
+    st.sampled_from(
+        [
+            "db",
+            "tenant_id",
+            "client_id",
+            "api_url",
+            "token_url",
+            "connections_url",
+            "connection_id",
+            "client_secret_file",
+            "tax_map",
+            "tennant_id",
+            "client_secret",
+            "password",
+            "Secret",
+        ]
+    ),
+    st.text(max_size=8),
+)
+toml_scalars = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["", " ", "sync.db", "https://x.example/api", "ftp://x", "OUTPUT2"]),
+    st.integers(-5, 10**6),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+toml_values = st.one_of(
+    toml_scalars,
+    st.lists(toml_scalars, max_size=3),
+    st.dictionaries(st.text(max_size=6), toml_scalars, max_size=3),
+)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+        )
+    return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+
+
+toml_files = st.one_of(
+    st.dictionaries(toml_keys, toml_values, max_size=6).map(
+        lambda d: "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in d.items())
+    ),
+    st.text(max_size=60),
+    st.sampled_from(["db = \n", "[tax_map]\nGST15 = 1\n", "[[db]]\n", "\ufeffdb = 'x'\n"]),
+)
+environments = st.dictionaries(
+    st.sampled_from(
+        [
+            "BMS_XERO_TAX_MAP",
+            "BMS_XERO_API_URL",
+            "BMS_XERO_TOKEN_URL",
+            "BMS_XERO_CLIENT_SECRET",
+            "BMS_XERO_CLIENT_SECRET_FILE",
+            "BMS_XERO_TENANT_ID",
+            "BMS_XERO_DB",
+        ]
+    ),
+    st.one_of(
+        st.text(max_size=24),
+        st.sampled_from(["GST15=OUTPUT2,,=", "a=b,c", "https://ok.example", "x" * 20]),
+    ),
+    max_size=4,
+)
+
+
+@settings(SETTINGS, max_examples=examples(150, 3000), deadline=CLI_DEADLINE)
+@given(text=toml_files, environ=environments)
+def test_any_settings_give_the_settings_or_every_problem(
+    text: str, environ: dict[str, str], tally: Tally, watch: SecretWatch
+) -> None:
+    """Any config file and environment give `config --json` its settings (0) or one error
+    document (2) listing problems, each at a key of the file or a BMS_XERO_ variable."""
+    environ = {k: v for k, v in environ.items() if "\x00" not in v}
+    with tempfile.TemporaryDirectory() as folder:
+        config = os.path.join(folder, "bms-xero.toml")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(text)
+        argv = ["config", "--json", "--config", config]
+        try:
+            code, stdout, stderr = _run_cli(argv, environ)
+        except BaseException:
+            tally.add(untyped_errors=1)
+            raise
+    watch.saw(stdout, stderr)
+    doc = json.loads(stdout)
+    problems = doc.get("error", {}).get("problems", [])
+    if code:
+        tally.add(typed_errors=1)
+
+    assert [] == _cli_typed(code, stdout, stderr, argv), (text, environ, stdout[-300:])
+    assert all(isinstance(p["path"], str) and p["message"] for p in problems), problems
+    assert (code == 0) == ("settings" in doc), stdout[-300:]
 
 
 def test_invoice_amounts_stay_decimal(tally: Tally, watch: SecretWatch) -> None:
