@@ -194,6 +194,7 @@ PUBLIC = {
         "Step",
         "apply_xero",
         "bms_status",
+        "cancel_status",
         "content_hash",
         "deep_link",
         "edits_locked",
@@ -201,6 +202,7 @@ PUBLIC = {
         "held_cursor",
         "is_duplicate_number",
         "is_edit_refused",
+        "is_tombstone",
         "known_status",
         "mark_told",
         "needs_read",
@@ -384,6 +386,10 @@ PUBLIC = {
         "Reply",
         "ScheduledFault",
         "serve",
+    ],
+    "bms_xero.testing.plugin": [
+        "fake_xero",
+        "fake_xero_server",
     ],
     "bms_xero.transport": [
         "DEFAULT_TIMEOUT",

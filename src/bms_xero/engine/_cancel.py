@@ -1,8 +1,8 @@
 """Cancel: the BMS cancelled an invoice, so Xero voids it (or deletes it while a draft).
 
 The decisions are pure (:func:`bms_xero.engine.plan.cancel_status`, :func:`refusal`); this
-module reads the record, settles an unconfirmed create first (a cancel must not leave behind an invoice that
-landed unseen), and writes what Xero answered.
+module reads the record, settles an unconfirmed create first (a cancel must not leave behind
+an invoice that landed unseen), and writes what Xero answered.
 """
 
 from __future__ import annotations
