@@ -193,6 +193,57 @@ class TestPullAndPanel:
 
         assert (0, "I-404: not pushed to Xero yet.\n") == (ran.status, ran.stdout)
 
+    def test_panel_needs_no_credentials(self, cli: Cli) -> None:
+        """panel reads the SQLite file only: without client id, secret or tenant it shows
+        the invoice of the one organisation the file knows."""
+        cli("push", EXAMPLE, "--link-customers")
+        only_db = {"BMS_XERO_DB": cli.env["BMS_XERO_DB"]}
+        requests = len(cli.xero.requests)
+
+        ran = cli("panel", "I-1002", "--json", env=only_db)
+
+        doc = ran.json()
+        assert (0, cli.xero.tenant_id, "pushed", requests) == (
+            ran.status,
+            doc["tenant_id"],
+            doc["panel"]["state"],
+            len(cli.xero.requests),
+        )
+
+    def test_panel_for_a_tenant_the_file_does_not_know(self, cli: Cli) -> None:
+        """A --tenant-id the file has nothing for (while it has records for another) is an
+        error naming both and the setting, not "not pushed yet"."""
+        cli("push", EXAMPLE, "--link-customers")
+
+        ran = cli("panel", "I-1002", "--tenant-id", "wrong-tenant")
+
+        assert (2, "", True, True, True) == (
+            ran.status,
+            ran.stdout,
+            "wrong-tenant" in ran.stderr,
+            cli.xero.tenant_id in ran.stderr,
+            "--tenant-id" in ran.stderr,
+        )
+
+    def test_panel_with_several_organisations_in_the_file(self, cli: Cli, tmp_path: Path) -> None:
+        """Without a tenant id, a file holding two organisations asks to choose one; with
+        it, each organisation's invoices are its own."""
+        other = cli.xero.add_tenant(name="Second Ltd")
+        cli("push", EXAMPLE, "--link-customers", "--tenant-id", cli.xero.tenant_id)
+        cli("push", "-", "--link-customers", "--tenant-id", other, stdin=json.dumps([invoice(9)]))
+        only_db = {"BMS_XERO_DB": cli.env["BMS_XERO_DB"]}
+
+        unchosen = cli("panel", "I-1002", env=only_db)
+        mine = cli("panel", "I-1002", "--tenant-id", cli.xero.tenant_id, "--json", env=only_db)
+        theirs = cli("panel", "I-1002", "--tenant-id", other, "--json", env=only_db)
+
+        assert (2, True, "pushed", None) == (
+            unchosen.status,
+            other in unchosen.stderr and cli.xero.tenant_id in unchosen.stderr,
+            mine.json()["panel"]["state"],
+            theirs.json()["panel"]["state"],
+        )
+
 
 class TestJobs:
     def test_background_push_runs_in_the_worker(self, cli: Cli) -> None:
@@ -257,6 +308,24 @@ class TestJobs:
         ran = cli("retry", "no-such-job")
 
         assert (2, True) == (ran.status, "there is no job no-such-job" in ran.stderr)
+
+    def test_reading_and_queuing_need_no_credentials(self, cli: Cli) -> None:
+        """With the tenant set, push --background, jobs, retry and config work without
+        client id or secret, and nothing reaches Xero."""
+        env = {
+            "BMS_XERO_DB": cli.env["BMS_XERO_DB"],
+            "BMS_XERO_TENANT_ID": cli.xero.tenant_id,
+        }
+        requests = len(cli.xero.requests)
+
+        runs = [
+            cli("push", EXAMPLE, "--background", env=env),
+            cli("jobs", env=env),
+            cli("retry", "--all-failed", env=env),
+            cli("config", env=env),
+        ]
+
+        assert ([0, 0, 0, 0], requests) == ([r.status for r in runs], len(cli.xero.requests))
 
     def test_retry_needs_a_job_or_all_failed(self, cli: Cli) -> None:
         """retry without a job id or --all-failed is a usage error."""

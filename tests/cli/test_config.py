@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bms_xero.cli._config import Secret, load_settings
+from bms_xero.cli._config import Secret, SettingsError, load_settings
 from bms_xero.errors import ConfigurationError
 from tests.cli.conftest import Cli
 
@@ -158,3 +158,119 @@ def test_config_shows_settings_but_not_the_secret(cli: Cli) -> None:
 
     settings = ran.json()["settings"]
     assert ("<set>", False) == (settings["client_secret"], CANARY in ran.stdout + ran.stderr)
+
+
+class TestEveryProblemAtOnce:
+    def test_a_bad_file_reports_every_problem_with_its_key(self, tmp_path: Path) -> None:
+        """Unknown keys, wrong types and bad values are all reported together, each with its
+        key path, the file's problems first, then the environment's."""
+        config = toml(
+            tmp_path,
+            'tennant_id = "x"\ndb = 5\napi_url = "api.xero.com"\n'
+            '[tax_map]\nGST15 = 15\nEXPORT = "ZERORATEDOUTPUT"\n[extra]\nx = 1\n',
+        )
+        env = {"BMS_XERO_TAX_MAP": "GST15,EXEMPT=NONE", "BMS_XERO_TOKEN_URL": "nope"}
+
+        with pytest.raises(SettingsError) as caught:
+            load_settings(env, config=config)
+
+        assert [
+            "tennant_id",
+            "db",
+            "api_url",
+            "tax_map.GST15",
+            "extra",
+            "BMS_XERO_TOKEN_URL",
+            "BMS_XERO_TAX_MAP",
+        ] == [p.path for p in caught.value.problems]
+        assert "did you mean 'tenant_id'?" in caught.value.problems[0].message
+
+    def test_the_command_lists_them_in_json_and_exits_2(self, cli: Cli, tmp_path: Path) -> None:
+        """--json gives the problems as a list of {path, message}; the status is 2."""
+        config = toml(tmp_path, 'tennant_id = "x"\ndb = ["a"]\n')
+
+        ran = cli("jobs", "--json", "--config", config)
+
+        error = ran.json()["error"]
+        assert (2, "SettingsError", ["tennant_id", "db"]) == (
+            ran.status,
+            error["type"],
+            [p["path"] for p in error["problems"]],
+        )
+
+    def test_in_text_they_are_one_line(self, cli: Cli, tmp_path: Path) -> None:
+        """In text the problems are one line on stderr, each with its key."""
+        config = toml(tmp_path, 'tennant_id = "x"\n[tax_map]\nGST15 = true\n')
+
+        ran = cli("jobs", "--config", config)
+
+        assert (2, 1, True, True) == (
+            ran.status,
+            len(ran.stderr.splitlines()),
+            "tennant_id: is not a known setting" in ran.stderr,
+            "tax_map.GST15: must be a Xero TaxType string" in ran.stderr,
+        )
+
+    def test_a_value_is_never_echoed_from_a_wrong_type(self, tmp_path: Path) -> None:
+        """A table where a string belongs is described by its type, so a secret inside it is
+        not repeated."""
+        config = toml(tmp_path, f'[client_id]\nvalue = "{CANARY}"\n')
+
+        with pytest.raises(SettingsError) as caught:
+            load_settings({}, config=config)
+
+        assert ("client_id: must be a string, not a table", False) == (
+            str(caught.value.problems[0]),
+            CANARY in str(caught.value),
+        )
+
+    @pytest.mark.parametrize(
+        ("content", "expected"),
+        [
+            (b"\xff\xfe not text", "is not UTF-8 text"),
+            (b"db = \n", "is not valid TOML"),
+            (b"# " + b"x" * (1024 * 1024 + 10), "larger than 1 MiB"),
+        ],
+    )
+    def test_an_unusable_file_is_one_problem(
+        self, tmp_path: Path, content: bytes, expected: str
+    ) -> None:
+        """A file that is not UTF-8, not TOML, or far too large is one clear problem."""
+        path = tmp_path / "bms-xero.toml"
+        path.write_bytes(content)
+
+        with pytest.raises(SettingsError, match=expected):
+            load_settings({}, config=str(path))
+
+
+class TestSecretsThatCantBeRedacted:
+    @pytest.mark.parametrize("secret", ["o", "short-secret", "has a space inside it!"])
+    def test_such_a_secret_is_refused(self, secret: str) -> None:
+        """A client secret too short to blank from the output safely, or with spaces inside
+        it, is refused at configuration time, without quoting it."""
+        with pytest.raises(SettingsError) as caught:
+            load_settings({"BMS_XERO_CLIENT_SECRET": secret})
+
+        assert (["BMS_XERO_CLIENT_SECRET"], False) == (
+            [p.path for p in caught.value.problems],
+            secret in str(caught.value) and len(secret) > 1,
+        )
+
+    def test_a_short_secret_in_a_file_is_refused(self, tmp_path: Path) -> None:
+        """The same rule holds for the secret read from client_secret_file."""
+        (tmp_path / "secret.txt").write_text("abc\n")
+
+        with pytest.raises(SettingsError, match="too short"):
+            load_settings({}, config=toml(tmp_path, 'client_secret_file = "secret.txt"\n'))
+
+    def test_a_one_letter_secret_never_mangles_the_json(self, cli: Cli) -> None:
+        """With the secret "o", `jobs --json` is a well-formed error document whose keys are
+        intact, not {"c<redacted>mmand": ...}."""
+        ran = cli("jobs", "--json", env={**cli.env, "BMS_XERO_CLIENT_SECRET": "o"})
+
+        error = ran.json()["error"]
+        assert (2, "SettingsError", "<redacted>" in ran.stdout) == (
+            ran.status,
+            error["type"],
+            False,
+        )

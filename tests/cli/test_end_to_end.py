@@ -134,15 +134,17 @@ def test_the_operators_story(server: FakeServer, env: dict[str, str], tmp_path: 
 
 
 def test_a_wrong_secret_is_never_printed(env: dict[str, str]) -> None:
-    """With a refused secret every command exits 3 and prints the secret nowhere."""
+    """With a refused secret every command that calls Xero exits 3, panel (which reads the
+    file only) still works, and the secret is printed nowhere."""
     env = {**env, "BMS_XERO_CLIENT_SECRET": CANARY}
     runs = [
         bms_xero(env, "pull"),
         bms_xero(env, "pull", "--verbose"),
+        bms_xero(env, "worker", "--once", "--json", "--verbose"),
         bms_xero(env, "panel", "I-1", "--json", "--verbose"),
     ]
 
-    assert ([3, 3, 3], False) == (
+    assert ([3, 3, 3, 0], False) == (
         [r.status for r in runs],
         any(CANARY in r.stdout + r.stderr for r in runs),
     )

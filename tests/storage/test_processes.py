@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bms_xero.jobs import SQLiteJobStore
 from bms_xero.storage import SQLiteStore, SyncRecord, SyncState
 from tests.processes import run_processes
-from tests.storage._race import increment, put_in_child
+from tests.storage._race import hammer, increment, put_in_child
 
 PROCESSES = 3
 INCREMENTS = 25
@@ -37,6 +38,24 @@ def test_processes_racing_cas_lose_no_update(tmp_path: Path) -> None:
         final = store.get("t1", "I-1")
     assert (total + 1, f"v{total + 1}") == (final.version, final.fingerprint)  # type: ignore[union-attr]
     assert [0] * PROCESSES == exitcodes
+
+
+def test_two_writers_hammering_one_file_both_get_through(tmp_path: Path) -> None:
+    """Two processes writing back to back for seconds, with the default 5 s timeout, never
+    get "database is locked", and every write they made is in the file."""
+    path = tmp_path / "hammer.db"
+    SQLiteStore(path).close()
+    SQLiteJobStore(path).close()
+    reports, exitcodes = run_processes(
+        "spawn", hammer, [(str(path), name, 2000, 2.5) for name in ("a", "b")], timeout=30
+    )
+    assert [] == [detail for status, detail in reports if status != "ok"]
+    written = sorted(i for _, (ids, _) in reports for i in ids)
+    with SQLiteStore(path) as store, SQLiteJobStore(path) as jobs:
+        stored = sorted(r.invoice_id for r in store.iter_records("t1"))
+        queued = sorted(j.invoice_id or "" for j in jobs.list_jobs(limit=10_000))
+    assert (written, written, [0, 0]) == (stored, queued, exitcodes)
+    assert all(ids for _, (ids, _) in reports), "a writer got nothing written"
 
 
 @pytest.mark.skipif(

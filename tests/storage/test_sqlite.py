@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -115,6 +118,45 @@ class TestFile:
                 store.put(new(), expected_version=None)
             other.rollback()
             assert 1 == store.put(new(), expected_version=None).version
+
+    def test_every_connection_waits_the_timeout(self, path: Path) -> None:
+        """Each pooled connection's busy timeout is the store's timeout, also after a write."""
+        with SQLiteStore(path, timeout=2.5) as store:
+            store.put(new(), expected_version=None)
+            with store._db.connection() as conn:
+                assert 2500 == conn.execute("PRAGMA busy_timeout").fetchone()[0]
+
+    def test_a_waiting_writer_gets_a_short_opening(self, path: Path) -> None:
+        """A writer waiting for the lock takes it when another writer lets go for a moment
+        (15 ms between two transactions), not only if it happens to look then: SQLite's own
+        busy handler looks every 100 ms, so a writer that commits and soon begins again
+        would starve it into "database is locked"."""
+        with (
+            SQLiteStore(path, timeout=1.0) as store,
+            closing(sqlite3.connect(path, isolation_level=None, timeout=0)) as greedy,
+        ):
+            store.put(new("I-0"), expected_version=None)  # the pool's connection is open
+            outcome: list[object] = []
+
+            def write() -> None:
+                try:
+                    outcome.append(store.put(new(), expected_version=None).version)
+                except StorageError as e:
+                    outcome.append(e)
+
+            greedy.execute("BEGIN IMMEDIATE")
+            waiter = threading.Thread(target=write)
+            waiter.start()
+            time.sleep(0.25)  # between SQLite's looks at 228 ms and 328 ms
+            greedy.execute("COMMIT")
+            time.sleep(0.015)
+            with contextlib.suppress(sqlite3.OperationalError):  # the waiter has the lock
+                greedy.execute("BEGIN IMMEDIATE")  # else hold on, past the waiter's timeout
+            waiter.join(timeout=5)
+            if greedy.in_transaction:
+                greedy.rollback()
+
+        assert [1] == outcome
 
     def test_reads_while_another_process_writes(self, store: SQLiteStore, path: Path) -> None:
         """A held write lock does not block reads (WAL)."""

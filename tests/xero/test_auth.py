@@ -12,9 +12,14 @@ import httpx
 import pytest
 
 from bms_xero.clock import FakeClock
-from bms_xero.errors import AuthError, ConfigurationError, ReauthorizationRequired
+from bms_xero.errors import (
+    AuthError,
+    ConfigurationError,
+    ReauthorizationRequired,
+    TransportError,
+)
 from bms_xero.storage._tokens import MemoryTokenStore, TokenSet
-from bms_xero.transport import HttpxTransport
+from bms_xero.transport import HttpxTransport, Request, Response
 from bms_xero.xero import (
     DEFAULT_SCOPES,
     ClientCredentials,
@@ -370,6 +375,134 @@ class TestAuthorise:
                 redirect_uri="https://bms.example/callback",
                 clock=clock,
             )
+
+
+class Raising:
+    """A custom transport whose every send raises ``error`` (quoting the secret, as a careless
+    one might: the message of the typed error must not repeat it)."""
+
+    def __init__(self, error: type[Exception]) -> None:
+        self.error = error
+        self.sent: list[Request] = []
+
+    def send(self, request: Request, *, timeout: float | None = None) -> Response:
+        self.sent.append(request)
+        raise self.error(f"failed sending {request.content.decode()} with {SECRET}")
+
+    def close(self) -> None:
+        pass
+
+
+#: What a custom transport may raise, and whether the request may have left.
+RAISED = [
+    (ConnectionResetError, True),
+    (OSError, True),
+    (ValueError, True),
+    (RuntimeError, True),
+    (ConnectionRefusedError, False),
+]
+
+
+class TestCustomTransportFailures:
+    @pytest.mark.parametrize(("error", "sent"), RAISED)
+    def test_the_token_call_raises_a_transport_error(self, clock, error, sent):
+        """Any exception a custom transport raises on the token call is a TransportError
+        naming the exception's type, never the exception itself or the secret."""
+        with pytest.raises(TransportError) as caught:
+            ClientCredentials(CLIENT_ID, SECRET).access_token(Raising(error), clock)
+
+        shown = f"{caught.value} {caught.value!r} {caught.value.__cause__!r}"
+        assert (sent, True, False, None) == (
+            caught.value.sent,
+            error.__name__ in str(caught.value),
+            SECRET in shown,
+            caught.value.__cause__,
+        )
+
+    @pytest.mark.parametrize(("error", "sent"), RAISED)
+    def test_a_refresh_raises_a_transport_error(self, store, clock, error, sent):
+        """A refresh through a failing custom transport is a TransportError; the stored
+        tokens are left as they were."""
+        clock.advance(31 * 60)
+        auth = RefreshTokenAuth(CLIENT_ID, SECRET, store, connection_id="conn-1")
+        before = store.load("conn-1")
+
+        with pytest.raises(TransportError) as caught:
+            auth.access_token(Raising(error), clock)
+
+        assert (sent, before, False) == (
+            caught.value.sent,
+            store.load("conn-1"),
+            "REFRESH-0" in str(caught.value),
+        )
+
+    @pytest.mark.parametrize(("error", "sent"), RAISED)
+    def test_exchange_code_raises_a_transport_error(self, clock, error, sent):
+        """exchange_code through a failing custom transport is a TransportError without
+        the code or the secret."""
+        with pytest.raises(TransportError) as caught:
+            exchange_code(
+                Raising(error),
+                client_id=CLIENT_ID,
+                client_secret=SECRET,
+                code="CODE-1",
+                redirect_uri="https://bms.example/callback",
+                clock=clock,
+            )
+
+        assert (sent, False, False) == (
+            caught.value.sent,
+            "CODE-1" in str(caught.value),
+            SECRET in str(caught.value),
+        )
+
+    @pytest.mark.parametrize(("error", "sent"), RAISED)
+    def test_api_calls_meet_the_same_typed_error(self, clock, error, sent):
+        """Through a client, the token call's failure and an API call's failure are both
+        TransportErrors: the token one says nothing reached the API."""
+        token_fails = XeroClient(
+            Raising(error),
+            auth=ClientCredentials(CLIENT_ID, SECRET),
+            tenant_id="tenant-1",
+            clock=clock,
+            retry=RetryPolicy.none(),
+        )
+
+        class StaticAuth:
+            def access_token(self, transport, clock):
+                return "static"
+
+            def invalidate(self, access_token):
+                pass
+
+        api_fails = XeroClient(
+            Raising(error),
+            auth=StaticAuth(),
+            tenant_id="tenant-1",
+            clock=clock,
+            retry=RetryPolicy.none(),
+        )
+
+        with pytest.raises(TransportError) as at_token:
+            token_fails.get_organisation()
+        with pytest.raises(TransportError) as at_api:
+            api_fails.get_organisation()
+
+        assert (False, True, False) == (
+            at_token.value.sent,
+            error.__name__ in str(at_api.value),
+            SECRET in f"{at_token.value} {at_api.value}",
+        )
+
+    def test_a_typed_error_from_the_transport_passes_as_it_is(self, clock):
+        """A transport that raises a bms_xero error itself (HttpxTransport does) keeps it."""
+
+        class Typed(Raising):
+            def send(self, request, *, timeout=None):
+                raise TransportError("connect failed; nothing was sent", sent=False)
+
+        with pytest.raises(TransportError, match=r"^connect failed; nothing was sent$"):
+            ClientCredentials(CLIENT_ID, SECRET).access_token(Typed(OSError), clock)
 
 
 def test_no_secret_in_logs_reprs_or_errors(identity, store, clock, caplog):

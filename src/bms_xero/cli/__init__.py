@@ -11,7 +11,8 @@ progress), :mod:`._snapshots` (invoices queued for the worker), :mod:`._operator
 :mod:`._fake` (the subcommands).
 
 Exit statuses: 0 ok; 1 some invoices or jobs failed; 2 a usage, configuration, input-file or
-database error; 3 Xero could not be reached, refused the credentials or is unavailable.
+database error; 3 Xero could not be reached, refused the credentials or is unavailable; 130
+interrupted; 141 the output's reader went away (``bms-xero jobs | head -1``), quietly.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import httpx
 
@@ -40,9 +41,19 @@ from bms_xero.cli._operator import (
     run_retry,
     run_worker,
 )
-from bms_xero.cli._output import EXIT_USAGE, LogToOutput, Output, UsageError
+from bms_xero.cli._output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    LogToOutput,
+    Output,
+    UsageError,
+)
 from bms_xero.cli._runtime import Runtime
 from bms_xero.clock import Clock
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 __all__ = [
     "build_parser",
@@ -66,6 +77,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        # argparse ignores a failed write; a closed stdout must end like every command's.
+        (file or sys.stdout).write(self.format_help())
 
 
 def _options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -115,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="bms_xero: keep a business management system and Xero aligned on invoices.",
         epilog="Settings come from flags, BMS_XERO_* environment variables and --config; "
         "see docs/cli.md. Exit status: 0 ok, 1 some invoices/jobs failed, 2 usage or "
-        "configuration error, 3 Xero/auth/network error.",
+        "configuration error, 3 Xero/auth/network error, 130 interrupted, 141 the output "
+        "was closed (e.g. | head).",
     )
     _options(parser, top=True)
     common = _Parser(add_help=False)
@@ -159,6 +175,51 @@ def main(
     out_stream = stdout or sys.stdout
     err_stream = stderr or sys.stderr
     env = os.environ if environ is None else environ
+    try:
+        status = _main(args_list, env, stdin, out_stream, err_stream, clock, http_client, stop)
+        for stream in (out_stream, err_stream, sys.stdout):
+            stream.flush()  # what argparse's --help left in the buffer, for one
+    except BrokenPipeError:
+        # The reader went away (`bms-xero jobs | head -1`): end quietly, as a command killed
+        # by SIGPIPE would, without a traceback or an "unexpected error".
+        _discard_closed(out_stream, err_stream)
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _discard_closed(*streams: TextIO) -> None:
+    """Point the process's closed standard streams at /dev/null, so what is still buffered
+    in them can't fail again when the interpreter flushes them at exit (which would print
+    "Exception ignored ... BrokenPipeError" and exit 120)."""
+    for stream in {*streams, sys.stdout, sys.stderr}:
+        try:
+            stream.flush()
+            continue
+        except (BrokenPipeError, ValueError):
+            pass
+        if stream is not sys.stdout and stream is not sys.stderr:
+            continue
+        try:
+            fd = stream.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+        except (AttributeError, OSError, ValueError):
+            continue
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+
+
+def _main(
+    args_list: list[str],
+    env: Mapping[str, str],
+    stdin: TextIO | None,
+    out_stream: TextIO,
+    err_stream: TextIO,
+    clock: Clock | None,
+    http_client: httpx.Client | None,
+    stop: threading.Event | None,
+) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)
@@ -182,7 +243,7 @@ def main(
         verbose=args.verbose,
         stdout=out_stream,
         stderr=err_stream,
-        secrets=[env.get(ENV["client_secret"], "")],
+        secrets=[env.get(ENV["client_secret"], "").strip()],
     )
     with _logging(out, _log_level(args)):
         return _run(args, run, out, env, stdin, clock, http_client, stop)
@@ -221,7 +282,9 @@ def _run(
             runtime.close()
     except KeyboardInterrupt:
         out.note(f"{name}: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # the output is gone: main ends quietly
     except Exception as e:
         return out.error(name, e)
 

@@ -35,7 +35,7 @@ from bms_xero.cli._output import (
 from bms_xero.cli._runtime import Runtime
 from bms_xero.domain import Customer, Invoice
 from bms_xero.engine import Panel, PaymentUpdate, PushResult
-from bms_xero.errors import BmsXeroError, InvoiceValidationError, SyncError
+from bms_xero.errors import BmsXeroError, ConfigurationError, InvoiceValidationError, SyncError
 from bms_xero.jobs import Job, JobStatus, PullSchedule, RunReport, Worker
 from bms_xero.mapping.bms_json import invoice_from_dict, invoice_items
 from bms_xero.xero import MAX_BATCH
@@ -510,16 +510,55 @@ def _add_panel(subparsers: _Subparsers, common: argparse.ArgumentParser) -> None
         "panel",
         parents=[common],
         help="show an invoice's integration panel (link, status, last push and pull)",
-        description="Show what the BMS shows beside the invoice.",
+        description=(
+            "Show what the BMS shows beside the invoice, from the SQLite file alone (no Xero "
+            "credentials needed)."
+        ),
     )
     parser.add_argument("invoice_id", metavar="INVOICE_ID", help="the BMS invoice id")
     parser.set_defaults(run=run_panel)
 
 
+def _panel_tenant(runtime: Runtime) -> str | None:
+    """The organisation whose panel to show, from the settings or the file alone.
+
+    Configured: it, unless the file holds nothing for it but does for others (a wrong id,
+    which would otherwise show every invoice as "not pushed yet"). Not configured: the one
+    organisation the file knows; ``None`` when it knows none (nothing was pushed yet).
+
+    Raises:
+        ConfigurationError: The configured organisation is unknown to a file that knows
+            others, or the file knows several and none is configured.
+    """
+    known = runtime.known_tenants()
+    shown = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+    configured = runtime.settings.tenant_id
+    if configured is not None:
+        if known and configured not in known:
+            origin = runtime.settings.sources.get("tenant_id", "the settings")
+            raise ConfigurationError(
+                f"{runtime.db} has nothing for organisation {configured} (tenant_id from "
+                f"{origin}); it has records for {shown}: check --tenant-id or "
+                "BMS_XERO_TENANT_ID, or the database (--db)"
+            )
+        return configured
+    if len(known) > 1:
+        raise ConfigurationError(
+            f"{runtime.db} has records for {len(known)} organisations ({shown}); choose one "
+            "with --tenant-id or BMS_XERO_TENANT_ID"
+        )
+    return known[0] if known else None
+
+
 def run_panel(args: argparse.Namespace, ctx: Context) -> int:
-    """``bms-xero panel INVOICE_ID``."""
-    panel: Panel = ctx.runtime.engine().panel(args.invoice_id)
-    ctx.out.document({"command": "panel", "panel": panel})
+    """``bms-xero panel INVOICE_ID``: from the SQLite file alone (no credentials, no Xero)."""
+    tenant = _panel_tenant(ctx.runtime)
+    panel: Panel = (
+        Panel(invoice_id=args.invoice_id)
+        if tenant is None
+        else ctx.runtime.store_engine(tenant).panel(args.invoice_id)
+    )
+    ctx.out.document({"command": "panel", "tenant_id": tenant, "panel": panel})
     if panel.state is None:
         ctx.out.line(f"{panel.invoice_id}: not pushed to Xero yet.")
         return EXIT_OK

@@ -2,8 +2,13 @@
 
 Errors are one line (``bms-xero push: <what is wrong>; <what to do>``); ``--verbose`` adds the
 error's structured fields and the traceback. In ``--json`` mode everything a script needs is
-on stdout, errors included (``{"error": {"type": ..., "message": ...}}``). Every write passes
-through a redactor that blanks the configured secrets, as a last line of defence.
+on stdout, errors included (``{"error": {"type": ..., "message": ...}}``).
+
+Every write passes through a redactor that blanks the configured secrets, as a last line of
+defence: in text, each whole occurrence of a secret; in a JSON document, each string *value*
+equal to or containing a secret, before it is encoded (so an escaped secret is caught too,
+and keys and numbers are never touched). A secret shorter than :data:`MIN_SECRET_LENGTH` is
+never used for redaction (it would blank ordinary text); the settings refuse one.
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ from typing import Any, Final, TextIO
 
 import attrs
 
+from bms_xero.cli._config import MIN_SECRET_LENGTH, SettingsError
 from bms_xero.errors import (
     AuthError,
     BmsXeroError,
     ConfigurationError,
+    FieldProblem,
     InvoiceFileError,
     InvoiceValidationError,
     MissingContactId,
     RemoteError,
     StorageError,
+    StorageValueError,
     TaxCodeError,
     TransportError,
     XeroValidationError,
@@ -35,10 +43,13 @@ from bms_xero.errors import (
 from bms_xero.mapping._reference import PreflightFailed
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_REMOTE",
     "EXIT_USAGE",
+    "MIN_SECRET_LENGTH",
     "Output",
     "Progress",
     "UsageError",
@@ -54,6 +65,11 @@ EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 #: Xero could not be reached, refused the credentials or is unavailable.
 EXIT_REMOTE: Final = 3
+#: Ctrl+C (128 + SIGINT), outside the worker, which stops cleanly with 0.
+EXIT_INTERRUPTED: Final = 130
+#: The output's reader went away (128 + SIGPIPE, as the shell reports a command that
+#: SIGPIPE ended): ``bms-xero jobs | head -1``. The command stops at its next write, quietly.
+EXIT_BROKEN_PIPE: Final = 141
 
 REDACTED: Final = "<redacted>"
 
@@ -127,11 +143,19 @@ def error_fields(error: BaseException) -> dict[str, Any]:
     }
 
 
+def _problems(error: BaseException) -> Sequence[FieldProblem] | None:
+    """The error's per-field problems, for the errors that list them."""
+    if isinstance(error, InvoiceValidationError | StorageValueError | SettingsError):
+        return error.problems
+    return None
+
+
 def error_document(error: BaseException, *, verbose: bool = False) -> dict[str, Any]:
     """``{"type": ..., "message": ...}`` plus what a script can act on."""
     doc: dict[str, Any] = {"type": type(error).__name__, "message": one_line(error)}
-    if isinstance(error, InvoiceValidationError):
-        doc["problems"] = [{"path": p.path, "message": p.message} for p in error.problems]
+    problems = _problems(error)
+    if problems is not None:
+        doc["problems"] = [{"path": p.path, "message": p.message} for p in problems]
     if isinstance(error, BmsXeroError):
         doc["retryable"] = error.retryable
     advice = hint(error)
@@ -158,7 +182,8 @@ class Output:
         verbose: Add error details (fields, traceback) to error output.
         stdout: Results.
         stderr: Errors (in text mode), progress and log lines.
-        secrets: Values that must never be printed; blanked wherever they would appear.
+        secrets: Values that must never be printed; blanked wherever they would appear
+            (those shorter than :data:`MIN_SECRET_LENGTH` are ignored).
     """
 
     def __init__(
@@ -174,18 +199,37 @@ class Output:
         self.verbose = verbose
         self.stdout = stdout
         self.stderr = stderr
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets: list[str] = []
+        for secret in secrets:
+            self.add_secret(secret)
 
     def add_secret(self, secret: str) -> None:
-        """Blank ``secret`` from everything printed from now on."""
-        if secret and secret not in self._secrets:
+        """Blank ``secret`` from everything printed from now on (unless it is too short to
+        blank safely: the settings refuse such a secret)."""
+        if len(secret) >= MIN_SECRET_LENGTH and secret not in self._secrets:
             self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        """``text`` with every known secret blanked."""
+        """``text`` with every whole occurrence of a known secret blanked."""
         for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+            while secret in text:  # again: a blank next to the text could spell it anew
+                text = text.replace(secret, REDACTED)  # (ends: a secret is longer than it)
         return text
+
+    def redact_values(self, value: Any) -> Any:
+        """A JSON-able ``value`` with its string values redacted; keys are left alone."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, Mapping):
+            return {k: self.redact_values(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.redact_values(v) for v in value]
+        return value
+
+    def _json(self, doc: Any) -> str:
+        return json.dumps(self.redact_values(jsonable(doc)))
 
     def line(self, text: str = "") -> None:
         """A line of text output (text mode only)."""
@@ -201,7 +245,7 @@ class Output:
     def document(self, doc: Mapping[str, Any]) -> None:
         """The command's JSON document (JSON mode only)."""
         if self.json_mode:
-            self.stdout.write(self.redact(json.dumps(jsonable(doc))) + "\n")
+            self.stdout.write(self._json(doc) + "\n")
             self.stdout.flush()
 
     def table(self, rows: Sequence[Sequence[str]], *, header: Sequence[str] | None = None) -> None:
@@ -223,7 +267,7 @@ class Output:
             doc["exit_code"] = status
             if self.verbose:
                 doc["traceback"] = "".join(traceback.format_exception(error))
-            self.stdout.write(self.redact(json.dumps({"error": doc})) + "\n")
+            self.stdout.write(self._json({"error": doc}) + "\n")
             self.stdout.flush()
             return status
         advice = hint(error)
@@ -233,7 +277,7 @@ class Output:
         if self.verbose:
             self.note(f"  type: {type(error).__name__}")
             for key, value in error_fields(error).items():
-                self.note(f"  {key}: {json.dumps(value)}")
+                self.note(f"  {key}: {json.dumps(self.redact_values(value))}")
             self.note("".join(traceback.format_exception(error)).rstrip())
         return status
 

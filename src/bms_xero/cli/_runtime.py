@@ -1,25 +1,58 @@
 """The command's composition root: settings in, client, engine and stores out.
 
 Everything is built on first use and closed by :meth:`Runtime.close`, so a command that only
-lists jobs never needs Xero credentials, and one that fails early leaves nothing open.
+reads the SQLite file (``jobs``, ``retry``, ``panel``) never needs Xero credentials, and one
+that fails early leaves nothing open.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import httpx
 
 from bms_xero.cli._config import Settings
+from bms_xero.cli._snapshots import TABLE as SNAPSHOTS
 from bms_xero.cli._snapshots import SQLiteInvoiceSnapshots
 from bms_xero.clock import Clock, SystemClock
 from bms_xero.engine import SyncEngine
-from bms_xero.errors import ConfigurationError
+from bms_xero.errors import ConfigurationError, StorageError
 from bms_xero.jobs import SQLiteJobStore
+from bms_xero.jobs._sqlite import JOBS
 from bms_xero.storage import SQLiteStore
+from bms_xero.storage._sqlite_store import RECORDS
 from bms_xero.storage._tokens import SQLiteTokenStore
-from bms_xero.transport import HttpxTransport
+from bms_xero.transport import HttpxTransport, Request, Response
 from bms_xero.xero import Authenticator, ClientCredentials, RefreshTokenAuth, XeroClient
 
 __all__ = ["Runtime"]
+
+#: The tables whose rows name an organisation: sync records, jobs, invoices queued for the
+#: worker.
+_TENANT_TABLES = (RECORDS, JOBS, SNAPSHOTS)
+
+
+class _NoXero:
+    """Transport and authenticator of an engine that reads the store only (``panel``): any
+    attempt to reach Xero is a bug, reported as one rather than sent."""
+
+    def _refuse(self) -> ConfigurationError:
+        return ConfigurationError(
+            "this command reads the SQLite file only and never calls Xero (a bms_xero bug)"
+        )
+
+    def send(self, request: Request, *, timeout: float | None = None) -> Response:
+        raise self._refuse()
+
+    def access_token(self, transport: object, clock: Clock) -> str:
+        raise self._refuse()
+
+    def invalidate(self, access_token: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 class Runtime:
@@ -138,10 +171,49 @@ class Runtime:
 
     @property
     def tenant_id(self) -> str:
-        """The organisation (asks Xero when it is not configured)."""
+        """The organisation: the configured one, else the one the credentials reach (asks
+        Xero's ``/connections``)."""
+        if self.settings.tenant_id is not None:
+            return self.settings.tenant_id
         tenant = self.client().tenant_id
         assert tenant is not None  # client() binds one
         return tenant
+
+    def known_tenants(self) -> list[str]:
+        """The organisations the SQLite file holds anything for (sync records, jobs, queued
+        invoices), sorted; read without Xero."""
+        self.store()  # creates the file (and its tables) like every other command
+        try:
+            with closing(sqlite3.connect(self.db, timeout=5.0)) as conn:
+                present = {
+                    name
+                    for (name,) in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    )
+                }
+                selects = [
+                    f"SELECT DISTINCT tenant_id FROM {t}"  # noqa: S608 (constant table names)
+                    for t in _TENANT_TABLES
+                    if t in present
+                ]
+                if not selects:
+                    return []
+                rows = conn.execute(" UNION ".join(selects) + " ORDER BY 1").fetchall()
+        except sqlite3.Error as e:
+            raise StorageError(f"{self.db}: could not list its organisations ({e})") from e
+        return [str(tenant) for (tenant,) in rows]
+
+    def store_engine(self, tenant_id: str) -> SyncEngine:
+        """An engine for ``tenant_id`` over the store alone, for what reads it only (the
+        panel): no credentials are needed, and nothing is ever sent to Xero."""
+        offline = _NoXero()
+        client = XeroClient(offline, auth=offline, tenant_id=tenant_id, clock=self.clock)
+        return SyncEngine(
+            client=client,
+            store=self.store(),
+            tax_map=dict(self.settings.tax_map),
+            clock=self.clock,
+        )
 
     def engine(self) -> SyncEngine:
         """The sync engine for the organisation."""
@@ -156,7 +228,7 @@ class Runtime:
 
     def close(self) -> None:
         """Close everything that was opened."""
-        for thing in (self._client, self._store, self._jobs, self._tokens):
+        for thing in (self._client, self._store, self._jobs, self._tokens, self._snapshots):
             if thing is not None:
                 thing.close()
         self._client = self._store = self._jobs = self._tokens = None

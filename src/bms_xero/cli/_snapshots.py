@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Final
 
 from bms_xero.domain import Invoice
-from bms_xero.errors import ConfigurationError, StorageError
+from bms_xero.errors import StorageError
 from bms_xero.mapping.bms_json import invoice_from_dict, invoice_to_dict
-from bms_xero.storage._sqlite_schema import Migration, enable_wal, migrate
+from bms_xero.storage._sqlite import SQLiteFile
+from bms_xero.storage._sqlite_schema import Migration
 
 __all__ = ["SQLiteInvoiceSnapshots"]
 
@@ -54,14 +53,21 @@ class SQLiteInvoiceSnapshots:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
-        location = os.fspath(path)
-        if not location or location == ":memory:":
-            raise ConfigurationError("SQLiteInvoiceSnapshots needs a file path")
-        self._path = location
-        self._timeout = float(timeout)
-        with self._connection("open the database") as conn:
-            enable_wal(conn, timeout=self._timeout)
-            migrate(conn, component=COMPONENT, migrations=MIGRATIONS, location=location)
+        # The same plumbing as the other stores: a pool, WAL, fair waits for the write lock.
+        self._db = SQLiteFile(
+            path,
+            owner="SQLiteInvoiceSnapshots",
+            component=COMPONENT,
+            migrations=MIGRATIONS,
+            timeout=timeout,
+            synchronous="FULL",
+            in_memory_hint="the worker in another process must read the same file",
+        )
+        self._path = self._db.path
+
+    def close(self) -> None:
+        """Close the connections. Idempotent."""
+        self._db.close()
 
     def __repr__(self) -> str:
         return f"SQLiteInvoiceSnapshots({self._path!r})"
@@ -70,7 +76,7 @@ class SQLiteInvoiceSnapshots:
         """Save (or replace) the invoice the worker will push for this tenant."""
         body = json.dumps(invoice_to_dict(invoice), sort_keys=True)
         saved = now.astimezone(UTC).isoformat(timespec="microseconds")
-        with self._connection("save an invoice") as conn:
+        with self._db.transaction("save an invoice", write=True) as conn:
             conn.execute(
                 f"INSERT INTO {TABLE} (tenant_id, invoice_id, invoice_number, body, saved_at) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, invoice_id) DO UPDATE SET "
@@ -86,7 +92,7 @@ class SQLiteInvoiceSnapshots:
             InvoiceValidationError: The saved invoice no longer passes validation (a newer
                 rule); queue it again from a corrected file.
         """
-        with self._connection("read an invoice") as conn:
+        with self._db.errors("read an invoice"), self._db.connection() as conn:
             row = conn.execute(
                 f"SELECT body FROM {TABLE} WHERE tenant_id = ? AND invoice_id = ?",  # noqa: S608
                 (tenant_id, invoice_id),
@@ -101,16 +107,3 @@ class SQLiteInvoiceSnapshots:
                 "changed outside bms_xero: queue it again with bms-xero push --background"
             ) from None
         return invoice_from_dict(data)
-
-    @contextmanager
-    def _connection(self, doing: str) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
-        except sqlite3.Error as e:
-            raise StorageError(f"{self._path}: could not {doing} ({e})") from e
-        try:
-            yield conn
-        except sqlite3.Error as e:
-            raise StorageError(f"{self._path}: could not {doing} ({e})") from e
-        finally:
-            conn.close()

@@ -3,6 +3,13 @@
 
 A store owns a :class:`SQLiteFile` for its component (``"sync"``, ``"jobs"``, ...); several
 stores may open the same file, each with its own tables and schema row.
+
+Concurrent writers (threads, processes) take turns on SQLite's one write lock. Every
+connection has a busy timeout (the store's ``timeout=``); a write waits for the lock with
+:func:`~bms_xero.storage._sqlite_schema.begin_immediate`, which retries with short jittered
+sleeps so that no writer starves while others commit back to back, and fails with a
+StorageError only when the lock stayed taken for the whole timeout. Reads never wait for
+writers (WAL).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from contextlib import contextmanager
 from typing import Final, Literal
 
 from bms_xero.errors import ConfigurationError, StorageError
-from bms_xero.storage._sqlite_schema import Migration, enable_wal, migrate
+from bms_xero.storage._sqlite_schema import Migration, begin_immediate, enable_wal, migrate
 
 __all__ = ["SQLiteFile"]
 
@@ -80,7 +87,8 @@ class SQLiteFile:
         owner: The store's class name, for messages.
         component: The store's row in the shared schema table.
         migrations: The component's migrations, oldest first.
-        timeout: Seconds a write waits for another connection's lock.
+        timeout: Seconds a write waits for another connection's lock (every connection's
+            busy timeout).
         synchronous: SQLite's ``synchronous`` setting (``"FULL"`` or ``"NORMAL"``).
         in_memory_hint: What to use instead of ``":memory:"``, for the error message.
 
@@ -131,7 +139,8 @@ class SQLiteFile:
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves. One caller at a time uses a
-        # connection (the pool sees to that), so it may move between threads.
+        # connection (the pool sees to that), so it may move between threads. timeout= is the
+        # connection's busy timeout, which begin_immediate also takes as its budget.
         conn = sqlite3.connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
@@ -155,9 +164,15 @@ class SQLiteFile:
         Writes use ``BEGIN IMMEDIATE``: it takes the write lock before the first read, so a
         version compared (or a job seen as due) can't change before the commit, and a
         deferred transaction can't lose the race to upgrade its lock and fail without waiting.
+        The lock is waited for fairly, up to ``timeout`` (see
+        :func:`~bms_xero.storage._sqlite_schema.begin_immediate`); keep the body short, as
+        every other writer waits for it.
         """
         with self.errors(doing), self._pool.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if write:
+                begin_immediate(conn)
+            else:
+                conn.execute("BEGIN")
             try:
                 yield conn
                 conn.execute("COMMIT")

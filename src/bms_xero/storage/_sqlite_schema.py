@@ -7,9 +7,11 @@ A component's migrations are a sequence of functions; version N means the first 
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from bms_xero.errors import SchemaVersionError
 
@@ -18,6 +20,56 @@ Migration = Callable[[sqlite3.Connection], None]
 surrounding transaction and break the all-or-nothing upgrade."""
 
 SCHEMA_TABLE = "bms_xero_schema"
+
+#: Sleeps between tries for the write lock grow from the first to the cap (full jitter).
+_FIRST_WAIT: Final = 0.0001
+_MAX_WAIT: Final = 0.002
+_jitter = random.SystemRandom()  # fork-safe: two forked children never wait in lockstep
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether ``error`` is SQLite's "database is locked" (SQLITE_BUSY, any extended code)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == sqlite3.SQLITE_BUSY
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+def begin_immediate(conn: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting for the write lock as long as the connection's busy timeout.
+
+    SQLite's own busy handler is unfair to a waiter: it sleeps up to 100 ms between tries,
+    while a writer that commits and begins again at once retakes the lock within
+    microseconds, so two processes writing steadily could starve one of them past any
+    timeout ("database is locked"). Here each try takes the lock or fails at once (busy
+    timeout 0 for that statement), and between tries the waiter sleeps a short random time
+    (1 ms growing to 20 ms, full jitter): it polls often, out of step with the other
+    writers, and gives up only when the connection's busy timeout has passed. The busy
+    timeout is restored for the statements that follow.
+
+    Raises:
+        sqlite3.OperationalError: The lock was not free within the busy timeout (or another
+            error).
+    """
+    budget_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    deadline = time.monotonic() + budget_ms / 1000
+    cap = _FIRST_WAIT
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                left = deadline - time.monotonic()
+                if not is_busy(e) or left <= 0:
+                    raise
+            # A real wait: this is another connection's lock, not our clock.
+            time.sleep(min(left, _jitter.uniform(0, cap)))
+            cap = min(cap * 2, _MAX_WAIT)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {budget_ms}")
 
 
 def enable_wal(conn: sqlite3.Connection, *, timeout: float) -> str:
@@ -63,8 +115,9 @@ def migrate(
 ) -> int:
     """Bring ``component`` up to ``len(migrations)`` in one ``BEGIN IMMEDIATE`` transaction.
 
-    Two processes opening the same file at once are serialised by the write lock; the second
-    finds the work done. A failing migration rolls everything back.
+    Two processes opening the same file at once are serialised by the write lock (taken with
+    :func:`begin_immediate`, within the connection's busy timeout); the second finds the work
+    done. A failing migration rolls everything back.
 
     Args:
         conn: A connection in autocommit mode (``isolation_level=None``), not in a
@@ -80,7 +133,7 @@ def migrate(
         SchemaVersionError: The file records a newer version than ``len(migrations)``.
     """
     target = len(migrations)
-    conn.execute("BEGIN IMMEDIATE")
+    begin_immediate(conn)
     try:
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} ("

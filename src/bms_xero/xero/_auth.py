@@ -12,7 +12,9 @@ Two ways to get an access token, both behind the small :class:`Authenticator` pr
   rejects with ``invalid_grant`` raises :class:`~bms_xero.errors.ReauthorizationRequired`.
 
 :func:`authorize_url` and :func:`exchange_code` cover the first connection. No secret or
-token ever appears in a repr, a log line or an exception message.
+token ever appears in a repr, a log line or an exception message, and whatever a custom
+transport raises on the token call becomes a :class:`~bms_xero.errors.TransportError`
+naming only the exception's type (as on API calls).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -30,13 +33,15 @@ from urllib.parse import urlencode
 from bms_xero.clock import Clock, SystemClock
 from bms_xero.errors import (
     AuthError,
+    BmsXeroError,
     ConfigurationError,
     ReauthorizationRequired,
+    TransportError,
     UnexpectedResponse,
     VersionConflict,
 )
 from bms_xero.storage._tokens import StoredToken, TokenSet, TokenStore
-from bms_xero.transport import Headers, Request, Transport
+from bms_xero.transport import Headers, Request, Response, Transport
 from bms_xero.xero._calls import USER_AGENT
 from bms_xero.xero._decode import decode_error, read_json
 
@@ -82,7 +87,8 @@ class Authenticator(Protocol):
         Raises:
             ReauthorizationRequired: A person must connect the app to Xero again.
             AuthError: Xero refused the app's credentials.
-            TransportError: The token endpoint could not be reached.
+            TransportError: The token endpoint could not be reached; the built-in
+                authenticators turn anything a custom transport raises into one.
         """
         ...
 
@@ -198,8 +204,34 @@ def decode_token(
     raise decode_error(status, headers, body, now=now)
 
 
+#: Failures of a custom transport that mean the token request never left this machine.
+_NOT_SENT: tuple[type[Exception], ...] = (ConnectionRefusedError, socket.gaierror)
+
+
+def _send(transport: Transport, request: Request) -> Response:
+    """Send a token request; whatever a custom transport raises becomes a typed error.
+
+    A :class:`~bms_xero.errors.BmsXeroError` (an ``HttpxTransport``'s ``TransportError``)
+    passes as it is. Anything else (``ConnectionResetError``, ``OSError``, ``ValueError``,
+    ...) becomes a ``TransportError`` naming only the exception's type: its text may quote
+    the request, whose form and headers hold the client secret, a refresh token or a code.
+    """
+    try:
+        return transport.send(request)
+    except BmsXeroError:
+        raise
+    except Exception as e:
+        sent = not isinstance(e, _NOT_SENT)
+        raise TransportError(
+            f"the transport failed during {request.method} {request.path} (the token "
+            f"endpoint; {type(e).__name__}); "
+            + ("nothing was sent" if not sent else "the request may have reached Xero"),
+            sent=sent,
+        ) from None
+
+
 def _fetch(transport: Transport, request: Request, clock: Clock, *, grant: str) -> TokenSet:
-    response = transport.send(request)
+    response = _send(transport, request)
     token = decode_token(
         response.status, response.headers, response.content, now=clock.now(), grant=grant
     )
@@ -430,6 +462,8 @@ def exchange_code(
     Raises:
         ReauthorizationRequired: The code was refused (used, expired, wrong redirect URI).
         AuthError: The client id or secret was refused.
+        TransportError: The token endpoint could not be reached (whatever the transport
+            raised; ``sent`` says whether the code may have reached Xero and been used).
     """
     form = [
         ("grant_type", "authorization_code"),
