@@ -2,8 +2,9 @@
 
 Everything above this layer (the Xero client, auth, rate limits, retries) builds plain
 :class:`Request` values and reads plain :class:`Response` values, so it can be tested
-without a network. :class:`HttpxTransport` is the default: it wraps an ``httpx.Client`` that
-the host owns, so proxies, TLS and connection pooling stay under the host's control.
+without a network. :class:`HttpxTransport` is the default: it wraps an ``httpx.Client`` (or
+an ``httpx2.Client``, httpx's successor) that the host owns, so proxies, TLS and connection
+pooling stay under the host's control. httpx2 is optional: bms_xero never imports it.
 
 A transport never retries on its own: retrying a create is only safe with the same
 ``Idempotency-Key`` inside Xero's key lifetime, and only the client knows that. When no
@@ -13,14 +14,20 @@ usable response arrives, a transport raises :class:`~bms_xero.errors.TransportEr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import attrs
 import httpx
 
 from bms_xero.errors import ConfigurationError, TransportError
+
+if TYPE_CHECKING:
+    # Optional: only for annotations. Without httpx2 installed the names are Any.
+    import httpx2  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -168,44 +175,83 @@ class Transport(Protocol):
         ...
 
 
-# httpx failures before any byte of the request left: safe to repeat even a create.
-_NOT_SENT: tuple[type[Exception], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.ProxyError,
-    httpx.UnsupportedProtocol,
-)
+def _httpx_library(value: object, kind: str) -> ModuleType | None:
+    """``httpx`` or ``httpx2``, whichever ``value`` is a ``kind`` (``"Client"``, ``"Request"``) of.
+
+    ``None`` for anything else. httpx2 is looked up among the imported modules only: whoever
+    holds an ``httpx2`` object has imported it, and bms_xero itself never does. (Also used by
+    :class:`bms_xero.testing.FakeTransport`.)
+    """
+    for library in (httpx, sys.modules.get("httpx2")):
+        if library is not None and isinstance(value, getattr(library, kind)):
+            return library
+    return None
+
+
+@attrs.frozen
+class _Failures:
+    """One library's exceptions, sorted by what they say about the request."""
+
+    not_sent: tuple[type[Exception], ...]  # nothing left: safe to repeat even a create
+    timeout: type[Exception]
+    invalid_url: type[Exception]
+    any: type[Exception]
+
+    @classmethod
+    def of(cls, library: ModuleType) -> _Failures:
+        return cls(
+            not_sent=(
+                library.ConnectError,
+                library.ConnectTimeout,
+                library.PoolTimeout,
+                library.ProxyError,
+                library.UnsupportedProtocol,
+            ),
+            timeout=library.TimeoutException,
+            invalid_url=library.InvalidURL,
+            any=library.HTTPError,
+        )
+
+
+def _seconds(timeout: Any) -> tuple[float | None, float | None, float | None, float | None]:
+    # The 4-tuple form means the same to httpx and httpx2, whichever Timeout class it came from.
+    return (timeout.connect, timeout.read, timeout.write, timeout.pool)
 
 
 class HttpxTransport:
-    """A :class:`Transport` over an ``httpx.Client`` the host provides.
+    """A :class:`Transport` over an ``httpx.Client`` (or ``httpx2.Client``) the host provides.
 
     The host keeps control of proxies, TLS, limits and event hooks. Redirects are never
     followed and no retries are configured here (``httpx.HTTPTransport(retries=0)`` is
-    httpx's default; a host that set retries on its own transport should not).
+    httpx's default; a host that set retries on its own transport should not). Either
+    library's failures become the same :class:`~bms_xero.errors.TransportError`.
 
     Args:
-        client: The httpx client to send with.
-        timeout: Default timeouts; ``None`` keeps the client's own configuration. A per-call
-            ``timeout`` to :meth:`send` replaces the read and write timeouts only.
+        client: The httpx or httpx2 client to send with.
+        timeout: Default timeouts (an ``httpx.Timeout`` or ``httpx2.Timeout``); ``None`` keeps
+            the client's own configuration. A per-call ``timeout`` to :meth:`send` replaces the
+            read and write timeouts only.
         owns_client: Whether :meth:`close` closes ``client`` (``True`` when bms_xero created it).
     """
 
     def __init__(
         self,
-        client: httpx.Client,
+        client: httpx.Client | httpx2.Client,
         *,
-        timeout: httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         owns_client: bool = False,
     ) -> None:
-        if not isinstance(client, httpx.Client):
+        library = _httpx_library(client, "Client")
+        if library is None:
             raise ConfigurationError(
-                f"HttpxTransport needs an httpx.Client, not {type(client).__name__}; for an "
-                "async client or another library, implement the Transport protocol"
+                f"HttpxTransport needs an httpx.Client or httpx2.Client, not "
+                f"{type(client).__name__}; for an async client or another library, implement "
+                "the Transport protocol"
             )
         self._client = client
-        self._timeout = timeout
+        self._library = library
+        self._failures = _Failures.of(library)
+        self._timeout = None if timeout is None else _seconds(timeout)
         self._owns_client = owns_client
 
     @classmethod
@@ -218,15 +264,18 @@ class HttpxTransport:
         )
         return cls(client, owns_client=True)
 
-    def _timeout_for(self, timeout: float | None) -> httpx.Timeout | None:
+    def _timeout_for(
+        self, timeout: float | None
+    ) -> tuple[float | None, float | None, float | None, float | None] | None:
         if timeout is None:
             return self._timeout
-        base = self._timeout or self._client.timeout
-        return httpx.Timeout(timeout, connect=base.connect, pool=base.pool)
+        connect, _, _, pool = self._timeout or _seconds(self._client.timeout)
+        return (connect, timeout, timeout, pool)
 
     def send(self, request: Request, *, timeout: float | None = None) -> Response:
         """Send ``request`` through the httpx client (see :meth:`Transport.send`)."""
         chosen = self._timeout_for(timeout)
+        failures = self._failures
         try:
             answer = self._client.request(
                 request.method,
@@ -234,23 +283,23 @@ class HttpxTransport:
                 headers=list(request.headers.pairs),
                 content=request.content or None,
                 follow_redirects=False,
-                timeout=httpx.USE_CLIENT_DEFAULT if chosen is None else chosen,
+                timeout=self._library.USE_CLIENT_DEFAULT if chosen is None else chosen,
             )
-        except _NOT_SENT as e:
+        except failures.not_sent as e:
             raise TransportError(
                 f"could not connect to send {request.method} {request.path} "
                 f"({type(e).__name__}); nothing was sent",
                 sent=False,
             ) from e
-        except httpx.TimeoutException as e:
+        except failures.timeout as e:
             raise TransportError(
                 f"no answer in time to {request.method} {request.path} ({type(e).__name__}); "
                 "the request may have reached Xero",
                 sent=True,
             ) from e
-        except httpx.InvalidURL as e:
+        except failures.invalid_url as e:
             raise ConfigurationError(f"{request.url!r} is not a usable URL: {e}") from e
-        except httpx.HTTPError as e:
+        except failures.any as e:
             raise TransportError(
                 f"the connection failed during {request.method} {request.path} "
                 f"({type(e).__name__}); the request may have reached Xero",

@@ -28,6 +28,7 @@ _SCHEMAS = {
     "accounts": "Accounts",
     "taxrates": "TaxRates",
     "organisation": "Organisations",
+    "organisations": "Organisations",
 }
 
 

@@ -228,7 +228,7 @@ def test_where_on_a_nested_guid(api: Api, contact_id: str, three: list[dict[str,
 
 def test_unsupported_where_is_a_400(api: Api) -> None:
     """A where clause the fake cannot read is a 400, never a silently unfiltered list."""
-    status, body = api.call("GET", "/Invoices", params={"where": 'Reference.Contains("x")'})
+    status, body = api.call("GET", "/Invoices", params={"where": 'Reference.ToLower()=="x"'})
 
     assert (400, "QueryParseException") == (status, body["Type"])
 

@@ -169,3 +169,119 @@ class TestHttpxTransport:
         transport.close()
 
         assert True is transport._client.is_closed
+
+
+@pytest.fixture(name="httpx2")
+def _httpx2():
+    return pytest.importorskip("httpx2")
+
+
+class TestHttpx2Client:
+    def test_round_trip(self, httpx2):
+        """An httpx2.Client is sent with like an httpx.Client: the request goes out as given
+        and the answer comes back."""
+        seen = []
+
+        def handler(request):
+            seen.append(request)
+            return httpx2.Response(201, headers={"X-MinLimit-Remaining": "59"}, content=b"{}")
+
+        transport = HttpxTransport(httpx2.Client(transport=httpx2.MockTransport(handler)))
+        response = transport.send(
+            Request("PUT", "https://api.xero.com/x?unitdp=4", {"A": "1"}, b"x")
+        )
+
+        assert ("PUT", "4", "1", b"x") == (
+            seen[0].method,
+            seen[0].url.params["unitdp"],
+            seen[0].headers["a"],
+            seen[0].content,
+        )
+        assert (201, "59", b"{}") == (
+            response.status,
+            response.headers["x-minlimit-remaining"],
+            response.content,
+        )
+
+    @pytest.mark.parametrize(
+        ("name", "sent"),
+        [
+            ("ConnectError", False),
+            ("ConnectTimeout", False),
+            ("PoolTimeout", False),
+            ("ReadTimeout", True),
+            ("WriteTimeout", True),
+            ("ReadError", True),
+            ("RemoteProtocolError", True),
+        ],
+    )
+    def test_failures_map_as_with_httpx(self, httpx2, name, sent):
+        """httpx2's exceptions become the same TransportError, sent or not, as httpx's."""
+
+        def handler(request):
+            raise getattr(httpx2, name)("boom", request=request)
+
+        transport = HttpxTransport(httpx2.Client(transport=httpx2.MockTransport(handler)))
+
+        with pytest.raises(TransportError) as caught:
+            transport.send(Request("PUT", "https://api.xero.com/api.xro/2.0/Invoices"))
+
+        assert (sent, name) == (caught.value.sent, type(caught.value.__cause__).__name__)
+
+    def test_timeouts_reach_the_httpx2_client(self, httpx2):
+        """The explicit default and a per-call timeout reach httpx2 as they reach httpx; an
+        httpx2.Timeout may be the default."""
+        seen = []
+
+        def handler(request):
+            seen.append(request.extensions["timeout"])
+            return httpx2.Response(200)
+
+        client = httpx2.Client(transport=httpx2.MockTransport(handler))
+        HttpxTransport(client).send(Request("GET", "https://api.xero.com/x"))
+        HttpxTransport(client).send(Request("GET", "https://api.xero.com/x"), timeout=2.5)
+        HttpxTransport(client, timeout=httpx2.Timeout(7.0)).send(Request("GET", "https://a.b/"))
+
+        assert [
+            {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 5.0},
+            {"connect": 5.0, "read": 2.5, "write": 2.5, "pool": 5.0},
+            {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 7.0},
+        ] == seen
+
+    def test_no_timeout_keeps_the_clients_own(self, httpx2):
+        """timeout=None leaves the httpx2 client's configured timeouts in force."""
+        seen = []
+
+        def handler(request):
+            seen.append(request.extensions["timeout"])
+            return httpx2.Response(200)
+
+        client = httpx2.Client(transport=httpx2.MockTransport(handler), timeout=3.0)
+        HttpxTransport(client, timeout=None).send(Request("GET", "https://api.xero.com/x"))
+
+        assert [{"connect": 3.0, "read": 3.0, "write": 3.0, "pool": 3.0}] == seen
+
+    def test_the_refusal_names_both_clients(self):
+        """Something that is neither client is refused, naming both it could have been."""
+        with pytest.raises(ConfigurationError, match=r"httpx\.Client or httpx2\.Client"):
+            HttpxTransport(object())  # type: ignore[arg-type]
+
+
+def test_bms_xero_never_needs_httpx2():
+    """With httpx2 unimportable, bms_xero, its fake and its plugin import and work over httpx,
+    and nothing imports httpx2."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+sys.modules["httpx2"] = None  # any import of it now fails
+import bms_xero, bms_xero.transport, bms_xero.testing, bms_xero.testing.plugin
+from bms_xero.testing import FakeXero
+assert FakeXero(seed=1).client().get_organisation().name
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert (0, "") == (done.returncode, done.stderr)

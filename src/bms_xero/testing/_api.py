@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import secrets
+import urllib.parse
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -35,6 +38,8 @@ from bms_xero.testing._query import (
     Where,
     changed_since,
     if_modified_since,
+    normal_guid,
+    order_by,
     paging,
 )
 from bms_xero.testing._render import (
@@ -59,6 +64,7 @@ from bms_xero.testing._rules import (
     delete_batch_payment,
     delete_payment,
     find_invoice,
+    number_problems,
     pay_invoice,
     update_contact,
     update_invoice,
@@ -196,48 +202,179 @@ def _bad_request(message: str) -> Reply:
     return error_reply(400, message, number=16, error_type="QueryParseException")
 
 
+def _post_data_invalid(message: str) -> Reply:
+    return error_reply(400, message, number=14, error_type="PostDataInvalidException")
+
+
 def _elements(call: FakeRequest, key: str) -> list[Any] | Reply:
-    """The elements of a write's body: ``{"Invoices": [...]}`` or a single object."""
+    """The elements of a write's body: ``{"Invoices": [...]}`` or a single object, in JSON
+    or in XML (see :func:`_xml_body`)."""
     if len(call.body) > MAX_BODY:
         return text_reply(413, "Request Entity Too Large")
+    xml = _xml_body(call)
+    if xml is not None:
+        return _xml_elements(xml, key)
     try:
         data = decode_json(call.body or b"")
-    except UnexpectedResponse:
-        return error_reply(
-            400,
-            "The request body is not valid JSON",
-            number=14,
-            error_type="PostDataInvalidException",
-        )
+    except (UnexpectedResponse, RecursionError):
+        return _post_data_invalid("The request body is not valid JSON")
     if isinstance(data, Mapping) and key in data:
         items = data[key]
         if isinstance(items, list):
             return items
     elif isinstance(data, Mapping) and data:
         return [data]
-    return error_reply(
-        400,
-        f'The request body must be {{"{key}": [...]}} or a single object',
-        number=14,
-        error_type="PostDataInvalidException",
+    return _post_data_invalid(f'The request body must be {{"{key}": [...]}} or a single object')
+
+
+# --- XML bodies ---------------------------------------------------------------------------------
+
+# Xero takes writes in XML as well as JSON (pyxero writes only XML). An XML element whose
+# children are values becomes an object, and these containers become lists of their children,
+# so <Invoices><Invoice>...<LineItems><LineItem>... reads as {"Invoices": [{"LineItems": [...
+# (the same dict the JSON path builds). Any other element named like a plural of its children
+# (<Things><Thing/>...) is a list too.
+_XML_LISTS = {
+    "Invoices": "Invoice",
+    "Contacts": "Contact",
+    "Payments": "Payment",
+    "BatchPayments": "BatchPayment",
+    "Allocations": "Allocation",
+    "LineItems": "LineItem",
+    "Tracking": "TrackingCategory",
+    "Addresses": "Address",
+    "Phones": "Phone",
+    "ContactPersons": "ContactPerson",
+    "ContactGroups": "ContactGroup",
+    "CreditNotes": "CreditNote",
+    "Prepayments": "Prepayment",
+    "Overpayments": "Overpayment",
+    "ValidationErrors": "ValidationError",
+    "Warnings": "Warning",
+}
+_XML_TYPES = frozenset({"application/xml", "text/xml"})
+# A DOCTYPE can declare entities, and entities can expand a small body into gigabytes; the
+# stdlib parser has no switch for that, so such bodies are refused before parsing.
+_XML_DECLARATIONS = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_MAX_DEPTH = 32
+
+
+def _xml_body(call: FakeRequest) -> bytes | None:
+    """The XML of a write, if it is one: ``Content-Type: application/xml`` or ``text/xml``,
+    a body starting with ``<``, or the form-encoded ``xml=...`` older pyxero versions send;
+    ``None`` for anything else (read as JSON)."""
+    content_type = call.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = call.body.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if content_type == "application/x-www-form-urlencoded" and body.startswith(b"xml="):
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return form.get("xml", [""])[0].encode()
+    if content_type in _XML_TYPES or body.startswith(b"<"):
+        return body
+    return None
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]  # without a {namespace}
+
+
+def _xml_value(element: ElementTree.Element, depth: int = 0) -> Any:
+    """One XML element as the JSON path would have it (see :data:`_XML_LISTS`)."""
+    if depth > _XML_MAX_DEPTH:
+        raise ValueError(f"the XML is nested more than {_XML_MAX_DEPTH} deep")
+    tag = _local(element.tag)
+    children = list(element)
+    item = _XML_LISTS.get(tag)
+    if (
+        item is None
+        and tag.endswith("s")
+        and children
+        and all(_local(c.tag) == tag[:-1] for c in children)
+    ):
+        item = tag[:-1]
+    if item is not None:
+        if children and all(_local(c.tag) == item for c in children):
+            return [_xml_value(c, depth + 1) for c in children]
+        if not children:
+            return []
+        # pyxero writes a list whose name is not a plural (Tracking) as one element holding
+        # the entry's fields: <Tracking><Name>Region</Name><Option>North</Option></Tracking>.
+        return [_xml_object(children, depth)]
+    if not children:
+        return (element.text or "").strip()
+    return _xml_object(children, depth)
+
+
+def _xml_object(children: list[ElementTree.Element], depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for child in children:
+        name = _local(child.tag)
+        if name in out:
+            raise ValueError(f"<{name}> appears twice where one value is expected")
+        out[name] = _xml_value(child, depth + 1)
+    return out
+
+
+def _xml_elements(body: bytes, key: str) -> list[Any] | Reply:
+    """The elements of an XML write: a ``<Invoices>`` root of ``<Invoice>`` elements, or one
+    ``<Invoice>`` (and likewise for every resource)."""
+    if _XML_DECLARATIONS.search(body):
+        return _post_data_invalid(
+            "FakeXero does not read XML with a DOCTYPE or ENTITY declaration; send the "
+            "elements alone"
+        )
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 (DOCTYPE and ENTITY refused above)
+        value = _xml_value(root)
+    except (ElementTree.ParseError, ValueError) as e:
+        return _post_data_invalid(f"The request body is not valid XML: {e}")
+    tag, item = _local(root.tag), _XML_LISTS.get(key, key[:-1])
+    if tag == key and isinstance(value, list):
+        return value
+    if tag == item and isinstance(value, dict):
+        if key == "Allocations" and "Amount" not in value and "AppliedAmount" in value:
+            # pyxero names an allocation's amount AppliedAmount, as Xero's XML does.
+            value = {**value, "Amount": value.pop("AppliedAmount")}
+        return [value]
+    return _post_data_invalid(
+        f"The XML body must be <{key}> holding <{item}> elements, or one <{item}>; not <{tag}>"
     )
+
+
+def _writes(elements: Sequence[Any], write: Callable[[Any], Outcome]) -> list[Outcome]:
+    """Each element's outcome: refused for its numbers (see
+    :func:`~bms_xero.testing._rules.number_problems`) before any rule runs, else written."""
+    outcomes = []
+    for element in elements:
+        problems = number_problems(element)
+        outcomes.append(Outcome(None, tuple(problems)) if problems else write(element))
+    return outcomes
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and Infinity (which a refused element may carry) written as text:
+    they are not JSON, and an answer must always be."""
+    if isinstance(value, Mapping):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, Decimal) and not value.is_finite():
+        return str(value)
+    return value
 
 
 def _echo(
     element: Any, outcome: Outcome, *, flag: str | None, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """A rejected element as Xero returns it: what was sent, plus its ValidationErrors."""
-    out: dict[str, Any] = dict(element) if isinstance(element, Mapping) else {}
+    """A rejected element as Xero returns it: what was sent, plus its ValidationErrors.
+
+    Each message is given once, on the element, lines included: that is the shape of every
+    example in Xero's spec (LineItem has no ValidationErrors there), and a client reading
+    both places would otherwise see a line's problem twice.
+    """
+    out: dict[str, Any] = _json_safe(dict(element)) if isinstance(element, Mapping) else {}
     out.update(extra or {})
-    lines = out.get("LineItems")
-    if outcome.line_messages and isinstance(lines, list):
-        echoed = []
-        for i, line in enumerate(lines):
-            messages = outcome.line_messages.get(i)
-            if messages and isinstance(line, Mapping):
-                line = {**line, "ValidationErrors": [{"Message": m} for m in messages]}
-            echoed.append(line)
-        out["LineItems"] = echoed
     if flag is not None:
         out[flag] = True
     out["StatusAttributeString"] = "ERROR"
@@ -297,6 +434,25 @@ def _csv(call: FakeRequest, name: str) -> list[str] | None:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def _guids(call: FakeRequest, name: str) -> list[str] | None:
+    """A comma-separated list of ids (``IDs``, ``ContactIDs``), each as the fake stores ids:
+    Xero reads a GUID in any case, with or without its dashes."""
+    values = _csv(call, name)
+    return None if values is None else [normal_guid(v.strip('"')) for v in values]
+
+
+def _flag(call: FakeRequest, name: str) -> bool:
+    """A boolean query parameter (``includeArchived=true``); absent is false. Any case is
+    read (the official SDK writes Python's ``True``), anything else is a 400."""
+    raw = call.query.get(name.casefold())
+    if raw is None or raw.strip() == "":
+        return False
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise QueryError(f"{name}={raw!r} must be true or false")
+    return value == "true"
+
+
 def _filtered(
     call: FakeRequest,
     records: list[T],
@@ -332,19 +488,39 @@ def _ordered(
     ``DESC``, the keyset-paging order, costs nothing; any other field renders every record.
     """
     order = call.query.get("order")
-    if not order:
+    if not order or not order.strip():
         return records
-    field, _, direction = order.strip().partition(" ")
-    direction = direction.strip().upper() or "ASC"
-    if direction not in ("ASC", "DESC"):
-        raise QueryError(f"order={order!r}: the direction must be ASC or DESC")
-    if in_update_order and field.casefold() == "updateddateutc":
-        return records if direction == "ASC" else records[::-1]
-    keyed: list[tuple[Any, T]] = [(render(r).get(field), r) for r in records]
-    if any(value is None for value, _ in keyed):
-        raise QueryError(f"order={order!r}: FakeXero can only order by a field every record has")
-    keyed.sort(key=lambda pair: pair[0], reverse=direction == "DESC")
-    return [r for _, r in keyed]
+    fields = order_by(order)
+    if in_update_order and len(fields) == 1 and fields[0][0].casefold() == "updateddateutc":
+        return records if not fields[0][1] else records[::-1]
+    rendered = [(render(r), r) for r in records]
+    # Sort by the last field first: Python's sort is stable, so each earlier field then
+    # decides among the records the later ones left equal.
+    for field, descending in reversed(fields):
+        keys = [_sort_key(shown.get(field)) for shown, _ in rendered]
+        if any(key is None for key in keys):
+            raise QueryError(
+                f"order={order!r}: FakeXero can only order by a field every record has, "
+                f"and some have no {field}"
+            )
+        try:
+            pairs = sorted(zip(keys, rendered, strict=True), key=lambda p: p[0], reverse=descending)
+        except TypeError:
+            raise QueryError(f"order={order!r}: {field} is not one kind of value") from None
+        rendered = [pair for _, pair in pairs]
+    return [r for _, r in rendered]
+
+
+_MS_DATE = re.compile(r"/Date\((-?\d+)")
+
+
+def _sort_key(value: Any) -> Any:
+    """What a rendered field sorts by: ``/Date(ms...)/`` by its instant (its text would put
+    ``/Date(999...)/`` after ``/Date(1000...)/``), everything else as it is."""
+    if isinstance(value, str):
+        stamp = _MS_DATE.match(value)
+        return int(stamp.group(1)) if stamp else value
+    return value
 
 
 def _list_reply(
@@ -404,15 +580,27 @@ def _unitdp(call: FakeRequest) -> int:
 
 
 def _get_invoices(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
+    """``GET /Invoices``: the filters (IDs, InvoiceNumbers, ContactIDs, Statuses,
+    If-Modified-Since), then ``searchTerm`` and ``createdByMyApp``, then ``where``, ``order``
+    and the page.
+
+    ``searchTerm`` is a case-insensitive contains over InvoiceNumber and Reference (spec,
+    components/parameters/searchTerm). ``createdByMyApp=true`` keeps the invoices this app
+    created through the API. ``includeArchived`` is read and changes nothing: invoices have
+    no ARCHIVED status (spec, Invoice.Status), so none is ever left out.
+    """
     page = paging(call.query)
     since = _since(call)
-    ids = _csv(call, "IDs")
+    ids = _guids(call, "IDs")
     numbers = _csv(call, "InvoiceNumbers")
-    contacts = _csv(call, "ContactIDs")
+    contacts = _guids(call, "ContactIDs")
     statuses = _csv(call, "Statuses")
+    term = call.query.get("searchterm", "").strip().casefold()
+    mine = _flag(call, "createdByMyApp")
+    _flag(call, "includeArchived")  # read, so a bad value is a 400; see the docstring
     candidates: Iterable[StoredInvoice]
     if ids is not None:
-        wanted = {i.lower() for i in ids}
+        wanted = set(ids)
         candidates = [org.invoices[i] for i in wanted if i in org.invoices]
     elif numbers is not None:
         candidates = [org.invoices[org.numbers[n]] for n in set(numbers) if n in org.numbers]
@@ -427,7 +615,7 @@ def _get_invoices(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
     else:
         candidates = (org.invoices[i] for i in org.recent_invoices)
     wanted_numbers = set(numbers) if numbers is not None else None
-    wanted_contacts = {c.lower() for c in contacts} if contacts is not None else None
+    wanted_contacts = set(contacts) if contacts is not None else None
     wanted_statuses = {s.upper() for s in statuses} if statuses is not None else None
     records = [
         r
@@ -436,11 +624,13 @@ def _get_invoices(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
         and (wanted_numbers is None or r.number in wanted_numbers)
         and (wanted_contacts is None or r.contact_id in wanted_contacts)
         and (wanted_statuses is None or r.status in wanted_statuses)
+        and (not mine or r.created_by == ctx.app)
+        and (not term or term in r.number.casefold() or term in (r.reference or "").casefold())
     ]
     if ids is not None or numbers is not None or contacts is not None:
         records.sort(key=lambda r: r.updated_at)
     unitdp = _unitdp(call)
-    summary = call.query.get("summaryonly", "").strip().lower() == "true"
+    summary = _flag(call, "summaryOnly")
     # Un-paged list calls leave out line items, as Xero's do.
     with_lines = page.number is not None
     return _list_reply(
@@ -470,7 +660,7 @@ def _invoices(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
         if isinstance(elements, Reply):
             return elements
         write = create_invoice if call.method == "PUT" else upsert_invoice
-        outcomes = [write(org, el, ctx) for el in elements]
+        outcomes = _writes(elements, lambda el: write(org, el, ctx))
         return _write_reply(
             "Invoices",
             elements,
@@ -480,7 +670,7 @@ def _invoices(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
             flag="HasErrors",
             ctx=ctx,
         )
-    found = find_invoice(org, ident.lower() if len(ident) == 36 else ident)
+    found = find_invoice(org, ident)
     if found is None:
         return _not_found()
     if call.method == "GET":
@@ -491,7 +681,7 @@ def _invoices(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     elements = _elements(call, "Invoices")
     if isinstance(elements, Reply):
         return elements
-    outcomes = [update_invoice(org, found, el, ctx) for el in elements]
+    outcomes = _writes(elements, lambda el: update_invoice(org, found, el, ctx))
     return _write_reply(
         "Invoices",
         elements,
@@ -536,7 +726,7 @@ def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
         elements = _elements(call, "Payments")
         if isinstance(elements, Reply):
             return elements
-        outcomes = [pay_invoice(org, el, ctx) for el in elements]
+        outcomes = _writes(elements, lambda el: pay_invoice(org, el, ctx))
         return _write_reply(
             "Payments",
             elements,
@@ -546,7 +736,7 @@ def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
             flag="HasValidationErrors",
             ctx=ctx,
         )
-    payment = org.payments.get(ident.lower())
+    payment = org.payments.get(normal_guid(ident))
     if payment is None:
         return _not_found()
     if call.method == "GET":
@@ -557,7 +747,7 @@ def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     elements = _elements(call, "Payments")
     if isinstance(elements, Reply):
         return elements
-    outcomes = [delete_payment(org, payment, el, ctx) for el in elements]
+    outcomes = _writes(elements, lambda el: delete_payment(org, payment, el, ctx))
     return _write_reply(
         "Payments",
         elements,
@@ -599,7 +789,7 @@ def _batch_payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) ->
             ctx=ctx,
             in_update_order=True,
         )
-    batch = org.batch_payments.get(ident.lower())
+    batch = org.batch_payments.get(normal_guid(ident))
     if batch is None:
         return _not_found()
     if call.method == "GET":
@@ -610,7 +800,7 @@ def _batch_payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) ->
     elements = _elements(call, "BatchPayments")
     if isinstance(elements, Reply):
         return elements
-    outcomes = [delete_batch_payment(org, batch, el, ctx) for el in elements]
+    outcomes = _writes(elements, lambda el: delete_batch_payment(org, batch, el, ctx))
     return _write_reply(
         "BatchPayments",
         elements,
@@ -654,7 +844,7 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
             fields=_CREDIT_FIELDS,
             in_update_order=True,
         )
-    credit = records.get(rest[0].lower())
+    credit = records.get(normal_guid(rest[0]))
     if len(rest) > 1 and rest[1].casefold() != "allocations":
         return _not_implemented(call, f"/{key}/{rest[0]}/{rest[1]}")
     if credit is None:
@@ -675,7 +865,7 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
             {"Date": ctx.today.isoformat(), **el} if isinstance(el, Mapping) else el
             for el in elements
         ]
-        outcomes = [allocate_credit(org, credit, el, ctx) for el in elements]
+        outcomes = _writes(elements, lambda el: allocate_credit(org, credit, el, ctx))
         return _write_reply(
             "Allocations",
             elements,
@@ -687,7 +877,7 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
         )
     if call.method != "DELETE":
         return _not_allowed(call)
-    allocation = org.allocations.get(rest[2].lower())
+    allocation = org.allocations.get(normal_guid(rest[2]))
     if allocation is None or allocation.credit_id != credit.credit_id:
         return _not_found()
     delete_allocation(org, credit, allocation, ctx)
@@ -698,12 +888,34 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
 # --- contacts ----------------------------------------------------------------------------------
 
 
+# What GET /Contacts?searchTerm= searches (spec, getContacts: "Name, FirstName, LastName,
+# ContactNumber and EmailAddress"; Xero's API reference also names CompanyNumber).
+_CONTACT_SEARCHED: tuple[Callable[[StoredContact], str | None], ...] = (
+    lambda c: c.name,
+    lambda c: c.first_name,
+    lambda c: c.last_name,
+    lambda c: c.contact_number,
+    lambda c: c.company_number,
+    lambda c: c.email,
+)
+
+
 def _get_contacts(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
+    """``GET /Contacts``: IDs, If-Modified-Since, ``includeArchived`` (archived contacts are
+    left out unless true), ``searchTerm`` (a case-insensitive contains, see
+    :data:`_CONTACT_SEARCHED`), then ``where``, ``order`` and the page.
+
+    ``summaryOnly=true`` is answered 501: which fields Xero's summary keeps for a contact is
+    not documented, so the fake will not pretend to know.
+    """
+    if _flag(call, "summaryOnly"):
+        return _not_implemented_parameter(call, "summaryOnly=true", "/Contacts")
     since = _since(call)
-    ids = _csv(call, "IDs")
+    ids = _guids(call, "IDs")
+    include_archived = _flag(call, "includeArchived")
     records: list[StoredContact]
     if ids is not None:
-        records = [org.contacts[i] for i in {i.lower() for i in ids} if i in org.contacts]
+        records = [org.contacts[i] for i in set(ids) if i in org.contacts]
         records.sort(key=lambda c: c.updated_at)
     elif since is not None:
         records = changed_since(org.recent_contacts, org.contacts, since, lambda c: c.updated_at)
@@ -711,14 +923,12 @@ def _get_contacts(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
         records = [org.contacts[i] for i in org.recent_contacts]
     if since is not None:
         records = [c for c in records if c.updated_at >= since]
-    if call.query.get("includearchived", "").strip().lower() != "true":
+    if not include_archived:
         records = [c for c in records if c.status != "ARCHIVED"]
     term = call.query.get("searchterm", "").strip().casefold()
     if term:
         records = [
-            c
-            for c in records
-            if any(term in (v or "").casefold() for v in (c.name, c.contact_number, c.email))
+            c for c in records if any(term in (f(c) or "").casefold() for f in _CONTACT_SEARCHED)
         ]
     return _list_reply(
         "Contacts",
@@ -742,7 +952,7 @@ def _contacts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
         if isinstance(elements, Reply):
             return elements
         write = create_contact if call.method == "PUT" else upsert_contact
-        outcomes = [write(org, el, ctx) for el in elements]
+        outcomes = _writes(elements, lambda el: write(org, el, ctx))
         return _write_reply(
             "Contacts",
             elements,
@@ -752,7 +962,7 @@ def _contacts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
             flag="HasValidationErrors",
             ctx=ctx,
         )
-    contact = org.contacts.get(ident.lower()) or org.contact_by_number(ident)
+    contact = org.contacts.get(normal_guid(ident)) or org.contact_by_number(ident)
     if contact is None:
         return _not_found()
     if call.method == "GET":
@@ -765,7 +975,7 @@ def _contacts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     elements = _elements(call, "Contacts")
     if isinstance(elements, Reply):
         return elements
-    outcomes = [update_contact(org, contact, el, ctx) for el in elements]
+    outcomes = _writes(elements, lambda el: update_contact(org, contact, el, ctx))
     return _write_reply(
         "Contacts",
         elements,
@@ -786,7 +996,7 @@ def _accounts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
         return _not_allowed(call)
     accounts = sorted(org.accounts.values(), key=lambda a: a.code)
     if ident is not None:
-        accounts = [a for a in accounts if a.account_id == ident.lower()]
+        accounts = [a for a in accounts if a.account_id == normal_guid(ident)]
         if not accounts:
             return _not_found()
     since = _since(call)
@@ -822,6 +1032,8 @@ def _tax_rates(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Repl
 
 
 def _organisation(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
+    """``GET /Organisation``, and ``GET /Organisations`` (the plural pyxero sends): the same
+    answer."""
     if call.method != "GET" or ident is not None:
         return _not_allowed(call)
     body = envelope(
@@ -849,6 +1061,7 @@ _SERVED = (
     "/Accounts",
     "/TaxRates",
     "/Organisation",
+    "/Organisations",
 )
 
 
@@ -856,6 +1069,16 @@ def _not_implemented(call: FakeRequest, path: str) -> Reply:
     return error_reply(
         501,
         f"FakeXero does not implement {call.method} {path}; it serves {', '.join(_SERVED)}",
+        number=501,
+        error_type="NotImplementedException",
+    )
+
+
+def _not_implemented_parameter(call: FakeRequest, name: str, path: str) -> Reply:
+    return error_reply(
+        501,
+        f"FakeXero does not implement the query parameter {name} on {call.method} {path}, "
+        "so it will not answer as if it had not been sent",
         number=501,
         error_type="NotImplementedException",
     )
@@ -870,7 +1093,121 @@ _ROUTES: dict[str, Callable[[Org, FakeRequest, str | None, Ctx], Reply]] = {
     "accounts": _accounts,
     "taxrates": _tax_rates,
     "organisation": _organisation,
+    "organisations": _organisation,
 }
+
+# The query parameters each endpoint reads, by (resource, depth below it, method): depth 0
+# is ``/Invoices``, 1 ``/Invoices/{id}``, 2 ``/Prepayments/{id}/Allocations``, 3 one
+# allocation. Any other parameter is answered 501 naming it: Xero ignores what it does not
+# know, but a fake that did would hand a test unfiltered data it believes filtered.
+_WRITE = frozenset({"summarizeErrors"})
+_CREDIT_READS = frozenset({"where", "order", "page", "pageSize", "unitdp"})
+_PARAMETERS: dict[tuple[str, int, str], frozenset[str]] = {
+    ("invoices", 0, "GET"): frozenset(
+        {
+            "where",
+            "order",
+            "IDs",
+            "InvoiceNumbers",
+            "ContactIDs",
+            "Statuses",
+            "page",
+            "pageSize",
+            "includeArchived",
+            "createdByMyApp",
+            "unitdp",
+            "summaryOnly",
+            "searchTerm",
+        }
+    ),
+    ("invoices", 0, "PUT"): _WRITE | {"unitdp"},
+    ("invoices", 0, "POST"): _WRITE | {"unitdp"},
+    ("invoices", 1, "GET"): frozenset({"unitdp"}),
+    ("invoices", 1, "POST"): _WRITE | {"unitdp"},
+    ("payments", 0, "GET"): frozenset({"where", "order", "page", "pageSize"}),
+    ("payments", 0, "PUT"): _WRITE,
+    ("payments", 0, "POST"): _WRITE,
+    ("payments", 1, "GET"): frozenset(),
+    ("payments", 1, "POST"): _WRITE,
+    ("batchpayments", 0, "GET"): frozenset({"where", "order"}),
+    ("batchpayments", 1, "GET"): frozenset(),
+    ("batchpayments", 1, "POST"): _WRITE,
+    ("prepayments", 0, "GET"): _CREDIT_READS,
+    ("prepayments", 1, "GET"): frozenset(),
+    ("prepayments", 2, "PUT"): _WRITE,
+    ("prepayments", 3, "DELETE"): frozenset(),
+    ("overpayments", 0, "GET"): _CREDIT_READS,
+    ("overpayments", 1, "GET"): frozenset(),
+    ("overpayments", 2, "PUT"): _WRITE,
+    ("overpayments", 3, "DELETE"): frozenset(),
+    ("contacts", 0, "GET"): frozenset(
+        {
+            "where",
+            "order",
+            "IDs",
+            "page",
+            "pageSize",
+            "includeArchived",
+            "summaryOnly",
+            "searchTerm",
+        }
+    ),
+    ("contacts", 0, "PUT"): _WRITE,
+    ("contacts", 0, "POST"): _WRITE,
+    ("contacts", 1, "GET"): frozenset(),
+    ("contacts", 1, "POST"): _WRITE,
+    ("accounts", 0, "GET"): frozenset({"where", "order"}),
+    ("accounts", 1, "GET"): frozenset(),
+    ("taxrates", 0, "GET"): frozenset({"where", "order", "TaxType"}),
+    ("organisation", 0, "GET"): frozenset(),
+    ("organisations", 0, "GET"): frozenset(),
+}
+
+
+def _unread_parameter(call: FakeRequest, resource: str, depth: int, path: str) -> Reply | None:
+    """A 501 for the first query parameter this endpoint does not read, if any (names are
+    matched in any case, as Xero matches them)."""
+    known = _PARAMETERS.get((resource, depth, call.method))
+    if known is None:  # a method or path the route refuses itself (405, 501)
+        return None
+    folded = {name.casefold() for name in known}
+    for name, _ in urllib.parse.parse_qsl(call.raw_query, keep_blank_values=True):
+        if name.casefold() not in folded:
+            reads = ", ".join(sorted(known, key=str.casefold)) or "no query parameters"
+            return error_reply(
+                501,
+                f"FakeXero does not implement the query parameter {name!r} on "
+                f"{call.method} {path}; it reads {reads}",
+                number=501,
+                error_type="NotImplementedException",
+            )
+    return None
+
+
+# What an Accept header may name for the fake's JSON answers.
+_JSON_TYPES = frozenset({"application/json", "text/json", "application/*", "*/*"})
+
+
+def _not_acceptable(call: FakeRequest) -> Reply | None:
+    """A 406 when the client accepts no JSON (``Accept: application/xml``, or
+    ``application/pdf`` for an invoice's PDF): the fake answers JSON only, and an XML
+    client handed JSON would fail in a way Xero never makes it fail. No Accept header
+    gets JSON (Xero would answer XML; every SDK asks for JSON)."""
+    accept = call.headers.get("accept")
+    if accept is None or not accept.strip():
+        return None
+    kinds = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    if kinds & _JSON_TYPES:
+        return None
+    return error_reply(
+        406,
+        f"FakeXero answers application/json only, not {accept.strip()!r}; send "
+        "Accept: application/json",
+        number=406,
+        error_type="NotAcceptableException",
+    )
+
+
 # Resources with more (``/Prepayments/{PrepaymentID}/Allocations/{AllocationID}``): the
 # handler gets every part of the path after the resource's name.
 _DEEP_ROUTES: dict[str, Callable[[Org, FakeRequest, Sequence[str], Ctx], Reply]] = {
@@ -879,11 +1216,20 @@ _DEEP_ROUTES: dict[str, Callable[[Org, FakeRequest, Sequence[str], Ctx], Reply]]
 }
 
 
-def accounting(org: Org, path: str, call: FakeRequest, *, ids: Ids, now: datetime) -> Reply:
-    """Answer one accounting API call; ``path`` is relative to ``/api.xro/2.0``."""
-    ctx = Ctx(ids=ids, now=now, unitdp=_unitdp(call))
+def accounting(
+    org: Org, path: str, call: FakeRequest, *, ids: Ids, now: datetime, app: str | None = None
+) -> Reply:
+    """Answer one accounting API call; ``path`` is relative to ``/api.xro/2.0``.
+
+    ``app`` is the client_id of the calling app (what ``createdByMyApp`` compares with).
+    Paths are matched in any case, as Xero's are.
+    """
+    ctx = Ctx(ids=ids, now=now, unitdp=_unitdp(call), app=app)
     parts = [p for p in path.split("/") if p]
     resource = parts[0].casefold() if parts else ""
+    refused = _not_acceptable(call) or _unread_parameter(call, resource, len(parts) - 1, path)
+    if refused is not None:
+        return refused
     try:
         deep = _DEEP_ROUTES.get(resource)
         if deep is not None and len(parts) <= 4:

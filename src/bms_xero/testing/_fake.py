@@ -68,8 +68,11 @@ from bms_xero.testing._rules import (
     pay_invoice,
     update_invoice,
 )
+from bms_xero.transport import _httpx_library
 
 if TYPE_CHECKING:
+    import httpx2  # type: ignore[import-not-found, unused-ignore]  # optional
+
     from bms_xero.xero import XeroClient
 
 __all__ = ["FakeTransport", "FakeXero", "InFlightRequest", "NetworkFault", "RecordedRequest"]
@@ -140,31 +143,61 @@ class NetworkFault(Exception):
         super().__init__(kind.value)
         self.kind = kind
 
-    def to_httpx(self, request: httpx.Request) -> httpx.TransportError:
-        """The exception a real network would raise for this fault."""
+    @overload
+    def to_httpx(self, request: httpx.Request) -> httpx.TransportError: ...
+
+    @overload
+    def to_httpx(self, request: httpx2.Request) -> httpx2.TransportError: ...
+
+    def to_httpx(
+        self, request: httpx.Request | httpx2.Request
+    ) -> httpx.TransportError | httpx2.TransportError:
+        """The exception a real network would raise for this fault, from the request's library
+        (httpx, or httpx2 for an ``httpx2.Request``)."""
+        library = _httpx_library(request, "Request") or httpx
+        error: httpx.TransportError | httpx2.TransportError
         if self.kind is FaultKind.CONNECT_TIMEOUT:
-            return httpx.ConnectTimeout("timed out connecting to Xero", request=request)
-        if self.kind is FaultKind.CONNECTION_RESET:
-            return httpx.RemoteProtocolError(
+            error = library.ConnectTimeout("timed out connecting to Xero", request=request)
+        elif self.kind is FaultKind.CONNECTION_RESET:
+            error = library.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             )
-        return httpx.ReadTimeout("The read operation timed out", request=request)
+        else:
+            error = library.ReadTimeout("The read operation timed out", request=request)
+        return error
 
 
 class FakeTransport(httpx.BaseTransport):
-    """The httpx transport that serves ``api.xero.com`` and ``identity.xero.com`` from a fake.
+    """The transport that serves ``api.xero.com`` and ``identity.xero.com`` from a fake.
 
-    Other hosts raise ``httpx.ConnectError``. Thread-safe: the fake locks its state.
+    One object for httpx and for httpx2 (httpx's successor, which Starlette's TestClient
+    uses): pass it as ``httpx.Client(transport=...)`` or ``httpx2.Client(transport=...)``.
+    Each request is answered with its own library's response, and injected network faults
+    raise that library's exceptions. Other hosts raise ``ConnectError``. Thread-safe: the
+    fake locks its state.
     """
 
     def __init__(self, fake: FakeXero[Any]) -> None:
         self._fake = fake
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    @overload
+    def handle_request(self, request: httpx.Request) -> httpx.Response: ...
+
+    @overload
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
+
+    def handle_request(
+        self, request: httpx.Request | httpx2.Request
+    ) -> httpx.Response | httpx2.Response:
         """Serve one request (or raise the network error an injected fault calls for)."""
+        library = _httpx_library(request, "Request")
+        if library is None:
+            raise TypeError(
+                f"FakeTransport serves httpx and httpx2 requests, not {type(request).__name__}"
+            )
         host = request.url.host
         if host not in (API_HOST, IDENTITY_HOST):
-            raise httpx.ConnectError(
+            raise library.ConnectError(
                 f"FakeXero serves only {API_HOST} and {IDENTITY_HOST}, not {host}",
                 request=request,
             )
@@ -180,9 +213,10 @@ class FakeTransport(httpx.BaseTransport):
             reply = self._fake.handle(call, host=host)
         except NetworkFault as fault:
             raise fault.to_httpx(request) from None
-        return httpx.Response(
+        response: httpx.Response | httpx2.Response = library.Response(
             reply.status, headers=list(reply.headers), content=reply.body, request=request
         )
+        return response
 
     def __repr__(self) -> str:
         return f"FakeTransport({self._fake!r})"
@@ -1183,6 +1217,19 @@ class FakeXero(Generic[ClockT]):
                 return Reply(204, (), b"")
             if call.method != "GET" or len(parts) != 1:
                 return json_reply(405, {"Title": "Method Not Allowed", "Status": 405})
+            unread = [
+                name
+                for name, _ in urllib.parse.parse_qsl(call.raw_query, keep_blank_values=True)
+                if name.casefold() != "autheventid"
+            ]
+            if unread:  # never an unfiltered list for a filter the fake does not know
+                return error_reply(
+                    501,
+                    f"FakeXero does not implement the query parameter {unread[0]!r} on "
+                    "GET /connections; it reads authEventId",
+                    number=501,
+                    error_type="NotImplementedException",
+                )
             event = call.query.get("autheventid")
             return json_reply(
                 200,
@@ -1267,7 +1314,7 @@ class FakeXero(Generic[ClockT]):
                         False,
                     )
                 return Reply(stored.status, stored.headers, stored.body), True
-        reply = accounting(org, path, call, ids=self._ids, now=self.clock.now())
+        reply = accounting(org, path, call, ids=self._ids, now=self.clock.now(), app=scope)
         if key:
             self._idempotency.put(
                 scope,
@@ -1324,15 +1371,26 @@ class _Recorder:
         )
 
 
+_IDENTITY_PATHS = ("/connect/token", "/connect/revocation")
+
+
 def _classify(path: str, host: str | None) -> tuple[str, str]:
-    """Which API a path belongs to, and the path within it."""
+    """Which API a path belongs to, and the path within it.
+
+    Xero's paths are case-insensitive (the official SDK sends ``/Connections``), so they are
+    matched in any case. The accounting path keeps the case it was sent in (the routes and
+    the request log compare it case-insensitively); the connections and identity paths are
+    given in lower case, ids as sent.
+    """
+    folded = path.lower()  # not casefold(): that maps some letters onto ASCII ones
     if host in (None, API_HOST):
-        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        prefix = API_PREFIX.lower()
+        if folded == prefix or folded.startswith(prefix + "/"):
             return "accounting", path[len(API_PREFIX) :] or "/"
-        if path == "/connections" or path.startswith("/connections/"):
-            return "connections", path
-    if host in (None, IDENTITY_HOST) and path in ("/connect/token", "/connect/revocation"):
-        return "identity", path
+        if folded == "/connections" or folded.startswith("/connections/"):
+            return "connections", "/connections" + path[len("/connections") :]
+    if host in (None, IDENTITY_HOST) and folded.rstrip("/") in _IDENTITY_PATHS:
+        return "identity", folded.rstrip("/")
     return "unknown", path
 
 

@@ -101,6 +101,7 @@ class StoredContact:
     last_name: str | None
     status: str
     updated_at: datetime
+    company_number: str | None = None
 
 
 @attrs.define(kw_only=True)
@@ -150,6 +151,7 @@ class StoredInvoice:
     payment_ids: list[str] = attrs.Factory(list)
     credit_note_ids: list[str] = attrs.Factory(list)
     allocation_ids: list[str] = attrs.Factory(list)  # prepayments and overpayments applied
+    created_by: str | None = None  # the client_id of the app that created it, if one did
 
     @property
     def amount_due(self) -> Decimal:

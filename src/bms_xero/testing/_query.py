@@ -23,6 +23,8 @@ __all__ = [
     "Where",
     "changed_since",
     "if_modified_since",
+    "normal_guid",
+    "order_by",
     "paging",
 ]
 
@@ -133,9 +135,64 @@ def paging(query: Mapping[str, str]) -> PageAsked:
     return PageAsked(number, min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
 
 
+_DASHLESS = re.compile(r"[0-9a-fA-F]{32}")
+_DASHED = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def normal_guid(text: str) -> str:
+    """A GUID as the fake stores ids: lower case, with dashes.
+
+    Xero reads a GUID in any case, with or without its dashes (32 hex digits), and with or
+    without braces; anything that is not a GUID comes back unchanged (stripped), so an
+    InvoiceNumber passed where an id may be stays itself.
+    """
+    value = text.strip()
+    if value.startswith("{") and value.endswith("}"):
+        value = value[1:-1]
+    if _DASHLESS.fullmatch(value):
+        value = "-".join((value[:8], value[8:12], value[12:16], value[16:20], value[20:]))
+    if _DASHED.fullmatch(value):
+        return value.lower()
+    return text.strip()
+
+
+_ORDER_PART = re.compile(r"([A-Za-z_][\w.]*)(?:\s+(\w+))?")
+
+
+def order_by(text: str) -> list[tuple[str, bool]]:
+    """The fields of an ``order`` parameter, each with whether it sorts descending.
+
+    ``order=Status ASC,InvoiceNumber DESC`` sorts by Status, then by InvoiceNumber among
+    equal statuses; a field without a direction sorts ascending.
+
+    Raises:
+        QueryError: A part that is not ``Field``, ``Field ASC`` or ``Field DESC``.
+    """
+    out: list[tuple[str, bool]] = []
+    for raw in text.split(","):
+        part = raw.strip()
+        match = _ORDER_PART.fullmatch(part)
+        direction = (match.group(2) or "ASC").upper() if match else ""
+        if match is None or direction not in ("ASC", "DESC"):
+            raise QueryError(
+                f"order={text!r}: FakeXero reads Field, Field ASC or Field DESC, several "
+                f"joined by commas (e.g. Status ASC,InvoiceNumber DESC); not {part!r}"
+            )
+        out.append((match.group(1), direction == "DESC"))
+    return out
+
+
 # --- where ------------------------------------------------------------------------------------
 
 _CLAUSE = re.compile(r"\s*([A-Za-z_][\w.]*)\s*(==|!=|>=|<=|>|<)\s*(.+?)\s*$", re.DOTALL)
+# Field.Contains("text"), .StartsWith, .EndsWith: the text methods Xero's filters take. pyxero
+# writes them in lower case (name__contains=... becomes Name.contains("...")), which Xero
+# accepts, so the method's case does not matter.
+_METHOD_CALL = re.compile(
+    r'\s*([A-Za-z_][\w.]*)\.(contains|startswith|endswith)\(\s*"((?:[^"\\]|\\.)*)"\s*\)\s*$',
+    re.DOTALL | re.IGNORECASE,
+)
+_METHODS = {"contains": "Contains", "startswith": "StartsWith", "endswith": "EndsWith"}
 _GUID_CALL = re.compile(r'guid\("([^"]*)"\)', re.IGNORECASE)
 _DATETIME_CALL = re.compile(
     r"datetime\(\s*(\d{4})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})"
@@ -175,9 +232,11 @@ def _literal(raw: str) -> Any:
         return raw[1:-1]
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
+    if raw.lower() == "null":
+        return None
     guid = _GUID_CALL.fullmatch(raw)
     if guid:
-        return _Guid(guid.group(1).lower())
+        return _Guid(normal_guid(guid.group(1)).lower())
     stamp = _DATETIME_CALL.fullmatch(raw)
     if stamp:
         year, month, day, hour, minute, second = (int(p) if p else 0 for p in stamp.groups())
@@ -189,7 +248,7 @@ def _literal(raw: str) -> Any:
         return Decimal(raw)
     except InvalidOperation:
         raise QueryError(
-            f'cannot read {raw!r} in the where clause; use "text", true/false, a number, '
+            f'cannot read {raw!r} in the where clause; use "text", true/false, null, a number, '
             'Guid("...") or DateTime(yyyy, mm, dd)'
         ) from None
 
@@ -203,7 +262,34 @@ def _field(record: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _compare(actual: Any, op: str, expected: Any) -> bool:
+def _text_method(path: str, actual: Any, method: str, expected: str) -> bool:
+    """``Field.Contains("x")`` and its kin, case-sensitive as .NET's string methods are.
+
+    Xero raises an error when a record has no value there ("add a not null at the start of
+    the query", as Xero's filter guide puts it), so the fake answers 400 too, unless an
+    earlier ``Field != null`` in the same AND group ruled the record out.
+    """
+    if actual is None:
+        raise QueryError(
+            f"{path} is null on some records, so {path}.{_METHODS[method]}(...) cannot be "
+            f"applied to them; put {path}!=null&& before it, as Xero requires"
+        )
+    if not isinstance(actual, str):
+        raise QueryError(f"{path} is not text, so {path}.{_METHODS[method]}(...) does not apply")
+    if method == "contains":
+        return expected in actual
+    if method == "startswith":
+        return actual.startswith(expected)
+    return actual.endswith(expected)
+
+
+def _compare(actual: Any, op: str, expected: Any, path: str = "") -> bool:
+    if op in _METHODS:
+        return _text_method(path, actual, op, expected)
+    if expected is None:  # Field == null, Field != null
+        if op not in ("==", "!="):
+            raise QueryError(f"{path} {op} null compares nothing; use == null or != null")
+        return (actual is None) == (op == "==")
     if isinstance(expected, datetime):
         if not isinstance(actual, str):
             return False
@@ -212,7 +298,7 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
         except ValueError:
             return False
     elif isinstance(expected, _Guid) and isinstance(actual, str):
-        actual = actual.lower()
+        actual = actual.lower()  # records hold ids dashed already; the literal was normalised
     elif isinstance(expected, Decimal) and isinstance(actual, int | Decimal):
         actual = Decimal(actual)
     if op == "==":
@@ -233,11 +319,19 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
 
 
 class Where:
-    """A ``where`` filter: clauses ``Field op value`` joined by AND/&& and OR/||.
+    """A ``where`` filter: clauses joined by AND/&& and OR/||.
 
-    Supports ``==``/``!=`` on text, booleans, numbers and ``Guid("...")``, and ``<``, ``<=``,
-    ``>``, ``>=`` on numbers and ``DateTime(yyyy, mm, dd)``; nested fields with dots
-    (``Contact.ContactID``). Anything else (methods such as ``.Contains``, parentheses) is a
+    A clause is ``Field op value`` or ``Field.Method("text")``:
+
+    - ``==``/``!=`` on text, booleans, numbers, ``Guid("...")`` and ``null``
+      (``EmailAddress != null``);
+    - ``<``, ``<=``, ``>``, ``>=`` on numbers and ``DateTime(yyyy, mm, dd)``;
+    - ``.Contains("x")``, ``.StartsWith("x")``, ``.EndsWith("x")`` on text (case-sensitive;
+      the method name in any case). As on Xero, a record with no value there is an error
+      unless a ``Field != null`` earlier in the same AND group excludes it first.
+
+    Fields may be nested with dots (``Contact.ContactID``). Clauses are evaluated left to
+    right and stop early, as Xero's do. Anything else (other methods, parentheses) is a
     :class:`QueryError`, so a test never silently gets unfiltered data.
     """
 
@@ -247,19 +341,29 @@ class Where:
         for group in _split(text, ("OR", "||")):
             clauses = []
             for clause in _split(group, ("AND", "&&")):
+                call = _METHOD_CALL.fullmatch(clause)
+                if call is not None:
+                    argument = re.sub(r"\\(.)", r"\1", call.group(3))
+                    clauses.append((call.group(1), call.group(2).lower(), argument))
+                    continue
                 match = _CLAUSE.fullmatch(clause)
                 if match is None or "(" in match.group(1):
                     raise QueryError(
                         f"FakeXero cannot read the where clause {clause.strip()!r}; it supports "
-                        'Field == "value" (also !=, <, <=, >, >=) joined by AND or OR'
+                        'Field == "value" (also !=, <, <=, >, >=; == null, != null) and '
+                        'Field.Contains("text") (also StartsWith, EndsWith), joined by AND or OR'
                     )
                 clauses.append((match.group(1), match.group(2), _literal(match.group(3))))
             self._groups.append(clauses)
 
     def __call__(self, record: Mapping[str, Any]) -> bool:
-        """Whether the rendered record matches."""
+        """Whether the rendered record matches.
+
+        Raises:
+            QueryError: A text method met a record with no value there (Xero errors too).
+        """
         return any(
-            all(_compare(_field(record, path), op, value) for path, op, value in group)
+            all(_compare(_field(record, path), op, value, path) for path, op, value in group)
             for group in self._groups
         )
 
@@ -278,10 +382,15 @@ class Where:
         except KeyError:
             return None
 
+        paths = [[path for path, _, _ in group] for group in self._groups]
+
         def matches(record: T) -> bool:
             return any(
-                all(_compare(read(record), op, value) for read, op, value in group)
-                for group in groups
+                all(
+                    _compare(read(record), op, value, path)
+                    for (read, op, value), path in zip(group, names, strict=True)
+                )
+                for group, names in zip(groups, paths, strict=True)
             )
 
         return matches

@@ -373,6 +373,7 @@ def render_contact(contact: StoredContact) -> dict[str, Any]:
     """One contact."""
     out: dict[str, Any] = {"ContactID": contact.contact_id, "ContactStatus": contact.status}
     _put(out, "ContactNumber", contact.contact_number)
+    _put(out, "CompanyNumber", contact.company_number)
     out["Name"] = contact.name
     _put(out, "FirstName", contact.first_name)
     _put(out, "LastName", contact.last_name)

@@ -47,6 +47,7 @@ from bms_xero.testing._model import (
     StoredLine,
     StoredPayment,
 )
+from bms_xero.testing._query import normal_guid
 
 __all__ = [
     "Ctx",
@@ -60,6 +61,7 @@ __all__ = [
     "delete_allocation",
     "delete_batch_payment",
     "delete_payment",
+    "number_problems",
     "pay_invoice",
     "update_contact",
     "update_invoice",
@@ -110,6 +112,16 @@ FAKE = {
     "bad_amount_types": "'{value}' is not a valid LineAmountTypes value.",
     "bad_date": "'{value}' is not a valid date for {field} (use YYYY-MM-DD).",
     "bad_number": "'{value}' is not a valid number for {field}.",
+    "large_number": (
+        "'{value}' is too large for {field}: FakeXero takes numbers of less than 1,000,000,000,000."
+    ),
+    "bad_boolean": "'{value}' is not a valid value for {field}; send true or false.",
+    "duplicate_line": (
+        "The LineItemID '{id}' is sent more than once; each line item can be sent once."
+    ),
+    "line_too_large": (
+        "Quantity x UnitAmount is too large: FakeXero takes amounts of less than 1,000,000,000,000."
+    ),
     "long_number": "InvoiceNumber must be 255 characters or fewer.",
     "bad_currency": "'{value}' is not a valid CurrencyCode.",
     "bad_url": "The Url must be an absolute http(s) URL of at most 2000 characters.",
@@ -151,6 +163,13 @@ FAKE = {
     "contact_name": "The contact Name must be specified.",
     "contact_number": "ContactNumber must be 50 characters or fewer.",
     "contact_not_found": "The contact '{id}' could not be found.",
+    "company_number": "CompanyNumber must be 50 characters or fewer.",
+    "credit_note_type": "A sales credit note can only be allocated to a sales invoice (ACCREC).",
+    "credit_note_status": "Invoice not of valid status for allocation",
+    "credit_note_amount": "The credit note Amount must be greater than zero.",
+    "credit_note_exceeds": (
+        "The credit note Amount exceeds the amount outstanding on the invoice."
+    ),
     "not_object": "Each element must be a JSON object.",
 }
 
@@ -197,11 +216,14 @@ class Ctx:
         ids: Id stream.
         now: The clock's time.
         unitdp: Unit-amount precision the caller asked for (2 or 4).
+        app: The client_id of the app making the request (``None`` for FakeXero's own
+            methods, which act as a person in Xero would); ``createdByMyApp`` reads it.
     """
 
     ids: Ids
     now: datetime
     unitdp: int = 2
+    app: str | None = None
 
     @property
     def today(self) -> date:
@@ -220,7 +242,8 @@ class Outcome:
     Attributes:
         record: What was stored (``None`` when rejected).
         messages: Xero's validation messages for the element (empty when stored).
-        line_messages: Messages per line index, for lines that caused them.
+        line_messages: Messages per line index, for lines that caused them (not rendered:
+            the answer carries each message once, on the element).
         changed: Whether anything was written (a no-op update stores nothing and leaves
             UpdatedDateUTC alone, so a repeated push is not a change to readers).
     """
@@ -238,9 +261,9 @@ class Outcome:
 
 def _rejected(messages: Sequence[str], lines: Mapping[int, list[str]] | None = None) -> Outcome:
     """A refusal: nothing stored. A message raised by several lines (one archived account on
-    three lines) is listed once for the element, in first-seen order, while each line keeps
-    its own copy for the echo in ``LineItems[i].ValidationErrors``. Whether Xero dedupes
-    element messages this way is unconfirmed."""
+    three lines) is listed once for the element, in first-seen order; ``lines`` records
+    which lines raised what. Whether Xero dedupes element messages this way is
+    unconfirmed."""
     unique = tuple(dict.fromkeys(messages))
     per_line = {i: tuple(dict.fromkeys(m)) for i, m in (lines or {}).items() if m}
     return Outcome(None, unique, per_line, changed=False)
@@ -248,13 +271,95 @@ def _rejected(messages: Sequence[str], lines: Mapping[int, list[str]] | None = N
 
 # --- value parsing --------------------------------------------------------------------------
 
+#: Every number a write carries is below this in size (the fake's own limit; Xero documents
+#: none). Money is a double in Xero's spec (xero-api.md section 5), which holds cents exactly
+#: only to about 15 digits, and the fake's Decimal arithmetic (28 digits) must never overflow:
+#: below 10^12, Quantity x UnitAmount stays below 10^24 and rounds to cents with room to spare.
+MAX_NUMBER = Decimal(10) ** 12
+#: Fields Xero reads as numbers (components/schemas/Invoice, LineItem, Payment, Allocation,
+#: Contact balances): in XML they arrive as text, so they are checked whatever their type.
+NUMBER_FIELDS = frozenset(
+    {
+        "Quantity",
+        "UnitAmount",
+        "DiscountRate",
+        "DiscountAmount",
+        "LineAmount",
+        "TaxAmount",
+        "SubTotal",
+        "TotalTax",
+        "Total",
+        "TotalDiscount",
+        "CurrencyRate",
+        "Amount",
+        "BankAmount",
+        "AppliedAmount",
+        "AmountDue",
+        "AmountPaid",
+        "AmountCredited",
+        "RemainingCredit",
+        "TotalAmount",
+    }
+)
+
+
+def _number_problem(value: Any, field: str) -> str | None:
+    """Why ``value`` is no number Xero would take for ``field``, or ``None`` if it is one
+    (or absent). See :func:`_number`."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return FAKE["bad_number"].format(value=value, field=field)
+    shown = repr(value) if isinstance(value, float) else value
+    try:
+        number = Decimal(shown) if isinstance(shown, int | str | Decimal) else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        return FAKE["bad_number"].format(value=shown, field=field)
+    if abs(number) >= MAX_NUMBER:
+        return FAKE["large_number"].format(value=shown, field=field)
+    return None
+
+
+def number_problems(element: Any) -> list[str]:
+    """What is wrong with the numbers anywhere in one element of a write, each message
+    naming its field by path (``LineItems[0].UnitAmount``).
+
+    Run on every element before its rules, so no number reaches the arithmetic unchecked:
+    NaN and Infinity (which Python's JSON reader lets through, and which would make the
+    echo of a refused element invalid JSON), numbers too large for the fake, and text in a
+    field Xero reads as a number (XML bodies carry every value as text), including fields
+    the rules ignore, such as a sent TaxAmount.
+    """
+    found: list[str] = []
+
+    def walk(value: Any, path: str, key: str | None) -> None:
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                walk(item, f"{path}.{name}" if path else str(name), str(name))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]", None)
+        elif key in NUMBER_FIELDS or (
+            isinstance(value, float | int | Decimal) and not isinstance(value, bool)
+        ):
+            problem = _number_problem(value, path)
+            if problem is not None:
+                found.append(problem)
+
+    walk(element, "", None)
+    return found
+
 
 class _Problems:
     """Collects messages for an element and its lines.
 
     An element's ``ValidationErrors`` is a list, so checks go on after the first problem and
-    a client fixing its data sees every problem at once. A line's message goes into both
-    lists: the element's ValidationErrors, and again on the line it concerns.
+    a client fixing its data sees every problem at once. A line's message is the element's
+    too; which line raised it is kept as well (``lines``), though the answer reports it on
+    the element only, the shape of every example in Xero's spec (the LineItem schema has no
+    ValidationErrors).
     """
 
     def __init__(self) -> None:
@@ -277,23 +382,28 @@ def _number(value: Any, field: str, problems: _Problems, line: int | None = None
     inputs. ``bool`` is refused because JSON ``true`` would otherwise count as 1. A float only
     comes from a caller that decoded JSON without Decimal; its repr keeps 0.1 as 0.1 rather
     than 0.1000000000000000055. NaN and Infinity, which Decimal accepts as text, are refused:
-    no amount is either. ``line`` files the message under that line too.
+    no amount is either; so are numbers of :data:`MAX_NUMBER` or more. ``line`` files the
+    message under that line too.
     """
+    problem = _number_problem(value, field)
+    if problem is not None:
+        problems.add(problem, line)
+        return None
     if value is None:
         return None
-    if isinstance(value, bool):
-        problems.add(FAKE["bad_number"].format(value=value, field=field), line)
-        return None
-    if isinstance(value, float):  # only if a caller decoded JSON without Decimal
-        value = repr(value)
-    try:
-        result = Decimal(value) if isinstance(value, int | str | Decimal) else None
-    except InvalidOperation:
-        result = None
-    if result is None or not result.is_finite():
-        problems.add(FAKE["bad_number"].format(value=value, field=field), line)
-        return None
-    return result
+    return Decimal(repr(value) if isinstance(value, float) else value)
+
+
+def _boolean(value: Any, field: str, problems: _Problems) -> bool | None:
+    """A boolean from a request field: JSON ``true``/``false`` or, as XML sends them, the
+    text ``"true"``/``"false"`` in any case; ``None`` when absent or refused. ``bool()``
+    would read the text ``"false"`` as true."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    problems.add(FAKE["bad_boolean"].format(value=value, field=field))
+    return None
 
 
 def _date(value: Any, field: str, problems: _Problems) -> date | None:
@@ -361,8 +471,8 @@ def _resolve_contact(org: Org, value: Any, problems: _Problems) -> str | _NewCon
         return None
     contact_id = value.get("ContactID")
     if contact_id:
-        if isinstance(contact_id, str) and contact_id in org.contacts:
-            return contact_id
+        if isinstance(contact_id, str) and normal_guid(contact_id) in org.contacts:
+            return normal_guid(contact_id)
         problems.add(FAKE["unknown_contact"].format(id=contact_id))
         return None
     name = _text(value.get("Name"))
@@ -514,7 +624,7 @@ def _line(
                 else Decimal("1.0000")
             )
 
-    # AccountID may stand in for AccountCode (spec, LineItem.AccountID). By code, a BANK
+    # AccountID may stand in for AccountCode (spec, LineItem.AccountID). Either way, a BANK
     # account is refused, and so is an archived one, even on a draft. Drafts may be
     # incomplete, so only a line of a non-draft needs an account ("Account must be valid.",
     # Xero-Java #353). Whether Xero insists on a REVENUE account is unconfirmed; not checked.
@@ -522,20 +632,22 @@ def _line(
     account_id = raw.get("AccountID")
     account = None
     if not account_code and account_id:
-        account = org.account_by_id(str(account_id))
+        account = org.account_by_id(normal_guid(str(account_id)))
         if account is None:
             problems.add(XERO["account_invalid"], index)
         else:
             account_code = account.code
     elif account_code:
         account = org.accounts.get(account_code)
-        if account is None or account.type == "BANK":
+        if account is None:
             problems.add(XERO["unknown_account"].format(code=account_code), index)
-            account = None
-        elif account.status != "ACTIVE":
-            problems.add(XERO["archived_account"].format(code=account_code), index)
     elif not description_only and status != "DRAFT":
         problems.add(XERO["account_invalid"], index)
+    if account is not None and account.type == "BANK":
+        problems.add(XERO["unknown_account"].format(code=account.code), index)
+        account = None
+    elif account is not None and account.status != "ACTIVE":
+        problems.add(XERO["archived_account"].format(code=account.code), index)
 
     # A TaxType must be ACTIVE and, on a sales invoice, usable on revenue (xero-api.md
     # section 5). NONE is accepted even when the organisation has no such rate: it means no
@@ -573,6 +685,12 @@ def _line(
         for entry in tracking_raw:
             if isinstance(entry, Mapping):
                 tracking.append((str(entry.get("Name", "")), str(entry.get("Option", ""))))
+    if (
+        quantity is not None
+        and unit is not None
+        and abs(quantity * unit) + (discount_amount or 0) >= MAX_NUMBER
+    ):
+        problems.add(FAKE["line_too_large"], index)
     if len(problems.messages) > before:
         return None
 
@@ -639,8 +757,17 @@ def _lines(
     known = {line.line_item_id: line for line in base.lines} if base else {}
     built: list[StoredLine] = []
     discount_total = ZERO
+    sent_ids: set[str] = set()
     for i, raw in enumerate(raw_lines):
-        line_base = known.get(str(raw.get("LineItemID"))) if isinstance(raw, Mapping) else None
+        line_id = raw.get("LineItemID") if isinstance(raw, Mapping) else None
+        line_id = normal_guid(str(line_id)) if line_id else None
+        if line_id is not None:
+            # One stored line can't become two lines sharing its id (the fake's rule; Xero's
+            # answer to a repeated LineItemID is not documented).
+            if line_id in sent_ids:
+                problems.add(FAKE["duplicate_line"].format(id=line_id), i)
+            sent_ids.add(line_id)
+        line_base = known.get(line_id) if line_id is not None else None
         result = _line(
             org,
             raw,
@@ -739,7 +866,10 @@ def _draft(
     problems = _Problems()
 
     def pick(key: str, current: Any) -> Any:
-        return el.get(key, current)
+        # A null is "not sent", as a field left out is: Xero's readers cannot tell them apart
+        # (and xero-python writes neither). So "Status": null keeps the stored status.
+        value = el.get(key)
+        return current if value is None else value
 
     # Only ACCREC and ACCPAY are stored. A type change is refused: numbering, discounts and
     # tax rules all depend on the type (Xero's behaviour is unconfirmed).
@@ -766,23 +896,25 @@ def _draft(
             problems.add(XERO["duplicate_number"])
 
     contact: str | _NewContact | None
-    if "Contact" in el or base is None:
+    if el.get("Contact") is not None or base is None:
         contact = _resolve_contact(org, el.get("Contact"), problems)
     else:
         contact = base.contact_id
 
     # A missing Date keeps the stored one or, on create, is today (spec, Invoice.Date); so
     # Xero's "The Date field must be specified." is never produced here.
-    invoice_date = _date(el.get("Date"), "Date", problems) if "Date" in el else None
+    invoice_date = _date(el.get("Date"), "Date", problems)
     if invoice_date is None:
         invoice_date = base.date if base is not None else ctx.today
     due_date = (
         _date(el.get("DueDate"), "DueDate", problems)
-        if "DueDate" in el
+        if el.get("DueDate") is not None
         else (base.due_date if base else None)
     )
 
-    status = _text(pick("Status", base.status if base else "DRAFT")) or "DRAFT"
+    status = _text(pick("Status", base.status if base else "DRAFT")) or (
+        base.status if base else "DRAFT"
+    )
     status = _CANONICAL.get(status, status)
     if status not in STATUSES:
         problems.add(FAKE["bad_status"].format(value=status))
@@ -814,14 +946,15 @@ def _draft(
     url = _text(pick("Url", base.url if base else None)) or None
     if url and (len(url) > 2000 or not _URL.fullmatch(url)):
         problems.add(FAKE["bad_url"])
-    sent = bool(pick("SentToContact", base.sent_to_contact if base else False))
+    sent_value = _boolean(el.get("SentToContact"), "SentToContact", problems)
+    sent = (base.sent_to_contact if base else False) if sent_value is None else sent_value
     if sent and status not in _APPROVED:
         problems.add(FAKE["not_approved_sent"])
 
     # On an update, leaving LineItems out keeps the lines (a void or an approval need not
     # resend them); sending it replaces them.
-    if "LineItems" in el or base is None:
-        if "LineItems" not in el:
+    if el.get("LineItems") is not None or base is None:
+        if el.get("LineItems") is None:
             problems.add(XERO["no_lines"])
             lines: tuple[StoredLine, ...] = ()
             discount = ZERO
@@ -903,6 +1036,7 @@ def create_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
         total=draft.total,
         total_discount=draft.total_discount,
         updated_at=org.touch(ctx.now),
+        created_by=ctx.app,
     )
     org.store_invoice(invoice)
     return Outcome(invoice)
@@ -914,7 +1048,8 @@ def _status_problem(invoice: StoredInvoice, el: Mapping[str, Any], changes: bool
     ``changes`` says whether the update would change anything (an invalid edit counts). In
     order:
 
-    - VOIDED and DELETED are final: nothing changes them (Xero-NetStandard #79).
+    - VOIDED and DELETED are final: nothing changes them (Xero-NetStandard #79). Sending
+      an unchanged invoice its own status (a retried void) changes nothing, and passes.
     - PAID is never sent; it comes from payments and credits (section 3).
     - With payments or credits allocated, sending DRAFT, SUBMITTED or AUTHORISED is refused
       with Xero's re-status message, and any change, void or delete with the "allocated" one
@@ -925,8 +1060,10 @@ def _status_problem(invoice: StoredInvoice, el: Mapping[str, Any], changes: bool
     - Otherwise, the transitions relayed from Xero support (xeroizer #48).
     """
     current = invoice.status
-    requested = el.get("Status") if "Status" in el else None
+    requested = el.get("Status")  # null is not sent (see _draft)
     if current in ("VOIDED", "DELETED"):
+        if requested in (None, current) and not changes:
+            return None
         return XERO["not_valid_status"]
     if requested is not None and requested not in STATUSES:
         return FAKE["bad_status"].format(value=requested)
@@ -981,12 +1118,13 @@ def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outco
         return _rejected([FAKE["not_object"]])
     requested = el.get("Status")
     if requested in ("VOIDED", "DELETED") and not _others(el):
-        # Voiding or deleting is a status change only; lines are not re-checked.
-        problem = _status_problem(invoice, el, changes=False)
-        if problem is not None:
-            return _rejected([problem])
+        # Voiding or deleting is a status change only; lines are not re-checked. Voiding a
+        # voided invoice (or deleting a deleted one) is a retry: a no-op that succeeds.
         if requested == invoice.status:
             return Outcome(invoice, changed=False)
+        problem = _status_problem(invoice, el, changes=True)
+        if problem is not None:
+            return _rejected([problem])
         invoice.status = requested
         org.store_invoice(invoice)
         org.bump_invoice(invoice, ctx.now)
@@ -1025,10 +1163,29 @@ def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outco
     return Outcome(invoice)
 
 
+# What an update may carry besides the change it makes: identifying fields and Status; Type
+# (clients resend it with a void, and it can't change anyway); and read-only flags SDKs send
+# back from their models (xero-python sends HasAttachments: false with every Invoice).
+_NOT_CHANGES = frozenset(
+    {
+        "InvoiceID",
+        "InvoiceNumber",
+        "Status",
+        "Type",
+        "HasAttachments",
+        "HasErrors",
+        "IsDiscounted",
+        "StatusAttributeString",
+        "ValidationErrors",
+        "Warnings",
+    }
+)
+
+
 def _others(el: Mapping[str, Any]) -> bool:
-    """Whether an update sends anything besides identifying fields and Status (Type counts
-    as identifying: clients resend it with a void, and it can't change anyway)."""
-    return any(key not in ("InvoiceID", "InvoiceNumber", "Status", "Type") for key in el)
+    """Whether an update sends anything besides what :data:`_NOT_CHANGES` lists (a null
+    counts as not sent)."""
+    return any(key not in _NOT_CHANGES and value is not None for key, value in el.items())
 
 
 def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
@@ -1037,8 +1194,8 @@ def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
     Payments and FakeXero's own methods may name an invoice either way. Only ACCREC numbers
     are indexed, as only they are unique; a GUID-shaped reference is only ever an id.
     """
-    found = org.invoices.get(reference)
-    if found is None and not is_guid(reference):
+    found = org.invoices.get(normal_guid(reference))
+    if found is None and not is_guid(normal_guid(reference)):
         invoice_id = org.numbers.get(reference)
         found = org.invoices.get(invoice_id) if invoice_id else None
     return found
@@ -1056,7 +1213,7 @@ def upsert_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
         return _rejected([FAKE["not_object"]])
     invoice_id = el.get("InvoiceID")
     if invoice_id:
-        found = org.invoices.get(str(invoice_id))
+        found = org.invoices.get(normal_guid(str(invoice_id)))
         if found is None:
             return _rejected([FAKE["invoice_not_found"].format(id=invoice_id)])
         return update_invoice(org, found, el, ctx)
@@ -1122,7 +1279,8 @@ def _plan_payment(
     EnablePaymentsToAccount are not modelled); HTTP requires one, FakeXero's methods don't.
     The invoice's status and amount due are checked only once the rest is readable, so one
     mistake doesn't bring a second, derived message. Above the amount due, Xero's own message
-    (spec examples). The amount is compared as sent and stored rounded to cents.
+    (spec examples). The amount is rounded to cents first, then checked, so a payment of
+    0.001 is refused as nothing rather than stored as 0.00.
     """
     problems = _Problems()
     if not isinstance(el, Mapping):
@@ -1143,14 +1301,15 @@ def _plan_payment(
         account_ref.get("Code") or account_ref.get("AccountID")
     ):
         if account_ref.get("AccountID"):
-            account = org.account_by_id(str(account_ref["AccountID"]))
+            account = org.account_by_id(normal_guid(str(account_ref["AccountID"])))
         else:
             account = org.accounts.get(str(account_ref["Code"]))
         if account is None or account.status != "ACTIVE" or account.type != "BANK":
             problems.add(FAKE["payment_account"])
     elif require_account:
         problems.add(FAKE["payment_account"])
-    amount = _number(el.get("Amount"), "Amount", problems)
+    raw = _number(el.get("Amount"), "Amount", problems)
+    amount = round_money(raw) if raw is not None else None
     if amount is None or amount <= 0:
         problems.add(FAKE["payment_amount"])
     on = _date(el.get("Date"), "Date", problems) or ctx.today
@@ -1164,7 +1323,7 @@ def _plan_payment(
         return problems
     return _PaymentPlan(
         invoice=invoice,
-        amount=round_money(amount),
+        amount=amount,
         date=on,
         reference=_text(el.get("Reference")),
         account_id=account.account_id if account is not None else None,
@@ -1332,6 +1491,9 @@ def add_credit(
     """
     if contact_id not in org.contacts:
         return _rejected([FAKE["unknown_contact"].format(id=contact_id)])
+    problems = _Problems()
+    if _number(amount, "Amount", problems) is None:
+        return _rejected(problems.messages)
     if round_money(amount) <= 0:
         return _rejected([FAKE["credit_amount"].format(kind=kind)])
     credit = StoredCredit(
@@ -1455,21 +1617,30 @@ def add_credit_note(
     """A sales credit note for ``amount``, allocated in full to ``invoice``.
 
     It settles part of the invoice without money moving, so it counts in AmountCredited, not
-    AmountPaid (spec, Invoice.AmountCredited); above the amount due, Xero's payment message.
-    Numbers run CN-0001, CN-0002, ... in creation order.
+    AmountPaid (spec, Invoice.AmountCredited). A sales credit note (ACCRECCREDIT) applies to a
+    sales invoice only; the refusals are in the fake's words, as for allocations (Xero's are
+    not known). The amount is rounded to cents before it is checked. Numbers run CN-0001,
+    CN-0002, ... in creation order.
     """
+    problems = _Problems()
+    raw = _number(amount, "Amount", problems)
+    if raw is None:
+        return _rejected(problems.messages)
+    amount = round_money(raw)
+    if invoice.type != "ACCREC":
+        return _rejected([FAKE["credit_note_type"]])
     if invoice.status != "AUTHORISED":
-        return _rejected([FAKE["payment_status"]])
+        return _rejected([FAKE["credit_note_status"]])
     if amount <= 0:
-        return _rejected([FAKE["payment_amount"]])
+        return _rejected([FAKE["credit_note_amount"]])
     if amount > invoice.amount_due:
-        return _rejected([XERO["payment_exceeds"]])
+        return _rejected([FAKE["credit_note_exceeds"]])
     note = StoredCreditNote(
         credit_note_id=ctx.ids.guid(),
         number=f"CN-{org.next_credit_note_number:04d}",
         invoice_id=invoice.invoice_id,
         contact_id=invoice.contact_id,
-        amount=round_money(amount),
+        amount=amount,
         date=on,
         updated_at=org.touch(ctx.now),
     )
@@ -1511,6 +1682,9 @@ def _contact_fields(
     number = pick("ContactNumber", base.contact_number if base else None)
     if number is not None and len(number) > 50:
         problems.add(FAKE["contact_number"])
+    company = pick("CompanyNumber", base.company_number if base else None)
+    if company is not None and len(company) > 50:  # spec, Contact.CompanyNumber
+        problems.add(FAKE["company_number"])
     status = pick("ContactStatus", base.status if base else "ACTIVE") or "ACTIVE"
     if status not in ("ACTIVE", "ARCHIVED", "GDPRREQUEST"):  # the fake's wording, not in FAKE
         problems.add(f"'{status}' is not a valid ContactStatus.")
@@ -1522,6 +1696,7 @@ def _contact_fields(
         "email": pick("EmailAddress", base.email if base else None),
         "first_name": pick("FirstName", base.first_name if base else None),
         "last_name": pick("LastName", base.last_name if base else None),
+        "company_number": company,
         "status": status,
     }
 
@@ -1573,7 +1748,7 @@ def upsert_contact(org: Org, el: Any, ctx: Ctx) -> Outcome:
         return _rejected([FAKE["not_object"]])
     contact_id = el.get("ContactID")
     if contact_id:
-        found = org.contacts.get(str(contact_id))
+        found = org.contacts.get(normal_guid(str(contact_id)))
         if found is None:
             return _rejected([FAKE["contact_not_found"].format(id=contact_id)])
         return update_contact(org, found, el, ctx)
