@@ -550,6 +550,39 @@ def _list_reply(
     return json_reply(200, body)
 
 
+def _one(
+    key: str,
+    call: FakeRequest,
+    record: T,
+    *,
+    render: Callable[[T], dict[str, Any]],
+    change: Callable[[Any], Outcome],
+    flag: str | None,
+    named: dict[str, str],
+    ctx: Ctx,
+) -> Reply:
+    """``GET /{key}/{id}`` answers the record; ``POST`` applies ``change`` to each element (a
+    payment's or batch's only change is its reversal, ``Status: DELETED``)."""
+    if call.method == "GET":
+        body = envelope(key, [render(record)], response_id=ctx.ids.guid(), now=ctx.now)
+        return json_reply(200, body)
+    if call.method != "POST":
+        return _not_allowed(call)
+    elements = _elements(call, key)
+    if isinstance(elements, Reply):
+        return elements
+    return _write_reply(
+        key,
+        elements,
+        _writes(elements, change),
+        summarize=_summarize(call),
+        render=render,
+        flag=flag,
+        ctx=ctx,
+        extra=named,
+    )
+
+
 # --- invoices ----------------------------------------------------------------------------------
 
 
@@ -739,24 +772,15 @@ def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     payment = org.payments.get(normal_guid(ident))
     if payment is None:
         return _not_found()
-    if call.method == "GET":
-        body = envelope("Payments", [render(payment)], response_id=ctx.ids.guid(), now=ctx.now)
-        return json_reply(200, body)
-    if call.method != "POST":
-        return _not_allowed(call)
-    elements = _elements(call, "Payments")
-    if isinstance(elements, Reply):
-        return elements
-    outcomes = _writes(elements, lambda el: delete_payment(org, payment, el, ctx))
-    return _write_reply(
+    return _one(
         "Payments",
-        elements,
-        outcomes,
-        summarize=_summarize(call),
+        call,
+        payment,
         render=render,
+        change=lambda el: delete_payment(org, payment, el, ctx),
         flag="HasValidationErrors",
+        named={"PaymentID": payment.payment_id},
         ctx=ctx,
-        extra={"PaymentID": payment.payment_id},
     )
 
 
@@ -792,24 +816,15 @@ def _batch_payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) ->
     batch = org.batch_payments.get(normal_guid(ident))
     if batch is None:
         return _not_found()
-    if call.method == "GET":
-        body = envelope("BatchPayments", [render(batch)], response_id=ctx.ids.guid(), now=ctx.now)
-        return json_reply(200, body)
-    if call.method != "POST":
-        return _not_allowed(call)
-    elements = _elements(call, "BatchPayments")
-    if isinstance(elements, Reply):
-        return elements
-    outcomes = _writes(elements, lambda el: delete_batch_payment(org, batch, el, ctx))
-    return _write_reply(
+    return _one(
         "BatchPayments",
-        elements,
-        outcomes,
-        summarize=_summarize(call),
+        call,
+        batch,
         render=render,
+        change=lambda el: delete_batch_payment(org, batch, el, ctx),
         flag=None,
+        named={"BatchPaymentID": batch.batch_payment_id},
         ctx=ctx,
-        extra={"BatchPaymentID": batch.batch_payment_id},
     )
 
 

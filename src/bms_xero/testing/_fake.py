@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -963,27 +963,31 @@ class FakeXero(Generic[ClockT]):
 
     def payments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every payment as Xero's JSON (deleted ones included), oldest first."""
-        with self._lock:
-            org = self._org(tenant_id)
-            return [render_payment(p, org) for p in org.payments.values()]
+        return self._rendered(tenant_id, lambda org: org.payments, render_payment)
 
     def batch_payments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every batch payment as Xero's JSON (deleted ones included), oldest first."""
-        with self._lock:
-            org = self._org(tenant_id)
-            return [render_batch_payment(b, org) for b in org.batch_payments.values()]
+        return self._rendered(tenant_id, lambda org: org.batch_payments, render_batch_payment)
 
     def prepayments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every prepayment as Xero's JSON, with its allocations, oldest first."""
-        with self._lock:
-            org = self._org(tenant_id)
-            return [render_credit(c, org) for c in org.prepayments.values()]
+        return self._rendered(tenant_id, lambda org: org.prepayments, render_credit)
 
     def overpayments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every overpayment as Xero's JSON, with its allocations, oldest first."""
+        return self._rendered(tenant_id, lambda org: org.overpayments, render_credit)
+
+    def _rendered(
+        self,
+        tenant_id: str | None,
+        records: Callable[[Org], Mapping[str, Any]],
+        render: Callable[[Any, Org], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """What an inspection helper returns: every record of one kind, rendered under the
+        lock (so a test never sees one half-changed), oldest first."""
         with self._lock:
             org = self._org(tenant_id)
-            return [render_credit(c, org) for c in org.overpayments.values()]
+            return [render(r, org) for r in records(org).values()]
 
     def contacts(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every contact as Xero's JSON, oldest first."""
