@@ -152,12 +152,21 @@ def _quiet(call: Any, *args: Any) -> None:
         HealthCheck.function_scoped_fixture,  # the tally and watch are session-wide
     ],
 )
-@given(program=steps, count=st.integers(1, 6), retries=st.booleans(), bumps=st.booleans())
+@given(
+    program=steps,
+    count=st.integers(1, 6),
+    retries=st.booleans(),
+    bumps=st.booleans(),
+    first_crash=st.integers(1, 8),
+    first_fault=st.tuples(st.sampled_from(FAULTS), st.sampled_from(TARGETS)),
+)
 def test_sink_ends_equal_to_xero(
     program: list[tuple[Any, ...]],
     count: int,
     retries: bool,
     bumps: bool,
+    first_crash: int,
+    first_fault: tuple[str, tuple[str | None, str | None]],
     tally: Tally,
     watch: SecretWatch,
 ) -> None:
@@ -176,8 +185,18 @@ def test_sink_ends_equal_to_xero(
         engine: SyncEngine = engine_for(
             xero, Crashing(store, steps_, STORE_STEPS), watch, sink, retry=retry
         )
-        # A first push, so money can move from the start (more pushes come in the program).
-        for step in [("push", count), *program]:
+        # A first push, a payment the sink refuses once, a fault and a process that dies
+        # during the pull that meets them: every example starts with money moving, a
+        # delivery to retry, a failing Xero and a restart; the program does the rest.
+        opening = [
+            ("push", count),
+            ("pay", 0, Decimal("1.00")),
+            ("refuse", 1),
+            ("crash", first_crash),
+            ("fault", *first_fault),
+            ("pull", 0),
+        ]
+        for step in [*opening, *program]:
             kind = step[0]
             xero.clock.advance(7)
             try:
