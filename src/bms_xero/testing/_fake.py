@@ -733,16 +733,12 @@ class FakeXero(Generic[ClockT]):
             NotFound: No such batch payment.
             XeroValidationError: It was already deleted.
         """
-        with self._lock:
-            org = self._org(tenant_id)
-            batch = org.batch_payments.get(batch_payment_id)
-            if batch is None:
-                raise NotFound(
-                    f"FakeXero has no batch payment {batch_payment_id!r}", status_code=404
-                )
-            outcome = delete_batch_payment(org, batch, {"Status": "DELETED"}, self._ctx())
-            if not outcome.ok:
-                raise _refused(outcome, org.tenant_id)
+        self._reverse(
+            tenant_id,
+            lambda org: org.batch_payments.get(batch_payment_id),
+            f"batch payment {batch_payment_id!r}",
+            delete_batch_payment,
+        )
 
     def prepay(
         self,
@@ -902,12 +898,28 @@ class FakeXero(Generic[ClockT]):
         A payment that is part of a batch is refused: reverse the batch with
         :meth:`delete_batch_payment`.
         """
+        self._reverse(
+            tenant_id,
+            lambda org: org.payments.get(payment_id),
+            f"payment {payment_id!r}",
+            delete_payment,
+        )
+
+    def _reverse(
+        self,
+        tenant_id: str | None,
+        find: Callable[[Org], Any],
+        what: str,
+        rule: Callable[[Org, Any, Any, Ctx], Outcome],
+    ) -> None:
+        """A reversal as a person makes it in Xero: ``Status: DELETED`` through the same
+        rule the HTTP endpoint applies, so the helper and the API can never disagree."""
         with self._lock:
             org = self._org(tenant_id)
-            payment = org.payments.get(payment_id)
-            if payment is None:
-                raise NotFound(f"FakeXero has no payment {payment_id!r}", status_code=404)
-            outcome = delete_payment(org, payment, {"Status": "DELETED"}, self._ctx())
+            record = find(org)
+            if record is None:
+                raise NotFound(f"FakeXero has no {what}", status_code=404)
+            outcome = rule(org, record, {"Status": "DELETED"}, self._ctx())
             if not outcome.ok:
                 raise _refused(outcome, org.tenant_id)
 
