@@ -274,3 +274,11 @@ class TestSecretsThatCantBeRedacted:
             error["type"],
             False,
         )
+
+
+def test_an_unreadable_url_is_a_settings_problem(cli: Cli) -> None:
+    """A URL urlsplit can't read (http://[::1) is reported like any other bad setting, and
+    only its scheme and host are ever quoted (a URL may hold a password)."""
+    for url in ("http://[::1", "https://user:pa55word@example.com:99999/x"):
+        ran = cli("jobs", env={**cli.env, "BMS_XERO_API_URL": url})
+        assert (2, False) == (ran.status, "pa55word" in ran.stdout + ran.stderr)

@@ -383,3 +383,13 @@ class TestCreditNotes:
         assert ["Invoice not of valid status for allocation"] == [
             m.message for m in raised.value.messages
         ]
+
+
+@pytest.mark.parametrize("text", ["1_000", " 1.5 ", "Infinity", "0x10"])
+def test_numbers_are_plain_digits_as_xero_reads_them(text: str) -> None:
+    """Python's Decimal takes "1_000" and " 1.5 "; Xero takes plain numbers only, so the
+    fake refuses what Xero would refuse rather than pass a client that fails in production."""
+    from bms_xero.testing._rules import _number_problem
+
+    assert _number_problem(text, "Quantity") is not None
+    assert _number_problem("-1.50e2", "Quantity") is None

@@ -217,3 +217,16 @@ class TestOrder:
 def test_ordering_against_null_is_a_400(api: Api, three: list[dict[str, Any]]) -> None:
     """``Total > null`` compares nothing: a 400, not an empty or full list."""
     assert "use == null or != null" in _refusal(api, where="Total > null")
+
+
+def test_a_long_run_of_spaces_in_where_is_answered_at_once() -> None:
+    """A where clause with 16,000 spaces is refused (or read) in well under a second: no
+    quadratic rescan of whitespace can tie up the fake's thread."""
+    import time
+
+    from bms_xero.testing._query import QueryError, Where
+
+    start = time.monotonic()
+    with pytest.raises(QueryError):
+        Where("A==x" + " " * 16_000 + "y ")
+    assert time.monotonic() - start < 0.5

@@ -262,3 +262,27 @@ def test_too_deep_xml_is_a_400(api: Api) -> None:
 
     assert 400 == answer.status_code
     assert "nested more than" in answer.json()["Message"]
+
+
+def test_a_doctype_in_utf16_is_refused_too(api: Api, xero: FakeXero) -> None:
+    """A body in another encoding can't hide a DOCTYPE from the check: XML is read in
+    UTF-8 only, whatever a byte-order mark or the declaration says."""
+    doc = (
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b '
+        '"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Contacts><Contact><Name>&b;</Name></Contact>'
+        "</Contacts>"
+    )
+    for body in (doc.encode("utf-16"), doc.encode("utf-16-le")):
+        answer = _send(api, "PUT", "/Contacts", body)
+        assert 400 == answer.status_code
+    declared = doc.replace('version="1.0"', 'version="1.0" encoding="cp037"').encode()
+    assert 400 == _send(api, "PUT", "/Contacts", declared).status_code
+    assert [] == xero.contacts()
+
+
+def test_xml_without_elements_is_a_400_saying_so(api: Api) -> None:
+    """An empty <Contact/> or a root holding only text is refused, not read as nothing."""
+    empty = _send(api, "PUT", "/Contacts", b"<Contact/>")
+    text = _send(api, "PUT", "/Contacts", b"<Contacts>text</Contacts>")
+    assert (400, 400) == (empty.status_code, text.status_code)
+    assert "an empty <Contact>" in empty.json()["Message"]

@@ -222,10 +222,18 @@ def _is_secret_key(key: str) -> bool:
 
 
 def _url_problem(name: str, value: str) -> str | None:
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.netloc:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a bad port raises here, not later in the client
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme in ("http", "https") and parts.netloc:
         return None
-    return f"must be an http(s) URL such as {_DEFAULTS[name]}, not {value!r}"
+    # Only the scheme and host are quoted: a URL may carry user:password@.
+    shown = (
+        "an unreadable URL" if parts is None else f"{parts.scheme or '?'}://{parts.hostname or '?'}"
+    )
+    return f"must be an http(s) URL such as {_DEFAULTS[name]}, not {shown}"
 
 
 def _check_toml(

@@ -44,7 +44,7 @@ def begin_immediate(conn: sqlite3.Connection) -> None:
     microseconds, so two processes writing steadily could starve one of them past any
     timeout ("database is locked"). Here each try takes the lock or fails at once (busy
     timeout 0 for that statement), and between tries the waiter sleeps a short random time
-    (1 ms growing to 20 ms, full jitter): it polls often, out of step with the other
+    (0.1 ms growing to 2 ms, full jitter): it polls often, out of step with the other
     writers, and gives up only when the connection's busy timeout has passed. The busy
     timeout is restored for the statements that follow.
 

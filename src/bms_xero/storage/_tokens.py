@@ -24,7 +24,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from bms_xero.errors import FieldProblem, StorageError, StorageValueError, VersionConflict
-from bms_xero.storage._sqlite_schema import enable_wal, migrate
+from bms_xero.storage._sqlite_schema import begin_immediate, enable_wal, migrate
 
 __all__ = [
     "MemoryTokenStore",
@@ -290,7 +290,7 @@ class SQLiteTokenStore:
         db = self._connection()
         with self._lock:
             try:
-                db.execute("BEGIN IMMEDIATE")
+                begin_immediate(db)  # waits fairly for another writer (see _sqlite_schema)
                 try:
                     row = db.execute(
                         "SELECT version FROM bms_xero_tokens WHERE connection_id = ?", (key,)

@@ -255,7 +255,10 @@ _XML_LISTS = {
 _XML_TYPES = frozenset({"application/xml", "text/xml"})
 # A DOCTYPE can declare entities, and entities can expand a small body into gigabytes; the
 # stdlib parser has no switch for that, so such bodies are refused before parsing.
-_XML_DECLARATIONS = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_DECLARATIONS = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+# The declaration names an encoding; only UTF-8 (or none, which means UTF-8) is read, so the
+# check above sees the same characters the parser will.
+_XML_ENCODING = re.compile(r"""^<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _XML_MAX_DEPTH = 32
 
 
@@ -317,26 +320,41 @@ def _xml_object(children: list[ElementTree.Element], depth: int) -> dict[str, An
 def _xml_elements(body: bytes, key: str) -> list[Any] | Reply:
     """The elements of an XML write: a ``<Invoices>`` root of ``<Invoice>`` elements, or one
     ``<Invoice>`` (and likewise for every resource)."""
-    if _XML_DECLARATIONS.search(body):
+    # Decoded here, strictly, and parsed as text: a UTF-16 body (or one declaring another
+    # encoding) would otherwise hide a DOCTYPE from the check the parser never makes.
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:  # XML never holds NUL: this is UTF-16 (or worse) read as UTF-8
+        return _post_data_invalid("FakeXero reads XML bodies in UTF-8 only; send UTF-8")
+    declared = _XML_ENCODING.match(text.lstrip())
+    if declared is not None and declared.group(1).strip().lower() not in ("utf-8", "utf8"):
+        return _post_data_invalid(
+            f"FakeXero reads XML bodies in UTF-8 only, not {declared.group(1)[:20]!r}; send UTF-8"
+        )
+    if _XML_DECLARATIONS.search(text):
         return _post_data_invalid(
             "FakeXero does not read XML with a DOCTYPE or ENTITY declaration; send the "
             "elements alone"
         )
     try:
-        root = ElementTree.fromstring(body)  # noqa: S314 (DOCTYPE and ENTITY refused above)
+        root = ElementTree.fromstring(text)  # noqa: S314 (UTF-8 only, DOCTYPE and ENTITY refused)
         value = _xml_value(root)
     except (ElementTree.ParseError, ValueError) as e:
         return _post_data_invalid(f"The request body is not valid XML: {e}")
     tag, item = _local(root.tag), _XML_LISTS.get(key, key[:-1])
-    if tag == key and isinstance(value, list):
+    if tag == key and isinstance(value, list) and not (root.text or "").strip():
         return value
     if tag == item and isinstance(value, dict):
         if key == "Allocations" and "Amount" not in value and "AppliedAmount" in value:
             # pyxero names an allocation's amount AppliedAmount, as Xero's XML does.
             value = {**value, "Amount": value.pop("AppliedAmount")}
         return [value]
+    shown = f"an empty <{tag}>" if tag == item else f"<{tag}> holding {type(value).__name__}"
     return _post_data_invalid(
-        f"The XML body must be <{key}> holding <{item}> elements, or one <{item}>; not <{tag}>"
+        f"The XML body must be <{key}> holding <{item}> elements, or one <{item}> with its "
+        f"fields; not {shown}"
     )
 
 

@@ -184,7 +184,9 @@ def order_by(text: str) -> list[tuple[str, bool]]:
 
 # --- where ------------------------------------------------------------------------------------
 
-_CLAUSE = re.compile(r"\s*([A-Za-z_][\w.]*)\s*(==|!=|>=|<=|>|<)\s*(.+?)\s*$", re.DOTALL)
+# Matched against the stripped clause, greedily: a lazy value followed by optional space
+# backtracks quadratically over long runs of whitespace (a slow request, for one bad clause).
+_CLAUSE = re.compile(r"([A-Za-z_][\w.]*)\s*(==|!=|>=|<=|>|<)\s*(.+)", re.DOTALL)
 # Field.Contains("text"), .StartsWith, .EndsWith: the text methods Xero's filters take. pyxero
 # writes them in lower case (name__contains=... becomes Name.contains("...")), which Xero
 # accepts, so the method's case does not matter.
@@ -210,7 +212,9 @@ def _split(text: str, words: Iterable[str]) -> list[str]:
     while i < len(text):
         if text[i] == '"':
             quoted = not quoted
-        elif not quoted:
+        elif not quoted and not (i and text[i].isspace() and text[i - 1].isspace()):
+            # A word operator's leading space is matched from the first space of a run: a
+            # try at every space of a long run would rescan it each time (quadratic).
             match = pattern.match(text, i)
             if match:
                 parts.append(text[start:i])
@@ -346,7 +350,7 @@ class Where:
                     argument = re.sub(r"\\(.)", r"\1", call.group(3))
                     clauses.append((call.group(1), call.group(2).lower(), argument))
                     continue
-                match = _CLAUSE.fullmatch(clause)
+                match = _CLAUSE.fullmatch(clause.strip())
                 if match is None or "(" in match.group(1):
                     raise QueryError(
                         f"FakeXero cannot read the where clause {clause.strip()!r}; it supports "

@@ -303,6 +303,9 @@ NUMBER_FIELDS = frozenset(
 )
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def _number_problem(value: Any, field: str) -> str | None:
     """Why ``value`` is no number Xero would take for ``field``, or ``None`` if it is one
     (or absent). See :func:`_number`."""
@@ -311,6 +314,9 @@ def _number_problem(value: Any, field: str) -> str | None:
     if isinstance(value, bool):
         return FAKE["bad_number"].format(value=value, field=field)
     shown = repr(value) if isinstance(value, float) else value
+    if isinstance(shown, str) and not _PLAIN_NUMBER.fullmatch(shown):
+        # Decimal() also takes "1_000", " 1.5 " and "Infinity"; Xero takes plain digits only.
+        return FAKE["bad_number"].format(value=shown, field=field)
     try:
         number = Decimal(shown) if isinstance(shown, int | str | Decimal) else None
     except InvalidOperation:
