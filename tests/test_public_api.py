@@ -208,6 +208,7 @@ PUBLIC = {
         "needs_read",
         "next_money_version",
         "older_than_payment",
+        "payment_stamps",
         "pending_update",
         "resolve",
         "snapshot_order",

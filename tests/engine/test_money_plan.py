@@ -20,6 +20,7 @@ from bms_xero.engine.plan import (
     held_cursor,
     mark_told,
     next_money_version,
+    payment_stamps,
     pending_update,
 )
 from bms_xero.storage._records import SyncRecord, SyncState
@@ -240,6 +241,34 @@ def test_unmatched_invoice_of_a_pending_create_holds_the_cursor() -> None:
         {"INV-1", "INV-7"},
     )
     assert None is held_cursor([("MANUAL-1", T0)], {"INV-1"})
+
+
+def test_payment_stamps_keep_each_invoices_newest_and_unknown_wins() -> None:
+    """The newest payment stamp per invoice; one payment read without a stamp makes its
+    invoice's unknown, whichever order the payments came in."""
+    later = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+    def paid(invoice_id: str | None, at: datetime | None) -> XeroPayment:
+        return XeroPayment(
+            payment_id=f"p-{invoice_id}-{at}",
+            amount=Decimal("1.00"),
+            date=date(2026, 11, 2),
+            invoice_id=invoice_id,
+            updated_at=at,
+        )
+
+    assert {"A": later, "B": None, "C": None} == payment_stamps(
+        [
+            paid("A", T0),
+            paid("A", later),
+            paid("A", T0),
+            paid("B", None),
+            paid("B", later),
+            paid("C", later),
+            paid("C", None),
+            paid(None, later),
+        ]
+    )
 
 
 @pytest.mark.parametrize(

@@ -184,14 +184,7 @@ class Puller:
         the invoice pass read its invoice: the record's ``xero_updated_at`` says which
         snapshot it holds. Returns how far the payment cursor may move.
         """
-        newest: dict[str, datetime | None] = {}
-        for p in payments:
-            if p.invoice_id:
-                seen = newest.get(p.invoice_id)
-                if p.invoice_id not in newest or (
-                    p.updated_at is not None and (seen is None or p.updated_at > seen)
-                ):
-                    newest[p.invoice_id] = p.updated_at
+        newest = plan.payment_stamps(payments)
         records = self._linked_records(
             newest, [(p.invoice_id, p.invoice_number, p.updated_at) for p in payments]
         )
@@ -308,7 +301,8 @@ def _pages(items: Iterator[T]) -> Iterator[list[T]]:
         if len(page) >= MAX_PAGE_SIZE:
             yield page
             page = []
-    yield page
+    if page:
+        yield page
 
 
 def _later(current: datetime | None, *stamps: datetime | None) -> datetime | None:

@@ -42,6 +42,7 @@ __all__ = [
     "needs_read",
     "next_money_version",
     "older_than_payment",
+    "payment_stamps",
     "pending_update",
     "resolve",
     "snapshot_order",
@@ -330,6 +331,25 @@ def older_than_payment(held: datetime | None, paid_at: datetime | None) -> bool:
     """Whether a record's snapshot (stamped ``held``) may predate a payment on its invoice
     (stamped ``paid_at``): then the invoice is read again."""
     return held is None or paid_at is None or held < paid_at
+
+
+def payment_stamps(payments: Iterable[XeroPayment]) -> dict[str, datetime | None]:
+    """The newest stamp among each invoice's payments, keyed by Xero InvoiceID.
+
+    ``None`` (a payment read without UpdatedDateUTC) wins over any stamp: one unknown
+    payment is enough to read its invoice again, whatever the others say.
+    """
+    newest: dict[str, datetime | None] = {}
+    for p in payments:
+        if not p.invoice_id:
+            continue
+        if p.invoice_id not in newest:
+            newest[p.invoice_id] = p.updated_at
+            continue
+        seen = newest[p.invoice_id]
+        if seen is not None:
+            newest[p.invoice_id] = None if p.updated_at is None else max(seen, p.updated_at)
+    return newest
 
 
 def pending_update(record: SyncRecord) -> PaymentUpdate | None:
