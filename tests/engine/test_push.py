@@ -128,6 +128,32 @@ def test_batches_of_fifty(xero: FakeXero[Any], engine: SyncEngine, customer: Cus
     assert 120 == len(xero.invoices())
 
 
+class CursorCountingStore(MemoryStore):
+    """A MemoryStore that counts its cursor reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cursor_reads = 0
+
+    def get_cursor(self, tenant_id: str, name: str) -> Any:
+        self.cursor_reads += 1
+        return super().get_cursor(tenant_id, name)
+
+
+def test_cursors_seeded_once_per_batch_at_the_earliest_link(
+    xero: FakeXero[Any], customer: Customer
+) -> None:
+    """A write's links seed the pull cursors with one look at them per request, not one per
+    invoice, and from the earliest invoice it linked."""
+    store = CursorCountingStore()
+    engine = make_engine(xero, store)
+    outcomes = engine.push_many(make_invoice(customer, n) for n in range(1, 121))
+    first = min(r.xero_updated_at for r in store.iter_records(engine.tenant_id))
+    assert (6, 6) == (store.cursor_reads, 2 * xero.count_requests("PUT", "/Invoices"))
+    assert all(o.ok for o in outcomes)
+    assert first == store.get_cursor(engine.tenant_id, "invoices")
+
+
 def test_one_bad_invoice_spares_the_rest(
     xero: FakeXero[Any], engine: SyncEngine, customer: Customer
 ) -> None:

@@ -130,7 +130,7 @@ class Puller:
                 save(self._ctx.store, record, _unlinked)
             raise
         self._learn([xero])
-        seed_cursors(self._ctx.store, self._ctx.tenant_id, xero)
+        seed_cursors(self._ctx.store, self._ctx.tenant_id, [xero])
         self._deliver_due([invoice_id])
         latest = self._ctx.store.get(self._ctx.tenant_id, invoice_id)
         assert latest is not None

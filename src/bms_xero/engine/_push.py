@@ -202,6 +202,7 @@ class Pusher:
         except VersionConflict as e:
             items[action.index] = pp.answered(item, pp.Stopped(e))
             return
+        seed_cursors(self._ctx.store, self._ctx.tenant_id, [xero])
         if cancelled:
             items[action.index] = pp.answered(item, self._void_landed(item, record), record)
             return
@@ -364,6 +365,7 @@ class Pusher:
         """Store what Xero answered each element of a write (one result per element, in
         request order): the link for what it wrote, the refusal for what it did not."""
         short_code = None if reference is None else reference.short_code
+        linked: list[XeroInvoice] = []
         for i, result in zip(indexes, results, strict=True):
             item = items[i]
             if not result.ok or result.invoice is None:
@@ -377,6 +379,8 @@ class Pusher:
                 items[i] = pp.answered(item, pp.Stopped(e))
                 continue
             items[i] = pp.answered(item, landed(xero), record)
+            linked.append(xero)
+        seed_cursors(self._ctx.store, self._ctx.tenant_id, linked)
 
     def _save_link(
         self,
@@ -402,7 +406,6 @@ class Pusher:
                 ours=ours,
             ),
         )
-        seed_cursors(self._ctx.store, self._ctx.tenant_id, xero)
         return record
 
     def _finish(self, item: pp.Item, action: pp.Done | pp.Fail) -> PushOutcome:

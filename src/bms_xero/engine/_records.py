@@ -9,7 +9,7 @@ newer one blindly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import attrs
@@ -145,23 +145,27 @@ def cleared(record: SyncRecord) -> SyncRecord:
     return attrs.evolve(record, last_error=None, last_error_at=None)
 
 
-def seed_cursors(store: SyncStore, tenant_id: str, xero: XeroInvoice) -> None:
-    """Start pulling from the store's first link (a create, an adoption, an import), by
-    Xero's clock, not from the beginning of time.
+def seed_cursors(store: SyncStore, tenant_id: str, landed: Iterable[XeroInvoice]) -> None:
+    """Start pulling from the store's first links (a write's answers, an adoption, an
+    import), by Xero's clock, not from the beginning of time.
 
-    Only an unset cursor is seeded, at the earliest of this link and every link already
-    stored. A set one is already no later than anything a new link can do, because the
-    link's own read (the create's answer, the lookup) saw the invoice as it was, and what
-    changes afterwards is stamped later than any cursor a finished pull stored (a pull
+    Called once per write, with everything it linked: the cursors are read once, not per
+    invoice. Only an unset cursor is seeded, at the earliest of these links and every link
+    already stored. A set one is already no later than anything a new link can do, because
+    the link's own read (the create's answer, the lookup) saw the invoice as it was, and
+    what changes afterwards is stamped later than any cursor a finished pull stored (a pull
     running meanwhile is held back by the pending intent; see :mod:`bms_xero.engine._pull`).
     """
+    stamps = [x.updated_at for x in landed if x.updated_at is not None]
+    if not stamps:
+        return
     unset = [n for n in (INVOICE_CURSOR, PAYMENT_CURSOR) if store.get_cursor(tenant_id, n) is None]
-    if xero.updated_at is None or not unset:
+    if not unset:
         return
     # Never later than a link already stored: a process that died between an earlier
     # link and its seed left that link's history behind this one's.
     start = min(
-        [xero.updated_at]
+        stamps
         + [
             r.xero_updated_at
             for r in store.iter_records(tenant_id)
