@@ -25,7 +25,12 @@ def test_demo_story(tmp_path: Path) -> None:
         "BMS applies INV-1001: paid, paid 211.89, due 0.00",
         "BMS applies INV-1002: partially_paid, paid 800.00, due 1000.00",
         "shortcode=%21UKdem&redirecturl=/AccountsReceivable/View.aspx?InvoiceID=",
-        "Done: 3 payment updates applied, 1 invoice(s) need attention",
+        "7. A correction after payment: INV-1002 bills 10 hours, not 12",
+        "raise a credit note for the difference",
+        "CN-1001: created in Xero, total 300.00, allocated to INV-1002 300.00",
+        "BMS applies INV-1002: partially_paid, paid 800.00, due 700.00",
+        "ViewCreditNote.aspx?creditNoteID=",
+        "Done: 4 payment updates applied, 1 invoice(s) need attention",
     ]:
         assert expected in text
 

@@ -20,6 +20,7 @@ import attrs
 from bms_xero.clock import FakeClock
 from bms_xero.domain import Customer, Invoice, LineItem, PaymentTerms
 from bms_xero.engine import Panel, PaymentUpdate, SyncEngine
+from bms_xero.errors import CreditNoteRequired
 from bms_xero.storage import SQLiteStore
 from bms_xero.testing import FakeXero
 
@@ -87,6 +88,7 @@ def run(db_path: str | Path | None = None, out: TextIO = sys.stdout) -> int:
         demo.pull()
         demo.panels(by_tenant)
         demo.sync_button(invoices[2])
+        demo.correct_after_payment(invoices[1])
     out.write(
         f"\nDone: {len(sink.applied)} payment updates applied, {failed} invoice(s) need "
         "attention (see FAILED above).\n"
@@ -99,6 +101,7 @@ def _organisations() -> tuple[FakeXero[FakeClock], str, str]:
     xero = FakeXero(seed=2026)
     nz = xero.tenant_id
     uk = xero.add_tenant(name="Demo UK Ltd", short_code="!UKdem", base_currency="GBP")
+    xero.add_currency("USD", tenant_id=nz)  # INV-1002 is billed in US dollars
     for tenant in (nz, uk):
         xero.add_account(code="200", name="Sales", type="REVENUE", tenant_id=tenant)
         xero.add_account(code="260", name="Other Revenue", type="REVENUE", tenant_id=tenant)
@@ -283,6 +286,27 @@ class _Demo:
         for tenant, batch in by_tenant.items():
             for invoice in batch:
                 _panel(self.out, self.engines[tenant].panel(invoice.id))
+
+    def correct_after_payment(self, invoice: Invoice) -> None:
+        """7. A correction to a part-paid invoice: Xero refuses the edit, a credit note for
+        the difference does it, and the BMS hears of the credit as of a payment."""
+        self.out.write(
+            f"\n7. A correction after payment: {invoice.number} bills 10 hours, not 12\n"
+        )
+        engine = self.engines[self.nz]
+        line = attrs.evolve(invoice.lines[0], quantity=Decimal("10"))
+        corrected = attrs.evolve(invoice, lines=(line,))
+        try:
+            engine.push(corrected)
+        except CreditNoteRequired as e:
+            self.out.write(f"   editing it is refused: {e}\n")
+        note = engine.correction_credit_note(corrected, credit_note_id="CN-1001", number="CN-1001")
+        result = engine.push_credit_note(note)
+        self.out.write(
+            f"   {result.credit_note_number}: {result.action.value} in Xero, total "
+            f"{result.total}, allocated to {invoice.number} {result.allocated}\n"
+            f"   View in Xero {result.view_url}\n"
+        )
 
     def sync_button(self, invoice: Invoice) -> None:
         """6. The "Sync Invoice with Xero Invoice" button."""

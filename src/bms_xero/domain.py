@@ -5,19 +5,20 @@ No I/O and no wire names live here: the domain says ``contact_id``, the mapping 
 that says to pass a ``Decimal`` or a string.
 
 Write side (built by the host): :class:`Customer`, :class:`LineItem`, :class:`Tracking`,
-:class:`PaymentTerms`, :class:`Invoice`. Constructing one validates it: an object either holds
-only valid, converted values or is never built, and everything wrong with it is reported
+:class:`PaymentTerms`, :class:`Invoice`, :class:`CreditNote`. Constructing one validates it:
+an object either holds only valid, converted values or is never built, and everything wrong
+with it is reported
 together in one :class:`~bms_xero.errors.InvoiceValidationError`. Parts are built first (a
 line raises before its invoice exists), so a host building from raw data uses
 :meth:`Invoice.build`, which takes parts as mappings of their fields and reports every problem
 of the whole invoice at once, each with its path (``lines[2].account_code``).
 
-Read side (parsed from Xero): :class:`XeroInvoice`, :class:`XeroLineItem`,
-:class:`XeroPayment`, :class:`XeroContact`, :class:`Account`, :class:`TaxRate`,
-:class:`Organisation`; the money on an invoice is :class:`Allocation` (each payment or credit
-applied) summed up as a :class:`Settlement`. Enumerated fields hold the enum member when Xero
-sends a value we know and the raw string otherwise, so new values from Xero never crash a
-parse.
+Read side (parsed from Xero): :class:`XeroInvoice`, :class:`XeroCreditNote`,
+:class:`XeroLineItem`, :class:`XeroPayment`, :class:`XeroContact`, :class:`Account`,
+:class:`TaxRate`, :class:`Organisation`; the money on an invoice is :class:`Allocation` (each
+payment or credit applied) summed up as a :class:`Settlement`. Enumerated fields hold the enum
+member when Xero sends a value we know and the raw string otherwise, so new values from Xero
+never crash a parse.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ __all__ = [
     "Account",
     "Allocation",
     "AllocationKind",
+    "CreditNote",
+    "CreditNoteAllocation",
     "Customer",
     "Invoice",
     "InvoiceStatus",
@@ -55,6 +58,7 @@ __all__ = [
     "TaxRate",
     "Tracking",
     "XeroContact",
+    "XeroCreditNote",
     "XeroInvoice",
     "XeroLineItem",
     "XeroPayment",
@@ -72,6 +76,7 @@ MAX_CONTACT_NUMBER = 50
 MAX_URL = 2000
 MAX_TRACKING_PER_LINE = 2
 UNIT_DP = 4  # unitdp=4 is what we always send
+RATE_DP = 6  # CurrencyRate: "max length = [18].[6]" (spec, Invoice.CurrencyRate)
 
 #: Amounts and quantities have at most this many digits before the decimal point (below a
 #: trillion). Far past any invoice, and small enough that every product and sum the mapping
@@ -487,6 +492,11 @@ class _Reader:
         return self.read(Invoice, _invoice_fields, data, "")
 
 
+def _document(kind: type[Any]) -> str:
+    """What an error calls the document being built."""
+    return "credit note" if kind is CreditNote else "invoice"
+
+
 def _init(obj: Any, fields_of: _FieldsOf, raw: dict[str, Any], number: object = None) -> None:
     """A constructor's body: check every argument, raise once for all problems, then assign.
 
@@ -497,7 +507,9 @@ def _init(obj: Any, fields_of: _FieldsOf, raw: dict[str, Any], number: object = 
     values = fields_of(reader, raw, "")
     if reader.problems:
         raise InvoiceValidationError(
-            reader.problems, invoice_number=number if isinstance(number, str) else None
+            reader.problems,
+            invoice_number=number if isinstance(number, str) else None,
+            document=_document(type(obj)),
         )
     obj.__attrs_init__(**values)
 
@@ -507,9 +519,11 @@ def _build(kind: type[_T], fields_of: _FieldsOf, fields: Mapping[str, Any]) -> _
     reader = _Reader(parts_as_mappings=True)
     built = reader.read(kind, fields_of, fields, "")
     if built is None:
-        number = fields.get("number") if kind is Invoice else None
+        number = fields.get("number") if kind in (Invoice, CreditNote) else None
         raise InvoiceValidationError(
-            reader.problems, invoice_number=number if isinstance(number, str) else None
+            reader.problems,
+            invoice_number=number if isinstance(number, str) else None,
+            document=_document(kind),
         )
     return built
 
@@ -865,7 +879,7 @@ def _lines(
         raise _Refused("is required")
     items = r.items(value, of="LineItem")
     if not items:
-        raise _Refused("an invoice needs at least one line")
+        raise _Refused("needs at least one line")
     lines: list[LineItem] = []
     for i, item in enumerate(items):
         try:
@@ -887,6 +901,13 @@ def _currency(value: object) -> str | None:
     if isinstance(value, str) and _CURRENCY.fullmatch(value):
         return value
     raise _Refused(f"{_shown(value)} is not a three-letter ISO 4217 code such as 'NZD'")
+
+
+def _rate(r: _Reader, value: object) -> Decimal | None:
+    rate = r.optional_amount(value, places=RATE_DP)
+    if rate is not None and rate <= 0:
+        raise _Refused(f"{_shown(rate)} must be a positive exchange rate")
+    return rate
 
 
 def _url(r: _Reader, value: object) -> str | None:
@@ -925,6 +946,7 @@ def _invoice_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, 
             "due_date": lambda v, _: r.optional_day(v),
             "payment_terms": lambda v, p: _terms(r, v, p),
             "currency_code": lambda v, _: _currency(v),
+            "currency_rate": lambda v, _: _rate(r, v),
             "line_amount_types": lambda v, _: r.choice(v, LineAmountTypes),
             "reference": lambda v, _: r.optional_text(v, max_len=MAX_REFERENCE),
             "url": lambda v, _: _url(r, v),
@@ -940,6 +962,12 @@ def _invoice_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, 
                     _join(path, f"lines[{i}].tax_code"),
                     "is required unless line_amount_types is NoTax",
                 )
+    # A currency_code that failed to convert is missing from values: reported once, there.
+    if values.get("currency_rate") is not None and values.get("currency_code", "") is None:
+        r.fail(
+            _join(path, "currency_rate"),
+            "needs a currency_code: a rate converts the invoice's currency to the base currency",
+        )
     issued, due = values.get("issue_date"), values.get("due_date")
     if issued is not None and due is not None and due < issued:
         r.fail(
@@ -972,6 +1000,11 @@ class Invoice:
         due_date: When payment is due; computed from ``payment_terms`` when omitted.
         payment_terms: Used to compute ``due_date`` when that is not given.
         currency_code: ISO 4217 code; ``None`` means the organisation's base currency.
+        currency_rate: The exchange rate the BMS used, sent as Xero's CurrencyRate (a positive
+            Decimal, at most 6 decimal places; needs ``currency_code``). ``None``: Xero
+            applies its own daily rate.
+
+            .. versionadded:: Unreleased
         line_amount_types: Whether line amounts include tax.
         reference: Xero's Reference field (at most 255 characters).
         url: A link back to the invoice in the BMS, shown in Xero as "Go to ...".
@@ -994,6 +1027,7 @@ class Invoice:
     url: str | None
     status: InvoiceStatus
     total: Decimal | None
+    currency_rate: Decimal | None
 
     def __init__(
         self,
@@ -1011,6 +1045,7 @@ class Invoice:
         url: str | None = None,
         status: InvoiceStatus | str = InvoiceStatus.AUTHORISED,
         total: Decimal | int | str | None = None,
+        currency_rate: Decimal | int | str | None = None,
     ) -> None:
         _init(
             self,
@@ -1029,6 +1064,7 @@ class Invoice:
                 "url": url,
                 "status": status,
                 "total": total,
+                "currency_rate": currency_rate,
             },
             number,
         )
@@ -1056,6 +1092,136 @@ class Invoice:
         :meth:`build`.
         """
         return _recheck(self, _invoice_fields)
+
+    @property
+    def tax_codes(self) -> frozenset[str]:
+        """The BMS tax codes its lines use."""
+        return frozenset(line.tax_code for line in self.lines if line.tax_code is not None)
+
+    def lines_using(
+        self, *, account_code: str | None = None, tax_code: str | None = None
+    ) -> Iterator[str]:
+        """Paths (``lines[i].account_code``/``.tax_code``) of the lines that use a code."""
+        for i, line in enumerate(self.lines):
+            if account_code is not None and line.account_code == account_code:
+                yield f"lines[{i}].account_code"
+            if tax_code is not None and line.tax_code == tax_code:
+                yield f"lines[{i}].tax_code"
+
+
+def _credit_note_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """A credit note's rules: an invoice's, less what only invoices have (due dates, terms,
+    a status to send: a credit note is always created AUTHORISED, so it can be allocated)."""
+    tax_codes: list[tuple[int, object]] = []
+    values = r.fields(
+        raw,
+        path,
+        {
+            "id": lambda v, _: r.text(v, max_len=MAX_INVOICE_NUMBER),
+            "number": lambda v, _: _invoice_number(r, v),
+            "invoice_id": lambda v, _: r.text(v, max_len=MAX_INVOICE_NUMBER),
+            "customer": lambda v, p: _customer(r, v, p),
+            "issue_date": lambda v, _: r.day(v),
+            "lines": lambda v, p: _lines(r, v, p, tax_codes),
+            "currency_code": lambda v, _: _currency(v),
+            "line_amount_types": lambda v, _: r.choice(v, LineAmountTypes),
+            "reference": lambda v, _: r.optional_text(v, max_len=MAX_REFERENCE),
+            "total": lambda v, _: r.optional_amount(v, places=2, low=_ZERO),
+        },
+    )
+    amount_types = values.get("line_amount_types")
+    if amount_types is not None and amount_types is not LineAmountTypes.NO_TAX:
+        for i, tax_code in tax_codes:
+            if tax_code is None:
+                r.fail(
+                    _join(path, f"lines[{i}].tax_code"),
+                    "is required unless line_amount_types is NoTax",
+                )
+    return values
+
+
+@attrs.frozen(kw_only=True, init=False)
+class CreditNote:
+    """A BMS credit note: a correction after payment, as a sales credit note in Xero
+    (``ACCRECCREDIT``), allocated to the Xero invoice of the BMS invoice it credits.
+
+    Xero can't edit an invoice once payments or credits are allocated to it, so a BMS that
+    corrects a paid invoice raises a credit note for the difference instead
+    (:meth:`SyncEngine.correction_credit_note <bms_xero.SyncEngine.correction_credit_note>`
+    builds it). Lines are positive amounts: what the customer is credited.
+
+    Attributes:
+        id: The BMS credit note id (the key of its sync record).
+        number: Its number; Xero's CreditNoteNumber (at most 255 characters).
+        invoice_id: The BMS invoice it credits; that invoice must have been pushed.
+        customer: Who it is for: the invoice's customer (Xero allocates a credit note only to
+            an invoice of the same contact).
+        issue_date: The credit note's date.
+        lines: At least one line, as on an invoice (account codes, tax codes, quantities).
+        currency_code: ISO 4217 code; ``None`` means the organisation's base currency. Must
+            be the invoice's currency for the allocation.
+        line_amount_types: Whether line amounts include tax.
+        reference: Xero's Reference field (at most 255 characters).
+        total: The total the BMS shows, when known; the push reports any difference from the
+            total Xero computes.
+    """
+
+    id: str
+    number: str
+    invoice_id: str
+    customer: Customer
+    issue_date: date
+    lines: tuple[LineItem, ...]
+    currency_code: str | None
+    line_amount_types: LineAmountTypes
+    reference: str | None
+    total: Decimal | None
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        number: str,
+        invoice_id: str,
+        customer: Customer,
+        issue_date: date,
+        lines: Iterable[LineItem],
+        currency_code: str | None = None,
+        line_amount_types: LineAmountTypes | str = LineAmountTypes.EXCLUSIVE,
+        reference: str | None = None,
+        total: Decimal | int | str | None = None,
+    ) -> None:
+        _init(
+            self,
+            _credit_note_fields,
+            {
+                "id": id,
+                "number": number,
+                "invoice_id": invoice_id,
+                "customer": customer,
+                "issue_date": issue_date,
+                "lines": lines,
+                "currency_code": currency_code,
+                "line_amount_types": line_amount_types,
+                "reference": reference,
+                "total": total,
+            },
+            number,
+        )
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """A credit note from raw data (parts as mappings), every problem reported at once.
+
+        Raises:
+            InvoiceValidationError: Everything wrong, with paths (``document`` is
+                ``"credit note"``).
+        """
+        return _build(cls, _credit_note_fields, fields)
+
+    def problems(self) -> list[FieldProblem]:
+        """Everything wrong with it: nothing, since it checked itself when built."""
+        return _recheck(self, _credit_note_fields)
 
     @property
     def tax_codes(self) -> frozenset[str]:
@@ -1317,6 +1483,90 @@ class XeroInvoice:
             if p.status != PaymentStatus.DELETED
         )
         return paid + self.credits
+
+
+@attrs.frozen(kw_only=True)
+class CreditNoteAllocation:
+    """Part of a credit note applied to one invoice, as the credit note lists it.
+
+    Attributes:
+        allocation_id: Xero's AllocationID (``None`` when Xero left it out).
+        invoice_id: The Xero InvoiceID it was applied to.
+        amount: How much of the credit note went to that invoice.
+        date: The allocation's date.
+        is_deleted: Whether the allocation was taken back.
+    """
+
+    allocation_id: str | None = None
+    invoice_id: str | None = None
+    amount: Decimal = Decimal(0)
+    date: _dt.date | None = None
+    is_deleted: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class XeroCreditNote:
+    """A credit note as Xero returns it. Missing amounts are read as zero, as Xero means them.
+
+    Attributes:
+        credit_note_id: Xero's CreditNoteID.
+        credit_note_number: Its number.
+        type: ``ACCRECCREDIT`` for sales credit notes.
+        status: Xero's status (``AUTHORISED``; ``PAID`` once fully allocated; or a raw
+            string Xero added later).
+        contact_id: The contact's ContactID.
+        date: Its date.
+        line_amount_types: Whether lines include tax.
+        currency_code: Currency.
+        reference: Reference.
+        sub_total: Total before tax.
+        total_tax: Total tax (per-line rounded, as on invoices).
+        total: SubTotal + TotalTax.
+        remaining_credit: What is not allocated yet (a refund is due for it, or it waits for
+            another invoice).
+        allocations: Where it was applied.
+        line_items: Its lines (absent from some list calls).
+        updated_at: Xero's UpdatedDateUTC (UTC).
+        validation_errors: Xero's messages when this element of a write failed.
+        warnings: Xero's warnings on this element.
+    """
+
+    credit_note_id: str | None = None
+    credit_note_number: str | None = None
+    type: str = "ACCRECCREDIT"
+    status: InvoiceStatus | str | None = None
+    contact_id: str | None = None
+    date: _dt.date | None = None
+    line_amount_types: LineAmountTypes | str | None = None
+    currency_code: str | None = None
+    reference: str | None = None
+    sub_total: Decimal = Decimal(0)
+    total_tax: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    remaining_credit: Decimal = Decimal(0)
+    allocations: tuple[CreditNoteAllocation, ...] = ()
+    line_items: tuple[XeroLineItem, ...] = ()
+    updated_at: _dt.datetime | None = None
+    validation_errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether Xero rejected this element of a write."""
+        return bool(self.validation_errors)
+
+    def allocated_to(self, invoice_id: str) -> Decimal:
+        """What its live allocations applied to this Xero invoice (0 when none)."""
+        return sum(
+            (
+                a.amount
+                for a in self.allocations
+                if a.invoice_id is not None
+                and a.invoice_id.lower() == invoice_id.lower()
+                and not a.is_deleted
+            ),
+            Decimal(0),
+        )
 
 
 @attrs.frozen(kw_only=True)

@@ -12,8 +12,13 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   ├── InvalidRequest              a call's arguments break a rule Xero enforces
     │   └── PreflightError              the invoice can't go to this Xero organisation yet
     │       ├── MissingContactId        the customer has no Xero contact id
+    │       ├── ContactArchived         the customer's Xero contact is archived
     │       ├── AccountCodeError        account code unknown or archived in the chart
     │       ├── TaxCodeError            tax code unmapped, or maps to an unusable TaxType
+    │       ├── CurrencyNotEnabled      the invoice's currency is not enabled in the organisation
+    │       ├── CreditNoteMismatch      a credit note can't go to its invoice (unpushed, other
+    │       │                           customer or currency)
+    │       ├── CorrectionNotACredit    a correction adds value: a credit note can't express it
     │       └── PreflightFailed         several of those for one invoice, together
     ├── RemoteError                     Xero (or the network to it) is involved
     │   ├── XeroApiError                Xero answered with an error status
@@ -30,6 +35,8 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   └── InvalidWebhook              a correctly signed webhook whose body can't be read
     ├── SyncError                       the engine can't do what was asked
     │   ├── CreditNoteRequired          Xero no longer allows editing this invoice
+    │   ├── CreditNoteExceedsAmountDue  a credit note is worth more than its invoice owes
+    │   ├── CreditNoteChanged           an allocated credit note can't be edited in Xero
     │   ├── InvoiceNumberConflict       the number is taken by a different Xero invoice
     │   ├── PushInProgress              another worker is pushing this invoice (retry later)
     │   └── PaymentDeliveryFailed       the host's PaymentSink raised: redelivered later
@@ -48,6 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, Self
 
 import attrs
@@ -60,7 +68,13 @@ __all__ = [
     "AuthError",
     "BmsXeroError",
     "ConfigurationError",
+    "ContactArchived",
+    "CorrectionNotACredit",
+    "CreditNoteChanged",
+    "CreditNoteExceedsAmountDue",
+    "CreditNoteMismatch",
     "CreditNoteRequired",
+    "CurrencyNotEnabled",
     "DailyLimitReached",
     "FieldProblem",
     "InvalidRequest",
@@ -99,6 +113,8 @@ class BmsXeroError(Exception):
     """Root of every exception bms_xero raises."""
 
     invoice_number: str | None = None
+    #: The BMS credit note an error stopped, when it stopped one.
+    credit_note_number: str | None = None
     #: Whether trying the same thing again later may succeed (timeouts, 5xx, races).
     retryable: bool = False
 
@@ -124,6 +140,21 @@ class BmsXeroError(Exception):
         named.__dict__.update(self.__dict__)
         named.invoice_number = invoice_number
         named.message = f"invoice {invoice_number}: {self.message}"
+        named.args = (named.message,)
+        return named
+
+    def for_credit_note(self, credit_note_number: str, invoice_number: str) -> Self:
+        """A copy that names the credit note it stopped and the invoice that credit note is
+        for (``"credit note CN-1 (invoice INV-1): ..."``). Errors that already name a credit
+        note are returned unchanged."""
+        if self.credit_note_number is not None:
+            return self
+        named = type(self).__new__(type(self))
+        named.__dict__.update(self.__dict__)
+        named.invoice_number = invoice_number
+        named.credit_note_number = credit_note_number
+        message = self.message.removeprefix(f"invoice {self.invoice_number}: ")
+        named.message = f"credit note {credit_note_number} (invoice {invoice_number}): {message}"
         named.args = (named.message,)
         return named
 
@@ -163,15 +194,22 @@ class InvoiceValidationError(LocalError, ValueError):
 
     Attributes:
         problems: Each field that is wrong, with what to do about it.
-        invoice_number: The invoice's number when known, so job errors can name it.
+        invoice_number: The invoice's number when known, so job errors can name it (a
+            credit note's number, for a credit note).
+        document: What was being built: ``"invoice"`` or ``"credit note"``.
     """
 
     def __init__(
-        self, problems: Iterable[FieldProblem], *, invoice_number: str | None = None
+        self,
+        problems: Iterable[FieldProblem],
+        *,
+        invoice_number: str | None = None,
+        document: str = "invoice",
     ) -> None:
         self.problems: tuple[FieldProblem, ...] = tuple(problems)
         self.invoice_number = invoice_number
-        what = f"invoice {invoice_number}" if invoice_number else "invoice"
+        self.document = document
+        what = f"{document} {invoice_number}" if invoice_number else document
         count = len(self.problems)
         listed = "; ".join(str(p) for p in self.problems)
         super().__init__(f"{what} is not valid ({count} problem{'s' * (count != 1)}): {listed}")
@@ -264,6 +302,36 @@ class MissingContactId(PreflightError):
         )
 
 
+class ContactArchived(PreflightError):
+    """The customer's Xero contact is archived, and Xero refuses new invoices for it.
+
+    .. versionadded:: Unreleased
+
+    Attributes:
+        customer_id: The BMS customer id.
+        customer_name: The customer's name.
+        contact_id: The archived Xero ContactID.
+    """
+
+    def __init__(
+        self,
+        *,
+        customer_id: str,
+        customer_name: str,
+        contact_id: str,
+        invoice_number: str | None = None,
+    ) -> None:
+        self.customer_id = customer_id
+        self.customer_name = customer_name
+        self.contact_id = contact_id
+        super().__init__(
+            f"customer {customer_id} ({customer_name}) is linked to Xero contact {contact_id}, "
+            "which is archived in Xero; un-archive the contact in Xero, or link the customer "
+            "to another contact (SyncEngine.link_customer), and push the invoice again",
+            invoice_number=invoice_number,
+        )
+
+
 class AccountCodeError(PreflightError):
     """An account code is not usable in the organisation's chart of accounts.
 
@@ -343,6 +411,88 @@ class TaxCodeError(PreflightError):
                 "be used on sales (revenue); map it to a sales tax rate"
             )
         super().__init__(text, invoice_number=invoice_number)
+
+
+class CurrencyNotEnabled(PreflightError):
+    """The invoice's currency is not one the organisation can invoice in.
+
+    .. versionadded:: Unreleased
+
+    Attributes:
+        currency_code: The invoice's currency.
+        enabled: The currencies the organisation has (its base currency and those enabled).
+    """
+
+    def __init__(
+        self,
+        *,
+        currency_code: str,
+        enabled: Iterable[str] = (),
+        invoice_number: str | None = None,
+    ) -> None:
+        self.currency_code = currency_code
+        self.enabled = tuple(enabled)
+        has = f" (it has {', '.join(self.enabled)})" if self.enabled else ""
+        super().__init__(
+            f"currency {currency_code} is not enabled in this Xero organisation{has}; add it "
+            "in Xero (Settings, Currencies), or invoice in a currency it has",
+            invoice_number=invoice_number,
+        )
+
+
+class CreditNoteMismatch(PreflightError):
+    """A credit note can't be allocated to the invoice it names, as things stand.
+
+    Attributes:
+        reason: ``"not_pushed"`` (the BMS invoice has no Xero invoice yet),
+            ``"customer"`` (another contact than the invoice's in Xero), ``"currency"``, or
+            ``"status"`` (the Xero invoice is not approved, or is voided).
+        expected: What the invoice in Xero has (its ContactID, currency or status).
+        actual: What the credit note has.
+    """
+
+    _FIX: ClassVar[dict[str, str]] = {
+        "not_pushed": "push the invoice first, then the credit note",
+        "customer": "give the credit note the invoice's customer (Xero allocates a credit note "
+        "only to an invoice of the same contact)",
+        "currency": "raise the credit note in the invoice's currency",
+        "status": "only an approved invoice can be credited; a draft can simply be edited, "
+        "and a voided one needs no credit",
+    }
+
+    def __init__(
+        self,
+        *,
+        reason: str,
+        expected: str | None = None,
+        actual: str | None = None,
+        invoice_number: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.expected = expected
+        self.actual = actual
+        what = {
+            "not_pushed": "its invoice is not in Xero yet",
+            "customer": f"it is for contact {actual} but the invoice is for {expected}",
+            "currency": f"it is in {actual} but the invoice is in {expected}",
+            "status": f"the Xero invoice is {expected}",
+        }.get(reason, reason)
+        fix = self._FIX.get(reason, "check the credit note against its invoice")
+        super().__init__(f"{what}: {fix}", invoice_number=invoice_number)
+
+
+class CorrectionNotACredit(PreflightError):
+    """The corrected invoice can't be reached from what Xero holds with one credit note.
+
+    Attributes:
+        reason: What stands in the way, in words.
+    """
+
+    def __init__(self, *, invoice_number: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the correction can't be one credit note: {reason}", invoice_number=invoice_number
+        )
 
 
 class PreflightFailed(PreflightError):
@@ -623,12 +773,18 @@ class SyncError(BmsXeroError):
 
 
 class CreditNoteRequired(SyncError):
-    """Xero no longer allows editing this invoice (paid, credited or voided).
+    """Xero no longer allows editing (or voiding) this invoice: paid, credited or voided.
+
+    The way forward is a credit note: for a correction, the difference
+    (``SyncEngine.correction_credit_note`` builds it from what Xero holds); for a cancel, the
+    whole invoice (``SyncEngine.cancellation_credit_note``), allocated up to what it still
+    owes. Either goes to Xero with ``SyncEngine.push_credit_note``.
 
     Attributes:
         xero_invoice_id: The Xero invoice that can't change.
         xero_status: Its status in Xero.
         xero_messages: What Xero said, verbatim, when it said anything.
+        cancelling: Whether a cancel was refused (else an edit).
     """
 
     def __init__(
@@ -638,16 +794,80 @@ class CreditNoteRequired(SyncError):
         xero_invoice_id: str,
         xero_status: str | None,
         xero_messages: Sequence[str] = (),
+        cancelling: bool = False,
     ) -> None:
         self.xero_invoice_id = xero_invoice_id
         self.xero_status = xero_status
         self.xero_messages = tuple(xero_messages)
+        self.cancelling = cancelling
         said = f" (Xero: {'; '.join(self.xero_messages)})" if self.xero_messages else ""
+        if cancelling:
+            way = (
+                "Xero can't void it; credit it in full instead: build the credit note with "
+                "SyncEngine.cancellation_credit_note and send it with push_credit_note("
+                "note, over_credit=OverCredit.ALLOCATE_DUE) (what was already paid is then "
+                "credit to refund)"
+            )
+        else:
+            way = (
+                "raise a credit note for the difference instead of changing the invoice: "
+                "SyncEngine.correction_credit_note builds it from what Xero holds, and "
+                "push_credit_note sends it"
+            )
         super().__init__(
             f"the Xero invoice can no longer be edited because it is {xero_status or 'locked'}"
-            f" with payments or credits allocated{said}; raise a credit note in the BMS for the "
-            "difference instead of changing the invoice",
+            f" with payments or credits allocated{said}; {way}",
             invoice_number=invoice_number,
+        )
+
+
+class CreditNoteExceedsAmountDue(SyncError):
+    """A credit note is worth more than its invoice still owes in Xero; nothing was sent.
+
+    Attributes:
+        credit_note_number: The BMS credit note.
+        total: What it is worth (Xero's per-line rounded total).
+        amount_due: What the invoice still owes in Xero.
+    """
+
+    def __init__(
+        self,
+        *,
+        credit_note_number: str,
+        invoice_number: str,
+        total: Decimal,
+        amount_due: Decimal,
+    ) -> None:
+        self.total = total
+        self.amount_due = amount_due
+        super().__init__(
+            f"is worth {total} but the invoice owes {amount_due} in Xero, and Xero allocates no "
+            f"more than is owed; nothing was sent. Credit at most {amount_due}, or push it with "
+            f"over_credit=OverCredit.ALLOCATE_DUE (allocate {amount_due}, the customer is owed "
+            f"{total - amount_due}) or OverCredit.LEAVE_UNALLOCATED (all of it is owed back)",
+        )
+        self.invoice_number = invoice_number
+        self.credit_note_number = credit_note_number
+        self.message = f"credit note {credit_note_number} (invoice {invoice_number}): " + (
+            self.message
+        )
+        self.args = (self.message,)
+
+
+class CreditNoteChanged(SyncError):
+    """The BMS changed a credit note that Xero already has; Xero can't edit an allocated
+    credit note, so nothing was sent.
+
+    Attributes:
+        xero_credit_note_id: The credit note Xero holds.
+    """
+
+    def __init__(self, *, xero_credit_note_id: str) -> None:
+        self.xero_credit_note_id = xero_credit_note_id
+        super().__init__(
+            f"Xero already has it (CreditNoteID {xero_credit_note_id}) with other content, and "
+            "Xero can't edit an allocated credit note; raise another credit note for what "
+            "changed instead of editing this one"
         )
 
 

@@ -24,9 +24,11 @@ _SCHEMAS = {
     "batchpayments": "BatchPayments",
     "prepayments": "Prepayments",
     "overpayments": "Overpayments",
+    "creditnotes": "CreditNotes",
     "contacts": "Contacts",
     "accounts": "Accounts",
     "taxrates": "TaxRates",
+    "currencies": "Currencies",
     "organisation": "Organisations",
     "organisations": "Organisations",
 }
@@ -37,10 +39,13 @@ def _schema(parts: list[str]) -> str:
 
     ``PUT /Prepayments/{id}/Allocations`` answers Allocations, and its DELETE
     ``.../Allocations/{AllocationID}`` a bare Allocation (spec, createPrepaymentAllocations and
-    deletePrepaymentAllocations; the same for Overpayments).
+    deletePrepaymentAllocations; the same for Overpayments and CreditNotes).
     """
     if len(parts) >= 3 and parts[2].lower() == "allocations":
         return "Allocation" if len(parts) == 4 else "Allocations"
+    if len(parts) == 3 and parts[0].lower() == "invoices":
+        # GET .../OnlineInvoice (getOnlineInvoice); GET and PUT .../History.
+        return {"onlineinvoice": "OnlineInvoices", "history": "HistoryRecords"}[parts[2].lower()]
     return _SCHEMAS[parts[0].lower()]
 
 
@@ -48,9 +53,12 @@ _PROBLEM_KEYS = {"Type", "Title", "Status", "Detail", "Instance", "Extensions"}
 
 
 def body_of(response: httpx.Response) -> Any:
-    """The decoded body (numbers with a fraction as Decimal), text for a 503."""
+    """The decoded body (numbers with a fraction as Decimal), text for a 503, ``None`` for
+    a 204."""
     if response.status_code == 503:
         return response.text
+    if response.status_code == 204:
+        return None
     if not response.request.url.path.startswith("/api.xro/2.0/"):
         return response.json() if response.content else None
     return decode_json(response.content)
@@ -65,6 +73,9 @@ def check(response: httpx.Response) -> Any:
     if response.status_code == 503:
         assert response.headers["content-type"].startswith("text/plain")
         return body
+    if response.status_code == 204:  # emailInvoice: "no content", and none is sent
+        assert (b"", None) == (response.content, response.headers.get("content-type"))
+        return None
     if response.status_code == 200:
         validate(body, _schema(path.split("/")[3:]))
     elif response.status_code in (401, 403, 429):

@@ -56,6 +56,7 @@ def test_public_names() -> None:
         "RecordedRequest",
         "Reply",
         "ScheduledFault",
+        "SentEmail",
         "serve",
     ]
     assert expected == sorted(bms_xero.testing.__all__)

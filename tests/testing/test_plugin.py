@@ -27,7 +27,7 @@ def test_the_fake_has_a_minimal_chart(fake_xero):
     client = fake_xero.client()
     codes = sorted(account.code for account in client.get_accounts().accounts)
     rates = [rate.tax_type for rate in client.get_tax_rates().rates]
-    assert (["090", "200"], ["OUTPUT2"], []) == (codes, rates, fake_xero.contacts())
+    assert (["090", "200", "860"], ["OUTPUT2"], []) == (codes, rates, fake_xero.contacts())
 
 
 def test_an_invoice_can_be_pushed_and_paid(fake_xero):

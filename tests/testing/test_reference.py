@@ -95,7 +95,8 @@ def test_add_contact_refuses_a_taken_name(xero: FakeXero, contact_id: str) -> No
 
 
 def test_accounts_include_archived_ones(api: Api) -> None:
-    """GET /Accounts lists every account, archived ones with Status ARCHIVED."""
+    """GET /Accounts lists every account, archived ones with Status ARCHIVED (and the
+    Rounding system account every organisation has)."""
     status, body = api.call("GET", "/Accounts")
 
     found = {a["Code"]: (a["Status"], a["Class"]) for a in body["Accounts"]}
@@ -104,6 +105,7 @@ def test_accounts_include_archived_ones(api: Api) -> None:
         "200": ("ACTIVE", "REVENUE"),
         "210": ("ARCHIVED", "REVENUE"),
         "400": ("ACTIVE", "EXPENSE"),
+        "860": ("ACTIVE", "LIABILITY"),
     }
     assert (200, expected) == (status, found)
 
@@ -189,7 +191,7 @@ def test_generated_short_codes_look_like_xeros(api: Api) -> None:
 
 def test_unknown_endpoint_is_not_implemented(api: Api) -> None:
     """An endpoint the fake does not serve answers 501 saying what it serves."""
-    status, body = api.call("GET", "/CreditNotes")
+    status, body = api.call("GET", "/Quotes")
 
     assert (501, True) == (status, "/Invoices" in body["Message"])
 

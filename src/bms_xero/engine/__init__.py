@@ -1,13 +1,18 @@
 """The sync engine: push BMS invoices to Xero, pull payments back, show the panel.
 
 :class:`SyncEngine` is the entry point; :mod:`.plan` holds its decisions as pure functions;
-:mod:`.ports` the Protocols it depends on (:class:`PaymentSink` for hosts).
+:mod:`.credit_plan` the credit notes' decisions; :mod:`.ports` the Protocols it depends on
+(:class:`PaymentSink` for hosts).
 """
 
 from bms_xero.engine._engine import SyncEngine
 from bms_xero.engine._ports import PaymentSink, XeroApi
 from bms_xero.engine._results import (
     BmsStatus,
+    CreditNoteFailure,
+    CreditNoteLink,
+    CreditNoteOutcome,
+    CreditNotePushResult,
     Panel,
     PaymentUpdate,
     PushAction,
@@ -15,9 +20,15 @@ from bms_xero.engine._results import (
     PushOutcome,
     PushResult,
 )
+from bms_xero.engine.credit_plan import OverCredit
 
 __all__ = [
     "BmsStatus",
+    "CreditNoteFailure",
+    "CreditNoteLink",
+    "CreditNoteOutcome",
+    "CreditNotePushResult",
+    "OverCredit",
     "Panel",
     "PaymentSink",
     "PaymentUpdate",

@@ -38,6 +38,7 @@ def refusal(
             xero_invoice_id=xero_invoice_id,
             xero_status=None if held.status is None else str(held.status),
             xero_messages=messages,
+            cancelling=True,
         )
     return XeroValidationError(result.errors, status_code=200, invoice_number=invoice.number)
 

@@ -5,6 +5,8 @@ A thin facade. Each operation lives in its own module, findable from the tree:
 - push (:mod:`._push`, decisions in :mod:`.push_plan`): gather, plan, apply, replan;
 - pull and delivery (:mod:`._pull`, decisions in :mod:`.plan`): learn, move cursors, tell;
 - cancel (:mod:`._cancel`);
+- receivables details: online invoice links and emails (:mod:`._receivables`), contacts
+  archived or merged in Xero (:mod:`._contacts`);
 - the reference-data cache (:mod:`._reference`) and record writes (:mod:`._records`).
 
 The engine itself holds the configuration and answers the panel from the store alone.
@@ -14,29 +16,46 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+import attrs
+
 from bms_xero.clock import Clock, SystemClock
-from bms_xero.domain import Customer, Invoice, Organisation
+from bms_xero.domain import CreditNote, Customer, Invoice, InvoiceStatus, Organisation, XeroContact
+from bms_xero.engine import credit_plan as cp
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
 from bms_xero.engine._cancel import Canceller
+from bms_xero.engine._contacts import Contacts
 from bms_xero.engine._context import Context
+from bms_xero.engine._credit import CreditNotePusher
 from bms_xero.engine._ports import PaymentSink, XeroApi
 from bms_xero.engine._pull import Puller
 from bms_xero.engine._push import Pusher
+from bms_xero.engine._receivables import Receivables
 from bms_xero.engine._records import record_error
 from bms_xero.engine._reference import ReferenceCache
-from bms_xero.engine._results import Panel, PaymentUpdate, PushOutcome, PushResult
+from bms_xero.engine._results import (
+    CreditNoteLink,
+    CreditNoteOutcome,
+    CreditNotePushResult,
+    Panel,
+    PaymentUpdate,
+    PushOutcome,
+    PushResult,
+)
 from bms_xero.errors import (
     BmsXeroError,
     ConfigurationError,
+    CreditNoteMismatch,
+    SyncError,
     XeroValidationError,
     XeroValidationMessage,
 )
 from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping.wire import contact_payload
-from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._protocols import CreditNoteStore, SyncStore
 from bms_xero.storage._records import SyncState
 
 if TYPE_CHECKING:
@@ -59,6 +78,13 @@ class SyncEngine:
         reference_ttl: Seconds to cache the chart of accounts, tax rates and organisation.
         new_key: Makes Idempotency-Keys (override for deterministic tests).
         tenant_id: The organisation; defaults to the client's.
+        credit_notes: Where credit note records are kept; defaults to ``store`` when it
+            implements :class:`~bms_xero.storage.CreditNoteStore` (both built-in stores do).
+        mark_sent: Send approved invoices with ``SentToContact: true``, so Xero's invoice
+            reminders include them (Xero skips invoices not marked sent).
+        email_invoices: Have Xero email each invoice to its contact, once, when a push
+            creates it approved or approves a draft (``POST /Invoices/{InvoiceID}/Email``,
+            which marks it sent too). See :meth:`email_invoice`.
     """
 
     def __init__(
@@ -72,6 +98,9 @@ class SyncEngine:
         reference_ttl: float = 3600.0,
         new_key: Callable[[], str] | None = None,
         tenant_id: str | None = None,
+        credit_notes: CreditNoteStore | None = None,
+        mark_sent: bool = False,
+        email_invoices: bool = False,
     ) -> None:
         tenant = tenant_id or client.tenant_id
         if not tenant:
@@ -91,9 +120,33 @@ class SyncEngine:
         ctx = Context(
             tenant_id=tenant, client=client, store=store, clock=self._clock, new_key=self._new_key
         )
-        self._pusher = Pusher(ctx, tax_map=self._tax_map, reference=self._reference)
+        self._contacts = Contacts(ctx, self._reference)
+        self._receivables = Receivables(ctx)
+        self._email_invoices = bool(email_invoices)
+        self._pusher = Pusher(
+            ctx,
+            tax_map=self._tax_map,
+            reference=self._reference,
+            mark_sent=bool(mark_sent),
+            contacts=self._contacts,
+        )
         self._puller = Puller(ctx, sink=payment_sink)
         self._canceller = Canceller(ctx, pusher=self._pusher)
+        if credit_notes is None and isinstance(store, CreditNoteStore):
+            credit_notes = store
+        self._credit_store = credit_notes
+        self._credits = (
+            None
+            if credit_notes is None
+            else CreditNotePusher(
+                ctx,
+                credit_notes=credit_notes,
+                tax_map=self._tax_map,
+                reference=self._reference,
+                read_back=self._puller.pull_invoices,
+                linked=self._linked_note,
+            )
+        )
 
     def __repr__(self) -> str:
         return f"SyncEngine(tenant_id={self.tenant_id!r})"
@@ -105,14 +158,19 @@ class SyncEngine:
     # --- customers -----------------------------------------------------------------------
 
     def link_customer(self, customer: Customer) -> Customer:
-        """Find the customer's Xero contact (by ContactNumber) or create it; record the link.
+        """Find the customer's Xero contact (by ContactNumber, else by name) or create it;
+        record the link.
 
-        The ContactNumber is ``customer.contact_number`` or else the BMS customer id. Returns
-        the customer with ``xero_contact_id`` set; later pushes of its invoices use the link
-        even when the host's Customer lacks the id.
+        The ContactNumber is ``customer.contact_number`` or else the BMS customer id. When no
+        contact has it, an active contact with the customer's name (Xero keeps names unique)
+        is linked, unless it carries another ContactNumber (then it is another customer's).
+        A contact merged into another in Xero is followed to the one kept. Returns the
+        customer with ``xero_contact_id`` set; later pushes of its invoices use the link even
+        when the host's Customer lacks the id.
 
         Raises:
             ConfigurationError: The ContactNumber would be longer than Xero's 50 characters.
+            SyncError: The name belongs to a contact with another ContactNumber.
             XeroValidationError: Xero refused to create the contact (its words are kept).
         """
         number = customer.contact_number or customer.id
@@ -124,9 +182,9 @@ class SyncEngine:
         if customer.xero_contact_id is not None:
             contact_id = customer.xero_contact_id
         else:
-            found = self._client.find_contact_by_number(number)
+            found = self._client.find_contact_by_number(number) or self._named(customer, number)
             if found is not None:
-                contact_id = found.contact_id
+                contact_id = self._contacts.survivor(found).contact_id
             else:
                 [made] = self._client.create_contacts(
                     [contact_payload(customer, number)], idempotency_key=self._new_key()
@@ -139,6 +197,20 @@ class SyncEngine:
                 contact_id = made.contact.contact_id
         self._store.set_contact_id(self.tenant_id, customer.id, contact_id)
         return customer.with_xero_contact_id(contact_id)
+
+    def _named(self, customer: Customer, number: str) -> XeroContact | None:
+        """The active contact with the customer's name, if it can be this customer's."""
+        found = self._client.find_contact_by_name(customer.name)
+        if found is None:
+            return None
+        if found.contact_number and found.contact_number != number:
+            raise SyncError(
+                f"customer {customer.id} ({customer.name}): Xero already has a contact named "
+                f"{found.name!r} with ContactNumber {found.contact_number!r}, another "
+                "customer's; give this customer a distinct name, or link it to that contact "
+                "by passing Customer(xero_contact_id=...)"
+            )
+        return found
 
     # --- push ----------------------------------------------------------------------------
 
@@ -168,7 +240,12 @@ class SyncEngine:
         for raw in items:
             if not isinstance(raw, Invoice):  # before any I/O: nothing half-done
                 raise TypeError(f"push_many takes Invoice objects, got {type(raw).__name__}")
-        return self._pusher.push_many(items, force=force)
+        if not self._email_invoices:
+            return self._pusher.push_many(items, force=force)
+        before = self._store.get_many(self.tenant_id, (i.id for i in items))
+        outcomes = self._pusher.push_many(items, force=force)
+        self._receivables.email_pushed(before, outcomes)
+        return outcomes
 
     def cancel(self, invoice: Invoice) -> PushResult:
         """The BMS cancelled the invoice: void it in Xero (delete it if still a draft).
@@ -196,6 +273,125 @@ class SyncEngine:
                 now=self._clock.now(),
             )
             raise named from e
+
+    # --- credit notes --------------------------------------------------------------------
+
+    def push_credit_note(
+        self, note: CreditNote, *, over_credit: cp.OverCredit = cp.OverCredit.REFUSE
+    ) -> CreditNotePushResult:
+        """Create the credit note in Xero and allocate it to its invoice's Xero invoice.
+
+        The correction after payment: Xero can't edit an invoice with payments on it, so the
+        BMS credits the difference. See :meth:`push_credit_notes` for the guarantees.
+
+        Raises:
+            BmsXeroError: The typed reason, naming the credit note and its invoice
+                (:class:`~bms_xero.errors.CreditNoteExceedsAmountDue`,
+                :class:`~bms_xero.errors.CreditNoteMismatch`, preflight, Xero's words...).
+        """
+        return self.push_credit_notes([note], over_credit=over_credit)[0].unwrap()
+
+    def push_credit_notes(
+        self,
+        notes: Iterable[CreditNote],
+        *,
+        over_credit: cp.OverCredit = cp.OverCredit.REFUSE,
+    ) -> list[CreditNoteOutcome]:
+        """Push many credit notes: creates go up to 50 per request, each note is allocated.
+
+        Each credit note gets its own outcome, in input order. Exactly one Xero credit note
+        per BMS credit note, allocated once, whatever fails: the create's intent is stored
+        before the create and an unconfirmed one is looked up by number before anything is
+        created again; the allocation's intent is stored before the allocation and an
+        unconfirmed one is checked against the credit note's allocations before allocating
+        again. Checked before anything is sent: the invoice is linked and approved in Xero,
+        the customer and currency are the invoice's, accounts and tax codes (as for
+        invoices), and that the credit note is worth no more than the invoice still owes
+        (else ``over_credit`` decides: refuse, allocate what is owed, or allocate nothing).
+        Afterwards the credited invoices are read back, so the PaymentSink hears of the
+        credit as of any change.
+
+        Raises:
+            ConfigurationError: The engine has no credit note store.
+            TypeError: Something other than a CreditNote was given (nothing is sent).
+        """
+        items = list(notes)
+        for raw in items:
+            if not isinstance(raw, CreditNote):
+                raise TypeError(
+                    f"push_credit_notes takes CreditNote objects, got {type(raw).__name__}"
+                )
+        return self._credit_pusher().push_many(items, over_credit=cp.OverCredit(over_credit))
+
+    def correction_credit_note(
+        self,
+        corrected: Invoice,
+        *,
+        credit_note_id: str,
+        number: str,
+        issue_date: date | None = None,
+        tax_codes: Mapping[str, str] | None = None,
+    ) -> CreditNote:
+        """The credit note that turns what Xero holds for this invoice into ``corrected``.
+
+        Reads the linked Xero invoice (one request), then compares line amounts by account
+        and TaxType (see :func:`bms_xero.engine.credit_plan.correction`). Push the result
+        with :meth:`push_credit_note`.
+
+        Raises:
+            CreditNoteMismatch: The invoice was never pushed.
+            CorrectionNotACredit: The correction adds to some account, or changes nothing.
+            BmsXeroError: Xero could not be read.
+        """
+        record = self._store.get(self.tenant_id, corrected.id)
+        if record is None or record.xero_invoice_id is None:
+            raise CreditNoteMismatch(reason="not_pushed", invoice_number=corrected.number)
+        held = self._client.get_invoice(record.xero_invoice_id)
+        return cp.correction(
+            corrected,
+            held,
+            tax_map=self._tax_map,
+            credit_note_id=credit_note_id,
+            number=number,
+            issue_date=issue_date or self._clock.now().date(),
+            tax_codes=tax_codes,
+        )
+
+    def cancellation_credit_note(
+        self,
+        invoice: Invoice,
+        *,
+        credit_note_id: str,
+        number: str,
+        issue_date: date | None = None,
+    ) -> CreditNote:
+        """A credit note for the whole invoice: how to cancel an invoice Xero can't void
+        because payments or credits are on it. Push it with
+        ``over_credit=OverCredit.ALLOCATE_DUE``: what is still owed is credited, what was
+        paid is left as credit to refund."""
+        return cp.full_credit(
+            invoice,
+            credit_note_id=credit_note_id,
+            number=number,
+            issue_date=issue_date or self._clock.now().date(),
+        )
+
+    def _credit_pusher(self) -> CreditNotePusher:
+        if self._credits is None:
+            raise ConfigurationError(
+                "this engine has no store for credit notes: its store does not implement "
+                "CreditNoteStore; pass credit_notes= (MemoryStore and SQLiteStore implement it)"
+            )
+        return self._credits
+
+    def _linked_note(self, note: CreditNote) -> CreditNote:
+        """The note with its customer's Xero contact filled in from the store's links."""
+        if note.customer.xero_contact_id is not None:
+            return note
+        contact_id = self._store.get_contact_id(self.tenant_id, note.customer.id)
+        if contact_id is None:
+            return note
+        return attrs.evolve(note, customer=note.customer.with_xero_contact_id(contact_id))
 
     # --- pull ----------------------------------------------------------------------------
 
@@ -266,6 +462,37 @@ class SyncEngine:
         )
         return self.panel(invoice_id)
 
+    # --- receivables ---------------------------------------------------------------------
+
+    def online_invoice_url(self, invoice_id: str) -> str | None:
+        """The customer's online invoice (pay) link for this BMS invoice.
+
+        Read from Xero once (``GET /Invoices/{InvoiceID}/OnlineInvoice``) for an invoice
+        approved in Xero (AUTHORISED or PAID, as its record says), then kept on its sync
+        record: later calls, and :meth:`panel`, ask Xero nothing. ``None`` without a request
+        for an invoice never pushed or not approved (a draft has no online invoice).
+
+        Raises:
+            BmsXeroError: Xero could not be read, or refused (naming the invoice).
+        """
+        return self._receivables.online_invoice_url(invoice_id)
+
+    def email_invoice(self, invoice_id: str) -> datetime:
+        """Have Xero email this invoice to its contact (``POST /Invoices/{InvoiceID}/Email``),
+        which also marks it sent, so Xero's reminders include it.
+
+        At most once per invoice: an invoice emailed before (by this call or by
+        ``email_invoices=True``) is not emailed again, and the earlier time is returned. The
+        time is stored before the request; it is given back only if Xero certainly sent
+        nothing, so a failure the answer leaves uncertain is never sent twice.
+
+        Raises:
+            SyncError: The invoice is not in Xero yet, or not approved there.
+            BmsXeroError: Xero refused (a contact with no email address, say) or could not be
+                reached; the panel's ``last_error`` says the same.
+        """
+        return self._receivables.email_invoice(invoice_id)
+
     # --- panel and manual sync -----------------------------------------------------------
 
     def panel(self, invoice_id: str) -> Panel:
@@ -296,6 +523,27 @@ class SyncEngine:
             last_error=record.last_error,
             last_error_at=record.last_error_at,
             delivery_pending=record.delivery_due,
+            credit_notes=self._credit_links(invoice_id),
+            online_invoice_url=None
+            if record.xero_status in (InvoiceStatus.VOIDED, InvoiceStatus.DELETED)
+            else record.online_invoice_url,
+            emailed_at=record.emailed_at,
+        )
+
+    def _credit_links(self, invoice_id: str) -> tuple[CreditNoteLink, ...]:
+        if self._credit_store is None:
+            return ()
+        return tuple(
+            CreditNoteLink(
+                credit_note_id=r.credit_note_id,
+                credit_note_number=r.credit_note_number,
+                state=r.state,
+                allocated=r.allocated,
+                refund_due=r.remaining_credit,
+                view_url=r.view_url,
+                last_error=r.last_error,
+            )
+            for r in self._credit_store.credit_notes_for_invoice(self.tenant_id, invoice_id)
         )
 
     def sync(self, invoice: Invoice) -> Panel:

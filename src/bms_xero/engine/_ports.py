@@ -7,14 +7,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from bms_xero.domain import Organisation, XeroContact, XeroInvoice, XeroPayment
+from bms_xero.domain import (
+    CreditNoteAllocation,
+    Organisation,
+    XeroContact,
+    XeroCreditNote,
+    XeroInvoice,
+    XeroPayment,
+)
 from bms_xero.engine._results import PaymentUpdate
 from bms_xero.mapping._reference import ChartOfAccounts, TaxRates
 from bms_xero.mapping.wire import WireInvoice
-from bms_xero.xero import ContactResult, InvoiceResult
+from bms_xero.xero import ContactResult, CreditNoteResult, InvoiceResult
 
 __all__ = ["PaymentSink", "XeroApi"]
 
@@ -99,6 +107,32 @@ class XeroApi(Protocol):
         """GET /Payments, paged lazily."""
         ...
 
+    def create_credit_notes(
+        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[CreditNoteResult]:
+        """PUT /CreditNotes with summarizeErrors=false; one result per element."""
+        ...
+
+    def get_credit_note(self, credit_note_id: str) -> XeroCreditNote:
+        """GET /CreditNotes/{CreditNoteID}."""
+        ...
+
+    def get_credit_notes_by_number(self, numbers: Iterable[str]) -> list[XeroCreditNote]:
+        """The sales credit notes with these numbers (those that exist)."""
+        ...
+
+    def allocate_credit_note(
+        self,
+        credit_note_id: str,
+        *,
+        invoice_id: str,
+        amount: Decimal,
+        on: date,
+        idempotency_key: str,
+    ) -> CreditNoteAllocation:
+        """PUT /CreditNotes/{CreditNoteID}/Allocations."""
+        ...
+
     def get_accounts(self) -> ChartOfAccounts:
         """GET /Accounts."""
         ...
@@ -113,6 +147,28 @@ class XeroApi(Protocol):
 
     def find_contact_by_number(self, contact_number: str) -> XeroContact | None:
         """The contact with this ContactNumber, if any."""
+        ...
+
+    def find_contact_by_name(self, name: str) -> XeroContact | None:
+        """The active contact with this name (case aside), if any."""
+        ...
+
+    def get_contacts(
+        self, *, ids: Iterable[str] = (), include_archived: bool = False
+    ) -> list[XeroContact]:
+        """GET /Contacts?IDs=..., archived (and merged) ones too when asked."""
+        ...
+
+    def get_online_invoice_url(self, invoice_id: str) -> str:
+        """GET /Invoices/{InvoiceID}/OnlineInvoice."""
+        ...
+
+    def email_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """POST /Invoices/{InvoiceID}/Email."""
+        ...
+
+    def get_currencies(self) -> dict[str, str]:
+        """GET /Currencies: code → description."""
         ...
 
     def create_contacts(

@@ -17,6 +17,7 @@ import attrs
 from bms_xero.domain import Invoice, XeroInvoice
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
+from bms_xero.engine._contacts import Contacts
 from bms_xero.engine._context import Context
 from bms_xero.engine._records import (
     cleared,
@@ -52,10 +53,20 @@ MAX_ROUNDS = 100
 class Pusher:
     """Pushes invoices for one organisation: see :meth:`SyncEngine.push_many`."""
 
-    def __init__(self, ctx: Context, *, tax_map: TaxMap, reference: ReferenceCache) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        tax_map: TaxMap,
+        reference: ReferenceCache,
+        mark_sent: bool = False,
+        contacts: Contacts | None = None,
+    ) -> None:
         self._ctx = ctx
         self._tax_map = tax_map
         self._reference = reference
+        self._mark_sent = mark_sent
+        self._contacts = contacts
 
     def push_many(self, invoices: Sequence[Invoice], *, force: bool) -> list[PushOutcome]:
         """Gather, then plan and apply until every invoice is done or failed.
@@ -119,7 +130,8 @@ class Pusher:
         An invoice whose form can't be built is kept with its problem rather than failed
         now: its record may say an earlier create is unconfirmed, and a lookup must still
         link what landed. A repeat within the push is marked, not gathered: its record would
-        be read twice and written by two items.
+        be read twice and written by two items. Last, the contacts of the invoices that will
+        be sent are checked (:meth:`Contacts.checked`: archived, merged).
         """
         items: list[pp.Item] = []
         ids: set[str] = set()
@@ -133,10 +145,7 @@ class Pusher:
             wire: WireInvoice | None = None
             problem: PreflightError | None = None
             if twice is None:
-                try:
-                    wire = WireInvoice.of(invoice, self._tax_map)  # encoded once, here
-                except PreflightError as e:
-                    problem = e  # reported unless the record only needs a lookup
+                wire, problem = self._build(invoice)
             items.append(
                 pp.Item(
                     index=i,
@@ -151,7 +160,18 @@ class Pusher:
         records = self._ctx.store.get_many(
             self._ctx.tenant_id, (it.invoice.id for it in items if not it.twice)
         )
-        return [it if it.twice else pp.stored(it, records.get(it.invoice.id)) for it in items]
+        gathered = [it if it.twice else pp.stored(it, records.get(it.invoice.id)) for it in items]
+        if self._contacts is None:
+            return gathered
+        return self._contacts.checked(gathered, self._build)
+
+    def _build(self, invoice: Invoice) -> tuple[WireInvoice | None, PreflightError | None]:
+        """The invoice's wire form, encoded once, here; or why it can't be built (reported
+        unless the record only needs a lookup)."""
+        try:
+            return WireInvoice.of(invoice, self._tax_map, mark_sent=self._mark_sent), None
+        except PreflightError as e:
+            return None, e
 
     def linked(self, invoice: Invoice) -> Invoice:
         """The invoice with its customer's Xero contact filled in from the store's links."""
@@ -258,7 +278,10 @@ class Pusher:
     ) -> pp.Reference | None:
         """The reference data for preflight (from the cache unless stale or a refresh)."""
         try:
-            return self._reference.get(refresh=action.refresh)
+            return self._reference.get(
+                refresh=action.refresh,
+                currencies=[items[i].invoice.currency_code for i in action.indexes],
+            )
         except BmsXeroError as e:
             # The chart or tax rates could not be read: the invoices waiting to be checked
             # stop with the same error (asked once, not per invoice); the others go on.
@@ -369,6 +392,8 @@ class Pusher:
         for i, result in zip(indexes, results, strict=True):
             item = items[i]
             if not result.ok or result.invoice is None:
+                if self._contacts is not None:  # archived or merged meanwhile, perhaps
+                    self._contacts.forget(item.invoice.customer.xero_contact_id)
                 items[i] = pp.answered(item, pp.Refused(result))
                 continue
             xero = result.invoice

@@ -11,10 +11,15 @@ import attrs
 
 from bms_xero.domain import Allocation, InvoiceStatus, Settlement, XeroPayment
 from bms_xero.errors import BmsXeroError
+from bms_xero.storage._credit_records import CreditNoteState
 from bms_xero.storage._records import SyncState
 
 __all__ = [
     "BmsStatus",
+    "CreditNoteFailure",
+    "CreditNoteLink",
+    "CreditNoteOutcome",
+    "CreditNotePushResult",
     "Panel",
     "PaymentUpdate",
     "PushAction",
@@ -152,6 +157,102 @@ PushOutcome = PushResult | PushFailure
 
 
 @attrs.frozen(kw_only=True)
+class CreditNotePushResult:
+    """A credit note Xero holds as the push left it.
+
+    Attributes:
+        credit_note_id: The BMS credit note id.
+        credit_note_number: Its number.
+        invoice_id: The BMS invoice it credits.
+        xero_credit_note_id: Xero's CreditNoteID.
+        xero_invoice_id: The Xero invoice it was allocated to.
+        action: ``CREATED`` (this push made it), ``ADOPTED`` (an earlier unconfirmed create
+            was found and linked) or ``UNCHANGED`` (Xero had it already).
+        state: ``ALLOCATED``, or ``UNALLOCATED`` when it was left as credit on purpose.
+        total: Xero's total for the credit note.
+        allocated: What is allocated to the invoice.
+        refund_due: What is left as credit (RemainingCredit): refund it, or allocate it to
+            another invoice in Xero.
+        rounding_difference: Xero's total minus ``CreditNote.total``, when the BMS gave one.
+        view_url: Opens the credit note in Xero.
+    """
+
+    credit_note_id: str
+    credit_note_number: str
+    invoice_id: str
+    xero_credit_note_id: str
+    xero_invoice_id: str
+    action: PushAction
+    state: CreditNoteState
+    total: Decimal
+    allocated: Decimal
+    refund_due: Decimal
+    rounding_difference: Decimal | None = None
+    view_url: str | None = None
+
+    ok: ClassVar[bool] = True
+    error: ClassVar[None] = None
+
+    @property
+    def result(self) -> CreditNotePushResult:
+        """This result (so ``outcome.result`` reads the same on either kind of outcome)."""
+        return self
+
+    def unwrap(self) -> CreditNotePushResult:
+        """This result."""
+        return self
+
+
+@attrs.frozen(kw_only=True)
+class CreditNoteFailure:
+    """A credit note of a push that is not (yet) where it should be in Xero.
+
+    Attributes:
+        credit_note_id: The BMS credit note id.
+        credit_note_number: Its number.
+        error: Why; names the credit note and its invoice and says what to do.
+    """
+
+    credit_note_id: str
+    credit_note_number: str
+    error: BmsXeroError
+
+    ok: ClassVar[bool] = False
+    result: ClassVar[None] = None
+
+    def unwrap(self) -> NoReturn:
+        """Raise the error."""
+        raise self.error
+
+
+#: One credit note's outcome: a :class:`CreditNotePushResult` or a :class:`CreditNoteFailure`.
+CreditNoteOutcome = CreditNotePushResult | CreditNoteFailure
+
+
+@attrs.frozen(kw_only=True)
+class CreditNoteLink:
+    """A credit note of the BMS applied to an invoice, for the panel.
+
+    Attributes:
+        credit_note_id: The BMS credit note id.
+        credit_note_number: Its number.
+        state: Where it stands with Xero.
+        allocated: What Xero applied to the invoice (``None`` until known).
+        refund_due: What is left as credit on it.
+        view_url: "View Xero Credit Note" (``None`` until Xero has it).
+        last_error: Why its last push failed, if it did.
+    """
+
+    credit_note_id: str
+    credit_note_number: str
+    state: CreditNoteState
+    allocated: Decimal | None = None
+    refund_due: Decimal | None = None
+    view_url: str | None = None
+    last_error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class PaymentUpdate:
     """A change pulled from Xero for one linked BMS invoice. Values are absolute.
 
@@ -180,6 +281,8 @@ class PaymentUpdate:
         payments: The payments among them (reversed payments are gone from the list).
         xero_updated_at: Xero's UpdatedDateUTC.
         previous_status: The status the host was last told (``None`` if never).
+        credit_note_urls: "View Xero Credit Note" for each credit note among
+            ``allocations``, by CreditNoteID.
     """
 
     sequence: int
@@ -198,6 +301,7 @@ class PaymentUpdate:
     payments: tuple[XeroPayment, ...] = ()
     xero_updated_at: datetime | None = None
     previous_status: BmsStatus | None = None
+    credit_note_urls: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -225,6 +329,10 @@ class Panel:
         last_error_at: When it happened.
         delivery_pending: Xero holds money news the host's PaymentSink has not accepted yet
             (the next pull or ``deliver()`` tells it).
+        credit_notes: The BMS credit notes pushed for this invoice, each with its link.
+        online_invoice_url: The customer's online invoice (pay) link, once fetched
+            (``SyncEngine.online_invoice_url``); ``None`` again once the invoice is voided.
+        emailed_at: When Xero was asked to email the invoice to its contact.
     """
 
     invoice_id: str
@@ -246,3 +354,6 @@ class Panel:
     last_error: str | None = None
     last_error_at: datetime | None = None
     delivery_pending: bool = False
+    credit_notes: tuple[CreditNoteLink, ...] = ()
+    online_invoice_url: str | None = None
+    emailed_at: datetime | None = None

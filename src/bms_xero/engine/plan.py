@@ -24,12 +24,15 @@ from bms_xero.storage._records import SyncRecord, SyncState
 __all__ = [
     "CANCELLED_STATUSES",
     "PUSHED_STATUSES",
+    "LinkStyle",
     "Resolution",
     "Step",
     "apply_xero",
     "bms_status",
     "cancel_status",
     "content_hash",
+    "credit_note_link",
+    "credit_note_urls",
     "deep_link",
     "edits_locked",
     "fingerprint",
@@ -45,6 +48,7 @@ __all__ = [
     "payment_stamps",
     "pending_update",
     "resolve",
+    "short_code_of",
     "snapshot_order",
     "step_for",
 ]
@@ -158,16 +162,46 @@ def is_duplicate_number(messages: Iterable[str]) -> bool:
     return any("must be unique" in m for m in messages)
 
 
-def deep_link(xero_invoice_id: str, short_code: str | None) -> str:
+class LinkStyle(enum.StrEnum):
+    """Which kind of Xero deep link to build."""
+
+    #: Xero's documented form (xero-api.md section 13): ``/AccountsReceivable/View.aspx``
+    #: for invoices, ``ViewCreditNote.aspx`` for credit notes, through the login redirect
+    #: that picks the organisation by ShortCode.
+    CLASSIC = "classic"
+    #: The newer screens (section 14): ``https://go.xero.com/app/{shortCode}/invoicing/view/
+    #: {id}``. It needs the ShortCode; without one the classic link is made.
+    APP = "app"
+
+
+def _link(target: str, xero_id: str, short_code: str | None, style: LinkStyle) -> str:
+    if short_code is None:
+        return f"https://go.xero.com{target}"
+    code = urllib.parse.quote(short_code, safe="")
+    if style is LinkStyle.APP:
+        return f"https://go.xero.com/app/{code}/invoicing/view/{urllib.parse.quote(xero_id)}"
+    return (
+        f"https://go.xero.com/organisationlogin/default.aspx?shortcode={code}&redirecturl={target}"
+    )
+
+
+def deep_link(
+    xero_invoice_id: str, short_code: str | None, *, style: LinkStyle = LinkStyle.CLASSIC
+) -> str:
     """ "View Xero Invoice": opens the invoice, in the right organisation when the ShortCode is
     known (otherwise Xero opens it in the organisation the user last used)."""
     target = f"/AccountsReceivable/View.aspx?InvoiceID={urllib.parse.quote(xero_invoice_id)}"
-    if short_code is None:
-        return f"https://go.xero.com{target}"
-    return (
-        "https://go.xero.com/organisationlogin/default.aspx?shortcode="
-        f"{urllib.parse.quote(short_code, safe='')}&redirecturl={target}"
-    )
+    return _link(target, xero_invoice_id, short_code, style)
+
+
+def credit_note_link(
+    xero_credit_note_id: str, short_code: str | None, *, style: LinkStyle = LinkStyle.CLASSIC
+) -> str:
+    """ "View Xero Credit Note", as :func:`deep_link` makes invoice links (xero-api.md section
+    14: ``ViewCreditNote.aspx?creditNoteID=``)."""
+    quoted = urllib.parse.quote(xero_credit_note_id)
+    target = f"/AccountsReceivable/ViewCreditNote.aspx?creditNoteID={quoted}"
+    return _link(target, xero_credit_note_id, short_code, style)
 
 
 #: Statuses a push's own result reports to the host (it sent them); a cancel reports these.
@@ -392,6 +426,27 @@ def pending_update(record: SyncRecord) -> PaymentUpdate | None:
         payments=payments,
         xero_updated_at=record.xero_updated_at,
         previous_status=None if record.told_status is None else BmsStatus(record.told_status),
+        credit_note_urls=credit_note_urls(record),
+    )
+
+
+def short_code_of(view_url: str | None) -> str | None:
+    """The ShortCode a stored "View Xero Invoice" link was made with, if it had one: the
+    credit note links reuse it, so building them needs no call to Xero."""
+    if not view_url:
+        return None
+    query = urllib.parse.urlsplit(view_url).query
+    codes = urllib.parse.parse_qs(query).get("shortcode")
+    return codes[0] if codes else None
+
+
+def credit_note_urls(record: SyncRecord) -> tuple[tuple[str, str], ...]:
+    """(CreditNoteID, "View Xero Credit Note") for each credit note applied to the invoice."""
+    short_code = short_code_of(record.view_url)
+    return tuple(
+        (a.id, credit_note_link(a.id, short_code))
+        for a in record.allocations
+        if a.kind is AllocationKind.CREDIT_NOTE
     )
 
 

@@ -28,6 +28,7 @@ from bms_xero.errors import (
     AccountCodeError,
     BmsXeroError,
     CreditNoteRequired,
+    CurrencyNotEnabled,
     InvoiceNumberConflict,
     PreflightError,
     PreflightFailed,
@@ -85,12 +86,15 @@ class Reference:
         tax_rates: The tax rates.
         short_code: The organisation's ShortCode for deep links (``None`` if unknown).
         refreshed: Read from Xero during this push (a second refresh would tell nothing new).
+        currencies: The currencies the organisation can invoice in, when an invoice to be
+            checked needs them (``None``: not read, and not checked).
     """
 
     chart: ChartOfAccounts
     tax_rates: TaxRates
     short_code: str | None = None
     refreshed: bool = False
+    currencies: frozenset[str] | None = None
 
 
 # --- what one invoice is known to be ----------------------------------------------------------
@@ -310,6 +314,7 @@ def plan_push(items: Sequence[Item], reference: Reference | None, tax_map: TaxMa
                 tax_rates=reference.tax_rates,
                 tax_map=tax_map,
             )
+            currency_check(item.invoice, reference.currencies)
         except PreflightError as e:
             if refreshable(e) and not reference.refreshed:
                 stale.append(item.index)  # a code that looks unknown may be new in Xero
@@ -520,8 +525,24 @@ def batches(items: Sequence[Item], *, room: int) -> Iterator[tuple[int, ...]]:
         yield tuple(batch)
 
 
+def currency_check(invoice: Invoice, currencies: frozenset[str] | None) -> None:
+    """Refuse an invoice whose currency the organisation does not have (``currencies``
+    ``None``: unknown, not checked).
+
+    Raises:
+        CurrencyNotEnabled: Its ``currency_code`` is not among ``currencies``.
+    """
+    code = invoice.currency_code
+    if currencies is not None and code is not None and code not in currencies:
+        raise CurrencyNotEnabled(
+            currency_code=code, enabled=sorted(currencies), invoice_number=invoice.number
+        )
+
+
 def refreshable(error: PreflightError) -> bool:
     """Whether fresh reference data could make this preflight error go away."""
+    if isinstance(error, CurrencyNotEnabled):
+        return True  # enabled in Xero since the currencies were read
     if isinstance(error, PreflightFailed):
         return any(refreshable(e) for e in error.errors)
     if isinstance(error, AccountCodeError | TaxCodeError):

@@ -18,7 +18,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from bms_xero.domain import Account, XeroContact, XeroInvoice, XeroPayment
+from bms_xero.domain import Account, XeroContact, XeroCreditNote, XeroInvoice, XeroPayment
 from bms_xero.mapping._dates import format_date, parse_date, parse_datetime
 
 __all__ = ["make_converter", "pascal"]
@@ -27,6 +27,7 @@ __all__ = ["make_converter", "pascal"]
 _RENAMES: dict[type, dict[str, str]] = {
     XeroInvoice: {"fully_paid_on": "FullyPaidOnDate", "updated_at": "UpdatedDateUTC"},
     XeroPayment: {"updated_at": "UpdatedDateUTC"},
+    XeroCreditNote: {"updated_at": "UpdatedDateUTC"},
     XeroContact: {"status": "ContactStatus", "email": "EmailAddress"},
     Account: {"account_class": "Class"},
 }

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import attrs
 
-from bms_xero.domain import Account, Invoice, LineAmountTypes, TaxRate
+from bms_xero.domain import Account, CreditNote, Invoice, LineAmountTypes, TaxRate
 from bms_xero.errors import (
     AccountCodeError,
     ConfigurationError,
@@ -172,22 +172,24 @@ class TaxMap:
 
 
 def preflight(
-    invoice: Invoice,
+    invoice: Invoice | CreditNote,
     *,
     chart: ChartOfAccounts,
     tax_rates: TaxRates,
     tax_map: TaxMap,
 ) -> dict[str, Decimal]:
-    """Check that this organisation can accept the invoice; return each tax code's rate.
+    """Check that this organisation can accept the invoice (or credit note); return each
+    tax code's rate.
 
     Checks the customer's Xero contact id, every line's account code (ACTIVE, revenue) and
     every tax code (mapped, to an ACTIVE TaxType that may apply to revenue).
 
     Raises:
         PreflightError: One problem (the specific subclass), or :class:`PreflightFailed`
-            listing several. Every error names the invoice number.
+            listing several. Every error names the invoice number; a credit note's errors
+            name no invoice (the engine names the credit note and its invoice).
     """
-    number = invoice.number
+    number = invoice.number if isinstance(invoice, Invoice) else None
     errors: list[PreflightError] = []
     if invoice.customer.xero_contact_id is None:
         errors.append(

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from bms_xero.domain import Invoice, LineAmountTypes
+from bms_xero.domain import CreditNote, Invoice, LineAmountTypes
 
 __all__ = [
     "LineInput",
@@ -113,8 +113,8 @@ def compute(lines: Sequence[LineInput], amount_types: LineAmountTypes) -> Totals
     return Totals(amounts, tax, amounts + tax, per_line)
 
 
-def invoice_totals(invoice: Invoice, rates: Mapping[str, Decimal]) -> Totals:
-    """Xero's totals for a BMS invoice, given each BMS tax code's rate in percent.
+def invoice_totals(invoice: Invoice | CreditNote, rates: Mapping[str, Decimal]) -> Totals:
+    """Xero's totals for a BMS invoice (or credit note), given each BMS tax code's rate in percent.
 
     Raises:
         KeyError: A line's tax code has no rate in ``rates``.

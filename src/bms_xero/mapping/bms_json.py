@@ -219,6 +219,8 @@ def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
     out["lines"] = lines
     if invoice.currency_code is not None:
         out["currency_code"] = invoice.currency_code
+    if invoice.currency_rate is not None:
+        out["currency_rate"] = str(invoice.currency_rate)
     if invoice.line_amount_types is not LineAmountTypes.EXCLUSIVE:
         out["line_amount_types"] = invoice.line_amount_types.value
     for key in ("reference", "url"):

@@ -23,12 +23,16 @@ import cattrs
 from bms_xero.domain import (
     Account,
     AllocationKind,
+    CreditNote,
+    CreditNoteAllocation,
     Customer,
     Invoice,
     InvoiceStatus,
+    LineItem,
     Organisation,
     TaxRate,
     XeroContact,
+    XeroCreditNote,
     XeroInvoice,
     XeroPayment,
 )
@@ -39,8 +43,10 @@ from bms_xero.mapping._terms import due_date as due_from_terms
 
 __all__ = [
     "WireInvoice",
+    "allocation_payload",
     "contact_payload",
     "content_hash",
+    "credit_note_payload",
     "decode_json",
     "due_date_of",
     "encode_json",
@@ -48,7 +54,10 @@ __all__ = [
     "invoices_body",
     "invoices_request_body",
     "parse_accounts",
+    "parse_allocations",
     "parse_contacts",
+    "parse_credit_note",
+    "parse_credit_notes",
     "parse_invoice",
     "parse_invoices",
     "parse_organisation",
@@ -99,8 +108,10 @@ class _Invoice:
     line_amount_types: str
     status: str
     currency_code: str | None = None
+    currency_rate: Decimal | None = None
     reference: str | None = None
     url: str | None = None
+    sent_to_contact: bool | None = None
     line_items: list[_Line]
 
 
@@ -114,13 +125,19 @@ def due_date_of(invoice: Invoice) -> date | None:
 
 
 def invoice_payload(
-    invoice: Invoice, tax_map: TaxMap | Mapping[str, str], *, invoice_id: str | None = None
+    invoice: Invoice,
+    tax_map: TaxMap | Mapping[str, str],
+    *,
+    invoice_id: str | None = None,
+    mark_sent: bool = False,
 ) -> dict[str, Any]:
     """One element of Xero's ``Invoices`` body for this BMS invoice.
 
     ``invoice_id`` is set for an update of an existing Xero invoice (all lines are resent,
     which replaces Xero's lines). Dates are ``YYYY-MM-DD``; amounts stay ``Decimal`` for
-    :func:`encode_json` to write exactly.
+    :func:`encode_json` to write exactly. ``mark_sent`` adds ``SentToContact: true`` to an
+    approved (AUTHORISED) invoice, so Xero's reminders include it; Xero allows the flag only
+    on approved invoices, so a draft or one awaiting approval goes without it.
 
     Raises:
         MissingContactId: The customer has no Xero contact id.
@@ -135,8 +152,34 @@ def invoice_payload(
             customer_name=invoice.customer.name,
             invoice_number=invoice.number,
         )
-    taxes = TaxMap.of(tax_map)
-    lines = [
+    lines = _wire_lines(invoice.lines, TaxMap.of(tax_map))
+    wire = _Invoice(
+        type="ACCREC",
+        invoice_id=invoice_id,
+        contact=_Contact(contact_id),
+        invoice_number=invoice.number,
+        date=invoice.issue_date,
+        due_date=due_date_of(invoice),
+        line_amount_types=invoice.line_amount_types.value,
+        status=invoice.status.value,
+        currency_code=invoice.currency_code,
+        currency_rate=invoice.currency_rate,
+        reference=invoice.reference,
+        url=invoice.url,
+        sent_to_contact=True if mark_sent and invoice.status is InvoiceStatus.AUTHORISED else None,
+        line_items=lines,
+    )
+    payload: dict[str, Any] = _converter.unstructure(wire)
+    return payload
+
+
+def _wire_lines(lines: Sequence[LineItem], taxes: TaxMap) -> list[_Line]:
+    """The lines of an invoice or credit note, each BMS tax code mapped to a Xero TaxType.
+
+    Raises:
+        TaxCodeError: A line's tax code is not in the tax map.
+    """
+    return [
         _Line(
             description=line.description,
             quantity=line.quantity,
@@ -149,24 +192,55 @@ def invoice_payload(
             item_code=line.item_code,
             tracking=[_Tracking(t.name, t.option) for t in line.tracking] or None,
         )
-        for i, line in enumerate(invoice.lines)
+        for i, line in enumerate(lines)
     ]
-    wire = _Invoice(
-        type="ACCREC",
-        invoice_id=invoice_id,
+
+
+@attrs.frozen(kw_only=True)
+class _CreditNote:
+    type: str
+    contact: _Contact
+    credit_note_number: str
+    date: _dt.date
+    line_amount_types: str
+    status: str
+    currency_code: str | None = None
+    reference: str | None = None
+    line_items: list[_Line]
+
+
+def credit_note_payload(note: CreditNote, tax_map: TaxMap | Mapping[str, str]) -> dict[str, Any]:
+    """One element of Xero's ``CreditNotes`` body: a sales credit note (``ACCRECCREDIT``),
+    created AUTHORISED so that it can be allocated at once.
+
+    Raises:
+        MissingContactId: The customer has no Xero contact id.
+        TaxCodeError: A line's tax code is not in the tax map.
+    """
+    from bms_xero.errors import MissingContactId
+
+    contact_id = note.customer.xero_contact_id
+    if contact_id is None:
+        raise MissingContactId(customer_id=note.customer.id, customer_name=note.customer.name)
+    wire = _CreditNote(
+        type="ACCRECCREDIT",
         contact=_Contact(contact_id),
-        invoice_number=invoice.number,
-        date=invoice.issue_date,
-        due_date=due_date_of(invoice),
-        line_amount_types=invoice.line_amount_types.value,
-        status=invoice.status.value,
-        currency_code=invoice.currency_code,
-        reference=invoice.reference,
-        url=invoice.url,
-        line_items=lines,
+        credit_note_number=note.number,
+        date=note.issue_date,
+        line_amount_types=note.line_amount_types.value,
+        status=InvoiceStatus.AUTHORISED.value,
+        currency_code=note.currency_code,
+        reference=note.reference,
+        line_items=_wire_lines(note.lines, TaxMap.of(tax_map)),
     )
     payload: dict[str, Any] = _converter.unstructure(wire)
     return payload
+
+
+def allocation_payload(invoice_id: str, amount: Decimal, on: date) -> dict[str, Any]:
+    """One element of ``PUT /CreditNotes/{id}/Allocations``: ``amount`` of the credit note
+    applied to the Xero invoice ``invoice_id`` on ``on``."""
+    return {"Amount": amount, "Date": on.isoformat(), "Invoice": {"InvoiceID": invoice_id}}
 
 
 def invoices_body(elements: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -183,22 +257,33 @@ class WireInvoice:
     as they are. An update of the linked Xero invoice names its InvoiceID, spliced into the
     same bytes (:meth:`for_update`), so the content is never encoded twice.
 
+    ``SentToContact`` is spliced in the same way, outside the fingerprint: Xero keeps the
+    flag when an update leaves it out, so it is not content to compare. Turning
+    ``mark_sent`` on (or off) therefore never makes an invoice pushed before look changed:
+    resending every one would cost a write each, and a paid one would be refused as
+    :class:`~bms_xero.errors.CreditNoteRequired`.
+
     Attributes:
         number: The InvoiceNumber (Xero's answers are matched to the request by it).
         body: The encoded element without an InvoiceID: what the fingerprint covers.
         fingerprint: The content hash of ``body`` (sha256, hex).
         invoice_id: The Xero InvoiceID for an update; ``None`` for a create.
+        sent_to_contact: Send ``SentToContact: true`` with it.
     """
 
     number: str | None
     body: bytes = attrs.field(repr=False)
     fingerprint: str
     invoice_id: str | None = None
+    sent_to_contact: bool = False
 
     @classmethod
-    def of(cls, invoice: Invoice, tax_map: TaxMap | Mapping[str, str]) -> WireInvoice:
-        """The wire form of a BMS invoice (see :func:`invoice_payload` for what it raises)."""
-        return cls.of_payload(invoice_payload(invoice, tax_map))
+    def of(
+        cls, invoice: Invoice, tax_map: TaxMap | Mapping[str, str], *, mark_sent: bool = False
+    ) -> WireInvoice:
+        """The wire form of a BMS invoice (see :func:`invoice_payload` for ``mark_sent`` and
+        what it raises)."""
+        return cls.of_payload(invoice_payload(invoice, tax_map, mark_sent=mark_sent))
 
     @classmethod
     def of_payload(cls, payload: Mapping[str, Any]) -> WireInvoice:
@@ -208,7 +293,12 @@ class WireInvoice:
             TypeError, ValueError: A value that can't be JSON (a float, a non-finite amount).
         """
         invoice_id = payload.get("InvoiceID")
-        content = {k: v for k, v in payload.items() if k != "InvoiceID"}
+        sent = payload.get("SentToContact") is True
+        content = {
+            k: v
+            for k, v in payload.items()
+            if k != "InvoiceID" and not (sent and k == "SentToContact")
+        }
         body = encode_json(content)
         number = payload.get("InvoiceNumber")
         return cls(
@@ -216,6 +306,7 @@ class WireInvoice:
             body=body,
             fingerprint=content_hash(body),
             invoice_id=invoice_id if isinstance(invoice_id, str) and invoice_id else None,
+            sent_to_contact=sent,
         )
 
     def for_update(self, invoice_id: str) -> WireInvoice:
@@ -224,10 +315,16 @@ class WireInvoice:
 
     @property
     def element(self) -> bytes:
-        """The bytes that go into ``{"Invoices": [...]}``: the body, with the InvoiceID."""
-        if self.invoice_id is None:
+        """The bytes that go into ``{"Invoices": [...]}``: the body, with the InvoiceID and
+        ``SentToContact`` when they are set."""
+        head = []
+        if self.invoice_id is not None:
+            head.append(b'"InvoiceID":' + json.dumps(self.invoice_id).encode())
+        if self.sent_to_contact:
+            head.append(b'"SentToContact":true')
+        if not head:
             return self.body
-        named = b'{"InvoiceID":' + json.dumps(self.invoice_id).encode()
+        named = b"{" + b",".join(head)
         return named + (b"}" if self.body == b"{}" else b"," + self.body[1:])
 
     @property
@@ -412,6 +509,52 @@ def _parse_all(body: Any, key: str, parse: Callable[[Any], T]) -> list[T]:
 def parse_invoices(body: Any) -> list[XeroInvoice]:
     """Every invoice in an ``{"Invoices": [...]}`` answer, in Xero's order."""
     return _parse_all(body, "Invoices", parse_invoice)
+
+
+def _allocation(data: Any) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise UnexpectedResponse(
+            f"could not read a credit note from Xero: an allocation is a {type(data).__name__}"
+        )
+    flat = _fallback(data, "Date")
+    return {
+        "AllocationID": data.get("AllocationID"),
+        "InvoiceID": _nested_id(data, "Invoice", "InvoiceID"),
+        "Amount": data.get("Amount"),
+        "Date": flat.get("Date"),
+        "IsDeleted": data.get("IsDeleted") is True,
+    }
+
+
+def parse_credit_note(data: Any) -> XeroCreditNote:
+    """One credit note object from Xero (a read, or an element of a write's answer)."""
+    if not isinstance(data, Mapping):
+        raise UnexpectedResponse(
+            f"expected a credit note object from Xero, got {type(data).__name__}"
+        )
+    flat = _fallback(data, "Date", "UpdatedDateUTC")
+    flat["ContactID"] = _nested_id(data, "Contact", "ContactID")
+    allocations = data.get("Allocations")
+    if allocations is not None and not isinstance(allocations, list):
+        raise UnexpectedResponse(
+            "could not read a credit note from Xero: Allocations is not a list"
+        )
+    flat["Allocations"] = [_allocation(a) for a in allocations or ()]
+    return _structure(flat, XeroCreditNote, "credit note")
+
+
+def parse_credit_notes(body: Any) -> list[XeroCreditNote]:
+    """Every credit note in a ``{"CreditNotes": [...]}`` answer, in Xero's order."""
+    return _parse_all(body, "CreditNotes", parse_credit_note)
+
+
+def parse_allocations(body: Any) -> list[CreditNoteAllocation]:
+    """Every allocation in an ``{"Allocations": [...]}`` answer."""
+    return _parse_all(
+        body,
+        "Allocations",
+        lambda d: _structure(_allocation(d), CreditNoteAllocation, "allocation"),
+    )
 
 
 def parse_payment(data: Any) -> XeroPayment:

@@ -16,6 +16,7 @@ import attrs
 
 from bms_xero.errors import StorageError, VersionConflict
 from bms_xero.storage._checks import check_cursor, check_keys, first_by_invoice_id
+from bms_xero.storage._credit_records import CreditNoteRecord
 from bms_xero.storage._records import SyncRecord, SyncState
 
 __all__ = ["MemoryStore"]
@@ -36,6 +37,7 @@ class MemoryStore:
         self._undelivered: set[_Key] = set()  # the outbox, kept in step by put_many
         self._cursors: dict[_Key, datetime] = {}
         self._contacts: dict[_Key, str] = {}
+        self._credit_notes: dict[_Key, CreditNoteRecord] = {}
         self._closed = False
 
     # --- sync records ----------------------------------------------------------------------
@@ -125,6 +127,45 @@ class MemoryStore:
             keys = sorted(k for k in self._undelivered if k[0] == tenant_id)
             records = [self._records[k] for k in keys]
         return iter(records)
+
+    # --- credit notes ------------------------------------------------------------------------
+
+    def get_credit_note(self, tenant_id: str, credit_note_id: str) -> CreditNoteRecord | None:
+        """The record for this BMS credit note, or ``None``."""
+        check_keys("credit note lookup", tenant_id=tenant_id, credit_note_id=credit_note_id)
+        with self._lock:
+            self._check_open()
+            return self._credit_notes.get((tenant_id, credit_note_id))
+
+    def credit_notes_for_invoice(self, tenant_id: str, invoice_id: str) -> list[CreditNoteRecord]:
+        """The records of the credit notes that credit this BMS invoice, by credit note id."""
+        check_keys("credit note lookup", tenant_id=tenant_id, invoice_id=invoice_id)
+        with self._lock:
+            self._check_open()
+            found = [
+                r
+                for (tenant, _), r in self._credit_notes.items()
+                if tenant == tenant_id and r.invoice_id == invoice_id
+            ]
+        return sorted(found, key=lambda r: r.credit_note_id)
+
+    def put_credit_note(
+        self, record: CreditNoteRecord, *, expected_version: int | None
+    ) -> CreditNoteRecord:
+        """Insert (``expected_version=None``) or compare-and-swap; returns the stored record."""
+        with self._lock:
+            self._check_open()
+            key = (record.tenant_id, record.credit_note_id)
+            current = self._credit_notes.get(key)
+            actual = None if current is None else current.version
+            if actual != expected_version:
+                raise VersionConflict(
+                    key=record.key, expected_version=expected_version, actual_version=actual
+                )
+            version = 1 if expected_version is None else expected_version + 1
+            new = attrs.evolve(record, version=version)
+            self._credit_notes[key] = new
+            return new
 
     # --- cursors -----------------------------------------------------------------------------
 

@@ -12,9 +12,10 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from bms_xero.storage._credit_records import CreditNoteRecord
 from bms_xero.storage._records import SyncRecord, SyncState
 
-__all__ = ["CursorStore", "CustomerLinkStore", "SyncRecordStore", "SyncStore"]
+__all__ = ["CreditNoteStore", "CursorStore", "CustomerLinkStore", "SyncRecordStore", "SyncStore"]
 
 
 @runtime_checkable
@@ -101,6 +102,33 @@ class CustomerLinkStore(Protocol):
 
     def set_contact_id(self, tenant_id: str, customer_id: str, contact_id: str) -> None:
         """Link the customer to ``contact_id``, replacing any earlier link."""
+        ...
+
+
+@runtime_checkable
+class CreditNoteStore(Protocol):
+    """Credit note records, keyed by ``(tenant_id, credit_note_id)``, compare-and-swap.
+
+    Its own role, apart from :class:`SyncStore`, so a host store written before credit notes
+    keeps working: ``SyncEngine`` uses its store for credit notes when it implements this
+    (``MemoryStore`` and ``SQLiteStore`` do), or the ``credit_notes=`` store it is given.
+    """
+
+    def get_credit_note(self, tenant_id: str, credit_note_id: str) -> CreditNoteRecord | None:
+        """The record for this BMS credit note, or ``None``."""
+        ...
+
+    def credit_notes_for_invoice(self, tenant_id: str, invoice_id: str) -> list[CreditNoteRecord]:
+        """The records of the credit notes that credit this BMS invoice, by credit note id."""
+        ...
+
+    def put_credit_note(
+        self, record: CreditNoteRecord, *, expected_version: int | None
+    ) -> CreditNoteRecord:
+        """Write ``record``, compare-and-swap on its version, as ``SyncRecordStore.put``:
+        ``None`` inserts (VersionConflict if one exists), otherwise the stored version must
+        equal ``expected_version``. Returns the stored record (version 1 after an insert,
+        else ``expected_version + 1``)."""
         ...
 
 

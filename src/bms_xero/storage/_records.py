@@ -63,8 +63,16 @@ _OPTIONAL_TEXT = (
     "last_error",
     "told_status",
     "view_url",
+    "online_invoice_url",
 )
-_DATETIMES = ("intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at")
+_DATETIMES = (
+    "intent_at",
+    "last_push_at",
+    "last_pull_at",
+    "xero_updated_at",
+    "last_error_at",
+    "emailed_at",
+)
 _MONEY = (
     "total",
     "amount_due",
@@ -136,6 +144,13 @@ class SyncRecord:
             write with no money on it needs no update; after, every change is delivered.
         view_url: "View Xero Invoice": the deep link made when Xero confirmed the push, with
             the organisation's ShortCode when it was known, so the panel needs no Xero call.
+        online_invoice_url: The customer's online invoice (pay) link, as
+            ``GET /Invoices/{InvoiceID}/OnlineInvoice`` gave it, kept so the panel needs no
+            Xero call (``SyncEngine.online_invoice_url``).
+        emailed_at: When Xero was asked to email the invoice to its contact
+            (``POST /Invoices/{InvoiceID}/Email``). Set before the request is sent and
+            cleared only when Xero certainly did not send it, so an invoice is emailed at
+            most once.
 
     What Xero holds (the amounts above) and what the host was told (``told_*``) are kept
     apart on purpose: every path that learns from Xero moves only the first, and one delivery
@@ -171,6 +186,8 @@ class SyncRecord:
     told_status: str | None = None
     delivered: bool = False
     view_url: str | None = None
+    online_invoice_url: str | None = None
+    emailed_at: datetime | None = attrs.field(default=None, converter=aware_utc)
 
     @property
     def key(self) -> str:

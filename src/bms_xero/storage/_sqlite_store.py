@@ -32,6 +32,7 @@ import attrs
 from bms_xero.domain import Allocation, AllocationKind
 from bms_xero.errors import StorageError, VersionConflict
 from bms_xero.storage._checks import check_cursor, check_keys
+from bms_xero.storage._credit_records import CreditNoteRecord, CreditNoteState
 from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.storage._sqlite import SQLiteFile
 from bms_xero.storage._sqlite_schema import Migration
@@ -42,10 +43,11 @@ COMPONENT: Final = "sync"
 RECORDS: Final = "bms_xero_sync_records"
 CURSORS: Final = "bms_xero_sync_cursors"
 LINKS: Final = "bms_xero_sync_customer_links"
+CREDIT_NOTES: Final = "bms_xero_sync_credit_notes"
 
 _FIELDS: Final = tuple(f.name for f in attrs.fields(SyncRecord))
 _DATETIMES: Final = frozenset(
-    {"intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at"}
+    {"intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "last_error_at", "emailed_at"}
 )
 _MONEY: Final = frozenset(
     {
@@ -144,8 +146,35 @@ def _v2(conn: sqlite3.Connection) -> None:
     )
 
 
+_CREDIT_FIELDS: Final = tuple(f.name for f in attrs.fields(CreditNoteRecord))
+_CREDIT_DATETIMES: Final = frozenset(
+    {"intent_at", "allocation_at", "last_push_at", "last_error_at"}
+)
+_CREDIT_MONEY: Final = frozenset({"total", "allocated", "remaining_credit"})
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """Credit notes: one row per BMS credit note, found by id and by the invoice it credits.
+
+    The columns are this release's fields; later fields arrive by later migrations."""
+    columns = ",\n".join(
+        f"{name} {'INTEGER NOT NULL' if name == 'version' else 'TEXT'}" for name in _CREDIT_FIELDS
+    )
+    conn.execute(
+        f"CREATE TABLE {CREDIT_NOTES} ({columns}, PRIMARY KEY (tenant_id, credit_note_id))"
+    )
+    conn.execute(f"CREATE INDEX {CREDIT_NOTES}_invoice ON {CREDIT_NOTES} (tenant_id, invoice_id)")
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    """Receivables details on each record: the customer's online invoice link and when the
+    invoice was emailed (both empty on records written before)."""
+    for name in ("online_invoice_url", "emailed_at"):
+        conn.execute(f"ALTER TABLE {RECORDS} ADD COLUMN {name} TEXT")
+
+
 #: The sync component's migrations, oldest first; append, never edit a released one.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2, _v3, _v4)
 
 _SELECT: Final = f"SELECT {', '.join(_FIELDS)} FROM {RECORDS}"  # noqa: S608 (constants)
 _UPSERT: Final = (
@@ -232,6 +261,44 @@ def _decode(row: Sequence[Any]) -> SyncRecord:
         else:
             values[name] = value
     return SyncRecord(**values)
+
+
+_CREDIT_SELECT: Final = f"SELECT {', '.join(_CREDIT_FIELDS)} FROM {CREDIT_NOTES}"  # noqa: S608
+_CREDIT_UPSERT: Final = (
+    f"INSERT INTO {CREDIT_NOTES} ({', '.join(_CREDIT_FIELDS)}) "  # noqa: S608 (constants)
+    f"VALUES ({', '.join('?' for _ in _CREDIT_FIELDS)}) "
+    "ON CONFLICT (tenant_id, credit_note_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _CREDIT_FIELDS[2:])
+)
+
+
+def _encode_credit(record: CreditNoteRecord) -> tuple[object, ...]:
+    row: list[object] = []
+    for name in _CREDIT_FIELDS:
+        value = getattr(record, name)
+        if value is None or name == "version":
+            row.append(value)
+        elif name in _CREDIT_DATETIMES:
+            row.append(_datetime_text(value))
+        else:  # text, the StrEnum state, Decimal: str() is exact for each
+            row.append(str(value))
+    return tuple(row)
+
+
+def _decode_credit(row: Sequence[Any]) -> CreditNoteRecord:
+    values: dict[str, Any] = {}
+    for name, value in zip(_CREDIT_FIELDS, row, strict=True):
+        if value is None or name == "version":
+            values[name] = value
+        elif name in _CREDIT_DATETIMES:
+            values[name] = datetime.fromisoformat(value)
+        elif name in _CREDIT_MONEY:
+            values[name] = Decimal(value)
+        elif name == "state":
+            values[name] = CreditNoteState(value)
+        else:
+            values[name] = value
+    return CreditNoteRecord(**values)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -421,6 +488,48 @@ class SQLiteStore:
                 return
             after = page[-1].invoice_id
 
+    # --- credit notes ------------------------------------------------------------------------
+
+    def get_credit_note(self, tenant_id: str, credit_note_id: str) -> CreditNoteRecord | None:
+        """The record for this BMS credit note, or ``None``."""
+        check_keys("credit note lookup", tenant_id=tenant_id, credit_note_id=credit_note_id)
+        with self._db.errors("read a credit note record"), self._db.connection() as conn:
+            row = conn.execute(
+                f"{_CREDIT_SELECT} WHERE tenant_id = ? AND credit_note_id = ?",
+                (tenant_id, credit_note_id),
+            ).fetchone()
+            return None if row is None else self._decode_credit(row)
+
+    def credit_notes_for_invoice(self, tenant_id: str, invoice_id: str) -> list[CreditNoteRecord]:
+        """The records of the credit notes that credit this BMS invoice, by credit note id."""
+        check_keys("credit note lookup", tenant_id=tenant_id, invoice_id=invoice_id)
+        with self._db.errors("read credit note records"), self._db.connection() as conn:
+            rows = conn.execute(
+                f"{_CREDIT_SELECT} WHERE tenant_id = ? AND invoice_id = ? ORDER BY credit_note_id",
+                (tenant_id, invoice_id),
+            ).fetchall()
+            return [self._decode_credit(row) for row in rows]
+
+    def put_credit_note(
+        self, record: CreditNoteRecord, *, expected_version: int | None
+    ) -> CreditNoteRecord:
+        """Insert (``expected_version=None``) or compare-and-swap; returns the stored record."""
+        with self._db.transaction("write a credit note record", write=True) as conn:
+            row = conn.execute(
+                f"SELECT version FROM {CREDIT_NOTES} "  # noqa: S608 (constant)
+                "WHERE tenant_id = ? AND credit_note_id = ?",
+                (record.tenant_id, record.credit_note_id),
+            ).fetchone()
+            actual = None if row is None else int(row[0])
+            if actual != expected_version:
+                raise VersionConflict(
+                    key=record.key, expected_version=expected_version, actual_version=actual
+                )
+            version = 1 if expected_version is None else expected_version + 1
+            new = attrs.evolve(record, version=version)
+            conn.execute(_CREDIT_UPSERT, _encode_credit(new))
+        return new
+
     # --- cursors -----------------------------------------------------------------------------
 
     def get_cursor(self, tenant_id: str, name: str) -> datetime | None:
@@ -492,6 +601,15 @@ class SQLiteStore:
         return f"SQLiteStore({self._path!r})"
 
     # --- plumbing ----------------------------------------------------------------------------
+
+    def _decode_credit(self, row: Sequence[Any]) -> CreditNoteRecord:
+        try:
+            return _decode_credit(row)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise StorageError(
+                f"{self._path}: a stored credit note record can't be read ({exc}); the row "
+                f"{row[0]!r}/{row[1]!r} was changed outside bms_xero"
+            ) from exc
 
     def _decode(self, row: Sequence[Any]) -> SyncRecord:
         try:

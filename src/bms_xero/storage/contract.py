@@ -184,13 +184,15 @@ def every_field_round_trips(store: SyncStore) -> None:
         told_status="partially_paid",
         delivered=True,
         view_url="https://go.xero.com/organisationlogin/default.aspx?shortcode=%21a&x=1",
+        online_invoice_url="https://in.xero.com/bCWCCfytGdTXoJam9HENWlQt07G6zcDaj4gQojHu",
+        emailed_at=datetime(2026, 1, 6, 8, 15, 0, 654321, tzinfo=plus_ten),
     )
     stored = store.put(record, expected_version=None)
     read = store.get(record.tenant_id, record.invoice_id)
     _expect(record.evolve(version=1), read, "record read back")
     _expect(stored, read, "returned vs read back")
     assert read is not None
-    for name in ("intent_at", "last_push_at", "last_pull_at", "xero_updated_at"):
+    for name in ("intent_at", "last_push_at", "last_pull_at", "xero_updated_at", "emailed_at"):
         value = getattr(read, name)
         _expect(timedelta(0), value.utcoffset(), f"{name} offset (aware, UTC)")
     _expect(record.last_push_at, read.last_push_at, "instant of a non-UTC datetime")

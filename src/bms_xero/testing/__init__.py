@@ -29,6 +29,7 @@ from bms_xero.testing._fake import (
     RecordedRequest,
 )
 from bms_xero.testing._faults import AnswerHook, FaultKind, RandomFaults, ScheduledFault
+from bms_xero.testing._model import SentEmail
 from bms_xero.testing._server import FakeServer, serve
 
 __all__ = [
@@ -45,5 +46,6 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "ScheduledFault",
+    "SentEmail",
     "serve",
 ]

@@ -29,6 +29,7 @@ from bms_xero.testing._model import (
     StoredBatchPayment,
     StoredContact,
     StoredCredit,
+    StoredCreditNote,
     StoredInvoice,
     StoredPayment,
 )
@@ -49,6 +50,7 @@ from bms_xero.testing._render import (
     render_batch_payment,
     render_contact,
     render_credit,
+    render_credit_note,
     render_invoice,
     render_organisation,
     render_payment,
@@ -58,17 +60,23 @@ from bms_xero.testing._rules import (
     Ctx,
     Outcome,
     allocate_credit,
+    allocate_credit_note,
     create_contact,
+    create_credit_note,
     create_invoice,
     delete_allocation,
     delete_batch_payment,
+    delete_credit_note_allocation,
     delete_payment,
+    find_credit_note,
     find_invoice,
     number_problems,
     pay_invoice,
     update_contact,
+    update_credit_note,
     update_invoice,
     upsert_contact,
+    upsert_credit_note,
     upsert_invoice,
 )
 from bms_xero.xero._calls import MAX_BODY_BYTES
@@ -918,6 +926,126 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
     return json_reply(200, {**render_allocation(allocation, org), "IsDeleted": True})
 
 
+# --- credit notes ------------------------------------------------------------------------------
+
+
+# Fields a ``where`` clause reads straight off a stored credit note (see _INVOICE_FIELDS).
+_CREDIT_NOTE_FIELDS: dict[str, Callable[[StoredCreditNote], Any]] = {
+    "Type": lambda n: n.type,
+    "Status": lambda n: n.status,
+    "CreditNoteID": lambda n: n.credit_note_id,
+    "CreditNoteNumber": lambda n: n.number,
+    "Contact.ContactID": lambda n: n.contact_id,
+}
+
+
+def _allocation_elements(call: FakeRequest, ctx: Ctx) -> list[Any] | Reply:
+    """The elements of ``PUT .../Allocations``. The spec requires a Date; the fake takes
+    today's, and echoes it on a refusal (as for prepayments)."""
+    elements = _elements(call, "Allocations")
+    if isinstance(elements, Reply):
+        return elements
+    return [
+        {"Date": ctx.today.isoformat(), **el} if isinstance(el, Mapping) else el for el in elements
+    ]
+
+
+def _credit_notes(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx) -> Reply:
+    """``/CreditNotes``, one credit note, and its allocations (spec, /CreditNotes paths).
+
+    ``GET /CreditNotes`` reads If-Modified-Since, then ``where``, ``order`` and the page, as
+    ``GET /Invoices`` does; un-paged it leaves out line items, as invoice lists do (the spec
+    promises line items for ``page=``; whether un-paged lists drop them is unconfirmed).
+    One credit note is named by CreditNoteID or a sales credit note's number.
+    ``PUT`` creates, ``POST`` creates or updates (see the rules), and
+    ``PUT /CreditNotes/{id}/Allocations`` and ``DELETE .../Allocations/{AllocationID}``
+    answer as the prepayment endpoints do.
+    """
+
+    def render(note: StoredCreditNote) -> dict[str, Any]:
+        return render_credit_note(note, org, unitdp=ctx.unitdp)
+
+    if not rest:
+        if call.method == "GET":
+            page = paging(call.query)
+            since = _since(call)
+            found: list[StoredCreditNote] = (
+                changed_since(
+                    org.recent_credit_notes, org.credit_notes, since, lambda n: n.updated_at
+                )
+                if since is not None
+                else [org.credit_notes[i] for i in org.recent_credit_notes]
+            )
+            with_lines = page.number is not None
+            return _list_reply(
+                "CreditNotes",
+                call,
+                found,
+                page=page,
+                full=render,
+                shown=lambda n: render_credit_note(n, org, unitdp=ctx.unitdp, lines=with_lines),
+                ctx=ctx,
+                fields=_CREDIT_NOTE_FIELDS,
+                in_update_order=True,
+            )
+        if call.method not in ("PUT", "POST"):
+            return _not_allowed(call)
+        elements = _elements(call, "CreditNotes")
+        if isinstance(elements, Reply):
+            return elements
+        write = create_credit_note if call.method == "PUT" else upsert_credit_note
+        outcomes = _writes(elements, lambda el: write(org, el, ctx))
+        return _write_reply(
+            "CreditNotes",
+            elements,
+            outcomes,
+            summarize=_summarize(call),
+            render=render,
+            flag="HasErrors",
+            ctx=ctx,
+        )
+    if len(rest) > 1 and rest[1].casefold() != "allocations":
+        return _not_implemented(call, f"/CreditNotes/{rest[0]}/{rest[1]}")
+    note = find_credit_note(org, rest[0])
+    if note is None:
+        return _not_found()
+    if len(rest) == 1:
+        return _one(
+            "CreditNotes",
+            call,
+            note,
+            render=render,
+            change=lambda el: update_credit_note(org, note, el, ctx),
+            flag="HasErrors",
+            named={"CreditNoteID": note.credit_note_id},
+            ctx=ctx,
+        )
+    if len(rest) == 2:
+        if call.method != "PUT":
+            return _not_allowed(call)
+        allocations = _allocation_elements(call, ctx)
+        if isinstance(allocations, Reply):
+            return allocations
+        outcomes = _writes(allocations, lambda el: allocate_credit_note(org, note, el, ctx))
+        return _write_reply(
+            "Allocations",
+            allocations,
+            outcomes,
+            summarize=_summarize(call),
+            render=lambda a: render_allocation(a, org, with_credit=True),
+            flag=None,
+            ctx=ctx,
+        )
+    if call.method != "DELETE":
+        return _not_allowed(call)
+    allocation = org.allocations.get(normal_guid(rest[2]))
+    if allocation is None or allocation.credit_id != note.credit_note_id:
+        return _not_found()
+    delete_credit_note_allocation(org, note, allocation, ctx)
+    # The bare Allocation, flagged deleted (spec: deleteCreditNoteAllocations).
+    return json_reply(200, {**render_allocation(allocation, org), "IsDeleted": True})
+
+
 # --- contacts ----------------------------------------------------------------------------------
 
 
@@ -963,13 +1091,16 @@ def _get_contacts(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
         records = [
             c for c in records if any(term in (f(c) or "").casefold() for f in _CONTACT_SEARCHED)
         ]
+    page = paging(call.query)
+    # MergedToContactID comes "only when using paging" (spec, Contact.MergedToContactID).
+    shown = functools.partial(render_contact, merged=page.number is not None)
     return _list_reply(
         "Contacts",
         call,
         records,
-        page=paging(call.query),
-        full=render_contact,
-        shown=render_contact,
+        page=page,
+        full=shown,
+        shown=shown,
         ctx=ctx,
         in_update_order=True,
     )
@@ -1000,7 +1131,10 @@ def _contacts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
         return _not_found()
     if call.method == "GET":
         body = envelope(
-            "Contacts", [render_contact(contact)], response_id=ctx.ids.guid(), now=ctx.now
+            "Contacts",
+            [render_contact(contact, merged=True)],
+            response_id=ctx.ids.guid(),
+            now=ctx.now,
         )
         return json_reply(200, body)
     if call.method != "POST":
@@ -1090,9 +1224,11 @@ _SERVED = (
     "/BatchPayments",
     "/Prepayments",
     "/Overpayments",
+    "/CreditNotes",
     "/Contacts",
     "/Accounts",
     "/TaxRates",
+    "/Currencies",
     "/Organisation",
     "/Organisations",
 )
@@ -1117,9 +1253,30 @@ def _not_implemented_parameter(call: FakeRequest, name: str, path: str) -> Reply
     )
 
 
-# Resources with at most one level below them (``/Invoices/{InvoiceID}``).
+# --- receivables details ------------------------------------------------------------------
+# Their endpoints live in _receivables, which answers with this module's replies; it is
+# imported when first called, as importing it here would be circular.
+
+
+def _invoices_and_below(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx) -> Reply:
+    """``/Invoices`` and ``/Invoices/{InvoiceID}`` (:func:`_invoices`), and what sits below
+    one invoice: ``/OnlineInvoice``, ``/Email`` and ``/History``."""
+    if len(rest) <= 1:
+        return _invoices(org, call, rest[0] if rest else None, ctx)
+    from bms_xero.testing import _receivables
+
+    return _receivables.below_invoice(org, call, rest, ctx)
+
+
+def _currencies(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply:
+    """``GET /Currencies``."""
+    from bms_xero.testing import _receivables
+
+    return _receivables.currencies(org, call, ident, ctx)
+
+
+# Resources with at most one level below them (``/Payments/{PaymentID}``).
 _ROUTES: dict[str, Callable[[Org, FakeRequest, str | None, Ctx], Reply]] = {
-    "invoices": _invoices,
     "payments": _payments,
     "batchpayments": _batch_payments,
     "contacts": _contacts,
@@ -1127,6 +1284,7 @@ _ROUTES: dict[str, Callable[[Org, FakeRequest, str | None, Ctx], Reply]] = {
     "taxrates": _tax_rates,
     "organisation": _organisation,
     "organisations": _organisation,
+    "currencies": _currencies,
 }
 
 # The query parameters each endpoint reads, by (resource, depth below it, method): depth 0
@@ -1157,6 +1315,10 @@ _PARAMETERS: dict[tuple[str, int, str], frozenset[str]] = {
     ("invoices", 0, "POST"): _WRITE | {"unitdp"},
     ("invoices", 1, "GET"): frozenset({"unitdp"}),
     ("invoices", 1, "POST"): _WRITE | {"unitdp"},
+    # Below one invoice: GET .../OnlineInvoice and .../History, POST .../Email, PUT .../History.
+    ("invoices", 2, "GET"): frozenset(),
+    ("invoices", 2, "POST"): frozenset(),
+    ("invoices", 2, "PUT"): frozenset(),
     ("payments", 0, "GET"): frozenset({"where", "order", "page", "pageSize"}),
     ("payments", 0, "PUT"): _WRITE,
     ("payments", 0, "POST"): _WRITE,
@@ -1173,6 +1335,13 @@ _PARAMETERS: dict[tuple[str, int, str], frozenset[str]] = {
     ("overpayments", 1, "GET"): frozenset(),
     ("overpayments", 2, "PUT"): _WRITE,
     ("overpayments", 3, "DELETE"): frozenset(),
+    ("creditnotes", 0, "GET"): _CREDIT_READS,
+    ("creditnotes", 0, "PUT"): _WRITE | {"unitdp"},
+    ("creditnotes", 0, "POST"): _WRITE | {"unitdp"},
+    ("creditnotes", 1, "GET"): frozenset({"unitdp"}),
+    ("creditnotes", 1, "POST"): _WRITE | {"unitdp"},
+    ("creditnotes", 2, "PUT"): _WRITE,
+    ("creditnotes", 3, "DELETE"): frozenset(),
     ("contacts", 0, "GET"): frozenset(
         {
             "where",
@@ -1192,6 +1361,7 @@ _PARAMETERS: dict[tuple[str, int, str], frozenset[str]] = {
     ("accounts", 0, "GET"): frozenset({"where", "order"}),
     ("accounts", 1, "GET"): frozenset(),
     ("taxrates", 0, "GET"): frozenset({"where", "order", "TaxType"}),
+    ("currencies", 0, "GET"): frozenset({"where", "order"}),
     ("organisation", 0, "GET"): frozenset(),
     ("organisations", 0, "GET"): frozenset(),
 }
@@ -1244,8 +1414,10 @@ def _not_acceptable(call: FakeRequest) -> Reply | None:
 # Resources with more (``/Prepayments/{PrepaymentID}/Allocations/{AllocationID}``): the
 # handler gets every part of the path after the resource's name.
 _DEEP_ROUTES: dict[str, Callable[[Org, FakeRequest, Sequence[str], Ctx], Reply]] = {
+    "invoices": _invoices_and_below,
     "prepayments": functools.partial(_credits, kind="Prepayment"),
     "overpayments": functools.partial(_credits, kind="Overpayment"),
+    "creditnotes": _credit_notes,
 }
 
 

@@ -42,15 +42,26 @@ from bms_xero.testing._limits import (
 from bms_xero.testing._model import (
     ACCOUNT_CLASSES,
     Org,
+    SentEmail,
     StoredAccount,
     StoredContact,
     StoredTaxRate,
 )
 from bms_xero.testing._oauth import Identity
+from bms_xero.testing._query import normal_guid
+from bms_xero.testing._receivables import (
+    CURRENCY_NAMES,
+    add_system_accounts,
+    archive_contact,
+    enable_currency,
+    merge_contacts,
+    render_note,
+)
 from bms_xero.testing._render import (
     render_batch_payment,
     render_contact,
     render_credit,
+    render_credit_note,
     render_invoice,
     render_payment,
 )
@@ -63,9 +74,12 @@ from bms_xero.testing._rules import (
     batch_pay_invoices,
     delete_allocation,
     delete_batch_payment,
+    delete_credit_note_allocation,
     delete_payment,
+    find_credit_note,
     find_invoice,
     pay_invoice,
+    update_credit_note,
     update_invoice,
 )
 from bms_xero.transport import _httpx_library
@@ -435,6 +449,10 @@ class FakeXero(Generic[ClockT]):
             short_code: ShortCode for deep links (generated when ``None``).
             base_currency: Three-letter base currency.
             connect: Connect the app to it (custom-connection tokens then cover it).
+
+        Like every Xero organisation it has a Rounding system account (code ``860``,
+        ``SystemAccount: ROUNDING``), and its base currency is the only one invoices may use
+        until :meth:`add_currency` enables another.
         """
         _text("name", name, 255)
         if not (
@@ -454,6 +472,7 @@ class FakeXero(Generic[ClockT]):
                 payments_bump_invoices=self._payments_bump,
             )
             self._orgs[org.tenant_id] = org
+            add_system_accounts(org)
             self._tenant_limits[org.tenant_id] = TenantLimits.of(self._limits)
             if connect:
                 self._identity.connect(org.tenant_id)
@@ -617,6 +636,101 @@ class FakeXero(Generic[ClockT]):
             )
             org.store_contact(contact)
             return contact.contact_id
+
+    def _contact(self, org: Org, contact_id: str) -> StoredContact:
+        found = org.contacts.get(normal_guid(contact_id))
+        if found is None:
+            raise NotFound(
+                f"FakeXero has no contact {contact_id!r} in organisation {org.tenant_id}",
+                status_code=404,
+                tenant_id=org.tenant_id,
+            )
+        return found
+
+    def archive_contact(self, contact_id: str, tenant_id: str | None = None) -> None:
+        """Archive a contact (ContactStatus ARCHIVED), as a person does in Xero.
+
+        Its invoices stay as they are (they can still be paid or voided), but Xero refuses new
+        invoices for it, or approving its drafts, with "The contact with the specified contact
+        details has been archived. ...". ``GET /Contacts`` leaves it out unless
+        ``includeArchived=true``, and its name may be given to a new contact. Archiving an
+        archived contact changes nothing.
+
+        Raises:
+            NotFound: No such contact.
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            outcome = archive_contact(org, self._contact(org, contact_id), self._ctx())
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+
+    def merge_contacts(
+        self, from_contact_id: str, into_contact_id: str, tenant_id: str | None = None
+    ) -> None:
+        """Merge one contact into another, as a person does in Xero (there is no API for it).
+
+        The merged contact becomes ARCHIVED with ``MergedToContactID`` naming the one kept
+        (shown by ``GET /Contacts/{ContactID}``, ``GET /Contacts/{ContactNumber}`` and paged
+        ``GET /Contacts``, as Xero's spec says), and its invoices, prepayments and
+        overpayments move to the kept contact, each with a new UpdatedDateUTC. New invoices
+        naming the merged contact are refused as for any archived contact. Credit notes are
+        not moved.
+
+        Args:
+            from_contact_id: The contact merged away (it must be ACTIVE).
+            into_contact_id: The contact kept (it must be ACTIVE).
+            tenant_id: The organisation.
+
+        Raises:
+            NotFound: Either contact does not exist.
+            ConfigurationError: The same contact twice, or one that is not ACTIVE (Xero's
+                merge offers active contacts only).
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            source = self._contact(org, from_contact_id)
+            target = self._contact(org, into_contact_id)
+            if source is target:
+                raise ConfigurationError("a contact cannot be merged into itself")
+            for role, contact in (("from", source), ("into", target)):
+                if contact.status != "ACTIVE":
+                    raise ConfigurationError(
+                        f"{role}_contact_id {contact.contact_id!r} ({contact.name}) is "
+                        f"{contact.status}; only active contacts can be merged"
+                    )
+            merge_contacts(org, source, target, self._ctx())
+
+    def add_currency(
+        self, code: str, description: str | None = None, tenant_id: str | None = None
+    ) -> None:
+        """Enable a currency, as turning it on in Xero's currency settings does: invoices may
+        then use it, and ``GET /Currencies`` lists it after the base currency. Invoices in a
+        currency that is not enabled are refused with Xero's "Organisation is not subscribed
+        to currency EUR".
+
+        Args:
+            code: Three-letter code, e.g. ``"USD"``.
+            description: Its name in ``GET /Currencies`` (default: the usual English name of
+                a common currency; required for others).
+            tenant_id: The organisation.
+        """
+        if not (
+            isinstance(code, str)
+            and len(code) == 3
+            and code.isascii()
+            and code.isalpha()
+            and code.isupper()
+        ):
+            raise ConfigurationError(f"code must be a currency code such as 'USD', not {code!r}")
+        name = description if description is not None else CURRENCY_NAMES.get(code)
+        if name is None:
+            raise ConfigurationError(
+                f"FakeXero does not know the name of {code}; pass description=, e.g. 'Thai Baht'"
+            )
+        _text("description", name, 255)
+        with self._lock:
+            enable_currency(self._org(tenant_id), code, name)
 
     # --- payments, credits, voids ----------------------------------------------------------------
 
@@ -930,12 +1044,23 @@ class FakeXero(Generic[ClockT]):
         on: date | None = None,
         tenant_id: str | None = None,
     ) -> str:
-        """Credit (part of) an invoice with a sales credit note allocated to it.
+        """Credit (part of) an invoice with a sales credit note allocated to it, as a person
+        crediting an invoice in Xero does; returns the CreditNoteID.
 
-        Returns the CreditNoteID. The invoice's AmountCredited grows; it becomes PAID when
-        nothing is left due. Raises as :meth:`pay` does.
+        The credit note is a real one (see :meth:`credit_notes`): ACCRECCREDIT, numbered
+        ``CN-0001``, ``CN-0002``, ..., one line of ``amount`` at the invoice's account with no
+        tax, so its Total is ``amount``, and allocated in full, so it is PAID with no
+        RemainingCredit. The invoice's AmountCredited grows and it lists the note under
+        ``CreditNotes``; it becomes PAID when nothing is left due. Raises as :meth:`pay` does.
+
+        Args:
+            invoice_id: The InvoiceID (or a sales invoice's number).
+            amount: How much to credit (at most the invoice's AmountDue).
+            on: The credit note's date and its allocation's (default: the clock's date).
+            tenant_id: The organisation.
         """
         credited = _money("amount", amount)
+        _day(on)
         with self._lock:
             org = self._org(tenant_id)
             invoice = self._invoice(org, invoice_id)
@@ -944,6 +1069,58 @@ class FakeXero(Generic[ClockT]):
             if not outcome.ok:
                 raise _refused(outcome, org.tenant_id)
             return str(outcome.record.credit_note_id)
+
+    def _credit_note(self, org: Org, credit_note_id: str) -> Any:
+        found = find_credit_note(org, credit_note_id)
+        if found is None:
+            raise NotFound(
+                f"FakeXero has no credit note {credit_note_id!r} in organisation {org.tenant_id}",
+                status_code=404,
+                tenant_id=org.tenant_id,
+            )
+        return found
+
+    def void_credit_note(self, credit_note_id: str, tenant_id: str | None = None) -> None:
+        """Void a credit note, as ``POST /CreditNotes/{id}`` with ``Status: VOIDED`` does.
+
+        Only an AUTHORISED credit note with nothing allocated can be voided (the invoice's
+        rules; take allocations back with :meth:`delete_credit_note_allocation` first).
+
+        Raises:
+            NotFound: No such credit note (by CreditNoteID, or a sales one's number).
+            XeroValidationError: Xero would refuse it.
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            note = self._credit_note(org, credit_note_id)
+            outcome = update_credit_note(org, note, {"Status": "VOIDED"}, self._ctx())
+            if not outcome.ok:
+                raise _refused(outcome, org.tenant_id)
+
+    def delete_credit_note_allocation(
+        self, credit_note_id: str, allocation_id: str, tenant_id: str | None = None
+    ) -> None:
+        """Take back one allocation of a credit note, as
+        ``DELETE /CreditNotes/{id}/Allocations/{AllocationID}`` does.
+
+        The invoice's AmountCredited falls back (a PAID invoice is AUTHORISED again) and the
+        credit note has that much RemainingCredit again (a PAID one is AUTHORISED again);
+        both move their UpdatedDateUTC.
+
+        Raises:
+            NotFound: No such credit note, or no such allocation of it.
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            note = self._credit_note(org, credit_note_id)
+            allocation = org.allocations.get(allocation_id)
+            if allocation is None or allocation.credit_id != note.credit_note_id:
+                raise NotFound(
+                    f"FakeXero has no allocation {allocation_id!r} of {credit_note_id!r}",
+                    status_code=404,
+                    tenant_id=org.tenant_id,
+                )
+            delete_credit_note_allocation(org, note, allocation, self._ctx())
 
     def void(self, invoice_id: str, tenant_id: str | None = None) -> None:
         """Void an invoice, with Xero's rules (not once payments or credits are allocated).
@@ -989,6 +1166,25 @@ class FakeXero(Generic[ClockT]):
         """Every overpayment as Xero's JSON, with its allocations, oldest first."""
         return self._rendered(tenant_id, lambda org: org.overpayments, render_credit)
 
+    def credit_notes(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every credit note as Xero's JSON (with lines at 4 dp and its Allocations), oldest
+        first; voided and deleted ones included."""
+        return self._rendered(
+            tenant_id,
+            lambda org: org.credit_notes,
+            lambda n, org: render_credit_note(n, org, unitdp=4),
+        )
+
+    def credit_note(self, credit_note_id: str, tenant_id: str | None = None) -> dict[str, Any]:
+        """One credit note as Xero's JSON (by CreditNoteID, or a sales credit note's number).
+
+        Raises:
+            NotFound: No such credit note.
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            return render_credit_note(self._credit_note(org, credit_note_id), org, unitdp=4)
+
     def _rendered(
         self,
         tenant_id: str | None,
@@ -1004,7 +1200,27 @@ class FakeXero(Generic[ClockT]):
     def contacts(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every contact as Xero's JSON, oldest first."""
         with self._lock:
-            return [render_contact(c) for c in self._org(tenant_id).contacts.values()]
+            org = self._org(tenant_id)
+            return [render_contact(c, merged=True) for c in org.contacts.values()]
+
+    def emails(self, tenant_id: str | None = None) -> list[SentEmail]:
+        """Every invoice Xero was asked to email (``POST /Invoices/{InvoiceID}/Email``),
+        oldest first: each a :class:`SentEmail` with its ``invoice_id``, ``invoice_number``,
+        the address it went ``to`` and when (``sent_at``)."""
+        with self._lock:
+            return list(self._org(tenant_id).emails)
+
+    def history(self, invoice_id: str, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """The notes in an invoice's history as Xero's HistoryRecord JSON, oldest first (what
+        ``GET /Invoices/{InvoiceID}/History`` answers).
+
+        Raises:
+            NotFound: No such invoice (by InvoiceID, or a sales invoice's number).
+        """
+        with self._lock:
+            org = self._org(tenant_id)
+            invoice = self._invoice(org, invoice_id)
+            return [render_note(n) for n in org.notes.get(invoice.invoice_id, [])]
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -19,8 +19,10 @@ from bms_xero.domain import LineAmountTypes
 
 __all__ = [
     "ACCOUNT_CLASSES",
+    "CREDIT_NOTE_SIDES",
     "CREDIT_TYPES",
     "Org",
+    "SentEmail",
     "StoredAccount",
     "StoredAllocation",
     "StoredBatchPayment",
@@ -29,6 +31,7 @@ __all__ = [
     "StoredCreditNote",
     "StoredInvoice",
     "StoredLine",
+    "StoredNote",
     "StoredPayment",
     "StoredTaxRate",
 ]
@@ -102,6 +105,7 @@ class StoredContact:
     status: str
     updated_at: datetime
     company_number: str | None = None
+    merged_to: str | None = None  # MergedToContactID, once merged into another contact
 
 
 @attrs.define(kw_only=True)
@@ -149,8 +153,8 @@ class StoredInvoice:
     amount_credited: Decimal = ZERO
     fully_paid_on: _dt.date | None = None
     payment_ids: list[str] = attrs.Factory(list)
-    credit_note_ids: list[str] = attrs.Factory(list)
-    allocation_ids: list[str] = attrs.Factory(list)  # prepayments and overpayments applied
+    # Prepayments, overpayments and credit notes applied, oldest first (in Org.allocations).
+    allocation_ids: list[str] = attrs.Factory(list)
     created_by: str | None = None  # the client_id of the app that created it, if one did
 
     @property
@@ -234,7 +238,10 @@ class StoredCredit:
 
 @attrs.frozen(kw_only=True)
 class StoredAllocation:
-    """Part of a prepayment or overpayment applied to one invoice."""
+    """Part of a prepayment, overpayment or credit note applied to one invoice.
+
+    ``credit_id`` is the PrepaymentID, OverpaymentID or CreditNoteID it came from.
+    """
 
     allocation_id: str
     credit_id: str
@@ -243,17 +250,89 @@ class StoredAllocation:
     date: _dt.date
 
 
+#: A credit note's Type (components/schemas/CreditNote), and the Type of the invoices it can
+#: be allocated to: a sales credit note credits sales invoices, a purchase one bills.
+CREDIT_NOTE_SIDES: dict[str, str] = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY"}
+
+
 @attrs.define(kw_only=True)
 class StoredCreditNote:
-    """A sales credit note, fully allocated to one invoice."""
+    """One credit note (components/schemas/CreditNote): a document with lines and totals, as
+    an invoice has, whose Total is credit to allocate to the contact's invoices.
+
+    A sales credit note (ACCRECCREDIT) lowers what a customer owes without money moving:
+    allocated to an invoice, it counts in that invoice's AmountCredited (spec,
+    Invoice.AmountCredited). RemainingCredit is what is left to allocate; a credit note with
+    none left is PAID (spec, CreditNote.Status and FullyPaidOnDate).
+
+    Attributes:
+        number: CreditNoteNumber; unique among ACCRECCREDIT notes (the fake's rule), and
+            ``""`` on a purchase credit note sent without one (the spec's example).
+        allocated: What its allocations add up to.
+        allocation_ids: Its allocations (in ``Org.allocations``), oldest first.
+        created_by: The client_id of the app that created it, if one did.
+    """
 
     credit_note_id: str
+    type: str
     number: str
-    invoice_id: str
     contact_id: str
-    amount: Decimal
     date: _dt.date
+    due_date: _dt.date | None
+    status: str
+    line_amount_types: LineAmountTypes
+    currency_code: str
+    currency_rate: Decimal
+    reference: str | None
+    lines: tuple[StoredLine, ...]
+    sub_total: Decimal
+    total_tax: Decimal
+    total: Decimal
     updated_at: datetime
+    allocated: Decimal = ZERO
+    fully_paid_on: _dt.date | None = None
+    allocation_ids: list[str] = attrs.Factory(list)
+    created_by: str | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        """RemainingCredit: the Total less what is allocated."""
+        return self.total - self.allocated
+
+    @property
+    def has_allocations(self) -> bool:
+        """Whether any of it is allocated (then it can't be edited or voided)."""
+        return bool(self.allocation_ids)
+
+    @property
+    def invoice_type(self) -> str:
+        """The Type of invoice it can be allocated to (see :data:`CREDIT_NOTE_SIDES`)."""
+        return CREDIT_NOTE_SIDES.get(self.type, "ACCREC")
+
+
+@attrs.frozen(kw_only=True)
+class SentEmail:
+    """One invoice Xero emailed to its contact (``POST /Invoices/{InvoiceID}/Email``).
+
+    Attributes:
+        invoice_id: The InvoiceID.
+        invoice_number: Its InvoiceNumber.
+        to: The contact's email address it went to.
+        sent_at: The clock's time when it was sent.
+    """
+
+    invoice_id: str
+    invoice_number: str
+    to: str
+    sent_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class StoredNote:
+    """A note added to an invoice's history (``PUT /Invoices/{InvoiceID}/History``)."""
+
+    details: str
+    at: datetime
 
 
 @attrs.define(kw_only=True)
@@ -274,11 +353,15 @@ class Org:
     numbers: dict[str, str] = attrs.Factory(dict)  # ACCREC number -> id
     by_contact: dict[str, dict[str, None]] = attrs.Factory(dict)  # contact -> invoice ids
     payments: dict[str, StoredPayment] = attrs.Factory(dict)
-    credit_notes: dict[str, StoredCreditNote] = attrs.Factory(dict)
+    credit_notes: dict[str, StoredCreditNote] = attrs.Factory(dict)  # by id, creation order
+    credit_note_numbers: dict[str, str] = attrs.Factory(dict)  # ACCRECCREDIT number -> id
     batch_payments: dict[str, StoredBatchPayment] = attrs.Factory(dict)
     prepayments: dict[str, StoredCredit] = attrs.Factory(dict)
     overpayments: dict[str, StoredCredit] = attrs.Factory(dict)
     allocations: dict[str, StoredAllocation] = attrs.Factory(dict)
+    currencies: dict[str, str] = attrs.Factory(dict)  # enabled besides the base: code -> name
+    emails: list[SentEmail] = attrs.Factory(list)  # invoices emailed, oldest first
+    notes: dict[str, list[StoredNote]] = attrs.Factory(dict)  # invoice id -> history notes
     # Ids in UpdatedDateUTC order (oldest first): touching moves a record to the end, so
     # If-Modified-Since reads walk back from the end and stop early.
     recent_invoices: OrderedDict[str, None] = attrs.Factory(OrderedDict)
@@ -287,6 +370,7 @@ class Org:
     recent_batch_payments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     recent_prepayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     recent_overpayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    recent_credit_notes: OrderedDict[str, None] = attrs.Factory(OrderedDict)
     last_update: datetime | None = None
     payments_bump_invoices: bool = True
     next_invoice_number: int = 1
@@ -303,6 +387,11 @@ class Org:
     def account_by_id(self, account_id: str) -> StoredAccount | None:
         """The account with this AccountID (a scan: charts of accounts are small)."""
         return next((a for a in self.accounts.values() if a.account_id == account_id), None)
+
+    def has_currency(self, code: str) -> bool:
+        """Whether invoices may be raised in this currency: the base currency, or one enabled
+        (``GET /Currencies`` lists exactly these)."""
+        return code == self.base_currency or code in self.currencies
 
     def contact_by_number(self, number: str) -> StoredContact | None:
         """The first contact with this ContactNumber."""
@@ -366,6 +455,28 @@ class Org:
         records[credit.credit_id] = credit
         recent[credit.credit_id] = None
         recent.move_to_end(credit.credit_id)
+
+    def store_credit_note(self, note: StoredCreditNote, *, old_number: str | None = None) -> None:
+        """Save a new or changed credit note and keep its indexes in step (as
+        :meth:`store_invoice` does; only ACCRECCREDIT numbers are indexed, being unique)."""
+        if old_number is not None and self.credit_note_numbers.get(old_number) == (
+            note.credit_note_id
+        ):
+            del self.credit_note_numbers[old_number]
+        if note.type == "ACCRECCREDIT":
+            self.credit_note_numbers[note.number] = note.credit_note_id
+        self.credit_notes[note.credit_note_id] = note
+        self.recent_credit_notes[note.credit_note_id] = None
+        self.recent_credit_notes.move_to_end(note.credit_note_id)
+
+    def next_credit_note_no(self) -> str:
+        """The next free automatic credit note number (``CN-0001``, ...), skipping numbers
+        already taken by credit notes created with one."""
+        while True:
+            number = f"CN-{self.next_credit_note_number:04d}"
+            self.next_credit_note_number += 1
+            if number not in self.credit_note_numbers:
+                return number
 
     def store_contact(self, contact: StoredContact, *, old_name: str | None = None) -> None:
         """Save a new or changed contact."""

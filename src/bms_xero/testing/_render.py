@@ -36,6 +36,7 @@ __all__ = [
     "render_batch_payment",
     "render_contact",
     "render_credit",
+    "render_credit_note",
     "render_invoice",
     "render_organisation",
     "render_payment",
@@ -115,21 +116,37 @@ def _payment_ref(payment: StoredPayment) -> dict[str, Any]:
     }
 
 
-def _credit_ref(note: StoredCreditNote) -> dict[str, Any]:
-    # The fake's credit notes are allocated in full to one invoice, so they are PAID with
-    # nothing left, and what is applied here is their whole total.
-    return {
-        "CreditNoteID": note.credit_note_id,
-        "CreditNoteNumber": note.number,
-        "Type": "ACCRECCREDIT",
-        "Date": format_ms_date(note.date),
-        "Status": "PAID",
-        "Total": note.amount,
-        "RemainingCredit": ZERO,
-        "AppliedAmount": note.amount,
-        "UpdatedDateUTC": format_ms_datetime(note.updated_at),
-        "HasErrors": False,
-    }
+def _applied_credit_notes(invoice: StoredInvoice, org: Org) -> list[dict[str, Any]]:
+    """The invoice's ``CreditNotes``: one entry per credit note applied to it, in the order
+    first applied, ``AppliedAmount`` being what that note's allocations to this invoice add
+    up to (spec, CreditNote.AppliedAmount); Total, RemainingCredit and Status are the whole
+    note's. The SDK's decoder reads CreditNoteID, AppliedAmount, Date and CreditNoteNumber
+    (``bms_xero.mapping.wire._credits``)."""
+    applied: dict[str, Decimal] = {}
+    for allocation_id in invoice.allocation_ids:
+        allocation = org.allocations[allocation_id]
+        if allocation.credit_id in org.credit_notes:
+            applied[allocation.credit_id] = (
+                applied.get(allocation.credit_id, ZERO) + allocation.amount
+            )
+    out = []
+    for note_id, amount in applied.items():
+        note = org.credit_notes[note_id]
+        out.append(
+            {
+                "CreditNoteID": note.credit_note_id,
+                "CreditNoteNumber": note.number,
+                "Type": note.type,
+                "Date": format_ms_date(note.date),
+                "Status": note.status,
+                "Total": note.total,
+                "RemainingCredit": note.remaining,
+                "AppliedAmount": amount,
+                "UpdatedDateUTC": format_ms_datetime(note.updated_at),
+                "HasErrors": False,
+            }
+        )
+    return out
 
 
 def _applied_credits(invoice: StoredInvoice, org: Org, kind: str) -> list[dict[str, Any]]:
@@ -172,9 +189,9 @@ def render_allocation(
 ) -> dict[str, Any]:
     """One allocation: how much of a credit went to which invoice, on what date.
 
-    ``with_credit`` names the prepayment or overpayment too, as the answer to
-    ``PUT /Prepayments/{id}/Allocations`` does; inside a credit's own Allocations it is left
-    out.
+    ``with_credit`` names the prepayment, overpayment or credit note too, as the answer to
+    ``PUT /Prepayments/{id}/Allocations`` (or ``/CreditNotes/{id}/Allocations``, spec
+    createCreditNoteAllocation) does; inside a credit's own Allocations it is left out.
     """
     out: dict[str, Any] = {
         "AllocationID": allocation.allocation_id,
@@ -185,6 +202,58 @@ def render_allocation(
     credit = org.credit(allocation.credit_id)
     if with_credit and credit is not None:
         out[credit.kind] = {f"{credit.kind}ID": credit.credit_id, "Type": credit.type}
+    note = org.credit_notes.get(allocation.credit_id)
+    if with_credit and note is not None:
+        out["CreditNote"] = {
+            "CreditNoteID": note.credit_note_id,
+            "CreditNoteNumber": note.number,
+            "Type": note.type,
+        }
+    return out
+
+
+def render_credit_note(
+    note: StoredCreditNote, org: Org, *, unitdp: int = 2, lines: bool = True
+) -> dict[str, Any]:
+    """One credit note (components/schemas/CreditNote), with its Allocations.
+
+    Laid out as the spec's getCreditNotes example, less what the fake doesn't model:
+    ``Payments`` (a credit note's cash refunds) is always empty, and there are no
+    attachments. ``lines=False`` drops LineItems, as un-paged invoice lists do.
+    """
+    out: dict[str, Any] = {
+        "CreditNoteID": note.credit_note_id,
+        "CreditNoteNumber": note.number,
+        "Payments": [],
+        "CurrencyRate": note.currency_rate,
+        "Type": note.type,
+        "Reference": note.reference or "",
+        "RemainingCredit": note.remaining,
+        "Allocations": [render_allocation(org.allocations[a], org) for a in note.allocation_ids],
+        "HasAttachments": False,
+        "HasErrors": False,
+        "Contact": _contact_ref(org, note.contact_id),
+        "DateString": date_string(note.date),
+        "Date": format_ms_date(note.date),
+    }
+    if note.due_date is not None:
+        out["DueDateString"] = date_string(note.due_date)
+        out["DueDate"] = format_ms_date(note.due_date)
+    out["Status"] = note.status
+    out["LineAmountTypes"] = note.line_amount_types.value
+    if lines:
+        out["LineItems"] = [render_line(line, unitdp) for line in note.lines]
+    out.update(
+        {
+            "SubTotal": note.sub_total,
+            "TotalTax": note.total_tax,
+            "Total": note.total,
+            "UpdatedDateUTC": format_ms_datetime(note.updated_at),
+            "CurrencyCode": note.currency_code,
+        }
+    )
+    if note.fully_paid_on is not None:
+        out["FullyPaidOnDate"] = format_ms_date(note.fully_paid_on)
     return out
 
 
@@ -284,7 +353,7 @@ def render_invoice(
             for pid in invoice.payment_ids
             if org.payments[pid].status == "AUTHORISED"
         ]
-        out["CreditNotes"] = [_credit_ref(org.credit_notes[cid]) for cid in invoice.credit_note_ids]
+        out["CreditNotes"] = _applied_credit_notes(invoice, org)
     return out
 
 
@@ -369,9 +438,14 @@ def render_batch_payment(
     return out
 
 
-def render_contact(contact: StoredContact) -> dict[str, Any]:
-    """One contact."""
-    out: dict[str, Any] = {"ContactID": contact.contact_id, "ContactStatus": contact.status}
+def render_contact(contact: StoredContact, *, merged: bool = False) -> dict[str, Any]:
+    """One contact; ``merged`` adds MergedToContactID to a merged one, which Xero returns
+    "only when using paging or when fetching a contact by ContactId or ContactNumber"
+    (spec, Contact.MergedToContactID)."""
+    out: dict[str, Any] = {"ContactID": contact.contact_id}
+    if merged and contact.merged_to is not None:
+        out["MergedToContactID"] = contact.merged_to
+    out["ContactStatus"] = contact.status
     _put(out, "ContactNumber", contact.contact_number)
     _put(out, "CompanyNumber", contact.company_number)
     out["Name"] = contact.name

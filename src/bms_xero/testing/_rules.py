@@ -36,6 +36,7 @@ from bms_xero.mapping._dates import parse_date
 from bms_xero.mapping._totals import line_amount, line_tax, round_money
 from bms_xero.testing._ids import Ids
 from bms_xero.testing._model import (
+    CREDIT_NOTE_SIDES,
     ZERO,
     Org,
     StoredAllocation,
@@ -55,17 +56,24 @@ __all__ = [
     "add_credit",
     "add_credit_note",
     "allocate_credit",
+    "allocate_credit_note",
     "batch_pay_invoices",
     "create_contact",
+    "create_credit_note",
     "create_invoice",
     "delete_allocation",
     "delete_batch_payment",
+    "delete_credit_note_allocation",
     "delete_payment",
+    "find_credit_note",
+    "mark_sent",
     "number_problems",
     "pay_invoice",
     "update_contact",
+    "update_credit_note",
     "update_invoice",
     "upsert_contact",
+    "upsert_credit_note",
     "upsert_invoice",
 ]
 
@@ -100,6 +108,17 @@ XERO = {
         "must be unique across all active contacts."
     ),
     "description": "Description needs to be at least 1 char long",
+    # Relayed word for word by several integrations' help pages (Re-Leased, FYI, AgriDigital,
+    # Payaca); not in xero-api.md. Merged contacts are archived, so they meet it too.
+    "archived_contact": (
+        "The contact with the specified contact details has been archived. The contact must "
+        "be un-archived before creating new invoices or credit notes."
+    ),
+    # Quoted by integrations that handle it (Expensify's XRO068, app code matching on it);
+    # not in xero-api.md.
+    "unsubscribed_currency": "Organisation is not subscribed to currency {code}",
+    # The spec's createCreditNotes and updateOrCreateCreditNotes examples.
+    "note_not_found": "An existing Credit Note with the specified CreditNoteID could not be found",
 }
 
 #: The fake's own wording, where Xero's is not known.
@@ -171,6 +190,21 @@ FAKE = {
         "The credit note Amount exceeds the amount outstanding on the invoice."
     ),
     "not_object": "Each element must be a JSON object.",
+    "note_bad_type": "Type '{value}' is not a credit note type; send ACCRECCREDIT or ACCPAYCREDIT.",
+    "note_type_change": "The Type of an existing credit note cannot be changed.",
+    "note_bad_status": "'{value}' is not a valid credit note status.",
+    "note_creation_status": "Credit note not of valid status for creation",
+    "note_not_valid_status": "Credit note not of valid status for modification",
+    "note_duplicate_number": (
+        "The CreditNoteNumber '{number}' is already used by another sales credit note."
+    ),
+    "note_long_number": "CreditNoteNumber must be 255 characters or fewer.",
+    "note_id_on_create": (
+        "CreditNoteID cannot be given when creating a credit note; update it with "
+        "POST /CreditNotes/{CreditNoteID}."
+    ),
+    "note_discount": "Credit notes do not support discounts (DiscountRate, DiscountAmount).",
+    "note_bill": "A purchase credit note can only be allocated to a bill (ACCPAY).",
 }
 
 # components/schemas/Invoice, Status.
@@ -738,7 +772,7 @@ def _line(
 def _lines(
     org: Org,
     raw_lines: Any,
-    base: StoredInvoice | None,
+    base: StoredInvoice | StoredCreditNote | None,
     *,
     invoice_type: str,
     status: str,
@@ -931,6 +965,10 @@ def _draft(
     due_unreadable = due_date is None and el.get("DueDate") not in (None, "")
     if status == "AUTHORISED" and due_date is None and not due_unreadable:
         problems.add(XERO["no_due_date"])
+    if _archived_contact_refused(
+        org, contact, base.contact_id if base else None, base.status if base else None, status
+    ):
+        problems.add(XERO["archived_contact"])
 
     # Exclusive is Xero's default (section 3).
     raw_types = pick("LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
@@ -945,6 +983,8 @@ def _draft(
         currency = org.base_currency
     if not currency or not _CURRENCY.fullmatch(currency):
         problems.add(FAKE["bad_currency"].format(value=currency))
+    elif _unsubscribed(org, currency, base.currency_code if base else None):
+        problems.add(XERO["unsubscribed_currency"].format(code=currency))
     rate = _number(
         pick("CurrencyRate", base.currency_rate if base else None), "CurrencyRate", problems
     )
@@ -1122,6 +1162,8 @@ def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outco
     """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
+    if invoice.status in _APPROVED and _only_sent_to_contact(el, invoice):
+        return _set_sent(org, invoice, el, ctx)
     requested = el.get("Status")
     if requested in ("VOIDED", "DELETED") and not _others(el):
         # Voiding or deleting is a status change only; lines are not re-checked. Voiding a
@@ -1192,6 +1234,77 @@ def _others(el: Mapping[str, Any]) -> bool:
     """Whether an update sends anything besides what :data:`_NOT_CHANGES` lists (a null
     counts as not sent)."""
     return any(key not in _NOT_CHANGES and value is not None for key, value in el.items())
+
+
+def _only_sent_to_contact(el: Mapping[str, Any], invoice: StoredInvoice) -> bool:
+    """Whether an update sends SentToContact and nothing else that changes the invoice (its
+    own Status, identifying fields and read-only flags may come along)."""
+    return (
+        el.get("SentToContact") is not None
+        and el.get("Status") in (None, invoice.status)
+        and el.get("InvoiceNumber") in (None, invoice.number)
+        and el.get("Type") in (None, invoice.type)
+        and not any(
+            key not in _NOT_CHANGES and key != "SentToContact" and value is not None
+            for key, value in el.items()
+        )
+    )
+
+
+def _set_sent(org: Org, invoice: StoredInvoice, el: Mapping[str, Any], ctx: Ctx) -> Outcome:
+    """``SentToContact`` sent alone to an approved invoice: marked (or unmarked) sent.
+
+    Allowed with payments or credits allocated too, unlike other edits: Xero documents that a
+    SentToContact edit on a part-paid invoice does not bump UpdatedDateUTC (xero-api.md
+    section 7), so such edits are made. See :func:`mark_sent`.
+    """
+    problems = _Problems()
+    sent = _boolean(el.get("SentToContact"), "SentToContact", problems)
+    if sent is None:
+        return _rejected(problems.messages)
+    return Outcome(invoice, changed=mark_sent(org, invoice, ctx, sent=sent))
+
+
+def mark_sent(org: Org, invoice: StoredInvoice, ctx: Ctx, *, sent: bool = True) -> bool:
+    """Set an approved invoice's SentToContact, as emailing it or a SentToContact-only update
+    does; whether anything changed.
+
+    The change bumps UpdatedDateUTC, except on an invoice with payments or credits allocated:
+    Xero lists SentToContact edits on a part-paid invoice among the changes that do not bump
+    it (xero-api.md section 7, from Xero's requests-and-responses page), so a reader polling
+    with If-Modified-Since does not see them.
+    """
+    if invoice.sent_to_contact == sent:
+        return False
+    invoice.sent_to_contact = sent
+    if not invoice.has_allocations:
+        org.bump_invoice(invoice, ctx.now)
+    return True
+
+
+def _unsubscribed(org: Org, currency: str, stored: str | None) -> bool:
+    """Whether ``currency`` is one the organisation has not enabled (GET /Currencies), and
+    not the stored document's own (which stays usable: the fake never disables one)."""
+    return currency != stored and not org.has_currency(currency)
+
+
+def _archived_contact_refused(
+    org: Org,
+    contact: str | _NewContact | None,
+    stored_contact: str | None,
+    stored_status: str | None,
+    status: str,
+) -> bool:
+    """Whether Xero's archived-contact refusal applies: ``contact`` is an existing contact
+    that is ARCHIVED (merged contacts are too), and the write creates a document for it,
+    moves one to it, or (the fake's reading of "before creating new invoices") approves one
+    of its drafts. Anything else on a stored document of an archived contact (a void, a
+    payment, an edit) goes on, as Xero keeps such documents usable."""
+    if not isinstance(contact, str) or org.contacts[contact].status != "ARCHIVED":
+        return False
+    if stored_contact is None or contact != stored_contact:
+        return True
+    return status != stored_status and status in ("SUBMITTED", "AUTHORISED")
 
 
 def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
@@ -1542,19 +1655,17 @@ def _allocation_problems(
     return problems
 
 
-def allocate_credit(org: Org, credit: StoredCredit, el: Any, ctx: Ctx) -> Outcome:
-    """``PUT /Prepayments/{id}/Allocations`` (or Overpayments): apply part of a credit to an
-    AUTHORISED sales invoice of the same contact.
-
-    The invoice's AmountCredited grows (Xero's AmountCredited counts prepayments and
-    overpayments as well as credit notes) and it becomes PAID when nothing is left due; the
-    credit's RemainingCredit falls and it becomes PAID when nothing is left (spec,
-    Prepayment.Status: AUTHORISED, PAID, VOIDED). The allocation's Date defaults to today.
-    Every refusal here is in the fake's own words: Xero's are not known.
-    """
-    if not isinstance(el, Mapping):
-        return _rejected([FAKE["not_object"]])
+def _allocation_asked(
+    org: Org, el: Any, ctx: Ctx
+) -> tuple[StoredInvoice, Decimal, date] | _Problems:
+    """What one element of ``PUT .../Allocations`` asks for: the invoice (by InvoiceID or
+    InvoiceNumber), the amount (rounded to cents, more than zero) and the date (today when
+    none is sent), or what is wrong with it. Prepayments, overpayments and credit notes all
+    read their allocations this way."""
     problems = _Problems()
+    if not isinstance(el, Mapping):
+        problems.add(FAKE["not_object"])
+        return problems
     ref = el.get("Invoice")
     invoice = None
     if isinstance(ref, Mapping) and (ref.get("InvoiceID") or ref.get("InvoiceNumber")):
@@ -1570,7 +1681,24 @@ def allocate_credit(org: Org, credit: StoredCredit, el: Any, ctx: Ctx) -> Outcom
         problems.add(FAKE["allocation_amount"])
     on = _date(el.get("Date"), "Date", problems) or ctx.today
     if problems or invoice is None or amount is None:
-        return _rejected(problems.messages)
+        return problems
+    return invoice, amount, on
+
+
+def allocate_credit(org: Org, credit: StoredCredit, el: Any, ctx: Ctx) -> Outcome:
+    """``PUT /Prepayments/{id}/Allocations`` (or Overpayments): apply part of a credit to an
+    AUTHORISED sales invoice of the same contact.
+
+    The invoice's AmountCredited grows (Xero's AmountCredited counts prepayments and
+    overpayments as well as credit notes) and it becomes PAID when nothing is left due; the
+    credit's RemainingCredit falls and it becomes PAID when nothing is left (spec,
+    Prepayment.Status: AUTHORISED, PAID, VOIDED). The allocation's Date defaults to today.
+    Every refusal here is in the fake's own words: Xero's are not known.
+    """
+    asked = _allocation_asked(org, el, ctx)
+    if isinstance(asked, _Problems):
+        return _rejected(asked.messages)
+    invoice, amount, on = asked
     refused = _allocation_problems(credit, invoice, amount)
     if refused:
         return _rejected(refused)
@@ -1617,16 +1745,497 @@ def delete_allocation(
     return Outcome(allocation)
 
 
+# --- credit notes ---------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class _NoteDraft:
+    """A credit note that passed every check, not yet stored (what :class:`_Draft` is for an
+    invoice): create and update both build one with :func:`_note_draft`."""
+
+    type: str
+    number: str | None
+    contact: str | _NewContact
+    date: _dt.date
+    due_date: _dt.date | None
+    status: str
+    line_amount_types: LineAmountTypes
+    currency_code: str
+    currency_rate: Decimal
+    reference: str | None
+    lines: tuple[StoredLine, ...]
+    sub_total: Decimal
+    total_tax: Decimal
+    total: Decimal
+
+
+def _undiscounted(raw_lines: Any, problems: _Problems) -> Any:
+    """A credit note's LineItems with every discount refused and taken out.
+
+    "ACCPAY invoices and credit notes in Xero do not support discounts" (spec,
+    LineItem.DiscountRate and DiscountAmount); the message is the fake's. The discount is
+    dropped from what the line checks then see, so a line's other problems are still
+    reported, once each. A discount that is no readable number is left for those checks to
+    report.
+    """
+    if not isinstance(raw_lines, list):
+        return raw_lines
+    out = []
+    for i, raw in enumerate(raw_lines):
+        if isinstance(raw, Mapping) and any(
+            _number(raw.get(key), key, _Problems()) for key in ("DiscountRate", "DiscountAmount")
+        ):
+            problems.add(FAKE["note_discount"], i)
+            raw = {k: v for k, v in raw.items() if k not in ("DiscountRate", "DiscountAmount")}
+        out.append(raw)
+    return out
+
+
+def _note_draft(
+    org: Org, el: Mapping[str, Any], base: StoredCreditNote | None, ctx: Ctx
+) -> _NoteDraft | _Problems:
+    """The credit note ``el`` describes (over ``base`` for an update), or what is wrong.
+
+    The header follows :func:`_draft`'s rules for invoices wherever the spec gives a credit
+    note the same field (Contact, archived contacts included, Date, Status, LineAmountTypes,
+    CurrencyCode and the currencies enabled, CurrencyRate, Reference), and its lines are
+    checked and priced by exactly the invoice's per-line rules (:func:`_lines`, xero-api.md
+    section 5): a sales credit note's lines as a sales invoice's (revenue tax rates), a
+    purchase one's as a bill's. What differs:
+
+    - Type is ACCRECCREDIT or ACCPAYCREDIT (spec, CreditNote.Type), required on create and
+      never changed (the fake's rule, as for invoices).
+    - CreditNoteNumber is generated when missing on a sales credit note (spec,
+      CreditNote.CreditNoteNumber), and unique among sales credit notes: the fake's rule,
+      unconfirmed, taken from invoices' ``Invoice # must be unique.``; voided and deleted
+      notes keep theirs.
+    - No DueDate is required, even when AUTHORISED (the spec marks none required; the
+      invoice rule comes from a report about invoices only).
+    - No discounts (see :func:`_undiscounted`).
+    """
+    problems = _Problems()
+
+    def pick(key: str, current: Any) -> Any:
+        value = el.get(key)  # null is "not sent", as in _draft
+        return current if value is None else value
+
+    sent_type = _text(pick("Type", base.type if base else None))
+    if not sent_type:
+        problems.add(FAKE["no_type"])
+    elif base is not None and sent_type != base.type:
+        problems.add(FAKE["note_type_change"])
+    elif sent_type not in CREDIT_NOTE_SIDES:
+        problems.add(FAKE["note_bad_type"].format(value=sent_type))
+    # The model's own string (shared by every note), ACCRECCREDIT when unreadable so the
+    # later checks still run.
+    note_type = next((t for t in CREDIT_NOTE_SIDES if t == sent_type), "ACCRECCREDIT")
+    side = CREDIT_NOTE_SIDES[note_type]
+
+    number = _text(el.get("CreditNoteNumber"))
+    number = number.strip() if number else (base.number if base else None)
+    if number is not None and len(number) > 255:
+        problems.add(FAKE["note_long_number"])
+    if number and note_type == "ACCRECCREDIT":
+        holder = org.credit_note_numbers.get(number)
+        if holder is not None and (base is None or holder != base.credit_note_id):
+            problems.add(FAKE["note_duplicate_number"].format(number=number))
+
+    contact: str | _NewContact | None
+    if el.get("Contact") is not None or base is None:
+        contact = _resolve_contact(org, el.get("Contact"), problems)
+    else:
+        contact = base.contact_id
+
+    # A missing Date is today (spec, CreditNote.Date), or the stored one on an update.
+    note_date = _date(el.get("Date"), "Date", problems)
+    if note_date is None:
+        note_date = base.date if base is not None else ctx.today
+    due_date = (
+        _date(el.get("DueDate"), "DueDate", problems)
+        if el.get("DueDate") is not None
+        else (base.due_date if base else None)
+    )
+
+    status = _text(pick("Status", base.status if base else "DRAFT")) or (
+        base.status if base else "DRAFT"
+    )
+    status = _CANONICAL.get(status, status)
+    if status not in STATUSES:  # CreditNote.Status has the invoice's six values
+        problems.add(FAKE["note_bad_status"].format(value=status))
+    elif base is None and status not in _CREATABLE:
+        problems.add(FAKE["note_creation_status"])
+    # Xero's message names credit notes as well as invoices.
+    if _archived_contact_refused(
+        org, contact, base.contact_id if base else None, base.status if base else None, status
+    ):
+        problems.add(XERO["archived_contact"])
+
+    raw_types = pick("LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
+    try:
+        amount_types = LineAmountTypes(raw_types)
+    except ValueError:
+        problems.add(FAKE["bad_amount_types"].format(value=raw_types))
+        amount_types = LineAmountTypes.EXCLUSIVE
+
+    currency = _text(pick("CurrencyCode", base.currency_code if base else org.base_currency))
+    if currency == org.base_currency:
+        currency = org.base_currency
+    if not currency or not _CURRENCY.fullmatch(currency):
+        problems.add(FAKE["bad_currency"].format(value=currency))
+    elif _unsubscribed(org, currency, base.currency_code if base else None):
+        problems.add(XERO["unsubscribed_currency"].format(code=currency))
+    rate = _number(
+        pick("CurrencyRate", base.currency_rate if base else None), "CurrencyRate", problems
+    )
+
+    # As for invoices: sending LineItems replaces the lines, leaving it out keeps them.
+    lines: tuple[StoredLine, ...]
+    if el.get("LineItems") is not None or base is None:
+        if el.get("LineItems") is None:
+            problems.add(XERO["no_lines"])
+            lines = ()
+        else:
+            lines, _ = _lines(
+                org,
+                _undiscounted(el["LineItems"], problems),
+                base,
+                invoice_type=side,
+                status=status,
+                amount_types=amount_types,
+                ctx=ctx,
+                problems=problems,
+            )
+    else:
+        lines = base.lines
+        if amount_types is not base.line_amount_types:
+            lines = _retax(lines, org, amount_types)
+        if status != base.status and status in ("SUBMITTED", "AUTHORISED"):
+            _check_kept(org, lines, side, problems)
+    if problems or contact is None:
+        return problems
+    sub_total, total_tax, total = _totals(lines, amount_types)
+    return _NoteDraft(
+        type=note_type,
+        number=number,
+        contact=contact,
+        date=note_date,
+        due_date=due_date,
+        status=status,
+        line_amount_types=amount_types,
+        currency_code=currency or org.base_currency,
+        currency_rate=rate if rate is not None and rate > 0 else _ONE,  # as for invoices
+        reference=_text(pick("Reference", base.reference if base else None)) or None,
+        lines=lines,
+        sub_total=sub_total,
+        total_tax=total_tax,
+        total=total,
+    )
+
+
+def find_credit_note(org: Org, reference: str) -> StoredCreditNote | None:
+    """A credit note by CreditNoteID or (a sales one) by CreditNoteNumber, as
+    :func:`find_invoice` finds invoices: a GUID-shaped reference is only ever an id."""
+    found = org.credit_notes.get(normal_guid(reference))
+    if found is None and not is_guid(normal_guid(reference)):
+        note_id = org.credit_note_numbers.get(reference.strip())
+        found = org.credit_notes.get(note_id) if note_id else None
+    return found
+
+
+def create_credit_note(org: Org, el: Any, ctx: Ctx) -> Outcome:
+    """``PUT /CreditNotes``: create one credit note.
+
+    PUT only creates, as for invoices (xero-api.md section 1). An element naming a
+    CreditNoteID is refused: one the organisation doesn't have with Xero's message (the
+    spec's createCreditNotes example answers exactly that), one it has with the fake's (an
+    update goes through POST). A missing number is generated for a sales credit note
+    (``CN-0001``, ...); a purchase credit note without one keeps ``""`` (the spec's example).
+    """
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    note_id = el.get("CreditNoteID")
+    if note_id:
+        known = normal_guid(str(note_id)) in org.credit_notes
+        return _rejected([FAKE["note_id_on_create"] if known else XERO["note_not_found"]])
+    draft = _note_draft(org, el, None, ctx)
+    if isinstance(draft, _Problems):
+        return _rejected(draft.messages, draft.lines)
+    number = draft.number or (org.next_credit_note_no() if draft.type == "ACCRECCREDIT" else "")
+    note = StoredCreditNote(
+        credit_note_id=ctx.ids.guid(),
+        type=draft.type,
+        number=number,
+        contact_id=_commit_contact(org, draft.contact, ctx),
+        date=draft.date,
+        due_date=draft.due_date,
+        status=draft.status,
+        line_amount_types=draft.line_amount_types,
+        currency_code=draft.currency_code,
+        currency_rate=draft.currency_rate,
+        reference=draft.reference,
+        lines=draft.lines,
+        sub_total=draft.sub_total,
+        total_tax=draft.total_tax,
+        total=draft.total,
+        updated_at=org.touch(ctx.now),
+        created_by=ctx.app,
+    )
+    org.store_credit_note(note)
+    return Outcome(note)
+
+
+def _note_status_problem(
+    note: StoredCreditNote, el: Mapping[str, Any], changes: bool
+) -> str | None:
+    """The refusal of this update of a credit note on status or allocation grounds, if any.
+
+    Xero documents no rules for credit notes; the fake applies the invoice's (see
+    :func:`_status_problem`), in its own words where Xero's name an invoice:
+
+    - VOIDED and DELETED are final; a retried void (nothing changed) passes.
+    - PAID comes from allocations only, and is never sent.
+    - With anything allocated, no change, re-status, void or delete is taken, with Xero's
+      message for an allocated invoice (whose words, "this document", fit a credit note:
+      unconfirmed for credit notes). Take the allocations back first.
+    - Otherwise the invoice's transitions (xero-api.md section 3).
+    """
+    current = note.status
+    requested = el.get("Status")
+    if current in ("VOIDED", "DELETED"):
+        if requested in (None, current) and not changes:
+            return None
+        return FAKE["note_not_valid_status"]
+    if requested is not None and requested not in STATUSES:
+        return FAKE["note_bad_status"].format(value=requested)
+    if note.has_allocations:
+        if changes or (requested is not None and requested != current):
+            return XERO["allocated"]
+        return None
+    if requested == "PAID" and current != "PAID":
+        return FAKE["note_not_valid_status"]
+    if requested is not None and requested not in _TRANSITIONS.get(current, frozenset()):
+        return FAKE["note_not_valid_status"]
+    return None
+
+
+def _same_note(note: StoredCreditNote, draft: _NoteDraft) -> bool:
+    """Whether storing the draft would change nothing (a no-op, as :func:`_same` is)."""
+    return (
+        note.number == draft.number
+        and note.contact_id == draft.contact
+        and note.date == draft.date
+        and note.due_date == draft.due_date
+        and note.status == draft.status
+        and note.line_amount_types is draft.line_amount_types
+        and note.currency_code == draft.currency_code
+        and note.currency_rate == draft.currency_rate
+        and note.reference == draft.reference
+        and note.lines == draft.lines
+    )
+
+
+# What a credit note update may carry besides the change it makes (see _NOT_CHANGES).
+_NOTE_NOT_CHANGES = frozenset(
+    {
+        "CreditNoteID",
+        "CreditNoteNumber",
+        "Status",
+        "Type",
+        "HasAttachments",
+        "HasErrors",
+        "StatusAttributeString",
+        "ValidationErrors",
+        "Warnings",
+    }
+)
+
+
+def update_credit_note(org: Org, note: StoredCreditNote, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /CreditNotes/{CreditNoteID}`` (or a matched ``POST /CreditNotes`` element).
+
+    As :func:`update_invoice`: voiding (``Status: VOIDED``) and deleting are status updates
+    judged on status alone; any other update is validated in full by :func:`_note_draft`;
+    a status or allocation refusal wins over field problems; a no-op stores nothing.
+    """
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    requested = el.get("Status")
+    if requested in ("VOIDED", "DELETED") and not any(
+        key not in _NOTE_NOT_CHANGES and value is not None for key, value in el.items()
+    ):
+        if requested == note.status:
+            return Outcome(note, changed=False)
+        problem = _note_status_problem(note, el, changes=True)
+        if problem is not None:
+            return _rejected([problem])
+        note.status = requested
+        note.updated_at = org.touch(ctx.now)
+        org.store_credit_note(note)
+        return Outcome(note)
+    draft = _note_draft(org, el, note, ctx)
+    changes = not isinstance(draft, _Problems) and not _same_note(note, draft)
+    problem = _note_status_problem(note, el, changes=changes or isinstance(draft, _Problems))
+    if problem is not None:
+        return _rejected([problem])
+    if isinstance(draft, _Problems):
+        return _rejected(draft.messages, draft.lines)
+    if not changes:
+        return Outcome(note, changed=False)
+    old_number = note.number
+    note.number = draft.number or note.number
+    note.contact_id = _commit_contact(org, draft.contact, ctx)
+    note.date = draft.date
+    note.due_date = draft.due_date
+    note.status = draft.status
+    note.line_amount_types = draft.line_amount_types
+    note.currency_code = draft.currency_code
+    note.currency_rate = draft.currency_rate
+    note.reference = draft.reference
+    note.lines = draft.lines
+    note.sub_total, note.total_tax, note.total = draft.sub_total, draft.total_tax, draft.total
+    note.updated_at = org.touch(ctx.now)
+    org.store_credit_note(note, old_number=old_number)
+    return Outcome(note)
+
+
+def upsert_credit_note(org: Org, el: Any, ctx: Ctx) -> Outcome:
+    """``POST /CreditNotes``: update the credit note matched by CreditNoteID or (a sales
+    one) by number, else create, as :func:`upsert_invoice` does for invoices.
+
+    An unknown CreditNoteID is an element error with Xero's message (the spec's
+    updateOrCreateCreditNotes example), not a new credit note. No Type counts as
+    ACCRECCREDIT when matching by number.
+    """
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    note_id = el.get("CreditNoteID")
+    if note_id:
+        found = org.credit_notes.get(normal_guid(str(note_id)))
+        if found is None:
+            return _rejected([XERO["note_not_found"]])
+        return update_credit_note(org, found, el, ctx)
+    number = _text(el.get("CreditNoteNumber"))
+    if number and el.get("Type", "ACCRECCREDIT") == "ACCRECCREDIT":
+        matched = org.credit_note_numbers.get(number.strip())
+        if matched is not None:
+            return update_credit_note(org, org.credit_notes[matched], el, ctx)
+    return create_credit_note(org, el, ctx)
+
+
+def _note_allocation_problems(
+    note: StoredCreditNote, invoice: StoredInvoice, amount: Decimal
+) -> list[str]:
+    """Why this allocation of a credit note is refused, in the fake's own words (Xero's are
+    not known), ordered as :func:`_allocation_problems`: only the first of the moot-making
+    refusals, then both amount limits.
+
+    The note must be AUTHORISED (a DRAFT has no credit yet; a PAID one has none left); a
+    sales credit note credits a sales invoice and a purchase one a bill (spec, CreditNote.Type);
+    the invoice must be AUTHORISED, of the same contact and currency.
+    """
+    if note.status != "AUTHORISED":
+        return [FAKE["credit_status"].format(kind="Credit note")]
+    if invoice.type != note.invoice_type:
+        return [FAKE["credit_note_type"] if note.type == "ACCRECCREDIT" else FAKE["note_bill"]]
+    if invoice.status != "AUTHORISED":
+        return [FAKE["allocation_status"]]
+    if invoice.contact_id != note.contact_id:
+        return [FAKE["allocation_contact"].format(kind="credit note")]
+    if invoice.currency_code != note.currency_code:
+        return [FAKE["allocation_currency"].format(kind="credit note")]
+    problems = []
+    if amount > invoice.amount_due:
+        problems.append(FAKE["allocation_due"])
+    if amount > note.remaining:
+        problems.append(FAKE["allocation_credit"].format(kind="credit note"))
+    return problems
+
+
+def _commit_note_allocation(
+    org: Org, note: StoredCreditNote, invoice: StoredInvoice, amount: Decimal, on: date, ctx: Ctx
+) -> StoredAllocation:
+    """Store an allocation of a credit note that passed every check.
+
+    The note's RemainingCredit falls and it becomes PAID, with FullyPaidOnDate ``on``, when
+    none is left (spec, CreditNote.Status and FullyPaidOnDate); the invoice's AmountCredited
+    grows and it becomes PAID when nothing is left due (spec, Invoice.AmountCredited). Both
+    move their UpdatedDateUTC, the note first.
+    """
+    allocation = StoredAllocation(
+        allocation_id=ctx.ids.guid(),
+        credit_id=note.credit_note_id,
+        invoice_id=invoice.invoice_id,
+        amount=amount,
+        date=on,
+    )
+    org.allocations[allocation.allocation_id] = allocation
+    note.allocation_ids.append(allocation.allocation_id)
+    note.allocated += amount
+    if note.remaining == 0:
+        note.status = "PAID"
+        note.fully_paid_on = on
+    note.updated_at = org.touch(ctx.now)
+    org.store_credit_note(note)
+    invoice.amount_credited += amount
+    invoice.allocation_ids.append(allocation.allocation_id)
+    _allocate(org, invoice, on, ctx)
+    return allocation
+
+
+def allocate_credit_note(org: Org, note: StoredCreditNote, el: Any, ctx: Ctx) -> Outcome:
+    """``PUT /CreditNotes/{id}/Allocations``: apply part of a credit note to an invoice.
+
+    Read as a prepayment's allocation is (:func:`_allocation_asked`: the Date defaults to
+    today), checked by :func:`_note_allocation_problems`, stored by
+    :func:`_commit_note_allocation`.
+    """
+    asked = _allocation_asked(org, el, ctx)
+    if isinstance(asked, _Problems):
+        return _rejected(asked.messages)
+    invoice, amount, on = asked
+    refused = _note_allocation_problems(note, invoice, amount)
+    if refused:
+        return _rejected(refused)
+    return Outcome(_commit_note_allocation(org, note, invoice, amount, on, ctx))
+
+
+def delete_credit_note_allocation(
+    org: Org, note: StoredCreditNote, allocation: StoredAllocation, ctx: Ctx
+) -> Outcome:
+    """``DELETE /CreditNotes/{id}/Allocations/{AllocationID}``: take an allocation back.
+
+    As :func:`delete_allocation` does for prepayments: the note has that much to allocate
+    again (a PAID note is AUTHORISED again, without FullyPaidOnDate); the invoice's
+    AmountCredited falls and a PAID invoice reopens. Nothing is checked: the caller found
+    ``allocation`` on ``note``.
+    """
+    del org.allocations[allocation.allocation_id]
+    note.allocation_ids.remove(allocation.allocation_id)
+    note.allocated -= allocation.amount
+    if note.status == "PAID" and note.remaining != 0:
+        note.status = "AUTHORISED"
+        note.fully_paid_on = None
+    note.updated_at = org.touch(ctx.now)
+    org.store_credit_note(note)
+    invoice = org.invoices[allocation.invoice_id]
+    invoice.allocation_ids.remove(allocation.allocation_id)
+    invoice.amount_credited -= allocation.amount
+    _deallocate(org, invoice, ctx)
+    return Outcome(allocation)
+
+
 def add_credit_note(
     org: Org, invoice: StoredInvoice, amount: Decimal, on: date, ctx: Ctx
 ) -> Outcome:
-    """A sales credit note for ``amount``, allocated in full to ``invoice``.
+    """A sales credit note for ``amount``, allocated in full to ``invoice``: what a person
+    crediting an invoice in Xero makes.
 
-    It settles part of the invoice without money moving, so it counts in AmountCredited, not
-    AmountPaid (spec, Invoice.AmountCredited). A sales credit note (ACCRECCREDIT) applies to a
-    sales invoice only; the refusals are in the fake's words, as for allocations (Xero's are
-    not known). The amount is rounded to cents before it is checked. Numbers run CN-0001,
-    CN-0002, ... in creation order.
+    It is a real credit note (AUTHORISED, then PAID once allocated) with one line: the
+    amount, at the account of the invoice's first line that has one, NoTax and TaxType NONE,
+    so its Total is exactly ``amount``. The line is built here rather than through
+    :func:`_note_draft`, as a person picks a usable account in Xero's screen, so an account
+    archived since the invoice was raised doesn't stop it. The refusals are in the fake's
+    words, as for allocations; the amount is rounded to cents before it is checked.
     """
     problems = _Problems()
     raw = _number(amount, "Amount", problems)
@@ -1641,20 +2250,41 @@ def add_credit_note(
         return _rejected([FAKE["credit_note_amount"]])
     if amount > invoice.amount_due:
         return _rejected([FAKE["credit_note_exceeds"]])
+    account = next((line.account_code for line in invoice.lines if line.account_code), None)
+    line = StoredLine(
+        line_item_id=ctx.ids.guid(),
+        description=f"Credit for {invoice.number}",
+        quantity=Decimal("1.0000"),
+        unit_amount=amount,
+        account_code=account,
+        tax_type="NONE",
+        tax_amount=ZERO,
+        line_amount=amount,
+        discount_rate=None,
+        discount_amount=None,
+        item_code=None,
+        tracking=(),
+    )
     note = StoredCreditNote(
         credit_note_id=ctx.ids.guid(),
-        number=f"CN-{org.next_credit_note_number:04d}",
-        invoice_id=invoice.invoice_id,
+        type="ACCRECCREDIT",
+        number=org.next_credit_note_no(),
         contact_id=invoice.contact_id,
-        amount=amount,
         date=on,
+        due_date=None,
+        status="AUTHORISED",
+        line_amount_types=LineAmountTypes.NO_TAX,
+        currency_code=invoice.currency_code,
+        currency_rate=invoice.currency_rate,
+        reference=None,
+        lines=(line,),
+        sub_total=amount,
+        total_tax=ZERO,
+        total=amount,
         updated_at=org.touch(ctx.now),
     )
-    org.next_credit_note_number += 1
-    org.credit_notes[note.credit_note_id] = note
-    invoice.amount_credited += note.amount
-    invoice.credit_note_ids.append(note.credit_note_id)
-    _allocate(org, invoice, on, ctx)
+    org.store_credit_note(note)
+    _commit_note_allocation(org, note, invoice, amount, on, ctx)
     return Outcome(note)
 
 

@@ -177,9 +177,10 @@ def _handler(xero: FakeXero[Any], seconds: float) -> type[BaseHTTPRequestHandler
             self.send_response(reply.status)
             for name, value in reply.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
+            if reply.status != 204:  # a 204 has no body, and no Content-Length (RFC 9110)
+                self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command != "HEAD" and reply.status != 204:
                 self.wfile.write(reply.body)
 
         def send_error(

@@ -37,7 +37,8 @@ def fake_xero() -> FakeXero[FakeClock]:
 
     The chart is what pushing a sales invoice and paying it need: account ``200`` Sales
     (REVENUE), account ``090`` Business Bank Account (BANK) and tax rate ``OUTPUT2`` GST on
-    Income (15%). There are no contacts: add them with ``add_contact``, or through the API
+    Income (15%), besides the Rounding system account (``860``) every organisation has. There
+    are no contacts: add them with ``add_contact``, or through the API
     (``SyncEngine.link_customer`` creates one).
     """
     xero = FakeXero(seed=1)

@@ -31,7 +31,13 @@ from bms_xero.xero._calls import API_BASE, MAX_BATCH, MAX_IDEMPOTENCY_KEY, MAX_P
 from bms_xero.xero._client import XeroClient
 from bms_xero.xero._decode import decode_error
 from bms_xero.xero._limits import LimitState, RateLimiter, RateLimits
-from bms_xero.xero._models import Connection, ContactResult, InvoiceResult, Page
+from bms_xero.xero._models import (
+    Connection,
+    ContactResult,
+    CreditNoteResult,
+    InvoiceResult,
+    Page,
+)
 from bms_xero.xero._retry import RetryPolicy
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "ClientCredentials",
     "Connection",
     "ContactResult",
+    "CreditNoteResult",
     "InvoiceResult",
     "LimitState",
     "Page",

@@ -33,16 +33,24 @@ __all__ = [
     "Call",
     "Keyset",
     "accounts_call",
+    "allocate_credit_note_call",
     "build_request",
     "connections_call",
     "contact_by_number_call",
     "contacts_call",
     "create_contacts_call",
+    "create_credit_notes_call",
     "create_invoices_call",
+    "credit_note_number_where",
+    "credit_notes_call",
+    "currencies_call",
+    "email_invoice_call",
     "format_modified_since",
+    "get_credit_note_call",
     "get_invoice_call",
     "invoices_call",
     "next_keyset",
+    "online_invoice_call",
     "organisation_call",
     "payments_call",
     "tax_rates_call",
@@ -444,9 +452,111 @@ def next_keyset(
     return Keyset(second, 1)
 
 
+def online_invoice_call(invoice_id: str) -> Call:
+    """``GET /Invoices/{InvoiceID}/OnlineInvoice`` (getOnlineInvoice): the customer's online
+    invoice (pay) link, for an approved sales invoice."""
+    return Call(method="GET", path=f"/Invoices/{_segment(invoice_id, 'invoice_id')}/OnlineInvoice")
+
+
+def email_invoice_call(invoice_id: str, *, idempotency_key: str) -> Call:
+    """``POST /Invoices/{InvoiceID}/Email`` (emailInvoice): Xero emails the invoice to its
+    contact and marks it sent. The body is the spec's RequestEmpty, ``{}``; the answer is a
+    204 with no body."""
+    key = check_idempotency_key(idempotency_key)
+    return Call(
+        method="POST",
+        path=f"/Invoices/{_segment(invoice_id, 'invoice_id')}/Email",
+        headers=(("Idempotency-Key", key),),
+        body=b"{}",
+        idempotency_key=key,
+    )
+
+
 def invoice_number_where(number: str) -> str:
     """A ``where`` filter for one invoice number (for numbers with a comma in them)."""
     return f"InvoiceNumber=={_where_literal(number)}"
+
+
+# --- credit notes ---------------------------------------------------------------------------
+
+
+def create_credit_notes_call(
+    payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+) -> Call:
+    """``PUT /CreditNotes`` (create only) for up to 50 credit note elements."""
+    key = check_idempotency_key(idempotency_key)
+    items = _elements(payloads, "payloads")
+    for i, item in enumerate(items):
+        if item.get("CreditNoteID"):
+            raise InvalidRequest(
+                f"element {i} has a CreditNoteID; creating never names one",
+                argument="payloads",
+            )
+    return Call(
+        method="PUT",
+        path="/CreditNotes",
+        query=_WRITE_QUERY,
+        headers=(("Idempotency-Key", key),),
+        body=_body({"CreditNotes": items}, "payloads"),
+        idempotency_key=key,
+    )
+
+
+def credit_notes_call(
+    *,
+    page: int = 1,
+    page_size: int = MAX_PAGE_SIZE,
+    where: str | None = None,
+    order: str | None = None,
+    modified_since: datetime | None = None,
+) -> Call:
+    """``GET /CreditNotes``: one page, filtered by ``where``."""
+    query: list[tuple[str, str]] = []
+    if where is not None:
+        query.append(("where", where))
+    if order is not None:
+        query.append(("order", order))
+    query.extend(_page(page, page_size))
+    query.append(("unitdp", "4"))
+    return Call(
+        method="GET",
+        path="/CreditNotes",
+        query=tuple(query),
+        headers=_modified_header(modified_since),
+    )
+
+
+def credit_note_number_where(numbers: Sequence[str]) -> str:
+    """A ``where`` filter for credit notes with any of these numbers (no parentheses: the
+    caller keeps the sales ones, ``Type == ACCRECCREDIT``, from what comes back)."""
+    if not numbers:
+        raise InvalidRequest("give at least one number", argument="numbers")
+    return " OR ".join(f"CreditNoteNumber=={_where_literal(n)}" for n in numbers)
+
+
+def get_credit_note_call(credit_note_id: str) -> Call:
+    """``GET /CreditNotes/{CreditNoteID}`` with 4-dp unit amounts."""
+    return Call(
+        method="GET",
+        path=f"/CreditNotes/{_segment(credit_note_id, 'credit_note_id')}",
+        query=(("unitdp", "4"),),
+    )
+
+
+def allocate_credit_note_call(
+    credit_note_id: str, allocation: Mapping[str, Any], *, idempotency_key: str
+) -> Call:
+    """``PUT /CreditNotes/{CreditNoteID}/Allocations``: apply part of it to one invoice."""
+    key = check_idempotency_key(idempotency_key)
+    [item] = _elements([allocation], "allocation")
+    return Call(
+        method="PUT",
+        path=f"/CreditNotes/{_segment(credit_note_id, 'credit_note_id')}/Allocations",
+        query=(("summarizeErrors", "false"),),
+        headers=(("Idempotency-Key", key),),
+        body=_body({"Allocations": [item]}, "allocation"),
+        idempotency_key=key,
+    )
 
 
 # --- payments, contacts, settings -----------------------------------------------------------
@@ -476,14 +586,29 @@ def contacts_call(
     ids: Iterable[str] = (),
     modified_since: datetime | None = None,
     where: str | None = None,
+    include_archived: bool = False,
+    search_term: str | None = None,
 ) -> Call:
-    """``GET /Contacts``: one page of contacts."""
+    """``GET /Contacts``: one page of contacts.
+
+    Always paged, because Xero sends ``MergedToContactID`` "only when using paging" (spec,
+    Contact.MergedToContactID). ``include_archived`` adds ARCHIVED contacts (merged ones
+    are archived), which Xero leaves out otherwise; ``search_term`` is Xero's
+    case-insensitive search across Name, FirstName, LastName, ContactNumber and
+    EmailAddress (spec, getContacts).
+    """
     query: list[tuple[str, str]] = []
     joined = _id_list(ids, "ids")
     if joined is not None:
         query.append(("IDs", joined))
     if where is not None:
         query.append(("where", where))
+    if include_archived:
+        query.append(("includeArchived", "true"))
+    if search_term is not None:
+        if not isinstance(search_term, str) or not search_term.strip():
+            raise InvalidRequest("must be a non-empty string", argument="search_term")
+        query.append(("searchTerm", search_term.strip()))
     query.extend(_page(page, page_size))
     return Call(
         method="GET", path="/Contacts", query=tuple(query), headers=_modified_header(modified_since)
@@ -517,6 +642,12 @@ def accounts_call() -> Call:
 def tax_rates_call() -> Call:
     """``GET /TaxRates``: the organisation's tax rates."""
     return Call(method="GET", path="/TaxRates")
+
+
+def currencies_call() -> Call:
+    """``GET /Currencies``: the currencies the organisation can invoice in (its base
+    currency and those enabled in its settings)."""
+    return Call(method="GET", path="/Currencies")
 
 
 def organisation_call() -> Call:

@@ -5,13 +5,21 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
 
 from bms_xero.clock import Clock, SystemClock
-from bms_xero.domain import Organisation, XeroContact, XeroInvoice, XeroPayment
+from bms_xero.domain import (
+    CreditNoteAllocation,
+    Organisation,
+    XeroContact,
+    XeroCreditNote,
+    XeroInvoice,
+    XeroPayment,
+)
 from bms_xero.errors import (
     BmsXeroError,
     ConfigurationError,
@@ -27,7 +35,7 @@ from bms_xero.errors import (
     XeroValidationError,
 )
 from bms_xero.mapping._reference import ChartOfAccounts, TaxRates
-from bms_xero.mapping.wire import WireInvoice
+from bms_xero.mapping.wire import WireInvoice, allocation_payload
 from bms_xero.storage._tokens import TokenStore
 from bms_xero.transport import HttpxTransport, Request, Response, Transport
 from bms_xero.xero._auth import Authenticator, ClientCredentials, RefreshTokenAuth
@@ -40,16 +48,24 @@ from bms_xero.xero._calls import (
     Call,
     Keyset,
     accounts_call,
+    allocate_credit_note_call,
     build_request,
     connections_call,
     contact_by_number_call,
     contacts_call,
     create_contacts_call,
+    create_credit_notes_call,
     create_invoices_call,
+    credit_note_number_where,
+    credit_notes_call,
+    currencies_call,
+    email_invoice_call,
+    get_credit_note_call,
     get_invoice_call,
     invoice_number_where,
     invoices_call,
     next_keyset,
+    online_invoice_call,
     organisation_call,
     payments_call,
     tax_rates_call,
@@ -58,19 +74,30 @@ from bms_xero.xero._calls import (
 )
 from bms_xero.xero._decode import (
     decode_accounts,
+    decode_allocations,
     decode_connections,
     decode_contact_results,
     decode_contacts,
+    decode_credit_note_results,
+    decode_credit_notes,
+    decode_currencies,
     decode_error,
     decode_invoice_results,
     decode_invoices,
+    decode_online_invoice,
     decode_organisation,
     decode_payments,
     decode_tax_rates,
     remap_to_request,
 )
 from bms_xero.xero._limits import LimitState, RateLimiter, RateLimits
-from bms_xero.xero._models import Connection, ContactResult, InvoiceResult, Page
+from bms_xero.xero._models import (
+    Connection,
+    ContactResult,
+    CreditNoteResult,
+    InvoiceResult,
+    Page,
+)
 from bms_xero.xero._retry import CallKind, Retry, RetryPolicy, Uncertain, failure_of
 
 __all__ = ["XeroClient"]
@@ -80,6 +107,8 @@ log = logging.getLogger("bms_xero.xero")
 T = TypeVar("T")
 #: Numbers per ``InvoiceNumbers=`` lookup: keeps URLs short and inside Xero's filter limits.
 NUMBERS_PER_LOOKUP = 40
+#: Credit note numbers per ``where`` lookup (each is a clause of its own: kept shorter).
+CREDIT_NOTE_NUMBERS_PER_LOOKUP = 20
 
 
 def _numbers(payloads: Sequence[WireInvoice | Mapping[str, Any]]) -> list[str | None]:
@@ -91,6 +120,12 @@ def _numbers(payloads: Sequence[WireInvoice | Mapping[str, Any]]) -> list[str | 
         value = payload.get("InvoiceNumber") if isinstance(payload, Mapping) else None
         found.append(value if isinstance(value, str) and value else None)
     return found
+
+
+def _text_id(value: object, argument: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("must be a non-empty string", argument=argument)
+    return value
 
 
 def _second(at: datetime) -> datetime:
@@ -692,6 +727,33 @@ class XeroClient:
             )
         return invoices[0]
 
+    def get_online_invoice_url(self, invoice_id: str) -> str:
+        """The customer's online invoice (pay) link for an approved sales invoice
+        (``GET /Invoices/{InvoiceID}/OnlineInvoice``).
+
+        .. versionadded:: Unreleased
+
+        Raises:
+            XeroValidationError: Xero has no online invoice for it (a draft, say).
+            NotFound: No such invoice in this organisation.
+        """
+        return self._read(online_invoice_call(invoice_id), decode_online_invoice)
+
+    def email_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Have Xero email the invoice to its contact (``POST /Invoices/{InvoiceID}/Email``),
+        which also marks an approved invoice sent. Each call sends an email: keep a record so
+        an invoice is not emailed twice.
+
+        .. versionadded:: Unreleased
+
+        Raises:
+            XeroValidationError: Xero refused (not a sales invoice, a draft, a contact with no
+                email address).
+            UncertainOutcome: The email may or may not have been sent.
+        """
+        call = email_invoice_call(invoice_id, idempotency_key=idempotency_key)
+        self._write(call, (), lambda _: None)
+
     def iter_invoices(
         self,
         *,
@@ -760,6 +822,91 @@ class XeroClient:
             found.extend(self._pages(make, decode_invoices, MAX_PAGE_SIZE))
         return found
 
+    # --- credit notes -----------------------------------------------------------------------
+
+    def create_credit_notes(
+        self, payloads: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[CreditNoteResult]:
+        """Create up to 50 credit notes (``PUT /CreditNotes?summarizeErrors=false``).
+
+        Each element gets its own :class:`CreditNoteResult`, matched to the request by
+        CreditNoteNumber, in request order.
+
+        Args:
+            payloads: Credit note elements (``credit_note_payload(note, tax_map)``).
+            idempotency_key: The key persisted for this batch (at most 128 characters).
+
+        Raises:
+            InvalidRequest: Empty batch, more than 50, an element with a CreditNoteID, a bad
+                key (nothing sent).
+            UncertainOutcome: The batch may or may not have been created.
+            XeroValidationError: Xero refused the whole request (400).
+        """
+        call = create_credit_notes_call(payloads, idempotency_key=idempotency_key)
+        items = list(payloads)
+        return self._write(call, (), functools.partial(decode_credit_note_results, items))
+
+    def get_credit_note(self, credit_note_id: str) -> XeroCreditNote:
+        """One credit note by CreditNoteID, lines and allocations included.
+
+        Raises:
+            NotFound: No such credit note in this organisation.
+        """
+        notes, _ = self._read(get_credit_note_call(credit_note_id), decode_credit_notes)
+        if not notes:
+            raise NotFound(
+                f"Xero has no credit note {credit_note_id!r} in this organisation",
+                status_code=200,
+                tenant_id=self._tenant_id,
+            )
+        return notes[0]
+
+    def get_credit_notes_by_number(self, numbers: Iterable[str]) -> list[XeroCreditNote]:
+        """The sales credit notes (``ACCRECCREDIT``) with these numbers, those that exist,
+        for reconciling a write; 20 numbers per request."""
+        wanted = list(dict.fromkeys(_listed(numbers)))
+        for number in wanted:
+            if not isinstance(number, str) or not number.strip():
+                raise InvalidRequest("every entry must be a non-empty string", argument="numbers")
+        found: list[XeroCreditNote] = []
+        for start in range(0, len(wanted), CREDIT_NOTE_NUMBERS_PER_LOOKUP):
+            chunk = wanted[start : start + CREDIT_NOTE_NUMBERS_PER_LOOKUP]
+            make = functools.partial(credit_notes_call, where=credit_note_number_where(chunk))
+            found.extend(
+                note
+                for note in self._pages(make, decode_credit_notes, MAX_PAGE_SIZE)
+                if note.type == "ACCRECCREDIT"
+            )
+        return found
+
+    def allocate_credit_note(
+        self,
+        credit_note_id: str,
+        *,
+        invoice_id: str,
+        amount: Decimal,
+        on: date,
+        idempotency_key: str,
+    ) -> CreditNoteAllocation:
+        """Apply ``amount`` of a credit note to a Xero invoice
+        (``PUT /CreditNotes/{CreditNoteID}/Allocations``).
+
+        Raises:
+            InvalidRequest: A bad amount or key (nothing sent).
+            UncertainOutcome: The allocation may or may not have been made: read the credit
+                note (:meth:`get_credit_note`) before allocating again.
+            XeroValidationError: Xero refused it (more than the invoice owes, say).
+        """
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+            raise InvalidRequest("must be a positive Decimal", argument="amount")
+        call = allocate_credit_note_call(
+            credit_note_id,
+            allocation_payload(_text_id(invoice_id, "invoice_id"), amount, on),
+            idempotency_key=idempotency_key,
+        )
+        [allocation] = self._write(call, (), decode_allocations)
+        return allocation
+
     # --- payments ---------------------------------------------------------------------------
 
     def iter_payments(
@@ -790,11 +937,39 @@ class XeroClient:
         ids: Iterable[str] = (),
         modified_since: datetime | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        include_archived: bool = False,
     ) -> list[XeroContact]:
-        """Contacts (every page), optionally by ContactID or changed since a time."""
-        make = functools.partial(contacts_call, ids=_listed(ids), modified_since=modified_since)
+        """Contacts (every page), optionally by ContactID or changed since a time.
+
+        ``include_archived`` adds ARCHIVED contacts (merged ones among them, with their
+        ``merged_to_contact_id``), which Xero leaves out otherwise, even when asked by id.
+        """
+        make = functools.partial(
+            contacts_call,
+            ids=_listed(ids),
+            modified_since=modified_since,
+            include_archived=include_archived,
+        )
         make(page=1, page_size=page_size)
         return list(self._pages(make, decode_contacts, page_size))
+
+    def find_contact_by_name(self, name: str, *, page_size: int = 100) -> XeroContact | None:
+        """The active contact named ``name`` (compared as Xero keeps names unique: case and
+        surrounding spaces aside), or ``None``.
+
+        Xero's ``searchTerm`` (a case-insensitive search that also matches parts of names,
+        ContactNumbers and email addresses) narrows the read; pages are read until the name
+        itself is found.
+
+        .. versionadded:: Unreleased
+        """
+        wanted = _text_id(name, "name").strip().casefold()
+        make = functools.partial(contacts_call, search_term=name)
+        make(page=1, page_size=page_size)
+        for contact in self._pages(make, decode_contacts, page_size):
+            if (contact.name or "").strip().casefold() == wanted:
+                return contact
+        return None
 
     def find_contact_by_number(self, contact_number: str) -> XeroContact | None:
         """The contact whose ContactNumber is ``contact_number``, or ``None``."""
@@ -827,6 +1002,14 @@ class XeroClient:
     def get_tax_rates(self) -> TaxRates:
         """The organisation's tax rates."""
         return self._read(tax_rates_call(), decode_tax_rates)
+
+    def get_currencies(self) -> dict[str, str]:
+        """The currencies invoices may use (the base currency and those enabled), each
+        code with its description (``GET /Currencies``).
+
+        .. versionadded:: Unreleased
+        """
+        return self._read(currencies_call(), decode_currencies)
 
     def get_organisation(self) -> Organisation:
         """The organisation (name, ShortCode for deep links, base currency)."""

@@ -28,7 +28,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from bms_xero.domain import Organisation, XeroContact, XeroInvoice, XeroPayment
+from bms_xero.domain import (
+    CreditNoteAllocation,
+    Organisation,
+    XeroContact,
+    XeroCreditNote,
+    XeroInvoice,
+    XeroPayment,
+)
 from bms_xero.errors import (
     AuthError,
     BmsXeroError,
@@ -47,7 +54,10 @@ from bms_xero.mapping.wire import (
     WireInvoice,
     decode_json,
     parse_accounts,
+    parse_allocations,
     parse_contacts,
+    parse_credit_note,
+    parse_credit_notes,
     parse_invoice,
     parse_invoices,
     parse_organisation,
@@ -55,16 +65,24 @@ from bms_xero.mapping.wire import (
     parse_tax_rates,
 )
 from bms_xero.transport import Headers
-from bms_xero.xero._models import Connection, ContactResult, InvoiceResult, Page
+from bms_xero.xero._models import (
+    Connection,
+    ContactResult,
+    CreditNoteResult,
+    InvoiceResult,
+    Page,
+)
 
 __all__ = [
     "decode_accounts",
     "decode_connections",
     "decode_contact_results",
     "decode_contacts",
+    "decode_currencies",
     "decode_error",
     "decode_invoice_results",
     "decode_invoices",
+    "decode_online_invoice",
     "decode_organisation",
     "decode_payments",
     "decode_tax_rates",
@@ -501,6 +519,37 @@ def decode_invoices(body: bytes, *, page: int = 1) -> tuple[list[XeroInvoice], P
     return _guard("invoices", run)
 
 
+def decode_credit_notes(body: bytes, *, page: int = 1) -> tuple[list[XeroCreditNote], Page]:
+    """The credit notes of a ``GET /CreditNotes`` page, and its paging facts."""
+
+    def run() -> tuple[list[XeroCreditNote], Page]:
+        data = read_json(body)
+        return parse_credit_notes(data), _pagination(data, page)
+
+    return _guard("credit notes", run)
+
+
+def decode_allocations(body: bytes) -> list[CreditNoteAllocation]:
+    """The allocations of a ``PUT /CreditNotes/{id}/Allocations`` answer.
+
+    Raises:
+        XeroValidationError: Xero refused the allocation (its words kept).
+        UnexpectedResponse: The answer can't be read.
+    """
+
+    def run() -> list[CreditNoteAllocation]:
+        items = _elements(body, "Allocations", 1)
+        messages = _validation_messages(items[0], index=0, number=None)
+        if _is_error(items[0], messages):
+            raise XeroValidationError(
+                messages or (XeroValidationMessage("Xero refused the allocation"),),
+                status_code=200,
+            )
+        return parse_allocations({"Allocations": items})
+
+    return _guard("allocations", run)
+
+
 def decode_payments(body: bytes, *, page: int = 1) -> tuple[list[XeroPayment], Page]:
     """The payments of a ``GET /Payments`` page, and its paging facts."""
 
@@ -534,6 +583,47 @@ def decode_tax_rates(body: bytes) -> TaxRates:
 def decode_organisation(body: bytes) -> Organisation:
     """The organisation from ``GET /Organisation``."""
     return _guard("the organisation", lambda: parse_organisation(read_json(body)))
+
+
+def _objects(data: Any, key: str) -> list[Mapping[str, Any]]:
+    """The objects listed under ``key`` in an answer (none when it is missing)."""
+    if not isinstance(data, Mapping):
+        raise UnexpectedResponse(f"expected an object with {key!r} from Xero")
+    items = data.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+        raise UnexpectedResponse(f"Xero's {key!r} is not a list of objects")
+    return items
+
+
+def decode_online_invoice(body: bytes) -> str:
+    """The link from ``GET /Invoices/{InvoiceID}/OnlineInvoice``: the ``OnlineInvoiceUrl``
+    of its one ``OnlineInvoices`` element (spec, OnlineInvoices)."""
+
+    def run() -> str:
+        items = _objects(read_json(body), "OnlineInvoices")
+        url = _text(items[0].get("OnlineInvoiceUrl")) if items else None
+        if url is None or not url.lower().startswith(("https://", "http://")):
+            raise UnexpectedResponse("Xero's answer has no OnlineInvoiceUrl")
+        return url
+
+    return _guard("the online invoice", run)
+
+
+def decode_currencies(body: bytes) -> dict[str, str]:
+    """``GET /Currencies``: each currency's Code and Description, in Xero's order."""
+
+    def run() -> dict[str, str]:
+        found: dict[str, str] = {}
+        for item in _objects(read_json(body), "Currencies"):
+            code = _text(item.get("Code"))
+            if code is None:
+                raise UnexpectedResponse("a currency from Xero has no Code")
+            found[code] = _text(item.get("Description")) or code
+        return found
+
+    return _guard("the currencies", run)
 
 
 def _connection(item: Any) -> Connection:
@@ -709,6 +799,57 @@ def decode_invoice_results(
         return results
 
     return _guard("invoice results", run)
+
+
+def decode_credit_note_results(
+    payloads: Sequence[Mapping[str, Any]], body: bytes
+) -> list[CreditNoteResult]:
+    """Per-element results of a credit note write, in request order (matched by
+    CreditNoteNumber, as invoices are by InvoiceNumber).
+
+    Raises:
+        UnexpectedResponse: The answer can't be read or matched to the request.
+    """
+
+    def run() -> list[CreditNoteResult]:
+        items = _elements(body, "CreditNotes", len(payloads))
+        sent = [_number(p, "CreditNoteNumber") for p in payloads]
+        matched = _match(sent, [_number(item, "CreditNoteNumber") for item in items])
+        results: list[CreditNoteResult] = []
+        for i, j in enumerate(matched):
+            if j is None:
+                raise UnexpectedResponse(f"no result from Xero for credit note {i}")
+            item = items[j]
+            number = _number(item, "CreditNoteNumber") or sent[i]
+            messages = _validation_messages(item, index=i, number=None)
+            if _is_error(item, messages):
+                results.append(
+                    CreditNoteResult(
+                        index=i,
+                        credit_note_number=number,
+                        credit_note=None,
+                        errors=tuple(messages)
+                        or (
+                            XeroValidationMessage(
+                                "Xero marked this credit note as failed without a message",
+                                element_index=i,
+                            ),
+                        ),
+                        warnings=_warnings(item),
+                    )
+                )
+                continue
+            results.append(
+                CreditNoteResult(
+                    index=i,
+                    credit_note_number=number,
+                    credit_note=parse_credit_note(item),
+                    warnings=_warnings(item),
+                )
+            )
+        return results
+
+    return _guard("credit note results", run)
 
 
 def decode_contact_results(

@@ -6,10 +6,10 @@ from datetime import datetime
 
 import attrs
 
-from bms_xero.domain import XeroContact, XeroInvoice
+from bms_xero.domain import XeroContact, XeroCreditNote, XeroInvoice
 from bms_xero.errors import XeroValidationError, XeroValidationMessage
 
-__all__ = ["Connection", "ContactResult", "InvoiceResult", "Page"]
+__all__ = ["Connection", "ContactResult", "CreditNoteResult", "InvoiceResult", "Page"]
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +50,30 @@ class InvoiceResult:
                 invoice_number=self.invoice_number,
             )
         return self.invoice
+
+
+@attrs.frozen(kw_only=True)
+class CreditNoteResult:
+    """What Xero did with one credit note of a write (``summarizeErrors=false``).
+
+    Attributes:
+        index: The element's position in the request batch.
+        credit_note_number: The number sent (or Xero's, when it numbered the note).
+        credit_note: The credit note as Xero stored it; ``None`` when Xero rejected it.
+        errors: Every validation message for this element, line-item ones included.
+        warnings: Xero's warnings on this element (the credit note was still saved).
+    """
+
+    index: int
+    credit_note_number: str | None
+    credit_note: XeroCreditNote | None
+    errors: tuple[XeroValidationMessage, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether Xero saved the element without errors."""
+        return self.credit_note is not None and not self.errors
 
 
 @attrs.frozen(kw_only=True)
