@@ -333,7 +333,7 @@ class TestDayLimit:
     ) -> None:
         """A day-limit 429 parks the tenant until Xero's reset without spending attempts;
         nothing runs before the reset, everything runs after it, once."""
-        xero = FakeXero(seed=3, day_limit=8)
+        xero = FakeXero(seed=3, day_limit=9)
         contact = configure(xero, xero.tenant_id)
         engine = SyncEngine(
             client=xero.client(retry=RetryPolicy.none()),

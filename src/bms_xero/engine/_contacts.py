@@ -11,8 +11,9 @@ for every invoice a push is about to send:
   Xero refuses); edits of an invoice it already has go on, as Xero keeps those usable.
 
 The contacts come from :meth:`ReferenceCache.contacts`: one ``GET /Contacts?IDs=`` per push at
-most, none for contacts read within the cache's lifetime. If they can't be read the push goes
-on unchecked: Xero checks the contact itself, in its own words.
+most (and one more per merge followed), none for contacts read within the cache's lifetime.
+If they can't be read the push goes on unchecked: Xero checks the contact itself, in its own
+words.
 """
 
 from __future__ import annotations
