@@ -335,6 +335,8 @@ PUBLIC = {
     "bms_xero.mapping": [
         "ChartOfAccounts",
         "PreflightFailed",
+        "RoundingLine",
+        "RoundingPolicy",
         "TaxMap",
         "TaxRates",
         "Totals",
@@ -361,6 +363,7 @@ PUBLIC = {
         "parse_payments",
         "parse_tax_rates",
         "preflight",
+        "rounding_line",
     ],
     "bms_xero.mapping.bms_json": [
         "invoice_from_dict",
@@ -414,8 +417,10 @@ PUBLIC = {
     ],
     "bms_xero.storage.contract": [
         "CHECKS",
+        "CREDIT_NOTE_CHECKS",
         "ContractCheck",
         "run_contract",
+        "run_credit_note_contract",
     ],
     "bms_xero.testing": [
         "AnswerHook",

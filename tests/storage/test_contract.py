@@ -7,8 +7,14 @@ from collections.abc import Sequence
 import pytest
 
 from bms_xero.errors import VersionConflict
-from bms_xero.storage import MemoryStore, SyncRecord, SyncStore
-from bms_xero.storage.contract import CHECKS, ContractCheck, run_contract
+from bms_xero.storage import CreditNoteRecord, CreditNoteStore, MemoryStore, SyncRecord, SyncStore
+from bms_xero.storage.contract import (
+    CHECKS,
+    CREDIT_NOTE_CHECKS,
+    ContractCheck,
+    run_contract,
+    run_credit_note_contract,
+)
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=str)
@@ -67,3 +73,33 @@ def test_conflict_is_raised_not_returned() -> None:
     with pytest.raises(AssertionError, match="expected VersionConflict"):
         check(LastWriterWins())
     assert issubclass(VersionConflict, Exception)
+
+
+@pytest.mark.parametrize("check", CREDIT_NOTE_CHECKS, ids=str)
+def test_store_keeps_the_credit_note_contract(check: ContractCheck, store: SyncStore) -> None:
+    """Each credit note contract check holds for the built-in store (it is a CreditNoteStore
+    too)."""
+    assert isinstance(store, CreditNoteStore)
+    check(store)
+
+
+class CreditNotesLastWriterWins(MemoryStore):
+    """A broken credit note store: it ignores expected_version."""
+
+    def put_credit_note(
+        self, record: CreditNoteRecord, *, expected_version: int | None
+    ) -> CreditNoteRecord:
+        current = self.get_credit_note(record.tenant_id, record.credit_note_id)
+        actual = None if current is None else current.version
+        return MemoryStore.put_credit_note(self, record, expected_version=actual)
+
+
+def test_run_credit_note_contract_names_the_broken_check() -> None:
+    """run_credit_note_contract passes a correct store and names what a broken one breaks."""
+    run_credit_note_contract(MemoryStore)
+    with pytest.raises(AssertionError) as caught:
+        run_credit_note_contract(CreditNotesLastWriterWins)
+    failed = [
+        line.split(" ", 2)[1] for line in str(caught.value).splitlines() if line.startswith("- ")
+    ]
+    assert ["credit_note_insert_and_compare_and_swap"] == failed

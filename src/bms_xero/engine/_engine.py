@@ -54,6 +54,7 @@ from bms_xero.errors import (
     XeroValidationMessage,
 )
 from bms_xero.mapping._reference import TaxMap
+from bms_xero.mapping._rounding import RoundingPolicy
 from bms_xero.mapping.wire import contact_payload
 from bms_xero.storage._protocols import CreditNoteStore, SyncStore
 from bms_xero.storage._records import SyncState
@@ -85,6 +86,11 @@ class SyncEngine:
         email_invoices: Have Xero email each invoice to its contact, once, when a push
             creates it approved or approves a draft (``POST /Invoices/{InvoiceID}/Email``,
             which marks it sent too). See :meth:`email_invoice`.
+        rounding: Opt-in: add a rounding line when an invoice's ``total`` (the BMS's) and
+            Xero's per-line total differ by a few cents (see
+            :class:`~bms_xero.mapping.RoundingPolicy`); off by default. The difference is
+            reported either way (``PushResult.rounding_difference`` and
+            ``rounding_adjustment``).
     """
 
     def __init__(
@@ -101,6 +107,7 @@ class SyncEngine:
         credit_notes: CreditNoteStore | None = None,
         mark_sent: bool = False,
         email_invoices: bool = False,
+        rounding: RoundingPolicy | None = None,
     ) -> None:
         tenant = tenant_id or client.tenant_id
         if not tenant:
@@ -110,6 +117,10 @@ class SyncEngine:
             )
         if reference_ttl < 0:
             raise ConfigurationError("reference_ttl must be >= 0 seconds")
+        if rounding is not None and not isinstance(rounding, RoundingPolicy):
+            raise ConfigurationError(
+                "rounding must be a RoundingPolicy, e.g. RoundingPolicy(max_difference='0.02')"
+            )
         self.tenant_id: str = tenant
         self._client = client
         self._store = store
@@ -129,6 +140,7 @@ class SyncEngine:
             reference=self._reference,
             mark_sent=bool(mark_sent),
             contacts=self._contacts,
+            rounding=rounding,
         )
         self._puller = Puller(ctx, sink=payment_sink)
         self._canceller = Canceller(ctx, pusher=self._pusher)

@@ -38,6 +38,7 @@ from bms_xero.errors import (
     VersionConflict,
 )
 from bms_xero.mapping._reference import TaxMap
+from bms_xero.mapping._rounding import RoundingPolicy, rounding_line
 from bms_xero.mapping.wire import WireInvoice, status_change
 from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
@@ -61,12 +62,15 @@ class Pusher:
         reference: ReferenceCache,
         mark_sent: bool = False,
         contacts: Contacts | None = None,
+        rounding: RoundingPolicy | None = None,
     ) -> None:
         self._ctx = ctx
         self._tax_map = tax_map
         self._reference = reference
         self._mark_sent = mark_sent
         self._contacts = contacts
+        self._rounding = rounding
+        self._rounding_reference: pp.Reference | None = None
 
     def push_many(self, invoices: Sequence[Invoice], *, force: bool) -> list[PushOutcome]:
         """Gather, then plan and apply until every invoice is done or failed.
@@ -76,6 +80,18 @@ class Pusher:
         results) must be folded in before the next decision. Terminal actions produce the
         outcome at once, so an invoice that failed early never waits for the others.
         """
+        if self._rounding is not None and any(i.total is not None for i in invoices):
+            # A rounding line needs the tax rates and the chart before the wire form can be
+            # built (its line is content, so it is part of the fingerprint).
+            try:
+                self._rounding_reference = self._reference.get()
+            except BmsXeroError as e:  # nothing was sent: every invoice waits for the next push
+                return [
+                    PushFailure(
+                        invoice_id=i.id, invoice_number=i.number, error=e.for_invoice(i.number)
+                    )
+                    for i in invoices
+                ]
         items = {item.index: item for item in self._gather(invoices, force=force)}
         outcomes: dict[int, PushOutcome] = {}
         reference: pp.Reference | None = None
@@ -169,7 +185,20 @@ class Pusher:
         """The invoice's wire form, encoded once, here; or why it can't be built (reported
         unless the record only needs a lookup)."""
         try:
-            return WireInvoice.of(invoice, self._tax_map, mark_sent=self._mark_sent), None
+            rounding = None
+            reference = self._rounding_reference
+            if self._rounding is not None and reference is not None:
+                rounding = rounding_line(
+                    invoice,
+                    policy=self._rounding,
+                    chart=reference.chart,
+                    tax_rates=reference.tax_rates,
+                    tax_map=self._tax_map,
+                )
+            wire = WireInvoice.of(
+                invoice, self._tax_map, mark_sent=self._mark_sent, rounding=rounding
+            )
+            return wire, None
         except PreflightError as e:
             return None, e
 
@@ -442,7 +471,8 @@ class Pusher:
         assert record is not None
         if action.action is PushAction.UNCHANGED and record.last_error is not None:
             record = save(self._ctx.store, record, cleared)  # Xero has it: an old error is moot
-        return pp.result_of(item.invoice, record, action.action, action.xero)
+        rounding = item.wire.rounding if item.wire is not None else None
+        return pp.result_of(item.invoice, record, action.action, action.xero, rounding=rounding)
 
     def _fail(self, item: pp.Item, action: pp.Fail) -> PushFailure:
         """Stop the invoice: name it in the error, and keep the error where the plan says.

@@ -99,7 +99,10 @@ class PushResult:
         total_tax: Xero's TotalTax (per-line rounded).
         total: Xero's Total.
         rounding_difference: Xero's total minus the BMS's ``Invoice.total``, when the BMS
-            gave one (``None`` otherwise). Non-zero means the BMS rounds differently.
+            gave one (``None`` otherwise). Non-zero means the BMS rounds differently (and no
+            rounding line covered it).
+        rounding_adjustment: The rounding line a ``RoundingPolicy`` added (BMS total minus
+            Xero's per-line total before it), ``None`` when none was added.
         view_url: A link that opens the invoice in Xero.
     """
 
@@ -113,6 +116,7 @@ class PushResult:
     total_tax: Decimal | None = None
     total: Decimal | None = None
     rounding_difference: Decimal | None = None
+    rounding_adjustment: Decimal | None = None
     view_url: str | None = None
 
     #: A result is a success: ``ok``, ``result`` and ``error`` read the same on both kinds

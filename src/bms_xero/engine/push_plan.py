@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
@@ -645,9 +646,15 @@ def link(
 
 
 def result_of(
-    invoice: Invoice, record: SyncRecord, action: PushAction, xero: XeroInvoice | None
+    invoice: Invoice,
+    record: SyncRecord,
+    action: PushAction,
+    xero: XeroInvoice | None,
+    *,
+    rounding: Decimal | None = None,
 ) -> PushResult:
-    """What the host is handed for a settled invoice (no I/O: the link is on the record)."""
+    """What the host is handed for a settled invoice (no I/O: the link is on the record).
+    ``rounding`` is the rounding line its wire form carried, if any."""
     total = xero.total if xero is not None else record.total
     return PushResult(
         invoice_id=invoice.id,
@@ -662,6 +669,7 @@ def result_of(
         rounding_difference=None
         if invoice.total is None or total is None
         else difference(invoice.total, total),
+        rounding_adjustment=rounding,
         view_url=view_url_of(record),
     )
 

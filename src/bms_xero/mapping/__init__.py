@@ -20,6 +20,7 @@ from bms_xero.mapping._reference import (
     TaxRates,
     preflight,
 )
+from bms_xero.mapping._rounding import RoundingLine, RoundingPolicy, rounding_line
 from bms_xero.mapping._terms import due_date
 from bms_xero.mapping._totals import Totals, difference, invoice_totals
 from bms_xero.mapping.wire import (
@@ -42,6 +43,8 @@ from bms_xero.mapping.wire import (
 __all__ = [
     "ChartOfAccounts",
     "PreflightFailed",
+    "RoundingLine",
+    "RoundingPolicy",
     "TaxMap",
     "TaxRates",
     "Totals",
@@ -68,4 +71,5 @@ __all__ = [
     "parse_payments",
     "parse_tax_rates",
     "preflight",
+    "rounding_line",
 ]

@@ -39,6 +39,7 @@ from bms_xero.domain import (
 from bms_xero.errors import UnexpectedResponse
 from bms_xero.mapping._converter import make_converter
 from bms_xero.mapping._reference import ChartOfAccounts, TaxMap, TaxRates
+from bms_xero.mapping._rounding import RoundingLine
 from bms_xero.mapping._terms import due_date as due_from_terms
 
 __all__ = [
@@ -130,6 +131,7 @@ def invoice_payload(
     *,
     invoice_id: str | None = None,
     mark_sent: bool = False,
+    rounding: RoundingLine | None = None,
 ) -> dict[str, Any]:
     """One element of Xero's ``Invoices`` body for this BMS invoice.
 
@@ -137,7 +139,8 @@ def invoice_payload(
     which replaces Xero's lines). Dates are ``YYYY-MM-DD``; amounts stay ``Decimal`` for
     :func:`encode_json` to write exactly. ``mark_sent`` adds ``SentToContact: true`` to an
     approved (AUTHORISED) invoice, so Xero's reminders include it; Xero allows the flag only
-    on approved invoices, so a draft or one awaiting approval goes without it.
+    on approved invoices, so a draft or one awaiting approval goes without it. ``rounding``
+    adds the adjustment line a :class:`~bms_xero.mapping.RoundingPolicy` asked for, last.
 
     Raises:
         MissingContactId: The customer has no Xero contact id.
@@ -153,6 +156,16 @@ def invoice_payload(
             invoice_number=invoice.number,
         )
     lines = _wire_lines(invoice.lines, TaxMap.of(tax_map))
+    if rounding is not None:
+        lines.append(
+            _Line(
+                description=rounding.description,
+                quantity=Decimal(1),
+                unit_amount=rounding.amount,
+                account_code=rounding.account_code,
+                tax_type=rounding.tax_type,
+            )
+        )
     wire = _Invoice(
         type="ACCREC",
         invoice_id=invoice_id,
@@ -269,6 +282,8 @@ class WireInvoice:
         fingerprint: The content hash of ``body`` (sha256, hex).
         invoice_id: The Xero InvoiceID for an update; ``None`` for a create.
         sent_to_contact: Send ``SentToContact: true`` with it.
+        rounding: The rounding line's amount, when one was added (it is content: part of
+            the body and the fingerprint).
     """
 
     number: str | None
@@ -276,14 +291,23 @@ class WireInvoice:
     fingerprint: str
     invoice_id: str | None = None
     sent_to_contact: bool = False
+    rounding: Decimal | None = None
 
     @classmethod
     def of(
-        cls, invoice: Invoice, tax_map: TaxMap | Mapping[str, str], *, mark_sent: bool = False
+        cls,
+        invoice: Invoice,
+        tax_map: TaxMap | Mapping[str, str],
+        *,
+        mark_sent: bool = False,
+        rounding: RoundingLine | None = None,
     ) -> WireInvoice:
-        """The wire form of a BMS invoice (see :func:`invoice_payload` for ``mark_sent`` and
-        what it raises)."""
-        return cls.of_payload(invoice_payload(invoice, tax_map, mark_sent=mark_sent))
+        """The wire form of a BMS invoice (see :func:`invoice_payload` for ``mark_sent``,
+        ``rounding`` and what it raises)."""
+        wire = cls.of_payload(
+            invoice_payload(invoice, tax_map, mark_sent=mark_sent, rounding=rounding)
+        )
+        return wire if rounding is None else attrs.evolve(wire, rounding=rounding.amount)
 
     @classmethod
     def of_payload(cls, payload: Mapping[str, Any]) -> WireInvoice:

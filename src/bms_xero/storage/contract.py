@@ -28,10 +28,17 @@ from bms_xero._contract import ContractCheck as _Check
 from bms_xero._contract import run_checks
 from bms_xero.domain import Allocation, AllocationKind
 from bms_xero.errors import VersionConflict
-from bms_xero.storage._protocols import SyncStore
+from bms_xero.storage._credit_records import CreditNoteRecord, CreditNoteState
+from bms_xero.storage._protocols import CreditNoteStore, SyncStore
 from bms_xero.storage._records import SyncRecord, SyncState
 
-__all__ = ["CHECKS", "ContractCheck", "run_contract"]
+__all__ = [
+    "CHECKS",
+    "CREDIT_NOTE_CHECKS",
+    "ContractCheck",
+    "run_contract",
+    "run_credit_note_contract",
+]
 
 
 ContractCheck = _Check
@@ -502,3 +509,120 @@ def run_contract(
         AssertionError: Listing every check that failed (or raised), with what differed.
     """
     run_checks(make_store, checks, what="storage")
+
+
+# --- credit note records (CreditNoteStore) ----------------------------------------------------
+
+
+def _credit(tenant_id: str, credit_note_id: str = "CN-1", **changes: Any) -> CreditNoteRecord:
+    values: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "credit_note_id": credit_note_id,
+        "credit_note_number": f"NUM-{credit_note_id}",
+        "invoice_id": "I-1",
+        "state": CreditNoteState.PENDING,
+    }
+    values.update(changes)
+    return CreditNoteRecord(**values)
+
+
+def missing_credit_notes_read_as_nothing(store: CreditNoteStore) -> None:
+    """A credit note never stored reads as None, and an invoice without any lists none."""
+    tenant = _tenant()
+    _expect(None, store.get_credit_note(tenant, "CN-404"), "unknown credit note")
+    _expect([], store.credit_notes_for_invoice(tenant, "I-404"), "credit notes of an invoice")
+
+
+def credit_note_insert_and_compare_and_swap(store: CreditNoteStore) -> None:
+    """Insert stores version 1; a second insert, a stale version and an update of a missing
+    record each raise VersionConflict; a current version writes version + 1."""
+    tenant = _tenant()
+    first = store.put_credit_note(_credit(tenant), expected_version=None)
+    _expect(1, first.version, "version after insert")
+    _conflict(lambda: store.put_credit_note(_credit(tenant), expected_version=None), "insert twice")
+    moved = store.put_credit_note(first.evolve(state=CreditNoteState.CREATED), expected_version=1)
+    _expect(2, moved.version, "version after update")
+    stale = _conflict(
+        lambda: store.put_credit_note(first.evolve(last_error="x"), expected_version=1),
+        "stale version",
+    )
+    _expect(2, stale.actual_version, "actual version of a stale write")
+    _conflict(
+        lambda: store.put_credit_note(_credit(tenant, "CN-2"), expected_version=3),
+        "update of a missing record",
+    )
+    read = store.get_credit_note(tenant, "CN-1")
+    _expect((2, CreditNoteState.CREATED), (read.version, read.state) if read else None, "read")
+
+
+def credit_note_fields_round_trip(store: CreditNoteStore) -> None:
+    """Every field reads back exactly: Decimals to the digit, datetimes aware and in UTC."""
+    tenant = _tenant()
+    plus_ten = timezone(timedelta(hours=10))
+    record = _credit(
+        tenant,
+        state=CreditNoteState.ALLOCATED,
+        xero_credit_note_id="6f7c2b86-3c0b-4e4f-9f0e-1a2b3c4d5e6f",
+        xero_invoice_id="0e9a1d77-1b7f-4b0c-8d0c-6a5b4c3d2e1f",
+        fingerprint="f" * 64,
+        intent_key="key-1",
+        intent_fingerprint="e" * 64,
+        intent_at=datetime(2026, 1, 5, 19, 0, 0, 123456, tzinfo=plus_ten),
+        allocation_key="key-2",
+        allocation_at=_T0,
+        allocated=Decimal("23.10"),
+        total=Decimal("23.1000"),
+        remaining_credit=Decimal("0.00"),
+        xero_status="PAID",
+        last_push_at=_T0 + timedelta(seconds=1),
+        last_error="credit note NUM-CN-1 (invoice INV-1): it failed once",
+        last_error_at=_T0 + timedelta(seconds=2),
+        view_url="https://go.xero.com/AccountsReceivable/ViewCreditNote.aspx?creditNoteID=1",
+    )
+    stored = store.put_credit_note(record, expected_version=None)
+    read = store.get_credit_note(tenant, "CN-1")
+    _expect(record.evolve(version=1), read, "credit note read back")
+    _expect(stored, read, "returned vs read back")
+    assert read is not None
+    _expect(timedelta(0), read.intent_at.utcoffset() if read.intent_at else None, "UTC offset")
+    _expect("23.1000", str(read.total), "Decimal digits kept")
+
+
+def credit_notes_are_listed_by_invoice(store: CreditNoteStore) -> None:
+    """An invoice's credit notes come back in credit_note_id order, and only its own, and
+    only the tenant's."""
+    tenant, other = _tenant(), _tenant()
+    for ident, invoice in (("CN-3", "I-1"), ("CN-1", "I-1"), ("CN-2", "I-2")):
+        store.put_credit_note(_credit(tenant, ident, invoice_id=invoice), expected_version=None)
+    store.put_credit_note(_credit(other, "CN-0", invoice_id="I-1"), expected_version=None)
+    _expect(
+        ["CN-1", "CN-3"],
+        [r.credit_note_id for r in store.credit_notes_for_invoice(tenant, "I-1")],
+        "credit notes of I-1",
+    )
+    _expect(None, store.get_credit_note(other, "CN-1"), "another tenant's credit note")
+
+
+#: Every check of a ``CreditNoteStore``, in a sensible reading order.
+CREDIT_NOTE_CHECKS: tuple[ContractCheck[CreditNoteStore], ...] = tuple(
+    ContractCheck[CreditNoteStore].of(check)
+    for check in (
+        missing_credit_notes_read_as_nothing,
+        credit_note_insert_and_compare_and_swap,
+        credit_note_fields_round_trip,
+        credit_notes_are_listed_by_invoice,
+    )
+)
+
+
+def run_credit_note_contract(
+    make_store: Callable[[], CreditNoteStore],
+    *,
+    checks: Iterable[ContractCheck[CreditNoteStore]] = CREDIT_NOTE_CHECKS,
+) -> None:
+    """:func:`run_contract` for a ``CreditNoteStore`` (``SyncEngine(credit_notes=...)``).
+
+    Raises:
+        AssertionError: Listing every check that failed (or raised), with what differed.
+    """
+    run_checks(make_store, checks, what="credit note storage")
