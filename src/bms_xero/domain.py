@@ -987,8 +987,30 @@ def _invoice_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, 
     return values
 
 
+class _Lined:
+    """What an invoice and a credit note both answer about their lines (preflight asks)."""
+
+    __slots__ = ()
+    lines: tuple[LineItem, ...]
+
+    @property
+    def tax_codes(self) -> frozenset[str]:
+        """The BMS tax codes its lines use."""
+        return frozenset(line.tax_code for line in self.lines if line.tax_code is not None)
+
+    def lines_using(
+        self, *, account_code: str | None = None, tax_code: str | None = None
+    ) -> Iterator[str]:
+        """Paths (``lines[i].account_code``/``.tax_code``) of the lines that use a code."""
+        for i, line in enumerate(self.lines):
+            if account_code is not None and line.account_code == account_code:
+                yield f"lines[{i}].account_code"
+            if tax_code is not None and line.tax_code == tax_code:
+                yield f"lines[{i}].tax_code"
+
+
 @attrs.frozen(kw_only=True, init=False)
-class Invoice:
+class Invoice(_Lined):
     """A released BMS invoice, as it should appear in Xero (a sales invoice, ``ACCREC``).
 
     Attributes:
@@ -1093,21 +1115,6 @@ class Invoice:
         """
         return _recheck(self, _invoice_fields)
 
-    @property
-    def tax_codes(self) -> frozenset[str]:
-        """The BMS tax codes its lines use."""
-        return frozenset(line.tax_code for line in self.lines if line.tax_code is not None)
-
-    def lines_using(
-        self, *, account_code: str | None = None, tax_code: str | None = None
-    ) -> Iterator[str]:
-        """Paths (``lines[i].account_code``/``.tax_code``) of the lines that use a code."""
-        for i, line in enumerate(self.lines):
-            if account_code is not None and line.account_code == account_code:
-                yield f"lines[{i}].account_code"
-            if tax_code is not None and line.tax_code == tax_code:
-                yield f"lines[{i}].tax_code"
-
 
 def _credit_note_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
     """A credit note's rules: an invoice's, less what only invoices have (due dates, terms,
@@ -1141,7 +1148,7 @@ def _credit_note_fields(r: _Reader, raw: Mapping[str, Any], path: str) -> dict[s
 
 
 @attrs.frozen(kw_only=True, init=False)
-class CreditNote:
+class CreditNote(_Lined):
     """A BMS credit note: a correction after payment, as a sales credit note in Xero
     (``ACCRECCREDIT``), allocated to the Xero invoice of the BMS invoice it credits.
 
@@ -1222,21 +1229,6 @@ class CreditNote:
     def problems(self) -> list[FieldProblem]:
         """Everything wrong with it: nothing, since it checked itself when built."""
         return _recheck(self, _credit_note_fields)
-
-    @property
-    def tax_codes(self) -> frozenset[str]:
-        """The BMS tax codes its lines use."""
-        return frozenset(line.tax_code for line in self.lines if line.tax_code is not None)
-
-    def lines_using(
-        self, *, account_code: str | None = None, tax_code: str | None = None
-    ) -> Iterator[str]:
-        """Paths (``lines[i].account_code``/``.tax_code``) of the lines that use a code."""
-        for i, line in enumerate(self.lines):
-            if account_code is not None and line.account_code == account_code:
-                yield f"lines[{i}].account_code"
-            if tax_code is not None and line.tax_code == tax_code:
-                yield f"lines[{i}].tax_code"
 
 
 # --- read side -----------------------------------------------------------------------------

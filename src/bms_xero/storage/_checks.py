@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bms_xero.errors import FieldProblem, StorageValueError
 
@@ -102,3 +103,37 @@ def check_cursor(tenant_id: object, name: object, value: object) -> datetime:
 def first_by_invoice_id(records: Iterable[SyncRecord]) -> SyncRecord | None:
     """The record with the smallest invoice_id: the tie-break when a lookup matches several."""
     return min(records, key=lambda r: r.invoice_id, default=None)
+
+
+def optional_value_problems(
+    values: Mapping[str, Any],
+    *,
+    text: Iterable[str] = (),
+    datetimes: Iterable[str] = (),
+    money: Iterable[str] = (),
+) -> list[FieldProblem]:
+    """What is wrong with a record's optional fields, each ``None`` or: a string (``text``),
+    an aware datetime (``datetimes``), a finite Decimal (``money``: exact, never a float)."""
+    found: list[FieldProblem] = []
+    for name in text:
+        value = values[name]
+        if value is not None and not isinstance(value, str):
+            found.append(
+                FieldProblem(name, f"must be a string or None, not {type(value).__name__}")
+            )
+    for name in datetimes:
+        value = values[name]
+        problem = None if value is None else datetime_problem(name, value)
+        if problem is not None:
+            found.append(problem)
+    for name in money:
+        value = values[name]
+        if value is None:
+            continue
+        if not isinstance(value, Decimal):
+            found.append(
+                FieldProblem(name, f"must be a Decimal (exact money), not {type(value).__name__}")
+            )
+        elif not value.is_finite():
+            found.append(FieldProblem(name, f"must be a finite number, not {value}"))
+    return found

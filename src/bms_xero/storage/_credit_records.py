@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from bms_xero.errors import FieldProblem, StorageValueError
-from bms_xero.storage._checks import aware_utc, datetime_problem, key_problems, member
+from bms_xero.storage._checks import aware_utc, key_problems, member, optional_value_problems
 
 __all__ = ["CreditNoteRecord", "CreditNoteState"]
 
@@ -160,25 +160,7 @@ def _problems(values: Mapping[str, Any]) -> list[FieldProblem]:
     version = values["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         found.append(FieldProblem("version", "must be an int >= 0"))
-    for name in _OPTIONAL_TEXT:
-        value = values[name]
-        if value is not None and not isinstance(value, str):
-            found.append(
-                FieldProblem(name, f"must be a string or None, not {type(value).__name__}")
-            )
-    for name in _DATETIMES:
-        value = values[name]
-        problem = None if value is None else datetime_problem(name, value)
-        if problem is not None:
-            found.append(problem)
-    for name in _MONEY:
-        value = values[name]
-        if value is None:
-            continue
-        if not isinstance(value, Decimal):
-            found.append(
-                FieldProblem(name, f"must be a Decimal (exact money), not {type(value).__name__}")
-            )
-        elif not value.is_finite():
-            found.append(FieldProblem(name, f"must be a finite number, not {value}"))
+    found += optional_value_problems(
+        values, text=_OPTIONAL_TEXT, datetimes=_DATETIMES, money=_MONEY
+    )
     return found

@@ -18,7 +18,7 @@ import attrs
 
 from bms_xero.domain import Allocation, InvoiceStatus, Settlement
 from bms_xero.errors import FieldProblem, StorageValueError
-from bms_xero.storage._checks import aware_utc, datetime_problem, key_problems, member
+from bms_xero.storage._checks import aware_utc, key_problems, member, optional_value_problems
 
 __all__ = ["SyncRecord", "SyncState"]
 
@@ -257,23 +257,9 @@ def _problems(values: Mapping[str, Any]) -> list[FieldProblem]:
         isinstance(a, Allocation) for a in allocations
     ):
         found.append(FieldProblem("allocations", "must be a tuple of Allocation"))
-    for name in _OPTIONAL_TEXT:
-        value = values[name]
-        if value is not None and not isinstance(value, str):
-            found.append(FieldProblem(name, f"must be a string or None, not {_kind(value)}"))
-    for name in _DATETIMES:
-        value = values[name]
-        problem = None if value is None else datetime_problem(name, value)
-        if problem is not None:
-            found.append(problem)
-    for name in _MONEY:
-        value = values[name]
-        if value is None:
-            continue
-        if not isinstance(value, Decimal):
-            found.append(FieldProblem(name, f"must be a Decimal (exact money), not {_kind(value)}"))
-        elif not value.is_finite():
-            found.append(FieldProblem(name, f"must be a finite number, not {value}"))
+    found += optional_value_problems(
+        values, text=_OPTIONAL_TEXT, datetimes=_DATETIMES, money=_MONEY
+    )
     paid_on = values["fully_paid_on"]
     if paid_on is not None and (isinstance(paid_on, datetime) or not isinstance(paid_on, date)):
         found.append(FieldProblem("fully_paid_on", f"must be a date, not {_kind(paid_on)}"))

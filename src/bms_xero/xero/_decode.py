@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+import attrs
+
 from bms_xero.domain import (
     CreditNoteAllocation,
     Organisation,
@@ -801,6 +803,53 @@ def decode_invoice_results(
     return _guard("invoice results", run)
 
 
+@attrs.frozen
+class _Answer:
+    """One element of a write's answer, matched to the element of the request it answers.
+
+    Attributes:
+        index: The request element's position.
+        item: Xero's element.
+        key: Its matching key (number or name): Xero's, else the one sent.
+        errors: Xero's messages on it, or one saying it was flagged without any, when the
+            element failed; empty when it was saved.
+    """
+
+    index: int
+    item: Mapping[str, Any]
+    key: str | None
+    errors: tuple[XeroValidationMessage, ...]
+
+
+def _answers(
+    payloads: Sequence[Mapping[str, Any]], body: bytes, *, list_key: str, match_key: str, what: str
+) -> list[_Answer]:
+    """Each request element's answer, in request order, matched by ``match_key`` (a credit
+    note's number, a contact's name: what Xero keeps unique), with its failure if it failed.
+
+    Raises:
+        UnexpectedResponse: An element has no answer.
+    """
+    items = _elements(body, list_key, len(payloads))
+    sent = [_number(p, match_key) for p in payloads]
+    matched = _match(sent, [_number(item, match_key) for item in items])
+    answers: list[_Answer] = []
+    for i, j in enumerate(matched):
+        if j is None:
+            raise UnexpectedResponse(f"no result from Xero for {what} {i}")
+        item = items[j]
+        messages = _validation_messages(item, index=i, number=None)
+        failed = _is_error(item, messages)
+        errors = (
+            tuple(messages)
+            or (XeroValidationMessage(f"Xero marked this {what} as failed", element_index=i),)
+            if failed
+            else ()
+        )
+        answers.append(_Answer(i, item, _number(item, match_key) or sent[i], errors))
+    return answers
+
+
 def decode_credit_note_results(
     payloads: Sequence[Mapping[str, Any]], body: bytes
 ) -> list[CreditNoteResult]:
@@ -812,42 +861,22 @@ def decode_credit_note_results(
     """
 
     def run() -> list[CreditNoteResult]:
-        items = _elements(body, "CreditNotes", len(payloads))
-        sent = [_number(p, "CreditNoteNumber") for p in payloads]
-        matched = _match(sent, [_number(item, "CreditNoteNumber") for item in items])
-        results: list[CreditNoteResult] = []
-        for i, j in enumerate(matched):
-            if j is None:
-                raise UnexpectedResponse(f"no result from Xero for credit note {i}")
-            item = items[j]
-            number = _number(item, "CreditNoteNumber") or sent[i]
-            messages = _validation_messages(item, index=i, number=None)
-            if _is_error(item, messages):
-                results.append(
-                    CreditNoteResult(
-                        index=i,
-                        credit_note_number=number,
-                        credit_note=None,
-                        errors=tuple(messages)
-                        or (
-                            XeroValidationMessage(
-                                "Xero marked this credit note as failed without a message",
-                                element_index=i,
-                            ),
-                        ),
-                        warnings=_warnings(item),
-                    )
-                )
-                continue
-            results.append(
-                CreditNoteResult(
-                    index=i,
-                    credit_note_number=number,
-                    credit_note=parse_credit_note(item),
-                    warnings=_warnings(item),
-                )
+        return [
+            CreditNoteResult(
+                index=a.index,
+                credit_note_number=a.key,
+                credit_note=None if a.errors else parse_credit_note(a.item),
+                errors=a.errors,
+                warnings=_warnings(a.item),
             )
-        return results
+            for a in _answers(
+                payloads,
+                body,
+                list_key="CreditNotes",
+                match_key="CreditNoteNumber",
+                what="credit note",
+            )
+        ]
 
     return _guard("credit note results", run)
 
@@ -864,34 +893,15 @@ def decode_contact_results(
     """
 
     def run() -> list[ContactResult]:
-        items = _elements(body, "Contacts", len(payloads))
-        sent = [_number(p, "Name") for p in payloads]
-        matched = _match(sent, [_number(item, "Name") for item in items])
-        results: list[ContactResult] = []
-        for i, j in enumerate(matched):
-            if j is None:
-                raise UnexpectedResponse(f"no result from Xero for contact {i}")
-            item = items[j]
-            name = _number(item, "Name") or sent[i]
-            messages = _validation_messages(item, index=i, number=None)
-            if _is_error(item, messages):
-                results.append(
-                    ContactResult(
-                        index=i,
-                        name=name,
-                        contact=None,
-                        errors=tuple(messages)
-                        or (
-                            XeroValidationMessage(
-                                "Xero marked this contact as failed", element_index=i
-                            ),
-                        ),
-                    )
-                )
-                continue
-            contact = parse_contacts({"Contacts": [item]})[0]
-            results.append(ContactResult(index=i, name=name, contact=contact))
-        return results
+        return [
+            ContactResult(
+                index=a.index,
+                name=a.key,
+                contact=None if a.errors else parse_contacts({"Contacts": [a.item]})[0],
+                errors=a.errors,
+            )
+            for a in _answers(payloads, body, list_key="Contacts", match_key="Name", what="contact")
+        ]
 
     return _guard("contact results", run)
 
