@@ -14,10 +14,11 @@ import re
 import secrets
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -60,13 +61,11 @@ from bms_xero.testing._rules import (
     Ctx,
     Outcome,
     allocate_credit,
-    allocate_credit_note,
     create_contact,
     create_credit_note,
     create_invoice,
     delete_allocation,
     delete_batch_payment,
-    delete_credit_note_allocation,
     delete_payment,
     find_credit_note,
     find_invoice,
@@ -90,12 +89,25 @@ __all__ = [
     "error_reply",
     "json_reply",
     "problem_reply",
+    "records_reply",
     "text_reply",
+    "validation_failed",
 ]
 
 JSON = "application/json; charset=utf-8"
 T = TypeVar("T")
 MAX_BODY = MAX_BODY_BYTES  # Xero's documented request size limit (3.5 MB)
+
+
+class _Stamped(Protocol):
+    """A record with an UpdatedDateUTC, kept in one of the organisation's ``recent_*``
+    indexes."""
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+S = TypeVar("S", bound=_Stamped)
 
 
 @attrs.frozen(kw_only=True)
@@ -427,12 +439,7 @@ def _write_reply(
     """
     if summarize and any(not o.ok for o in outcomes):
         # Xero still keeps the valid elements; it just doesn't say what it made of them.
-        failed = [
-            _echo(el, o, flag=flag, extra=extra)
-            for el, o in zip(elements, outcomes, strict=True)
-            if not o.ok
-        ]
-        return error_reply(400, "A validation exception occurred", elements=failed)
+        return validation_failed(elements, outcomes, flag=flag, extra=extra)
     items = []
     for el, outcome in zip(elements, outcomes, strict=True):
         if outcome.ok:
@@ -446,7 +453,33 @@ def _write_reply(
         else:
             item = _echo(el, outcome, flag=flag, extra=extra)
         items.append(item)
-    return json_reply(200, envelope(key, items, response_id=ctx.ids.guid(), now=ctx.now))
+    return records_reply(key, items, ctx)
+
+
+def validation_failed(
+    elements: Sequence[Any],
+    outcomes: Sequence[Outcome],
+    *,
+    flag: str | None,
+    extra: Mapping[str, Any] | None = None,
+) -> Reply:
+    """Xero's 400 ValidationException for a batch with refused elements: each refused element
+    echoed with its ValidationErrors (:func:`_echo`), the accepted ones left out."""
+    failed = [
+        _echo(el, o, flag=flag, extra=extra)
+        for el, o in zip(elements, outcomes, strict=True)
+        if not o.ok
+    ]
+    return error_reply(400, "A validation exception occurred", elements=failed)
+
+
+def records_reply(
+    key: str, items: list[dict[str, Any]], ctx: Ctx, pagination: dict[str, int] | None = None
+) -> Reply:
+    """A 200 answer: ``items`` under ``key`` in Xero's envelope (see
+    :func:`~bms_xero.testing._render.envelope`)."""
+    body = envelope(key, items, response_id=ctx.ids.guid(), now=ctx.now, pagination=pagination)
+    return json_reply(200, body)
 
 
 def _summarize(call: FakeRequest) -> bool:
@@ -566,14 +599,18 @@ def _list_reply(
     records = _filtered(call, records, full, fields or {})
     records = _ordered(call, records, full, in_update_order=in_update_order)
     on_page, pagination = page.cut(records)
-    body = envelope(
-        key,
-        [shown(r) for r in on_page],
-        response_id=ctx.ids.guid(),
-        now=ctx.now,
-        pagination=pagination,
-    )
-    return json_reply(200, body)
+    return records_reply(key, [shown(r) for r in on_page], ctx, pagination)
+
+
+def _in_update_order(
+    recent: OrderedDict[str, None], records: Mapping[str, S], since: datetime | None
+) -> list[S]:
+    """Every record, oldest UpdatedDateUTC first (the order of the organisation's
+    ``recent_*`` index); with If-Modified-Since, those changed since (see
+    :func:`~bms_xero.testing._query.changed_since`)."""
+    if since is None:
+        return [records[i] for i in recent]
+    return changed_since(recent, records, since, lambda r: r.updated_at)
 
 
 def _one(
@@ -586,12 +623,14 @@ def _one(
     flag: str | None,
     named: dict[str, str],
     ctx: Ctx,
+    shown: Callable[[T], dict[str, Any]] | None = None,
 ) -> Reply:
-    """``GET /{key}/{id}`` answers the record; ``POST`` applies ``change`` to each element (a
-    payment's or batch's only change is its reversal, ``Status: DELETED``)."""
+    """``GET /{key}/{id}`` answers the record (rendered by ``shown``, else ``render``);
+    ``POST`` applies ``change`` to each element and answers what it made of them, each
+    refused one echoed with ``named`` (its id). A payment's or batch's only change is its
+    reversal, ``Status: DELETED``."""
     if call.method == "GET":
-        body = envelope(key, [render(record)], response_id=ctx.ids.guid(), now=ctx.now)
-        return json_reply(200, body)
+        return records_reply(key, [(shown or render)(record)], ctx)
     if call.method != "POST":
         return _not_allowed(call)
     elements = _elements(call, key)
@@ -606,6 +645,37 @@ def _one(
         flag=flag,
         ctx=ctx,
         extra=named,
+    )
+
+
+def _many(
+    key: str,
+    org: Org,
+    call: FakeRequest,
+    *,
+    create: Callable[[Org, Any, Ctx], Outcome],
+    upsert: Callable[[Org, Any, Ctx], Outcome],
+    render: Callable[[Any], dict[str, Any]],
+    flag: str,
+    ctx: Ctx,
+) -> Reply:
+    """``PUT /{key}`` applies ``create`` to each element and ``POST /{key}`` ``upsert``
+    (Xero's PUT only creates, its POST creates or updates: xero-api.md section 1), answering
+    what was made of each."""
+    if call.method not in ("PUT", "POST"):
+        return _not_allowed(call)
+    elements = _elements(call, key)
+    if isinstance(elements, Reply):
+        return elements
+    write = create if call.method == "PUT" else upsert
+    return _write_reply(
+        key,
+        elements,
+        _writes(elements, lambda el: write(org, el, ctx)),
+        summarize=_summarize(call),
+        render=render,
+        flag=flag,
+        ctx=ctx,
     )
 
 
@@ -713,18 +783,12 @@ def _invoices(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     if ident is None:
         if call.method == "GET":
             return _get_invoices(org, call, ctx)
-        if call.method not in ("PUT", "POST"):
-            return _not_allowed(call)
-        elements = _elements(call, "Invoices")
-        if isinstance(elements, Reply):
-            return elements
-        write = create_invoice if call.method == "PUT" else upsert_invoice
-        outcomes = _writes(elements, lambda el: write(org, el, ctx))
-        return _write_reply(
+        return _many(
             "Invoices",
-            elements,
-            outcomes,
-            summarize=_summarize(call),
+            org,
+            call,
+            create=create_invoice,
+            upsert=upsert_invoice,
             render=render,
             flag="HasErrors",
             ctx=ctx,
@@ -732,24 +796,15 @@ def _invoices(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     found = find_invoice(org, ident)
     if found is None:
         return _not_found()
-    if call.method == "GET":
-        body = envelope("Invoices", [render(found)], response_id=ctx.ids.guid(), now=ctx.now)
-        return json_reply(200, body)
-    if call.method != "POST":
-        return _not_allowed(call)
-    elements = _elements(call, "Invoices")
-    if isinstance(elements, Reply):
-        return elements
-    outcomes = _writes(elements, lambda el: update_invoice(org, found, el, ctx))
-    return _write_reply(
+    return _one(
         "Invoices",
-        elements,
-        outcomes,
-        summarize=_summarize(call),
+        call,
+        found,
         render=render,
+        change=lambda el: update_invoice(org, found, el, ctx),
         flag="HasErrors",
+        named={"InvoiceID": found.invoice_id},
         ctx=ctx,
-        extra={"InvoiceID": found.invoice_id},
     )
 
 
@@ -763,16 +818,10 @@ def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
 
     if ident is None:
         if call.method == "GET":
-            since = _since(call)
-            records: list[StoredPayment] = (
-                changed_since(org.recent_payments, org.payments, since, lambda p: p.updated_at)
-                if since is not None
-                else [org.payments[i] for i in org.recent_payments]
-            )
             return _list_reply(
                 "Payments",
                 call,
-                records,
+                _in_update_order(org.recent_payments, org.payments, _since(call)),
                 page=paging(call.query),
                 full=render,
                 shown=render,
@@ -780,17 +829,14 @@ def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
                 fields=_PAYMENT_FIELDS,
                 in_update_order=True,
             )
-        if call.method not in ("PUT", "POST"):
-            return _not_allowed(call)
-        elements = _elements(call, "Payments")
-        if isinstance(elements, Reply):
-            return elements
-        outcomes = _writes(elements, lambda el: pay_invoice(org, el, ctx))
-        return _write_reply(
+        # PUT and POST both only create: a payment's one change is its reversal, through
+        # POST /Payments/{PaymentID}.
+        return _many(
             "Payments",
-            elements,
-            outcomes,
-            summarize=_summarize(call),
+            org,
+            call,
+            create=pay_invoice,
+            upsert=pay_invoice,
             render=render,
             flag="HasValidationErrors",
             ctx=ctx,
@@ -821,18 +867,10 @@ def _batch_payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) ->
     if ident is None:
         if call.method != "GET":
             return _not_allowed(call)
-        since = _since(call)
-        records: list[StoredBatchPayment] = (
-            changed_since(
-                org.recent_batch_payments, org.batch_payments, since, lambda b: b.updated_at
-            )
-            if since is not None
-            else [org.batch_payments[i] for i in org.recent_batch_payments]
-        )
         return _list_reply(
             "BatchPayments",
             call,
-            records,
+            _in_update_order(org.recent_batch_payments, org.batch_payments, _since(call)),
             page=PageAsked(None, 0),  # the spec pages neither GET /BatchPayments nor its answer
             full=render,
             shown=render,
@@ -868,16 +906,10 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
     if not rest:
         if call.method != "GET":
             return _not_allowed(call)
-        since = _since(call)
-        found: list[StoredCredit] = (
-            changed_since(recent, records, since, lambda c: c.updated_at)
-            if since is not None
-            else [records[i] for i in recent]
-        )
         return _list_reply(
             key,
             call,
-            found,
+            _in_update_order(recent, records, _since(call)),
             page=paging(call.query),
             full=render,
             shown=render,
@@ -893,24 +925,45 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
     if len(rest) == 1:
         if call.method != "GET":
             return _not_allowed(call)
-        body = envelope(key, [render(credit)], response_id=ctx.ids.guid(), now=ctx.now)
-        return json_reply(200, body)
+        return records_reply(key, [render(credit)], ctx)
+    return _allocations(org, call, rest, credit, ctx)
+
+
+def _allocation_elements(call: FakeRequest, ctx: Ctx) -> list[Any] | Reply:
+    """The elements of ``PUT .../Allocations``. The spec requires a Date; the fake takes
+    today's, and echoes it on a refusal."""
+    elements = _elements(call, "Allocations")
+    if isinstance(elements, Reply):
+        return elements
+    return [
+        {"Date": ctx.today.isoformat(), **el} if isinstance(el, Mapping) else el for el in elements
+    ]
+
+
+def _allocations(
+    org: Org,
+    call: FakeRequest,
+    rest: Sequence[str],
+    credit: StoredCredit | StoredCreditNote,
+    ctx: Ctx,
+) -> Reply:
+    """``PUT /{resource}/{id}/Allocations`` and ``DELETE .../Allocations/{AllocationID}`` of
+    a prepayment, overpayment or credit note (``rest`` is the path after the resource's
+    name; the caller found ``credit``).
+
+    Xero answers a DELETE with the bare Allocation, flagged deleted (spec:
+    deletePrepaymentAllocations, deleteCreditNoteAllocations).
+    """
     if len(rest) == 2:
         if call.method != "PUT":
             return _not_allowed(call)
-        elements = _elements(call, "Allocations")
+        elements = _allocation_elements(call, ctx)
         if isinstance(elements, Reply):
             return elements
-        # The spec requires a Date; the fake takes today's, and echoes it on a refusal.
-        elements = [
-            {"Date": ctx.today.isoformat(), **el} if isinstance(el, Mapping) else el
-            for el in elements
-        ]
-        outcomes = _writes(elements, lambda el: allocate_credit(org, credit, el, ctx))
         return _write_reply(
             "Allocations",
             elements,
-            outcomes,
+            _writes(elements, lambda el: allocate_credit(org, credit, el, ctx)),
             summarize=_summarize(call),
             render=lambda a: render_allocation(a, org, with_credit=True),
             flag=None,
@@ -922,7 +975,6 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
     if allocation is None or allocation.credit_id != credit.credit_id:
         return _not_found()
     delete_allocation(org, credit, allocation, ctx)
-    # Xero answers with the bare Allocation, flagged deleted (spec: deletePrepaymentAllocations).
     return json_reply(200, {**render_allocation(allocation, org), "IsDeleted": True})
 
 
@@ -937,17 +989,6 @@ _CREDIT_NOTE_FIELDS: dict[str, Callable[[StoredCreditNote], Any]] = {
     "CreditNoteNumber": lambda n: n.number,
     "Contact.ContactID": lambda n: n.contact_id,
 }
-
-
-def _allocation_elements(call: FakeRequest, ctx: Ctx) -> list[Any] | Reply:
-    """The elements of ``PUT .../Allocations``. The spec requires a Date; the fake takes
-    today's, and echoes it on a refusal (as for prepayments)."""
-    elements = _elements(call, "Allocations")
-    if isinstance(elements, Reply):
-        return elements
-    return [
-        {"Date": ctx.today.isoformat(), **el} if isinstance(el, Mapping) else el for el in elements
-    ]
 
 
 def _credit_notes(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx) -> Reply:
@@ -968,19 +1009,11 @@ def _credit_notes(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx) ->
     if not rest:
         if call.method == "GET":
             page = paging(call.query)
-            since = _since(call)
-            found: list[StoredCreditNote] = (
-                changed_since(
-                    org.recent_credit_notes, org.credit_notes, since, lambda n: n.updated_at
-                )
-                if since is not None
-                else [org.credit_notes[i] for i in org.recent_credit_notes]
-            )
             with_lines = page.number is not None
             return _list_reply(
                 "CreditNotes",
                 call,
-                found,
+                _in_update_order(org.recent_credit_notes, org.credit_notes, _since(call)),
                 page=page,
                 full=render,
                 shown=lambda n: render_credit_note(n, org, unitdp=ctx.unitdp, lines=with_lines),
@@ -988,18 +1021,12 @@ def _credit_notes(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx) ->
                 fields=_CREDIT_NOTE_FIELDS,
                 in_update_order=True,
             )
-        if call.method not in ("PUT", "POST"):
-            return _not_allowed(call)
-        elements = _elements(call, "CreditNotes")
-        if isinstance(elements, Reply):
-            return elements
-        write = create_credit_note if call.method == "PUT" else upsert_credit_note
-        outcomes = _writes(elements, lambda el: write(org, el, ctx))
-        return _write_reply(
+        return _many(
             "CreditNotes",
-            elements,
-            outcomes,
-            summarize=_summarize(call),
+            org,
+            call,
+            create=create_credit_note,
+            upsert=upsert_credit_note,
             render=render,
             flag="HasErrors",
             ctx=ctx,
@@ -1020,30 +1047,7 @@ def _credit_notes(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx) ->
             named={"CreditNoteID": note.credit_note_id},
             ctx=ctx,
         )
-    if len(rest) == 2:
-        if call.method != "PUT":
-            return _not_allowed(call)
-        allocations = _allocation_elements(call, ctx)
-        if isinstance(allocations, Reply):
-            return allocations
-        outcomes = _writes(allocations, lambda el: allocate_credit_note(org, note, el, ctx))
-        return _write_reply(
-            "Allocations",
-            allocations,
-            outcomes,
-            summarize=_summarize(call),
-            render=lambda a: render_allocation(a, org, with_credit=True),
-            flag=None,
-            ctx=ctx,
-        )
-    if call.method != "DELETE":
-        return _not_allowed(call)
-    allocation = org.allocations.get(normal_guid(rest[2]))
-    if allocation is None or allocation.credit_id != note.credit_note_id:
-        return _not_found()
-    delete_credit_note_allocation(org, note, allocation, ctx)
-    # The bare Allocation, flagged deleted (spec: deleteCreditNoteAllocations).
-    return json_reply(200, {**render_allocation(allocation, org), "IsDeleted": True})
+    return _allocations(org, call, rest, note, ctx)
 
 
 # --- contacts ----------------------------------------------------------------------------------
@@ -1110,18 +1114,12 @@ def _contacts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     if ident is None:
         if call.method == "GET":
             return _get_contacts(org, call, ctx)
-        if call.method not in ("PUT", "POST"):
-            return _not_allowed(call)
-        elements = _elements(call, "Contacts")
-        if isinstance(elements, Reply):
-            return elements
-        write = create_contact if call.method == "PUT" else upsert_contact
-        outcomes = _writes(elements, lambda el: write(org, el, ctx))
-        return _write_reply(
+        return _many(
             "Contacts",
-            elements,
-            outcomes,
-            summarize=_summarize(call),
+            org,
+            call,
+            create=create_contact,
+            upsert=upsert_contact,
             render=render_contact,
             flag="HasValidationErrors",
             ctx=ctx,
@@ -1129,29 +1127,18 @@ def _contacts(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
     contact = org.contacts.get(normal_guid(ident)) or org.contact_by_number(ident)
     if contact is None:
         return _not_found()
-    if call.method == "GET":
-        body = envelope(
-            "Contacts",
-            [render_contact(contact, merged=True)],
-            response_id=ctx.ids.guid(),
-            now=ctx.now,
-        )
-        return json_reply(200, body)
-    if call.method != "POST":
-        return _not_allowed(call)
-    elements = _elements(call, "Contacts")
-    if isinstance(elements, Reply):
-        return elements
-    outcomes = _writes(elements, lambda el: update_contact(org, contact, el, ctx))
-    return _write_reply(
+    # MergedToContactID comes when "fetching a contact by ContactId or ContactNumber" (spec,
+    # Contact.MergedToContactID), not in a write's answer.
+    return _one(
         "Contacts",
-        elements,
-        outcomes,
-        summarize=_summarize(call),
+        call,
+        contact,
         render=render_contact,
+        shown=functools.partial(render_contact, merged=True),
+        change=lambda el: update_contact(org, contact, el, ctx),
         flag="HasValidationErrors",
+        named={"ContactID": contact.contact_id},
         ctx=ctx,
-        extra={"ContactID": contact.contact_id},
     )
 
 
@@ -1203,10 +1190,7 @@ def _organisation(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> R
     answer."""
     if call.method != "GET" or ident is not None:
         return _not_allowed(call)
-    body = envelope(
-        "Organisations", [render_organisation(org)], response_id=ctx.ids.guid(), now=ctx.now
-    )
-    return json_reply(200, body)
+    return records_reply("Organisations", [render_organisation(org)], ctx)
 
 
 def _not_allowed(call: FakeRequest) -> Reply:

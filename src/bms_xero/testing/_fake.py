@@ -45,6 +45,9 @@ from bms_xero.testing._model import (
     SentEmail,
     StoredAccount,
     StoredContact,
+    StoredCredit,
+    StoredCreditNote,
+    StoredInvoice,
     StoredTaxRate,
 )
 from bms_xero.testing._oauth import Identity
@@ -74,7 +77,6 @@ from bms_xero.testing._rules import (
     batch_pay_invoices,
     delete_allocation,
     delete_batch_payment,
-    delete_credit_note_allocation,
     delete_payment,
     find_credit_note,
     find_invoice,
@@ -97,6 +99,7 @@ IDENTITY_HOST = "identity.xero.com"
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _REDACTED = "[redacted]"
 ClockT = TypeVar("ClockT", bound=Clock)
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -269,6 +272,14 @@ def _text(name: str, value: Any, max_len: int) -> str:
     if len(value) > max_len:
         raise ConfigurationError(f"{name} must be at most {max_len} characters")
     return value
+
+
+def _found(record: T | None, what: str, tenant_id: str | None) -> T:
+    """``record``; or, when the organisation has no such record, the NotFound a helper
+    raises (``what`` names the record)."""
+    if record is None:
+        raise NotFound(f"FakeXero has no {what}", status_code=404, tenant_id=tenant_id)
+    return record
 
 
 def _refused(outcome: Outcome, tenant_id: str) -> XeroValidationError:
@@ -638,14 +649,11 @@ class FakeXero(Generic[ClockT]):
             return contact.contact_id
 
     def _contact(self, org: Org, contact_id: str) -> StoredContact:
-        found = org.contacts.get(normal_guid(contact_id))
-        if found is None:
-            raise NotFound(
-                f"FakeXero has no contact {contact_id!r} in organisation {org.tenant_id}",
-                status_code=404,
-                tenant_id=org.tenant_id,
-            )
-        return found
+        return _found(
+            org.contacts.get(normal_guid(contact_id)),
+            f"contact {contact_id!r} in organisation {org.tenant_id}",
+            org.tenant_id,
+        )
 
     def archive_contact(self, contact_id: str, tenant_id: str | None = None) -> None:
         """Archive a contact (ContactStatus ARCHIVED), as a person does in Xero.
@@ -737,15 +745,12 @@ class FakeXero(Generic[ClockT]):
     def _ctx(self) -> Ctx:
         return Ctx(ids=self._ids, now=self.clock.now(), unitdp=4)
 
-    def _invoice(self, org: Org, invoice_id: str) -> Any:
-        found = find_invoice(org, invoice_id)
-        if found is None:
-            raise NotFound(
-                f"FakeXero has no invoice {invoice_id!r} in organisation {org.tenant_id}",
-                status_code=404,
-                tenant_id=org.tenant_id,
-            )
-        return found
+    def _invoice(self, org: Org, invoice_id: str) -> StoredInvoice:
+        return _found(
+            find_invoice(org, invoice_id),
+            f"invoice {invoice_id!r} in organisation {org.tenant_id}",
+            org.tenant_id,
+        )
 
     def pay(
         self,
@@ -847,11 +852,15 @@ class FakeXero(Generic[ClockT]):
             NotFound: No such batch payment.
             XeroValidationError: It was already deleted.
         """
-        self._reverse(
+        self._set_status(
             tenant_id,
-            lambda org: org.batch_payments.get(batch_payment_id),
-            f"batch payment {batch_payment_id!r}",
+            lambda org: _found(
+                org.batch_payments.get(batch_payment_id),
+                f"batch payment {batch_payment_id!r}",
+                None,
+            ),
             delete_batch_payment,
+            "DELETED",
         )
 
     def prepay(
@@ -913,12 +922,11 @@ class FakeXero(Generic[ClockT]):
         _day(on)
         with self._lock:
             org = self._org(tenant_id)
-            if contact_id not in org.contacts:
-                raise NotFound(
-                    f"FakeXero has no contact {contact_id!r} in organisation {org.tenant_id}",
-                    status_code=404,
-                    tenant_id=org.tenant_id,
-                )
+            _found(
+                org.contacts.get(contact_id),
+                f"contact {contact_id!r} in organisation {org.tenant_id}",
+                org.tenant_id,
+            )
             ctx = self._ctx()
             outcome = add_credit(
                 org, kind, contact_id, received, on or ctx.today, ctx, reference=reference
@@ -927,15 +935,10 @@ class FakeXero(Generic[ClockT]):
                 raise _refused(outcome, org.tenant_id)
             return str(outcome.record.credit_id)
 
-    def _credit(self, org: Org, credit_id: str) -> Any:
-        found = org.credit(credit_id)
-        if found is None:
-            raise NotFound(
-                f"FakeXero has no prepayment or overpayment {credit_id!r}",
-                status_code=404,
-                tenant_id=org.tenant_id,
-            )
-        return found
+    def _credit(self, org: Org, credit_id: str) -> StoredCredit:
+        return _found(
+            org.credit(credit_id), f"prepayment or overpayment {credit_id!r}", org.tenant_id
+        )
 
     def allocate(
         self,
@@ -994,17 +997,30 @@ class FakeXero(Generic[ClockT]):
         Raises:
             NotFound: No such credit, or no such allocation of it.
         """
+        self._take_back(
+            tenant_id, lambda org: self._credit(org, credit_id), credit_id, allocation_id
+        )
+
+    def _take_back(
+        self,
+        tenant_id: str | None,
+        find: Callable[[Org], StoredCredit | StoredCreditNote],
+        credit_ref: str,
+        allocation_id: str,
+    ) -> None:
+        """Take back one allocation of the credit ``find`` finds (``credit_ref`` as the caller
+        named it), through the rule ``DELETE .../Allocations/{AllocationID}`` applies."""
         with self._lock:
             org = self._org(tenant_id)
-            credit = self._credit(org, credit_id)
+            credit = find(org)
             allocation = org.allocations.get(allocation_id)
-            if allocation is None or allocation.credit_id != credit.credit_id:
-                raise NotFound(
-                    f"FakeXero has no allocation {allocation_id!r} of {credit_id!r}",
-                    status_code=404,
-                    tenant_id=org.tenant_id,
-                )
-            delete_allocation(org, credit, allocation, self._ctx())
+            owned = (
+                allocation
+                if allocation is not None and allocation.credit_id == credit.credit_id
+                else None
+            )
+            what = f"allocation {allocation_id!r} of {credit_ref!r}"
+            delete_allocation(org, credit, _found(owned, what, org.tenant_id), self._ctx())
 
     def delete_payment(self, payment_id: str, tenant_id: str | None = None) -> None:
         """Reverse a payment (its Status becomes DELETED; the invoice is due again).
@@ -1012,28 +1028,26 @@ class FakeXero(Generic[ClockT]):
         A payment that is part of a batch is refused: reverse the batch with
         :meth:`delete_batch_payment`.
         """
-        self._reverse(
+        self._set_status(
             tenant_id,
-            lambda org: org.payments.get(payment_id),
-            f"payment {payment_id!r}",
+            lambda org: _found(org.payments.get(payment_id), f"payment {payment_id!r}", None),
             delete_payment,
+            "DELETED",
         )
 
-    def _reverse(
+    def _set_status(
         self,
         tenant_id: str | None,
-        find: Callable[[Org], Any],
-        what: str,
-        rule: Callable[[Org, Any, Any, Ctx], Outcome],
+        find: Callable[[Org], T],
+        rule: Callable[[Org, T, Any, Ctx], Outcome],
+        status: str,
     ) -> None:
-        """A reversal as a person makes it in Xero: ``Status: DELETED`` through the same
-        rule the HTTP endpoint applies, so the helper and the API can never disagree."""
+        """A status change as a person makes it in Xero (a void, or a reversal's
+        ``Status: DELETED``), through the same rule the HTTP endpoint applies, so the helper
+        and the API can never disagree. ``find`` raises NotFound for a missing record."""
         with self._lock:
             org = self._org(tenant_id)
-            record = find(org)
-            if record is None:
-                raise NotFound(f"FakeXero has no {what}", status_code=404)
-            outcome = rule(org, record, {"Status": "DELETED"}, self._ctx())
+            outcome = rule(org, find(org), {"Status": status}, self._ctx())
             if not outcome.ok:
                 raise _refused(outcome, org.tenant_id)
 
@@ -1070,15 +1084,12 @@ class FakeXero(Generic[ClockT]):
                 raise _refused(outcome, org.tenant_id)
             return str(outcome.record.credit_note_id)
 
-    def _credit_note(self, org: Org, credit_note_id: str) -> Any:
-        found = find_credit_note(org, credit_note_id)
-        if found is None:
-            raise NotFound(
-                f"FakeXero has no credit note {credit_note_id!r} in organisation {org.tenant_id}",
-                status_code=404,
-                tenant_id=org.tenant_id,
-            )
-        return found
+    def _credit_note(self, org: Org, credit_note_id: str) -> StoredCreditNote:
+        return _found(
+            find_credit_note(org, credit_note_id),
+            f"credit note {credit_note_id!r} in organisation {org.tenant_id}",
+            org.tenant_id,
+        )
 
     def void_credit_note(self, credit_note_id: str, tenant_id: str | None = None) -> None:
         """Void a credit note, as ``POST /CreditNotes/{id}`` with ``Status: VOIDED`` does.
@@ -1090,12 +1101,12 @@ class FakeXero(Generic[ClockT]):
             NotFound: No such credit note (by CreditNoteID, or a sales one's number).
             XeroValidationError: Xero would refuse it.
         """
-        with self._lock:
-            org = self._org(tenant_id)
-            note = self._credit_note(org, credit_note_id)
-            outcome = update_credit_note(org, note, {"Status": "VOIDED"}, self._ctx())
-            if not outcome.ok:
-                raise _refused(outcome, org.tenant_id)
+        self._set_status(
+            tenant_id,
+            lambda org: self._credit_note(org, credit_note_id),
+            update_credit_note,
+            "VOIDED",
+        )
 
     def delete_credit_note_allocation(
         self, credit_note_id: str, allocation_id: str, tenant_id: str | None = None
@@ -1110,17 +1121,12 @@ class FakeXero(Generic[ClockT]):
         Raises:
             NotFound: No such credit note, or no such allocation of it.
         """
-        with self._lock:
-            org = self._org(tenant_id)
-            note = self._credit_note(org, credit_note_id)
-            allocation = org.allocations.get(allocation_id)
-            if allocation is None or allocation.credit_id != note.credit_note_id:
-                raise NotFound(
-                    f"FakeXero has no allocation {allocation_id!r} of {credit_note_id!r}",
-                    status_code=404,
-                    tenant_id=org.tenant_id,
-                )
-            delete_credit_note_allocation(org, note, allocation, self._ctx())
+        self._take_back(
+            tenant_id,
+            lambda org: self._credit_note(org, credit_note_id),
+            credit_note_id,
+            allocation_id,
+        )
 
     def void(self, invoice_id: str, tenant_id: str | None = None) -> None:
         """Void an invoice, with Xero's rules (not once payments or credits are allocated).
@@ -1129,20 +1135,17 @@ class FakeXero(Generic[ClockT]):
             NotFound: No such invoice.
             XeroValidationError: Xero would refuse it, with Xero's message.
         """
-        with self._lock:
-            org = self._org(tenant_id)
-            invoice = self._invoice(org, invoice_id)
-            outcome = update_invoice(org, invoice, {"Status": "VOIDED"}, self._ctx())
-            if not outcome.ok:
-                raise _refused(outcome, org.tenant_id)
+        self._set_status(
+            tenant_id, lambda org: self._invoice(org, invoice_id), update_invoice, "VOIDED"
+        )
 
     # --- inspection -------------------------------------------------------------------------------
 
     def invoices(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every stored invoice as Xero's JSON (with lines, unit amounts at 4 dp), oldest first."""
-        with self._lock:
-            org = self._org(tenant_id)
-            return [render_invoice(i, org, unitdp=4) for i in org.invoices.values()]
+        return self._rendered(
+            tenant_id, lambda org: org.invoices, lambda i, org: render_invoice(i, org, unitdp=4)
+        )
 
     def invoice(self, invoice_id: str, tenant_id: str | None = None) -> dict[str, Any]:
         """One stored invoice as Xero's JSON (by InvoiceID, or a sales invoice's number)."""

@@ -29,6 +29,7 @@ __all__ = [
     "StoredContact",
     "StoredCredit",
     "StoredCreditNote",
+    "StoredDocument",
     "StoredInvoice",
     "StoredLine",
     "StoredNote",
@@ -127,10 +128,21 @@ class StoredLine:
 
 
 @attrs.define(kw_only=True)
-class StoredInvoice:
-    """One invoice, its totals and what has been allocated to it."""
+class StoredDocument:
+    """What an invoice and a credit note both are: a document with a contact, dates, a status
+    and lines with their totals (components/schemas/Invoice and CreditNote share these
+    fields, and ``_rules`` applies the same header and line rules to both).
 
-    invoice_id: str
+    Attributes:
+        number: InvoiceNumber or CreditNoteNumber.
+        fully_paid_on: FullyPaidOnDate, once nothing is left due on an invoice, or left to
+            allocate on a credit note.
+        allocation_ids: On an invoice, the prepayments, overpayments and credit notes applied
+            to it; on a credit note, its own allocations; oldest first (in
+            ``Org.allocations``).
+        created_by: The client_id of the app that created it, if one did.
+    """
+
     type: str
     number: str
     contact_id: str
@@ -141,21 +153,34 @@ class StoredInvoice:
     currency_code: str
     currency_rate: Decimal
     reference: str | None
-    url: str | None
-    sent_to_contact: bool
     lines: tuple[StoredLine, ...]
     sub_total: Decimal
     total_tax: Decimal
     total: Decimal
-    total_discount: Decimal
     updated_at: datetime
+    fully_paid_on: _dt.date | None = None
+    allocation_ids: list[str] = attrs.Factory(list)
+    created_by: str | None = None
+
+    @property
+    def has_allocations(self) -> bool:
+        """Whether any of it is allocated: a credit note can then be neither edited nor
+        voided (the fake's rule). An invoice counts its payments too (see
+        :class:`StoredInvoice`)."""
+        return bool(self.allocation_ids)
+
+
+@attrs.define(kw_only=True)
+class StoredInvoice(StoredDocument):
+    """One invoice, its totals and what has been paid or allocated to it."""
+
+    invoice_id: str
+    url: str | None
+    sent_to_contact: bool
+    total_discount: Decimal
     amount_paid: Decimal = ZERO
     amount_credited: Decimal = ZERO
-    fully_paid_on: _dt.date | None = None
     payment_ids: list[str] = attrs.Factory(list)
-    # Prepayments, overpayments and credit notes applied, oldest first (in Org.allocations).
-    allocation_ids: list[str] = attrs.Factory(list)
-    created_by: str | None = None  # the client_id of the app that created it, if one did
 
     @property
     def amount_due(self) -> Decimal:
@@ -256,53 +281,34 @@ CREDIT_NOTE_SIDES: dict[str, str] = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "
 
 
 @attrs.define(kw_only=True)
-class StoredCreditNote:
+class StoredCreditNote(StoredDocument):
     """One credit note (components/schemas/CreditNote): a document with lines and totals, as
     an invoice has, whose Total is credit to allocate to the contact's invoices.
 
     A sales credit note (ACCRECCREDIT) lowers what a customer owes without money moving:
     allocated to an invoice, it counts in that invoice's AmountCredited (spec,
     Invoice.AmountCredited). RemainingCredit is what is left to allocate; a credit note with
-    none left is PAID (spec, CreditNote.Status and FullyPaidOnDate).
+    none left is PAID (spec, CreditNote.Status and FullyPaidOnDate). It has allocations
+    exactly when it has ``allocation_ids``.
 
     Attributes:
         number: CreditNoteNumber; unique among ACCRECCREDIT notes (the fake's rule), and
             ``""`` on a purchase credit note sent without one (the spec's example).
         allocated: What its allocations add up to.
-        allocation_ids: Its allocations (in ``Org.allocations``), oldest first.
-        created_by: The client_id of the app that created it, if one did.
     """
 
     credit_note_id: str
-    type: str
-    number: str
-    contact_id: str
-    date: _dt.date
-    due_date: _dt.date | None
-    status: str
-    line_amount_types: LineAmountTypes
-    currency_code: str
-    currency_rate: Decimal
-    reference: str | None
-    lines: tuple[StoredLine, ...]
-    sub_total: Decimal
-    total_tax: Decimal
-    total: Decimal
-    updated_at: datetime
     allocated: Decimal = ZERO
-    fully_paid_on: _dt.date | None = None
-    allocation_ids: list[str] = attrs.Factory(list)
-    created_by: str | None = None
+
+    @property
+    def credit_id(self) -> str:
+        """Its CreditNoteID, as its allocations name it (``StoredAllocation.credit_id``)."""
+        return self.credit_note_id
 
     @property
     def remaining(self) -> Decimal:
         """RemainingCredit: the Total less what is allocated."""
         return self.total - self.allocated
-
-    @property
-    def has_allocations(self) -> bool:
-        """Whether any of it is allocated (then it can't be edited or voided)."""
-        return bool(self.allocation_ids)
 
     @property
     def invoice_type(self) -> str:

@@ -24,7 +24,6 @@ from bms_xero.mapping.wire import decode_json
 from bms_xero.testing._api import (
     FakeRequest,
     Reply,
-    _echo,
     _elements,
     _list_reply,
     _not_allowed,
@@ -32,7 +31,8 @@ from bms_xero.testing._api import (
     _not_implemented,
     _post_data_invalid,
     error_reply,
-    json_reply,
+    records_reply,
+    validation_failed,
 )
 from bms_xero.testing._model import (
     Org,
@@ -43,7 +43,6 @@ from bms_xero.testing._model import (
     StoredNote,
 )
 from bms_xero.testing._query import PageAsked, normal_guid
-from bms_xero.testing._render import envelope
 from bms_xero.testing._rules import Ctx, Outcome, mark_sent, update_contact
 
 __all__ = [
@@ -298,10 +297,7 @@ def _online_invoice(org: Org, call: FakeRequest, invoice: StoredInvoice, ctx: Ct
     outcome = online_invoice_url(org, invoice)
     if not outcome.ok:
         return _refusal(invoice, outcome)
-    items = [{"OnlineInvoiceUrl": outcome.record}]
-    return json_reply(
-        200, envelope("OnlineInvoices", items, response_id=ctx.ids.guid(), now=ctx.now)
-    )
+    return records_reply("OnlineInvoices", [{"OnlineInvoiceUrl": outcome.record}], ctx)
 
 
 def _email(org: Org, call: FakeRequest, invoice: StoredInvoice, ctx: Ctx) -> Reply:
@@ -336,8 +332,7 @@ def _history(org: Org, call: FakeRequest, invoice: StoredInvoice, ctx: Ctx) -> R
     """
     if call.method == "GET":
         items = [render_note(n) for n in org.notes.get(invoice.invoice_id, [])]
-        body = envelope("HistoryRecords", items, response_id=ctx.ids.guid(), now=ctx.now)
-        return json_reply(200, body)
+        return records_reply("HistoryRecords", items, ctx)
     if call.method != "PUT":
         return _not_allowed(call)
     elements = _elements(call, "HistoryRecords")
@@ -345,13 +340,10 @@ def _history(org: Org, call: FakeRequest, invoice: StoredInvoice, ctx: Ctx) -> R
         return elements
     outcomes = [add_note(org, invoice, el, ctx) for el in elements]
     if any(not o.ok for o in outcomes):
-        failed = [
-            _echo(el, o, flag=None) for el, o in zip(elements, outcomes, strict=True) if not o.ok
-        ]
-        return error_reply(400, "A validation exception occurred", elements=failed)
-    items = [render_note(o.record, created=True) for o in outcomes]
-    body = envelope("HistoryRecords", items, response_id=ctx.ids.guid(), now=ctx.now)
-    return json_reply(200, body)
+        return validation_failed(elements, outcomes, flag=None)
+    return records_reply(
+        "HistoryRecords", [render_note(o.record, created=True) for o in outcomes], ctx
+    )
 
 
 def _refusal(invoice: StoredInvoice, outcome: Outcome) -> Reply:

@@ -22,6 +22,7 @@ from bms_xero.testing._model import (
     StoredContact,
     StoredCredit,
     StoredCreditNote,
+    StoredDocument,
     StoredInvoice,
     StoredLine,
     StoredPayment,
@@ -116,22 +117,27 @@ def _payment_ref(payment: StoredPayment) -> dict[str, Any]:
     }
 
 
-def _applied_credit_notes(invoice: StoredInvoice, org: Org) -> list[dict[str, Any]]:
-    """The invoice's ``CreditNotes``: one entry per credit note applied to it, in the order
-    first applied, ``AppliedAmount`` being what that note's allocations to this invoice add
-    up to (spec, CreditNote.AppliedAmount); Total, RemainingCredit and Status are the whole
-    note's. The SDK's decoder reads CreditNoteID, AppliedAmount, Date and CreditNoteNumber
-    (``bms_xero.mapping.wire._credits``)."""
+def _applied(invoice: StoredInvoice, org: Org) -> dict[str, Decimal]:
+    """What each prepayment, overpayment or credit note applied to the invoice adds up to
+    there (its ``AppliedAmount``), by its id, in the order first applied."""
     applied: dict[str, Decimal] = {}
     for allocation_id in invoice.allocation_ids:
         allocation = org.allocations[allocation_id]
-        if allocation.credit_id in org.credit_notes:
-            applied[allocation.credit_id] = (
-                applied.get(allocation.credit_id, ZERO) + allocation.amount
-            )
+        applied[allocation.credit_id] = applied.get(allocation.credit_id, ZERO) + allocation.amount
+    return applied
+
+
+def _applied_credit_notes(applied: dict[str, Decimal], org: Org) -> list[dict[str, Any]]:
+    """The invoice's ``CreditNotes`` (``applied`` as :func:`_applied` gives it): one entry
+    per credit note applied to it, in the order first applied, ``AppliedAmount`` being what
+    that note's allocations to this invoice add up to (spec, CreditNote.AppliedAmount);
+    Total, RemainingCredit and Status are the whole note's. The SDK's decoder reads
+    CreditNoteID, AppliedAmount, Date and CreditNoteNumber (``bms_xero.mapping.wire._credits``)."""
     out = []
     for note_id, amount in applied.items():
-        note = org.credit_notes[note_id]
+        note = org.credit_notes.get(note_id)
+        if note is None:
+            continue
         out.append(
             {
                 "CreditNoteID": note.credit_note_id,
@@ -149,13 +155,10 @@ def _applied_credit_notes(invoice: StoredInvoice, org: Org) -> list[dict[str, An
     return out
 
 
-def _applied_credits(invoice: StoredInvoice, org: Org, kind: str) -> list[dict[str, Any]]:
-    """The invoice's ``Prepayments`` or ``Overpayments``: one entry per credit applied to it,
-    ``AppliedAmount`` being what that credit's allocations to this invoice add up to."""
-    applied: dict[str, Decimal] = {}
-    for allocation_id in invoice.allocation_ids:
-        allocation = org.allocations[allocation_id]
-        applied[allocation.credit_id] = applied.get(allocation.credit_id, ZERO) + allocation.amount
+def _applied_credits(applied: dict[str, Decimal], org: Org, kind: str) -> list[dict[str, Any]]:
+    """The invoice's ``Prepayments`` or ``Overpayments`` (``applied`` as :func:`_applied`
+    gives it): one entry per credit applied to it, ``AppliedAmount`` being what that
+    credit's allocations to this invoice add up to."""
     out = []
     for credit_id, amount in applied.items():
         credit = org.credit(credit_id)
@@ -232,29 +235,42 @@ def render_credit_note(
         "Allocations": [render_allocation(org.allocations[a], org) for a in note.allocation_ids],
         "HasAttachments": False,
         "HasErrors": False,
-        "Contact": _contact_ref(org, note.contact_id),
-        "DateString": date_string(note.date),
-        "Date": format_ms_date(note.date),
     }
-    if note.due_date is not None:
-        out["DueDateString"] = date_string(note.due_date)
-        out["DueDate"] = format_ms_date(note.due_date)
-    out["Status"] = note.status
-    out["LineAmountTypes"] = note.line_amount_types.value
-    if lines:
-        out["LineItems"] = [render_line(line, unitdp) for line in note.lines]
-    out.update(
-        {
-            "SubTotal": note.sub_total,
-            "TotalTax": note.total_tax,
-            "Total": note.total,
-            "UpdatedDateUTC": format_ms_datetime(note.updated_at),
-            "CurrencyCode": note.currency_code,
-        }
-    )
-    if note.fully_paid_on is not None:
-        out["FullyPaidOnDate"] = format_ms_date(note.fully_paid_on)
+    _put_document(out, note, org, unitdp=unitdp, lines=lines)
     return out
+
+
+def _put_document(
+    out: dict[str, Any],
+    doc: StoredDocument,
+    org: Org,
+    *,
+    unitdp: int,
+    lines: bool,
+    total_discount: Decimal | None = None,
+) -> None:
+    """Write the fields an invoice and a credit note both show, Contact to FullyPaidOnDate,
+    in one order for both (a credit note's is the spec's getCreditNotes example's). An
+    invoice's TotalDiscount, shown only when it has one, comes after its Total."""
+    out["Contact"] = _contact_ref(org, doc.contact_id)
+    out["DateString"] = date_string(doc.date)
+    out["Date"] = format_ms_date(doc.date)
+    if doc.due_date is not None:
+        out["DueDateString"] = date_string(doc.due_date)
+        out["DueDate"] = format_ms_date(doc.due_date)
+    out["Status"] = doc.status
+    out["LineAmountTypes"] = doc.line_amount_types.value
+    if lines:
+        out["LineItems"] = [render_line(line, unitdp) for line in doc.lines]
+    out["SubTotal"] = doc.sub_total
+    out["TotalTax"] = doc.total_tax
+    out["Total"] = doc.total
+    if total_discount:
+        out["TotalDiscount"] = total_discount
+    out["UpdatedDateUTC"] = format_ms_datetime(doc.updated_at)
+    out["CurrencyCode"] = doc.currency_code
+    if doc.fully_paid_on is not None:
+        out["FullyPaidOnDate"] = format_ms_date(doc.fully_paid_on)
 
 
 def render_credit(credit: StoredCredit, org: Org) -> dict[str, Any]:
@@ -308,9 +324,10 @@ def render_invoice(
         "InvoiceNumber": invoice.number,
         "Reference": invoice.reference or "",
     }
+    applied = {} if summary else _applied(invoice, org)
     if not summary:
-        out["Prepayments"] = _applied_credits(invoice, org, "Prepayment")
-        out["Overpayments"] = _applied_credits(invoice, org, "Overpayment")
+        out["Prepayments"] = _applied_credits(applied, org, "Prepayment")
+        out["Overpayments"] = _applied_credits(applied, org, "Overpayment")
     out.update(
         {
             "AmountDue": invoice.amount_due,
@@ -321,31 +338,16 @@ def render_invoice(
             "IsDiscounted": invoice.total_discount != 0,
             "HasAttachments": False,
             "HasErrors": False,
-            "Contact": _contact_ref(org, invoice.contact_id),
-            "DateString": date_string(invoice.date),
-            "Date": format_ms_date(invoice.date),
         }
     )
-    if invoice.due_date is not None:
-        out["DueDateString"] = date_string(invoice.due_date)
-        out["DueDate"] = format_ms_date(invoice.due_date)
-    out["Status"] = invoice.status
-    out["LineAmountTypes"] = invoice.line_amount_types.value
-    if lines and not summary:
-        out["LineItems"] = [render_line(line, unitdp) for line in invoice.lines]
-    out.update(
-        {
-            "SubTotal": invoice.sub_total,
-            "TotalTax": invoice.total_tax,
-            "Total": invoice.total,
-        }
+    _put_document(
+        out,
+        invoice,
+        org,
+        unitdp=unitdp,
+        lines=lines and not summary,
+        total_discount=invoice.total_discount,
     )
-    if invoice.total_discount:
-        out["TotalDiscount"] = invoice.total_discount
-    out["UpdatedDateUTC"] = format_ms_datetime(invoice.updated_at)
-    out["CurrencyCode"] = invoice.currency_code
-    if invoice.fully_paid_on is not None:
-        out["FullyPaidOnDate"] = format_ms_date(invoice.fully_paid_on)
     _put(out, "Url", invoice.url)
     if not summary:
         out["Payments"] = [
@@ -353,7 +355,7 @@ def render_invoice(
             for pid in invoice.payment_ids
             if org.payments[pid].status == "AUTHORISED"
         ]
-        out["CreditNotes"] = _applied_credit_notes(invoice, org)
+        out["CreditNotes"] = _applied_credit_notes(applied, org)
     return out
 
 

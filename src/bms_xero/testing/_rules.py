@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -44,6 +44,7 @@ from bms_xero.testing._model import (
     StoredContact,
     StoredCredit,
     StoredCreditNote,
+    StoredDocument,
     StoredInvoice,
     StoredLine,
     StoredPayment,
@@ -56,14 +57,12 @@ __all__ = [
     "add_credit",
     "add_credit_note",
     "allocate_credit",
-    "allocate_credit_note",
     "batch_pay_invoices",
     "create_contact",
     "create_credit_note",
     "create_invoice",
     "delete_allocation",
     "delete_batch_payment",
-    "delete_credit_note_allocation",
     "delete_payment",
     "find_credit_note",
     "mark_sent",
@@ -552,32 +551,31 @@ def _commit_contact(org: Org, ref: str | _NewContact, ctx: Ctx) -> str:
     return contact.contact_id
 
 
-# --- invoices -------------------------------------------------------------------------------
+# --- invoices and credit notes ----------------------------------------------------------------
+# A credit note is a document with lines, as an invoice is, and the fake applies one set of
+# header and line rules to both (:func:`_draft`); a :class:`_Kind` holds what differs between
+# them only in names and words, and the rules that differ in substance are said where they do.
 
 
 @attrs.frozen(kw_only=True)
 class _Draft:
-    """An invoice that passed every check, not yet stored. Create and update both build one
-    with :func:`_draft`, so the same rules apply to both, and the commit can't fail half-way.
+    """An invoice or credit note that passed every check, not yet stored. Create and update
+    both build one with :func:`_draft`, so the same rules apply to both, and the commit can't
+    fail half-way.
+
+    Attributes:
+        type: Its Type (checked, and never changed by an update).
+        number: The number sent or kept; ``None`` on a create that sent none (one is
+            generated when it is stored).
+        contact: Its contact, or one to create once it is stored (:func:`_commit_contact`).
+        fields: Everything else the write sets, by the stored record's attribute names:
+            Date to the totals, and an invoice's Url, SentToContact and TotalDiscount.
     """
 
     type: str
     number: str | None
     contact: str | _NewContact
-    date: _dt.date
-    due_date: _dt.date | None
-    status: str
-    line_amount_types: LineAmountTypes
-    currency_code: str
-    currency_rate: Decimal
-    reference: str | None
-    url: str | None
-    sent_to_contact: bool
-    lines: tuple[StoredLine, ...]
-    sub_total: Decimal
-    total_tax: Decimal
-    total: Decimal
-    total_discount: Decimal
+    fields: Mapping[str, Any]
 
 
 def _line(
@@ -772,7 +770,7 @@ def _line(
 def _lines(
     org: Org,
     raw_lines: Any,
-    base: StoredInvoice | StoredCreditNote | None,
+    base: StoredDocument | None,
     *,
     invoice_type: str,
     status: str,
@@ -892,48 +890,154 @@ def _totals(
     return amounts, tax, amounts + tax
 
 
+def _unsubscribed(org: Org, currency: str, stored: str | None) -> bool:
+    """Whether ``currency`` is one the organisation has not enabled (GET /Currencies), and
+    not the stored document's own (which stays usable: the fake never disables one)."""
+    return currency != stored and not org.has_currency(currency)
+
+
+def _archived_contact_refused(
+    org: Org,
+    contact: str | _NewContact | None,
+    stored_contact: str | None,
+    stored_status: str | None,
+    status: str,
+) -> bool:
+    """Whether Xero's archived-contact refusal applies: ``contact`` is an existing contact
+    that is ARCHIVED (merged contacts are too), and the write creates a document for it,
+    moves one to it, or (the fake's reading of "before creating new invoices") approves one
+    of its drafts. Anything else on a stored document of an archived contact (a void, a
+    payment, an edit) goes on, as Xero keeps such documents usable."""
+    if not isinstance(contact, str) or org.contacts[contact].status != "ARCHIVED":
+        return False
+    if stored_contact is None or contact != stored_contact:
+        return True
+    return status != stored_status and status in ("SUBMITTED", "AUTHORISED")
+
+
+def _pick(el: Mapping[str, Any], key: str, current: Any) -> Any:
+    """``el[key]``, or ``current`` when it is not sent. A null is "not sent", as a field left
+    out is: Xero's readers cannot tell them apart (and xero-python writes neither). So
+    ``"Status": null`` keeps the stored status."""
+    value = el.get(key)
+    return current if value is None else value
+
+
+_D = TypeVar("_D", bound=StoredDocument)
+
+
+@attrs.frozen(kw_only=True)
+class _Kind(Generic[_D]):
+    """What differs between invoices and credit notes where their rules are otherwise the
+    same: their names, where they are stored, and the words of their refusals (Xero's own
+    for invoices; the fake's for credit notes wherever Xero's name an invoice). The rules
+    that differ are flags and functions here, each said where it is used.
+
+    Attributes:
+        types: The Types the fake stores.
+        typed: The Type the later checks take, from the Type sent (``None`` when none was).
+        line_type: The invoice Type whose line rules its lines follow (revenue tax rates and
+            discounts for ACCREC).
+        sales_type: The Type whose numbers are unique, and matched by ``POST``.
+        id_field, number_field: The element's id and number fields.
+        records, numbers, id_of, store: The organisation's records of this kind, its index of
+            sales numbers, a record's id, and how a new or changed record is saved (with the
+            number it had before, so a renumbering frees it).
+        not_changes: What an update may carry besides the change it makes (see
+            :func:`_others`).
+        lock: The refusal, if any, of an update to a record with something allocated, from
+            its status, the status sent and whether anything would change.
+        create, update: The public create and update (``POST`` goes to one of them).
+        due_required: Whether AUTHORISED needs a DueDate.
+        discounts: Whether lines may carry discounts.
+        sends: Whether it has Url and SentToContact.
+    """
+
+    types: Collection[str]
+    typed: Callable[[str | None], str]
+    line_type: Callable[[str], str]
+    sales_type: str
+    id_field: str
+    number_field: str
+    records: Callable[[Org], Mapping[str, _D]]
+    numbers: Callable[[Org], Mapping[str, str]]
+    id_of: Callable[[_D], str]
+    store: Callable[[Org, _D, str | None], None]
+    not_changes: frozenset[str]
+    lock: Callable[[str, Any, bool], str | None]
+    create: Callable[[Org, Any, Ctx], Outcome]
+    update: Callable[[Org, _D, Any, Ctx], Outcome]
+    due_required: bool
+    discounts: bool
+    sends: bool
+    type_change: str
+    bad_type: str
+    long_number: str
+    duplicate_number: str
+    bad_status: str
+    creation_status: str
+    not_valid_status: str
+    not_found: str
+
+
 def _draft(
-    org: Org, el: Mapping[str, Any], base: StoredInvoice | None, ctx: Ctx
+    org: Org, el: Mapping[str, Any], base: _D | None, ctx: Ctx, kind: _Kind[_D]
 ) -> _Draft | _Problems:
-    """The invoice ``el`` describes (over ``base`` for an update), or what is wrong with it.
+    """The invoice or credit note ``el`` describes (over ``base`` for an update), or what is
+    wrong with it.
 
     On an update every field the element leaves out keeps its stored value, so even a
     status-only POST re-validates what stays (see :func:`_check_kept`). A missing Type is taken
     as ACCREC and an unreadable LineAmountTypes as Exclusive, so that the later checks still
     run and report their own problems. Status transitions are judged by :func:`_status_problem`;
-    here a status only has to exist and, on a create, be one a new invoice may have.
+    here a status only has to exist and, on a create, be one a new document may have.
+
+    A credit note follows the invoice's rules wherever the spec gives it the same field
+    (Contact, archived contacts included, Date, Status, LineAmountTypes, CurrencyCode and the
+    currencies enabled, CurrencyRate, Reference), and its lines are checked and priced by
+    exactly the invoice's per-line rules (:func:`_lines`, xero-api.md section 5): a sales
+    credit note's lines as a sales invoice's (revenue tax rates), a purchase one's as a
+    bill's. What differs:
+
+    - Type is ACCRECCREDIT or ACCPAYCREDIT (spec, CreditNote.Type), required on create and
+      never changed (the fake's rule, as for invoices); an unreadable one is checked on as
+      ACCRECCREDIT.
+    - CreditNoteNumber is generated when missing on a sales credit note (spec,
+      CreditNote.CreditNoteNumber), and unique among sales credit notes: the fake's rule,
+      unconfirmed, taken from invoices' ``Invoice # must be unique.``; voided and deleted
+      notes keep theirs.
+    - No DueDate is required, even when AUTHORISED (the spec marks none required; the
+      invoice rule comes from a report about invoices only).
+    - No discounts (see :func:`_undiscounted`), and no Url or SentToContact.
     """
     problems = _Problems()
 
-    def pick(key: str, current: Any) -> Any:
-        # A null is "not sent", as a field left out is: Xero's readers cannot tell them apart
-        # (and xero-python writes neither). So "Status": null keeps the stored status.
-        value = el.get(key)
-        return current if value is None else value
-
-    # Only ACCREC and ACCPAY are stored. A type change is refused: numbering, discounts and
-    # tax rules all depend on the type (Xero's behaviour is unconfirmed).
-    invoice_type = _text(pick("Type", base.type if base else None))
-    if not invoice_type:
+    # Only ACCREC and ACCPAY invoices (and ACCRECCREDIT and ACCPAYCREDIT notes) are stored. A
+    # type change is refused: numbering, discounts and tax rules all depend on the type
+    # (Xero's behaviour is unconfirmed).
+    sent_type = _text(_pick(el, "Type", base.type if base else None))
+    if not sent_type:
         problems.add(FAKE["no_type"])
-    elif base is not None and invoice_type != base.type:
-        problems.add(FAKE["type_change"])
-    elif invoice_type not in ("ACCREC", "ACCPAY"):
-        problems.add(FAKE["bad_type"].format(value=invoice_type))
-    invoice_type = _CANONICAL.get(invoice_type or "ACCREC", invoice_type or "ACCREC")
+    elif base is not None and sent_type != base.type:
+        problems.add(kind.type_change)
+    elif sent_type not in kind.types:
+        problems.add(kind.bad_type.format(value=sent_type))
+    doc_type = kind.typed(sent_type)
+    line_type = kind.line_type(doc_type)
 
     # Spec, Invoice.InvoiceNumber: at most 255 characters, unique for ACCREC only (bills carry
-    # suppliers' numbers). A blank number keeps the stored one, or is generated on create.
-    # org.numbers keeps the numbers of VOIDED and DELETED invoices too: a voided invoice keeps
-    # its number (section 3), and whether deleting frees one is unconfirmed.
-    number = _text(el.get("InvoiceNumber"))
+    # suppliers' numbers); CreditNoteNumber likewise. A blank number keeps the stored one, or
+    # is generated on create. The numbers index keeps the numbers of VOIDED and DELETED
+    # documents too: a voided invoice keeps its number (section 3), and whether deleting
+    # frees one is unconfirmed.
+    number = _text(el.get(kind.number_field))
     number = number.strip() if number else (base.number if base else None)
     if number is not None and len(number) > 255:
-        problems.add(FAKE["long_number"])
-    if number and invoice_type == "ACCREC":
-        holder = org.numbers.get(number)
-        if holder is not None and (base is None or holder != base.invoice_id):
-            problems.add(XERO["duplicate_number"])
+        problems.add(kind.long_number)
+    if number and doc_type == kind.sales_type:
+        holder = kind.numbers(org).get(number)
+        if holder is not None and (base is None or holder != kind.id_of(base)):
+            problems.add(kind.duplicate_number.format(number=number))
 
     contact: str | _NewContact | None
     if el.get("Contact") is not None or base is None:
@@ -941,44 +1045,46 @@ def _draft(
     else:
         contact = base.contact_id
 
-    # A missing Date keeps the stored one or, on create, is today (spec, Invoice.Date); so
-    # Xero's "The Date field must be specified." is never produced here.
-    invoice_date = _date(el.get("Date"), "Date", problems)
-    if invoice_date is None:
-        invoice_date = base.date if base is not None else ctx.today
+    # A missing Date keeps the stored one or, on create, is today (spec, Invoice.Date and
+    # CreditNote.Date); so Xero's "The Date field must be specified." is never produced here.
+    doc_date = _date(el.get("Date"), "Date", problems)
+    if doc_date is None:
+        doc_date = base.date if base is not None else ctx.today
     due_date = (
         _date(el.get("DueDate"), "DueDate", problems)
         if el.get("DueDate") is not None
         else (base.due_date if base else None)
     )
 
-    status = _text(pick("Status", base.status if base else "DRAFT")) or (
+    status = _text(_pick(el, "Status", base.status if base else "DRAFT")) or (
         base.status if base else "DRAFT"
     )
     status = _CANONICAL.get(status, status)
-    if status not in STATUSES:
-        problems.add(FAKE["bad_status"].format(value=status))
+    if status not in STATUSES:  # CreditNote.Status has the invoice's six values
+        problems.add(kind.bad_status.format(value=status))
     elif base is None and status not in _CREATABLE:
-        problems.add(XERO["creation_status"])
-    # AUTHORISED needs a DueDate (xeroizer #395; payment terms are not known to fill it,
-    # xero-python #78). An unreadable one already has its message: not also "missing".
+        problems.add(kind.creation_status)
+    # An AUTHORISED invoice needs a DueDate (xeroizer #395; payment terms are not known to
+    # fill it, xero-python #78); a credit note does not. An unreadable one already has its
+    # message: not also "missing".
     due_unreadable = due_date is None and el.get("DueDate") not in (None, "")
-    if status == "AUTHORISED" and due_date is None and not due_unreadable:
+    if kind.due_required and status == "AUTHORISED" and due_date is None and not due_unreadable:
         problems.add(XERO["no_due_date"])
+    # Xero's message names credit notes as well as invoices.
     if _archived_contact_refused(
         org, contact, base.contact_id if base else None, base.status if base else None, status
     ):
         problems.add(XERO["archived_contact"])
 
     # Exclusive is Xero's default (section 3).
-    raw_types = pick("LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
+    raw_types = _pick(el, "LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
     try:
         amount_types = LineAmountTypes(raw_types)
     except ValueError:
         problems.add(FAKE["bad_amount_types"].format(value=raw_types))
         amount_types = LineAmountTypes.EXCLUSIVE
 
-    currency = _text(pick("CurrencyCode", base.currency_code if base else org.base_currency))
+    currency = _text(_pick(el, "CurrencyCode", base.currency_code if base else org.base_currency))
     if currency == org.base_currency:  # share the organisation's string
         currency = org.base_currency
     if not currency or not _CURRENCY.fullmatch(currency):
@@ -986,49 +1092,53 @@ def _draft(
     elif _unsubscribed(org, currency, base.currency_code if base else None):
         problems.add(XERO["unsubscribed_currency"].format(code=currency))
     rate = _number(
-        pick("CurrencyRate", base.currency_rate if base else None), "CurrencyRate", problems
+        _pick(el, "CurrencyRate", base.currency_rate if base else None), "CurrencyRate", problems
     )
-    # The rule that a Url must not contain "xero" is unconfirmed and not applied.
-    url = _text(pick("Url", base.url if base else None)) or None
-    if url and (len(url) > 2000 or not _URL.fullmatch(url)):
-        problems.add(FAKE["bad_url"])
-    sent_value = _boolean(el.get("SentToContact"), "SentToContact", problems)
-    sent = (base.sent_to_contact if base else False) if sent_value is None else sent_value
-    if sent and status not in _APPROVED:
-        problems.add(FAKE["not_approved_sent"])
+    invoice = base if isinstance(base, StoredInvoice) else None
+    fields: dict[str, Any] = {}
+    if kind.sends:
+        # The rule that a Url must not contain "xero" is unconfirmed and not applied.
+        url = _text(_pick(el, "Url", invoice.url if invoice else None)) or None
+        if url and (len(url) > 2000 or not _URL.fullmatch(url)):
+            problems.add(FAKE["bad_url"])
+        sent_value = _boolean(el.get("SentToContact"), "SentToContact", problems)
+        sent = (invoice.sent_to_contact if invoice else False) if sent_value is None else sent_value
+        if sent and status not in _APPROVED:
+            problems.add(FAKE["not_approved_sent"])
+        fields.update(url=url, sent_to_contact=sent)
 
     # On an update, leaving LineItems out keeps the lines (a void or an approval need not
-    # resend them); sending it replaces them.
-    if el.get("LineItems") is not None or base is None:
-        if el.get("LineItems") is None:
+    # resend them); sending it replaces them. A credit note's discounts are refused first.
+    raw_lines = el.get("LineItems")
+    if not kind.discounts:
+        raw_lines = _undiscounted(raw_lines, problems)
+    if raw_lines is not None or base is None:
+        if raw_lines is None:
             problems.add(XERO["no_lines"])
             lines: tuple[StoredLine, ...] = ()
             discount = ZERO
         else:
             lines, discount = _lines(
                 org,
-                el["LineItems"],
+                raw_lines,
                 base,
-                invoice_type=invoice_type,
+                invoice_type=line_type,
                 status=status,
                 amount_types=amount_types,
                 ctx=ctx,
                 problems=problems,
             )
     else:
-        lines, discount = base.lines, base.total_discount
+        lines, discount = base.lines, (invoice.total_discount if invoice else ZERO)
         if amount_types is not base.line_amount_types:
             lines = _retax(lines, org, amount_types)
         if status != base.status and status in ("SUBMITTED", "AUTHORISED"):
-            _check_kept(org, lines, invoice_type, problems)
+            _check_kept(org, lines, line_type, problems)
     if problems or contact is None:
         return problems
     sub_total, total_tax, total = _totals(lines, amount_types)
-    return _Draft(
-        type=invoice_type,
-        number=number,
-        contact=contact,
-        date=invoice_date,
+    fields.update(
+        date=doc_date,
         due_date=due_date,
         status=status,
         line_amount_types=amount_types,
@@ -1036,15 +1146,166 @@ def _draft(
         # Without a rate Xero uses the XE.com day rate (spec, Invoice.CurrencyRate); the fake
         # has no rates, so it uses 1, and a rate of 0 or less counts as none.
         currency_rate=rate if rate is not None and rate > 0 else _ONE,
-        reference=_text(pick("Reference", base.reference if base else None)) or None,
-        url=url,
-        sent_to_contact=sent,
+        reference=_text(_pick(el, "Reference", base.reference if base else None)) or None,
         lines=lines,
         sub_total=sub_total,
         total_tax=total_tax,
         total=total,
-        total_discount=discount or ZERO,
     )
+    if kind.discounts:
+        fields["total_discount"] = discount or ZERO
+    return _Draft(type=doc_type, number=number, contact=contact, fields=fields)
+
+
+def _written(org: Org, draft: _Draft, ctx: Ctx) -> dict[str, Any]:
+    """What storing ``draft`` sets besides the record's id, Type, number and stamps: its
+    fields and its contact, a planned contact being created now that nothing can refuse."""
+    return {"contact_id": _commit_contact(org, draft.contact, ctx), **draft.fields}
+
+
+# What a draft holds that follows from its lines (and LineAmountTypes).
+_DERIVED = frozenset({"sub_total", "total_tax", "total", "total_discount"})
+
+
+def _same(doc: StoredDocument, draft: _Draft) -> bool:
+    """Whether storing the draft would change nothing.
+
+    Such an update is a no-op: nothing stored, UpdatedDateUTC left alone, so a repeated push
+    is not a change to If-Modified-Since readers, and an invoice with payments can be resent
+    unchanged without meeting the allocation lock. Whether Xero bumps UpdatedDateUTC on such
+    an update is unconfirmed. Type can't change and the totals follow from the lines.
+    """
+    return (
+        doc.number == draft.number
+        and doc.contact_id == draft.contact
+        and all(
+            getattr(doc, key) == value for key, value in draft.fields.items() if key not in _DERIVED
+        )
+    )
+
+
+def _status_problem(doc: _D, el: Mapping[str, Any], changes: bool, kind: _Kind[_D]) -> str | None:
+    """The refusal of this update on status or allocation grounds, if any.
+
+    ``changes`` says whether the update would change anything (an invalid edit counts). In
+    order:
+
+    - VOIDED and DELETED are final: nothing changes them (Xero-NetStandard #79). Sending
+      an unchanged document its own status (a retried void) changes nothing, and passes.
+    - With anything allocated, ``kind.lock`` decides (:func:`_invoice_lock`,
+      :func:`_note_lock`).
+    - PAID is never sent; it comes from payments and credits (section 3).
+    - Otherwise, the transitions relayed from Xero support (xeroizer #48). Xero documents no
+      rules for credit notes; the fake applies the invoice's, in its own words.
+    """
+    current = doc.status
+    requested = el.get("Status")  # null is not sent (see _pick)
+    if current in ("VOIDED", "DELETED"):
+        if requested in (None, current) and not changes:
+            return None
+        return kind.not_valid_status
+    if requested is not None and requested not in STATUSES:
+        return kind.bad_status.format(value=requested)
+    if doc.has_allocations:
+        return kind.lock(current, requested, changes)
+    if requested == "PAID" and current != "PAID":
+        return kind.not_valid_status
+    if requested is not None and requested not in _TRANSITIONS.get(current, frozenset()):
+        return kind.not_valid_status
+    return None
+
+
+def _update(org: Org, doc: _D, el: Mapping[str, Any], ctx: Ctx, kind: _Kind[_D]) -> Outcome:
+    """Change one invoice or credit note (see :func:`update_invoice`).
+
+    Voids and deletes are status updates (Xero staff, Xero-NetStandard #79). A bare void or
+    delete is judged on status alone, so a document whose account has since been archived
+    can still be voided. Any other update is validated in full by :func:`_draft`, and a
+    status or allocation refusal wins over the field problems: a locked document answers
+    with the lock. A no-op stores nothing (see :func:`_same`).
+    """
+    requested = el.get("Status")
+    if requested in ("VOIDED", "DELETED") and not _others(el, kind.not_changes):
+        # Voiding or deleting is a status change only; lines are not re-checked. Voiding a
+        # voided document (or deleting a deleted one) is a retry: a no-op that succeeds.
+        if requested == doc.status:
+            return Outcome(doc, changed=False)
+        problem = _status_problem(doc, el, True, kind)
+        if problem is not None:
+            return _rejected([problem])
+        doc.status = requested
+        doc.updated_at = org.touch(ctx.now)
+        kind.store(org, doc, None)
+        return Outcome(doc)
+    draft = _draft(org, el, doc, ctx, kind)
+    # An invalid edit counts as a change, so a locked document reports its lock, not the edit.
+    changes = not isinstance(draft, _Problems) and not _same(doc, draft)
+    problem = _status_problem(doc, el, changes or isinstance(draft, _Problems), kind)
+    if problem is not None:
+        return _rejected([problem])
+    if isinstance(draft, _Problems):
+        return _rejected(draft.messages, draft.lines)
+    if not changes:
+        return Outcome(doc, changed=False)
+    old_number = doc.number  # so a renumbering frees the old number in the numbers index
+    doc.number = draft.number or doc.number
+    for key, value in _written(org, draft, ctx).items():
+        setattr(doc, key, value)
+    doc.updated_at = org.touch(ctx.now)
+    kind.store(org, doc, old_number)
+    return Outcome(doc)
+
+
+def _upsert(org: Org, el: Any, ctx: Ctx, kind: _Kind[_D]) -> Outcome:
+    """``POST``: update the record matched by its id or (a sales one) its number, else create.
+
+    Xero's POST creates or updates, matching by InvoiceID or InvoiceNumber (xero-api.md
+    section 1); that is why the SDK creates only with PUT, as a number already in Xero would
+    be silently updated. An unknown id is an element error, not a new record (Xero staff,
+    section 14). Only a sales document is matched by number; no Type counts as a sales one.
+    """
+    if not isinstance(el, Mapping):
+        return _rejected([FAKE["not_object"]])
+    doc_id = el.get(kind.id_field)
+    if doc_id:
+        found = kind.records(org).get(normal_guid(str(doc_id)))
+        if found is None:
+            return _rejected([kind.not_found.format(id=doc_id)])
+        return kind.update(org, found, el, ctx)
+    number = _text(el.get(kind.number_field))
+    if number and el.get("Type", kind.sales_type) == kind.sales_type:
+        matched = kind.numbers(org).get(number.strip())
+        if matched is not None:
+            return kind.update(org, kind.records(org)[matched], el, ctx)
+    return kind.create(org, el, ctx)
+
+
+# What an update may carry besides the change it makes: identifying fields and Status; Type
+# (clients resend it with a void, and it can't change anyway); and read-only flags SDKs send
+# back from their models (xero-python sends HasAttachments: false with every Invoice).
+_READ_ONLY = frozenset(
+    {
+        "Status",
+        "Type",
+        "HasAttachments",
+        "HasErrors",
+        "StatusAttributeString",
+        "ValidationErrors",
+        "Warnings",
+    }
+)
+_NOT_CHANGES = _READ_ONLY | {"InvoiceID", "InvoiceNumber", "IsDiscounted"}
+# A credit note has no discounts, so no IsDiscounted.
+_NOTE_NOT_CHANGES = _READ_ONLY | {"CreditNoteID", "CreditNoteNumber"}
+
+
+def _others(el: Mapping[str, Any], not_changes: frozenset[str] = _NOT_CHANGES) -> bool:
+    """Whether an update sends anything besides what ``not_changes`` lists (a null counts as
+    not sent)."""
+    return any(key not in not_changes and value is not None for key, value in el.items())
+
+
+# --- invoices -------------------------------------------------------------------------------
 
 
 def create_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
@@ -1059,28 +1320,14 @@ def create_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
         return _rejected([FAKE["not_object"]])
     if el.get("InvoiceID"):
         return _rejected([FAKE["id_on_create"]])
-    draft = _draft(org, el, None, ctx)
+    draft = _draft(org, el, None, ctx, _INVOICE)
     if isinstance(draft, _Problems):
         return _rejected(draft.messages, draft.lines)
     invoice = StoredInvoice(
         invoice_id=ctx.ids.guid(),
         type=draft.type,
         number=draft.number or org.next_number(),
-        contact_id=_commit_contact(org, draft.contact, ctx),
-        date=draft.date,
-        due_date=draft.due_date,
-        status=draft.status,
-        line_amount_types=draft.line_amount_types,
-        currency_code=draft.currency_code,
-        currency_rate=draft.currency_rate,
-        reference=draft.reference,
-        url=draft.url,
-        sent_to_contact=draft.sent_to_contact,
-        lines=draft.lines,
-        sub_total=draft.sub_total,
-        total_tax=draft.total_tax,
-        total=draft.total,
-        total_discount=draft.total_discount,
+        **_written(org, draft, ctx),
         updated_at=org.touch(ctx.now),
         created_by=ctx.app,
     )
@@ -1088,152 +1335,40 @@ def create_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
     return Outcome(invoice)
 
 
-def _status_problem(invoice: StoredInvoice, el: Mapping[str, Any], changes: bool) -> str | None:
-    """Xero's refusal of this update on status or allocation grounds, if any.
+def _invoice_lock(current: str, requested: Any, changes: bool) -> str | None:
+    """The refusal of an update to an invoice with payments or credits allocated, if any
+    (see :func:`_status_problem`).
 
-    ``changes`` says whether the update would change anything (an invalid edit counts). In
-    order:
-
-    - VOIDED and DELETED are final: nothing changes them (Xero-NetStandard #79). Sending
-      an unchanged invoice its own status (a retried void) changes nothing, and passes.
-    - PAID is never sent; it comes from payments and credits (section 3).
-    - With payments or credits allocated, sending DRAFT, SUBMITTED or AUTHORISED is refused
-      with Xero's re-status message, and any change, void or delete with the "allocated" one
-      (section 4: remove the payments first). Which fields stay editable after a payment is
-      unconfirmed; the fake allows none. A resend that changes nothing and sends the current
-      status (or none) passes, so a retry is harmless; AUTHORISED sent to a PAID invoice is a
-      re-status, and refused.
-    - Otherwise, the transitions relayed from Xero support (xeroizer #48).
+    PAID is never sent, allocated or not. Sending DRAFT, SUBMITTED or AUTHORISED is refused
+    with Xero's re-status message, and any change, void or delete with the "allocated" one
+    (section 4: remove the payments first). Which fields stay editable after a payment is
+    unconfirmed; the fake allows none. A resend that changes nothing and sends the current
+    status (or none) passes, so a retry is harmless; AUTHORISED sent to a PAID invoice is a
+    re-status, and refused.
     """
-    current = invoice.status
-    requested = el.get("Status")  # null is not sent (see _draft)
-    if current in ("VOIDED", "DELETED"):
-        if requested in (None, current) and not changes:
-            return None
-        return XERO["not_valid_status"]
-    if requested is not None and requested not in STATUSES:
-        return FAKE["bad_status"].format(value=requested)
     if requested == "PAID" and current != "PAID":
         return XERO["not_valid_status"]
-    if invoice.has_allocations:
-        if requested in ("DRAFT", "SUBMITTED", "AUTHORISED") and (
-            requested != current or current == "PAID"
-        ):
-            return XERO["restatus"].format(status=requested)
-        if changes or requested in ("VOIDED", "DELETED"):
-            return XERO["allocated"]
-        return None
-    if requested is not None and requested not in _TRANSITIONS.get(current, frozenset()):
-        return XERO["not_valid_status"]
+    if requested in ("DRAFT", "SUBMITTED", "AUTHORISED") and (
+        requested != current or current == "PAID"
+    ):
+        return XERO["restatus"].format(status=requested)
+    if changes or requested in ("VOIDED", "DELETED"):
+        return XERO["allocated"]
     return None
-
-
-def _same(invoice: StoredInvoice, draft: _Draft) -> bool:
-    """Whether storing the draft would change nothing.
-
-    Such an update is a no-op: nothing stored, UpdatedDateUTC left alone, so a repeated push
-    is not a change to If-Modified-Since readers, and an invoice with payments can be resent
-    unchanged without meeting the allocation lock. Whether Xero bumps UpdatedDateUTC on such
-    an update is unconfirmed. Type can't change and the totals follow from the lines.
-    """
-    return (
-        invoice.number == draft.number
-        and invoice.contact_id == draft.contact
-        and invoice.date == draft.date
-        and invoice.due_date == draft.due_date
-        and invoice.status == draft.status
-        and invoice.line_amount_types is draft.line_amount_types
-        and invoice.currency_code == draft.currency_code
-        and invoice.currency_rate == draft.currency_rate
-        and invoice.reference == draft.reference
-        and invoice.url == draft.url
-        and invoice.sent_to_contact == draft.sent_to_contact
-        and invoice.lines == draft.lines
-    )
 
 
 def update_invoice(org: Org, invoice: StoredInvoice, el: Any, ctx: Ctx) -> Outcome:
     """``POST /Invoices/{InvoiceID}`` (or a matched ``POST /Invoices`` element): change one.
 
-    Voids and deletes are status updates (Xero staff, Xero-NetStandard #79). A bare void or
-    delete is judged on status alone, so an invoice whose account has since been archived can
-    still be voided. Any other update is validated in full by :func:`_draft`, and a status or
-    allocation refusal wins over the field problems: a locked invoice answers with the lock.
+    SentToContact sent alone to an approved invoice only marks it (:func:`_set_sent`);
+    anything else is an update by the rules invoices share with credit notes
+    (:func:`_update`).
     """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
     if invoice.status in _APPROVED and _only_sent_to_contact(el, invoice):
         return _set_sent(org, invoice, el, ctx)
-    requested = el.get("Status")
-    if requested in ("VOIDED", "DELETED") and not _others(el):
-        # Voiding or deleting is a status change only; lines are not re-checked. Voiding a
-        # voided invoice (or deleting a deleted one) is a retry: a no-op that succeeds.
-        if requested == invoice.status:
-            return Outcome(invoice, changed=False)
-        problem = _status_problem(invoice, el, changes=True)
-        if problem is not None:
-            return _rejected([problem])
-        invoice.status = requested
-        org.store_invoice(invoice)
-        org.bump_invoice(invoice, ctx.now)
-        return Outcome(invoice)
-    draft = _draft(org, el, invoice, ctx)
-    # An invalid edit counts as a change, so a locked invoice reports its lock, not the edit.
-    changes = not isinstance(draft, _Problems) and not _same(invoice, draft)
-    problem = _status_problem(invoice, el, changes=changes or isinstance(draft, _Problems))
-    if problem is not None:
-        return _rejected([problem])
-    if isinstance(draft, _Problems):
-        return _rejected(draft.messages, draft.lines)
-    if not changes:
-        return Outcome(invoice, changed=False)
-    old_number = invoice.number  # so a renumbering frees the old number in org.numbers
-    invoice.number = draft.number or invoice.number
-    invoice.contact_id = _commit_contact(org, draft.contact, ctx)
-    invoice.date = draft.date
-    invoice.due_date = draft.due_date
-    invoice.status = draft.status
-    invoice.line_amount_types = draft.line_amount_types
-    invoice.currency_code = draft.currency_code
-    invoice.currency_rate = draft.currency_rate
-    invoice.reference = draft.reference
-    invoice.url = draft.url
-    invoice.sent_to_contact = draft.sent_to_contact
-    invoice.lines = draft.lines
-    invoice.sub_total, invoice.total_tax, invoice.total = (
-        draft.sub_total,
-        draft.total_tax,
-        draft.total,
-    )
-    invoice.total_discount = draft.total_discount
-    invoice.updated_at = org.touch(ctx.now)
-    org.store_invoice(invoice, old_number=old_number)
-    return Outcome(invoice)
-
-
-# What an update may carry besides the change it makes: identifying fields and Status; Type
-# (clients resend it with a void, and it can't change anyway); and read-only flags SDKs send
-# back from their models (xero-python sends HasAttachments: false with every Invoice).
-_NOT_CHANGES = frozenset(
-    {
-        "InvoiceID",
-        "InvoiceNumber",
-        "Status",
-        "Type",
-        "HasAttachments",
-        "HasErrors",
-        "IsDiscounted",
-        "StatusAttributeString",
-        "ValidationErrors",
-        "Warnings",
-    }
-)
-
-
-def _others(el: Mapping[str, Any]) -> bool:
-    """Whether an update sends anything besides what :data:`_NOT_CHANGES` lists (a null
-    counts as not sent)."""
-    return any(key not in _NOT_CHANGES and value is not None for key, value in el.items())
+    return _update(org, invoice, el, ctx, _INVOICE)
 
 
 def _only_sent_to_contact(el: Mapping[str, Any], invoice: StoredInvoice) -> bool:
@@ -1282,31 +1417,6 @@ def mark_sent(org: Org, invoice: StoredInvoice, ctx: Ctx, *, sent: bool = True) 
     return True
 
 
-def _unsubscribed(org: Org, currency: str, stored: str | None) -> bool:
-    """Whether ``currency`` is one the organisation has not enabled (GET /Currencies), and
-    not the stored document's own (which stays usable: the fake never disables one)."""
-    return currency != stored and not org.has_currency(currency)
-
-
-def _archived_contact_refused(
-    org: Org,
-    contact: str | _NewContact | None,
-    stored_contact: str | None,
-    stored_status: str | None,
-    status: str,
-) -> bool:
-    """Whether Xero's archived-contact refusal applies: ``contact`` is an existing contact
-    that is ARCHIVED (merged contacts are too), and the write creates a document for it,
-    moves one to it, or (the fake's reading of "before creating new invoices") approves one
-    of its drafts. Anything else on a stored document of an archived contact (a void, a
-    payment, an edit) goes on, as Xero keeps such documents usable."""
-    if not isinstance(contact, str) or org.contacts[contact].status != "ARCHIVED":
-        return False
-    if stored_contact is None or contact != stored_contact:
-        return True
-    return status != stored_status and status in ("SUBMITTED", "AUTHORISED")
-
-
 def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
     """An invoice by InvoiceID, or (for a sales invoice) by InvoiceNumber.
 
@@ -1321,27 +1431,39 @@ def find_invoice(org: Org, reference: str) -> StoredInvoice | None:
 
 
 def upsert_invoice(org: Org, el: Any, ctx: Ctx) -> Outcome:
-    """``POST /Invoices``: update the invoice matched by InvoiceID or number, else create.
+    """``POST /Invoices``: update the invoice matched by InvoiceID or number, else create
+    (see :func:`_upsert`). An unknown InvoiceID is refused in the fake's words."""
+    return _upsert(org, el, ctx, _INVOICE)
 
-    Xero's POST creates or updates, matching by InvoiceID or InvoiceNumber (xero-api.md
-    section 1); that is why the SDK creates only with PUT, as a number already in Xero would
-    be silently updated. An unknown InvoiceID is an element error, not a new invoice (Xero
-    staff, section 14). Only a sales invoice is matched by number; no Type counts as ACCREC.
-    """
-    if not isinstance(el, Mapping):
-        return _rejected([FAKE["not_object"]])
-    invoice_id = el.get("InvoiceID")
-    if invoice_id:
-        found = org.invoices.get(normal_guid(str(invoice_id)))
-        if found is None:
-            return _rejected([FAKE["invoice_not_found"].format(id=invoice_id)])
-        return update_invoice(org, found, el, ctx)
-    number = _text(el.get("InvoiceNumber"))
-    if number and el.get("Type", "ACCREC") == "ACCREC":
-        matched = org.numbers.get(number.strip())
-        if matched is not None:
-            return update_invoice(org, org.invoices[matched], el, ctx)
-    return create_invoice(org, el, ctx)
+
+_INVOICE: _Kind[StoredInvoice] = _Kind(
+    types=("ACCREC", "ACCPAY"),
+    # An unreadable Type is kept, so the lines are checked as a bill's; none is ACCREC.
+    typed=lambda sent: _CANONICAL.get(sent or "ACCREC", sent or "ACCREC"),
+    line_type=lambda invoice_type: invoice_type,
+    sales_type="ACCREC",
+    id_field="InvoiceID",
+    number_field="InvoiceNumber",
+    records=lambda org: org.invoices,
+    numbers=lambda org: org.numbers,
+    id_of=lambda invoice: invoice.invoice_id,
+    store=lambda org, invoice, old: org.store_invoice(invoice, old_number=old),
+    not_changes=_NOT_CHANGES,
+    lock=_invoice_lock,
+    create=create_invoice,
+    update=update_invoice,
+    due_required=True,
+    discounts=True,
+    sends=True,
+    type_change=FAKE["type_change"],
+    bad_type=FAKE["bad_type"],
+    long_number=FAKE["long_number"],
+    duplicate_number=XERO["duplicate_number"],
+    bad_status=FAKE["bad_status"],
+    creation_status=XERO["creation_status"],
+    not_valid_status=XERO["not_valid_status"],
+    not_found=FAKE["invoice_not_found"],
+)
 
 
 # --- payments and credits --------------------------------------------------------------------
@@ -1631,16 +1753,32 @@ def add_credit(
 
 
 def _allocation_problems(
-    credit: StoredCredit, invoice: StoredInvoice, amount: Decimal
+    credit: StoredCredit | StoredCreditNote, invoice: StoredInvoice, amount: Decimal
 ) -> list[str]:
-    """Why this allocation is refused, in the fake's own words. A used-up credit, a bill, an
-    unapproved invoice, another contact or currency each make the amount moot, so only the
-    first is reported; the two amount limits are independent and both are."""
-    noun = credit.kind.lower()
+    """Why this allocation of a prepayment, overpayment or credit note is refused, in the
+    fake's own words (Xero's are not known).
+
+    The credit must be AUTHORISED (a DRAFT credit note has no credit yet; a PAID credit has
+    none left). A prepayment or overpayment credits a sales invoice; a sales credit note a
+    sales invoice and a purchase one a bill (spec, CreditNote.Type). The invoice must be
+    AUTHORISED, of the same contact and currency. Each of these makes the amount moot, so
+    only the first is reported; the two amount limits are independent and both are.
+    """
+    if isinstance(credit, StoredCreditNote):
+        kind = "Credit note"
+        wrong_type = invoice.type != credit.invoice_type
+        type_problem = (
+            FAKE["credit_note_type"] if credit.type == "ACCRECCREDIT" else FAKE["note_bill"]
+        )
+    else:
+        kind = credit.kind
+        wrong_type = invoice.type != "ACCREC"
+        type_problem = FAKE["allocation_type"].format(kind=kind.lower())
+    noun = kind.lower()
     if credit.status != "AUTHORISED":
-        return [FAKE["credit_status"].format(kind=credit.kind)]
-    if invoice.type != "ACCREC":
-        return [FAKE["allocation_type"].format(kind=noun)]
+        return [FAKE["credit_status"].format(kind=kind)]
+    if wrong_type:
+        return [type_problem]
     if invoice.status != "AUTHORISED":
         return [FAKE["allocation_status"]]
     if invoice.contact_id != credit.contact_id:
@@ -1685,23 +1823,32 @@ def _allocation_asked(
     return invoice, amount, on
 
 
-def allocate_credit(org: Org, credit: StoredCredit, el: Any, ctx: Ctx) -> Outcome:
-    """``PUT /Prepayments/{id}/Allocations`` (or Overpayments): apply part of a credit to an
-    AUTHORISED sales invoice of the same contact.
+def _credit_changed(org: Org, credit: StoredCredit | StoredCreditNote, ctx: Ctx) -> None:
+    """Stamp and save a changed prepayment, overpayment or credit note."""
+    credit.updated_at = org.touch(ctx.now)
+    if isinstance(credit, StoredCreditNote):
+        org.store_credit_note(credit)
+    else:
+        org.store_credit(credit)
 
-    The invoice's AmountCredited grows (Xero's AmountCredited counts prepayments and
-    overpayments as well as credit notes) and it becomes PAID when nothing is left due; the
-    credit's RemainingCredit falls and it becomes PAID when nothing is left (spec,
-    Prepayment.Status: AUTHORISED, PAID, VOIDED). The allocation's Date defaults to today.
-    Every refusal here is in the fake's own words: Xero's are not known.
+
+def _commit_allocation(
+    org: Org,
+    credit: StoredCredit | StoredCreditNote,
+    invoice: StoredInvoice,
+    amount: Decimal,
+    on: date,
+    ctx: Ctx,
+) -> StoredAllocation:
+    """Store an allocation that passed every check.
+
+    The credit's RemainingCredit falls and it becomes PAID when none is left (spec,
+    Prepayment.Status: AUTHORISED, PAID, VOIDED; CreditNote.Status), a credit note with
+    FullyPaidOnDate ``on`` (spec, CreditNote.FullyPaidOnDate; the fake's prepayments and
+    overpayments have none). The invoice's AmountCredited grows (Xero's AmountCredited counts
+    prepayments and overpayments as well as credit notes) and it becomes PAID when nothing is
+    left due. Both move their UpdatedDateUTC, the credit first.
     """
-    asked = _allocation_asked(org, el, ctx)
-    if isinstance(asked, _Problems):
-        return _rejected(asked.messages)
-    invoice, amount, on = asked
-    refused = _allocation_problems(credit, invoice, amount)
-    if refused:
-        return _rejected(refused)
     allocation = StoredAllocation(
         allocation_id=ctx.ids.guid(),
         credit_id=credit.credit_id,
@@ -1714,30 +1861,55 @@ def allocate_credit(org: Org, credit: StoredCredit, el: Any, ctx: Ctx) -> Outcom
     credit.allocated += amount
     if credit.remaining == 0:
         credit.status = "PAID"
-    credit.updated_at = org.touch(ctx.now)
-    org.store_credit(credit)
+        if isinstance(credit, StoredCreditNote):
+            credit.fully_paid_on = on
+    _credit_changed(org, credit, ctx)
     invoice.amount_credited += amount
     invoice.allocation_ids.append(allocation.allocation_id)
     _allocate(org, invoice, on, ctx)
-    return Outcome(allocation)
+    return allocation
+
+
+def allocate_credit(
+    org: Org, credit: StoredCredit | StoredCreditNote, el: Any, ctx: Ctx
+) -> Outcome:
+    """``PUT /Prepayments/{id}/Allocations`` (or Overpayments, or
+    ``PUT /CreditNotes/{id}/Allocations``): apply part of a credit to an AUTHORISED invoice
+    of the same contact.
+
+    Read by :func:`_allocation_asked` (the Date defaults to today), checked by
+    :func:`_allocation_problems`, stored by :func:`_commit_allocation`. Every refusal here
+    is in the fake's own words: Xero's are not known.
+    """
+    asked = _allocation_asked(org, el, ctx)
+    if isinstance(asked, _Problems):
+        return _rejected(asked.messages)
+    invoice, amount, on = asked
+    refused = _allocation_problems(credit, invoice, amount)
+    if refused:
+        return _rejected(refused)
+    return Outcome(_commit_allocation(org, credit, invoice, amount, on, ctx))
 
 
 def delete_allocation(
-    org: Org, credit: StoredCredit, allocation: StoredAllocation, ctx: Ctx
+    org: Org, credit: StoredCredit | StoredCreditNote, allocation: StoredAllocation, ctx: Ctx
 ) -> Outcome:
-    """``DELETE /Prepayments/{id}/Allocations/{AllocationID}``: take an allocation back.
+    """``DELETE /Prepayments/{id}/Allocations/{AllocationID}`` (or Overpayments, or
+    ``DELETE /CreditNotes/{id}/Allocations/{AllocationID}``): take an allocation back.
 
-    The credit has that much to allocate again (a PAID credit is AUTHORISED again); the
-    invoice's AmountCredited falls and a PAID invoice is AUTHORISED again, without its
-    FullyPaidOnDate. Nothing is checked: the caller found ``allocation`` on ``credit``.
+    The credit has that much to allocate again (a PAID credit is AUTHORISED again, a credit
+    note without its FullyPaidOnDate); the invoice's AmountCredited falls and a PAID invoice
+    is AUTHORISED again, without its FullyPaidOnDate. Nothing is checked: the caller found
+    ``allocation`` on ``credit``.
     """
     del org.allocations[allocation.allocation_id]
     credit.allocation_ids.remove(allocation.allocation_id)
     credit.allocated -= allocation.amount
     if credit.status == "PAID" and credit.remaining != 0:
         credit.status = "AUTHORISED"
-    credit.updated_at = org.touch(ctx.now)
-    org.store_credit(credit)
+        if isinstance(credit, StoredCreditNote):
+            credit.fully_paid_on = None
+    _credit_changed(org, credit, ctx)
     invoice = org.invoices[allocation.invoice_id]
     invoice.allocation_ids.remove(allocation.allocation_id)
     invoice.amount_credited -= allocation.amount
@@ -1746,27 +1918,6 @@ def delete_allocation(
 
 
 # --- credit notes ---------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class _NoteDraft:
-    """A credit note that passed every check, not yet stored (what :class:`_Draft` is for an
-    invoice): create and update both build one with :func:`_note_draft`."""
-
-    type: str
-    number: str | None
-    contact: str | _NewContact
-    date: _dt.date
-    due_date: _dt.date | None
-    status: str
-    line_amount_types: LineAmountTypes
-    currency_code: str
-    currency_rate: Decimal
-    reference: str | None
-    lines: tuple[StoredLine, ...]
-    sub_total: Decimal
-    total_tax: Decimal
-    total: Decimal
 
 
 def _undiscounted(raw_lines: Any, problems: _Problems) -> Any:
@@ -1791,150 +1942,10 @@ def _undiscounted(raw_lines: Any, problems: _Problems) -> Any:
     return out
 
 
-def _note_draft(
-    org: Org, el: Mapping[str, Any], base: StoredCreditNote | None, ctx: Ctx
-) -> _NoteDraft | _Problems:
-    """The credit note ``el`` describes (over ``base`` for an update), or what is wrong.
-
-    The header follows :func:`_draft`'s rules for invoices wherever the spec gives a credit
-    note the same field (Contact, archived contacts included, Date, Status, LineAmountTypes,
-    CurrencyCode and the currencies enabled, CurrencyRate, Reference), and its lines are
-    checked and priced by exactly the invoice's per-line rules (:func:`_lines`, xero-api.md
-    section 5): a sales credit note's lines as a sales invoice's (revenue tax rates), a
-    purchase one's as a bill's. What differs:
-
-    - Type is ACCRECCREDIT or ACCPAYCREDIT (spec, CreditNote.Type), required on create and
-      never changed (the fake's rule, as for invoices).
-    - CreditNoteNumber is generated when missing on a sales credit note (spec,
-      CreditNote.CreditNoteNumber), and unique among sales credit notes: the fake's rule,
-      unconfirmed, taken from invoices' ``Invoice # must be unique.``; voided and deleted
-      notes keep theirs.
-    - No DueDate is required, even when AUTHORISED (the spec marks none required; the
-      invoice rule comes from a report about invoices only).
-    - No discounts (see :func:`_undiscounted`).
-    """
-    problems = _Problems()
-
-    def pick(key: str, current: Any) -> Any:
-        value = el.get(key)  # null is "not sent", as in _draft
-        return current if value is None else value
-
-    sent_type = _text(pick("Type", base.type if base else None))
-    if not sent_type:
-        problems.add(FAKE["no_type"])
-    elif base is not None and sent_type != base.type:
-        problems.add(FAKE["note_type_change"])
-    elif sent_type not in CREDIT_NOTE_SIDES:
-        problems.add(FAKE["note_bad_type"].format(value=sent_type))
-    # The model's own string (shared by every note), ACCRECCREDIT when unreadable so the
-    # later checks still run.
-    note_type = next((t for t in CREDIT_NOTE_SIDES if t == sent_type), "ACCRECCREDIT")
-    side = CREDIT_NOTE_SIDES[note_type]
-
-    number = _text(el.get("CreditNoteNumber"))
-    number = number.strip() if number else (base.number if base else None)
-    if number is not None and len(number) > 255:
-        problems.add(FAKE["note_long_number"])
-    if number and note_type == "ACCRECCREDIT":
-        holder = org.credit_note_numbers.get(number)
-        if holder is not None and (base is None or holder != base.credit_note_id):
-            problems.add(FAKE["note_duplicate_number"].format(number=number))
-
-    contact: str | _NewContact | None
-    if el.get("Contact") is not None or base is None:
-        contact = _resolve_contact(org, el.get("Contact"), problems)
-    else:
-        contact = base.contact_id
-
-    # A missing Date is today (spec, CreditNote.Date), or the stored one on an update.
-    note_date = _date(el.get("Date"), "Date", problems)
-    if note_date is None:
-        note_date = base.date if base is not None else ctx.today
-    due_date = (
-        _date(el.get("DueDate"), "DueDate", problems)
-        if el.get("DueDate") is not None
-        else (base.due_date if base else None)
-    )
-
-    status = _text(pick("Status", base.status if base else "DRAFT")) or (
-        base.status if base else "DRAFT"
-    )
-    status = _CANONICAL.get(status, status)
-    if status not in STATUSES:  # CreditNote.Status has the invoice's six values
-        problems.add(FAKE["note_bad_status"].format(value=status))
-    elif base is None and status not in _CREATABLE:
-        problems.add(FAKE["note_creation_status"])
-    # Xero's message names credit notes as well as invoices.
-    if _archived_contact_refused(
-        org, contact, base.contact_id if base else None, base.status if base else None, status
-    ):
-        problems.add(XERO["archived_contact"])
-
-    raw_types = pick("LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
-    try:
-        amount_types = LineAmountTypes(raw_types)
-    except ValueError:
-        problems.add(FAKE["bad_amount_types"].format(value=raw_types))
-        amount_types = LineAmountTypes.EXCLUSIVE
-
-    currency = _text(pick("CurrencyCode", base.currency_code if base else org.base_currency))
-    if currency == org.base_currency:
-        currency = org.base_currency
-    if not currency or not _CURRENCY.fullmatch(currency):
-        problems.add(FAKE["bad_currency"].format(value=currency))
-    elif _unsubscribed(org, currency, base.currency_code if base else None):
-        problems.add(XERO["unsubscribed_currency"].format(code=currency))
-    rate = _number(
-        pick("CurrencyRate", base.currency_rate if base else None), "CurrencyRate", problems
-    )
-
-    # As for invoices: sending LineItems replaces the lines, leaving it out keeps them.
-    lines: tuple[StoredLine, ...]
-    if el.get("LineItems") is not None or base is None:
-        if el.get("LineItems") is None:
-            problems.add(XERO["no_lines"])
-            lines = ()
-        else:
-            lines, _ = _lines(
-                org,
-                _undiscounted(el["LineItems"], problems),
-                base,
-                invoice_type=side,
-                status=status,
-                amount_types=amount_types,
-                ctx=ctx,
-                problems=problems,
-            )
-    else:
-        lines = base.lines
-        if amount_types is not base.line_amount_types:
-            lines = _retax(lines, org, amount_types)
-        if status != base.status and status in ("SUBMITTED", "AUTHORISED"):
-            _check_kept(org, lines, side, problems)
-    if problems or contact is None:
-        return problems
-    sub_total, total_tax, total = _totals(lines, amount_types)
-    return _NoteDraft(
-        type=note_type,
-        number=number,
-        contact=contact,
-        date=note_date,
-        due_date=due_date,
-        status=status,
-        line_amount_types=amount_types,
-        currency_code=currency or org.base_currency,
-        currency_rate=rate if rate is not None and rate > 0 else _ONE,  # as for invoices
-        reference=_text(pick("Reference", base.reference if base else None)) or None,
-        lines=lines,
-        sub_total=sub_total,
-        total_tax=total_tax,
-        total=total,
-    )
-
-
 def find_credit_note(org: Org, reference: str) -> StoredCreditNote | None:
     """A credit note by CreditNoteID or (a sales one) by CreditNoteNumber, as
-    :func:`find_invoice` finds invoices: a GUID-shaped reference is only ever an id."""
+    :func:`find_invoice` finds invoices: a GUID-shaped reference is only ever an id. Unlike
+    an invoice's, the number is read without the spaces around it."""
     found = org.credit_notes.get(normal_guid(reference))
     if found is None and not is_guid(normal_guid(reference)):
         note_id = org.credit_note_numbers.get(reference.strip())
@@ -1957,7 +1968,7 @@ def create_credit_note(org: Org, el: Any, ctx: Ctx) -> Outcome:
     if note_id:
         known = normal_guid(str(note_id)) in org.credit_notes
         return _rejected([FAKE["note_id_on_create"] if known else XERO["note_not_found"]])
-    draft = _note_draft(org, el, None, ctx)
+    draft = _draft(org, el, None, ctx, _CREDIT_NOTE)
     if isinstance(draft, _Problems):
         return _rejected(draft.messages, draft.lines)
     number = draft.number or (org.next_credit_note_no() if draft.type == "ACCRECCREDIT" else "")
@@ -1965,18 +1976,7 @@ def create_credit_note(org: Org, el: Any, ctx: Ctx) -> Outcome:
         credit_note_id=ctx.ids.guid(),
         type=draft.type,
         number=number,
-        contact_id=_commit_contact(org, draft.contact, ctx),
-        date=draft.date,
-        due_date=draft.due_date,
-        status=draft.status,
-        line_amount_types=draft.line_amount_types,
-        currency_code=draft.currency_code,
-        currency_rate=draft.currency_rate,
-        reference=draft.reference,
-        lines=draft.lines,
-        sub_total=draft.sub_total,
-        total_tax=draft.total_tax,
-        total=draft.total,
+        **_written(org, draft, ctx),
         updated_at=org.touch(ctx.now),
         created_by=ctx.app,
     )
@@ -1984,118 +1984,33 @@ def create_credit_note(org: Org, el: Any, ctx: Ctx) -> Outcome:
     return Outcome(note)
 
 
-def _note_status_problem(
-    note: StoredCreditNote, el: Mapping[str, Any], changes: bool
-) -> str | None:
-    """The refusal of this update of a credit note on status or allocation grounds, if any.
+def _note_lock(current: str, requested: Any, changes: bool) -> str | None:
+    """The refusal of an update to a credit note with anything allocated, if any (see
+    :func:`_status_problem`).
 
-    Xero documents no rules for credit notes; the fake applies the invoice's (see
-    :func:`_status_problem`), in its own words where Xero's name an invoice:
-
-    - VOIDED and DELETED are final; a retried void (nothing changed) passes.
-    - PAID comes from allocations only, and is never sent.
-    - With anything allocated, no change, re-status, void or delete is taken, with Xero's
-      message for an allocated invoice (whose words, "this document", fit a credit note:
-      unconfirmed for credit notes). Take the allocations back first.
-    - Otherwise the invoice's transitions (xero-api.md section 3).
+    Xero documents no rule; the fake's is stricter than the invoice's (:func:`_invoice_lock`):
+    nothing that changes the note and no status but its own is taken, PAID included, all
+    with Xero's message for an allocated invoice (whose words, "this document", fit a credit
+    note: unconfirmed for credit notes), so there is no re-status message. Take the
+    allocations back first. A resend that changes nothing and sends the current status (or
+    none) passes.
     """
-    current = note.status
-    requested = el.get("Status")
-    if current in ("VOIDED", "DELETED"):
-        if requested in (None, current) and not changes:
-            return None
-        return FAKE["note_not_valid_status"]
-    if requested is not None and requested not in STATUSES:
-        return FAKE["note_bad_status"].format(value=requested)
-    if note.has_allocations:
-        if changes or (requested is not None and requested != current):
-            return XERO["allocated"]
-        return None
-    if requested == "PAID" and current != "PAID":
-        return FAKE["note_not_valid_status"]
-    if requested is not None and requested not in _TRANSITIONS.get(current, frozenset()):
-        return FAKE["note_not_valid_status"]
+    if changes or (requested is not None and requested != current):
+        return XERO["allocated"]
     return None
-
-
-def _same_note(note: StoredCreditNote, draft: _NoteDraft) -> bool:
-    """Whether storing the draft would change nothing (a no-op, as :func:`_same` is)."""
-    return (
-        note.number == draft.number
-        and note.contact_id == draft.contact
-        and note.date == draft.date
-        and note.due_date == draft.due_date
-        and note.status == draft.status
-        and note.line_amount_types is draft.line_amount_types
-        and note.currency_code == draft.currency_code
-        and note.currency_rate == draft.currency_rate
-        and note.reference == draft.reference
-        and note.lines == draft.lines
-    )
-
-
-# What a credit note update may carry besides the change it makes (see _NOT_CHANGES).
-_NOTE_NOT_CHANGES = frozenset(
-    {
-        "CreditNoteID",
-        "CreditNoteNumber",
-        "Status",
-        "Type",
-        "HasAttachments",
-        "HasErrors",
-        "StatusAttributeString",
-        "ValidationErrors",
-        "Warnings",
-    }
-)
 
 
 def update_credit_note(org: Org, note: StoredCreditNote, el: Any, ctx: Ctx) -> Outcome:
     """``POST /CreditNotes/{CreditNoteID}`` (or a matched ``POST /CreditNotes`` element).
 
-    As :func:`update_invoice`: voiding (``Status: VOIDED``) and deleting are status updates
-    judged on status alone; any other update is validated in full by :func:`_note_draft`;
-    a status or allocation refusal wins over field problems; a no-op stores nothing.
+    As for invoices (:func:`_update`): voiding (``Status: VOIDED``) and deleting are status
+    updates judged on status alone; any other update is validated in full by
+    :func:`_draft`; a status or allocation refusal wins over field problems; a no-op stores
+    nothing.
     """
     if not isinstance(el, Mapping):
         return _rejected([FAKE["not_object"]])
-    requested = el.get("Status")
-    if requested in ("VOIDED", "DELETED") and not any(
-        key not in _NOTE_NOT_CHANGES and value is not None for key, value in el.items()
-    ):
-        if requested == note.status:
-            return Outcome(note, changed=False)
-        problem = _note_status_problem(note, el, changes=True)
-        if problem is not None:
-            return _rejected([problem])
-        note.status = requested
-        note.updated_at = org.touch(ctx.now)
-        org.store_credit_note(note)
-        return Outcome(note)
-    draft = _note_draft(org, el, note, ctx)
-    changes = not isinstance(draft, _Problems) and not _same_note(note, draft)
-    problem = _note_status_problem(note, el, changes=changes or isinstance(draft, _Problems))
-    if problem is not None:
-        return _rejected([problem])
-    if isinstance(draft, _Problems):
-        return _rejected(draft.messages, draft.lines)
-    if not changes:
-        return Outcome(note, changed=False)
-    old_number = note.number
-    note.number = draft.number or note.number
-    note.contact_id = _commit_contact(org, draft.contact, ctx)
-    note.date = draft.date
-    note.due_date = draft.due_date
-    note.status = draft.status
-    note.line_amount_types = draft.line_amount_types
-    note.currency_code = draft.currency_code
-    note.currency_rate = draft.currency_rate
-    note.reference = draft.reference
-    note.lines = draft.lines
-    note.sub_total, note.total_tax, note.total = draft.sub_total, draft.total_tax, draft.total
-    note.updated_at = org.touch(ctx.now)
-    org.store_credit_note(note, old_number=old_number)
-    return Outcome(note)
+    return _update(org, note, el, ctx, _CREDIT_NOTE)
 
 
 def upsert_credit_note(org: Org, el: Any, ctx: Ctx) -> Outcome:
@@ -2106,122 +2021,38 @@ def upsert_credit_note(org: Org, el: Any, ctx: Ctx) -> Outcome:
     updateOrCreateCreditNotes example), not a new credit note. No Type counts as
     ACCRECCREDIT when matching by number.
     """
-    if not isinstance(el, Mapping):
-        return _rejected([FAKE["not_object"]])
-    note_id = el.get("CreditNoteID")
-    if note_id:
-        found = org.credit_notes.get(normal_guid(str(note_id)))
-        if found is None:
-            return _rejected([XERO["note_not_found"]])
-        return update_credit_note(org, found, el, ctx)
-    number = _text(el.get("CreditNoteNumber"))
-    if number and el.get("Type", "ACCRECCREDIT") == "ACCRECCREDIT":
-        matched = org.credit_note_numbers.get(number.strip())
-        if matched is not None:
-            return update_credit_note(org, org.credit_notes[matched], el, ctx)
-    return create_credit_note(org, el, ctx)
+    return _upsert(org, el, ctx, _CREDIT_NOTE)
 
 
-def _note_allocation_problems(
-    note: StoredCreditNote, invoice: StoredInvoice, amount: Decimal
-) -> list[str]:
-    """Why this allocation of a credit note is refused, in the fake's own words (Xero's are
-    not known), ordered as :func:`_allocation_problems`: only the first of the moot-making
-    refusals, then both amount limits.
-
-    The note must be AUTHORISED (a DRAFT has no credit yet; a PAID one has none left); a
-    sales credit note credits a sales invoice and a purchase one a bill (spec, CreditNote.Type);
-    the invoice must be AUTHORISED, of the same contact and currency.
-    """
-    if note.status != "AUTHORISED":
-        return [FAKE["credit_status"].format(kind="Credit note")]
-    if invoice.type != note.invoice_type:
-        return [FAKE["credit_note_type"] if note.type == "ACCRECCREDIT" else FAKE["note_bill"]]
-    if invoice.status != "AUTHORISED":
-        return [FAKE["allocation_status"]]
-    if invoice.contact_id != note.contact_id:
-        return [FAKE["allocation_contact"].format(kind="credit note")]
-    if invoice.currency_code != note.currency_code:
-        return [FAKE["allocation_currency"].format(kind="credit note")]
-    problems = []
-    if amount > invoice.amount_due:
-        problems.append(FAKE["allocation_due"])
-    if amount > note.remaining:
-        problems.append(FAKE["allocation_credit"].format(kind="credit note"))
-    return problems
-
-
-def _commit_note_allocation(
-    org: Org, note: StoredCreditNote, invoice: StoredInvoice, amount: Decimal, on: date, ctx: Ctx
-) -> StoredAllocation:
-    """Store an allocation of a credit note that passed every check.
-
-    The note's RemainingCredit falls and it becomes PAID, with FullyPaidOnDate ``on``, when
-    none is left (spec, CreditNote.Status and FullyPaidOnDate); the invoice's AmountCredited
-    grows and it becomes PAID when nothing is left due (spec, Invoice.AmountCredited). Both
-    move their UpdatedDateUTC, the note first.
-    """
-    allocation = StoredAllocation(
-        allocation_id=ctx.ids.guid(),
-        credit_id=note.credit_note_id,
-        invoice_id=invoice.invoice_id,
-        amount=amount,
-        date=on,
-    )
-    org.allocations[allocation.allocation_id] = allocation
-    note.allocation_ids.append(allocation.allocation_id)
-    note.allocated += amount
-    if note.remaining == 0:
-        note.status = "PAID"
-        note.fully_paid_on = on
-    note.updated_at = org.touch(ctx.now)
-    org.store_credit_note(note)
-    invoice.amount_credited += amount
-    invoice.allocation_ids.append(allocation.allocation_id)
-    _allocate(org, invoice, on, ctx)
-    return allocation
-
-
-def allocate_credit_note(org: Org, note: StoredCreditNote, el: Any, ctx: Ctx) -> Outcome:
-    """``PUT /CreditNotes/{id}/Allocations``: apply part of a credit note to an invoice.
-
-    Read as a prepayment's allocation is (:func:`_allocation_asked`: the Date defaults to
-    today), checked by :func:`_note_allocation_problems`, stored by
-    :func:`_commit_note_allocation`.
-    """
-    asked = _allocation_asked(org, el, ctx)
-    if isinstance(asked, _Problems):
-        return _rejected(asked.messages)
-    invoice, amount, on = asked
-    refused = _note_allocation_problems(note, invoice, amount)
-    if refused:
-        return _rejected(refused)
-    return Outcome(_commit_note_allocation(org, note, invoice, amount, on, ctx))
-
-
-def delete_credit_note_allocation(
-    org: Org, note: StoredCreditNote, allocation: StoredAllocation, ctx: Ctx
-) -> Outcome:
-    """``DELETE /CreditNotes/{id}/Allocations/{AllocationID}``: take an allocation back.
-
-    As :func:`delete_allocation` does for prepayments: the note has that much to allocate
-    again (a PAID note is AUTHORISED again, without FullyPaidOnDate); the invoice's
-    AmountCredited falls and a PAID invoice reopens. Nothing is checked: the caller found
-    ``allocation`` on ``note``.
-    """
-    del org.allocations[allocation.allocation_id]
-    note.allocation_ids.remove(allocation.allocation_id)
-    note.allocated -= allocation.amount
-    if note.status == "PAID" and note.remaining != 0:
-        note.status = "AUTHORISED"
-        note.fully_paid_on = None
-    note.updated_at = org.touch(ctx.now)
-    org.store_credit_note(note)
-    invoice = org.invoices[allocation.invoice_id]
-    invoice.allocation_ids.remove(allocation.allocation_id)
-    invoice.amount_credited -= allocation.amount
-    _deallocate(org, invoice, ctx)
-    return Outcome(allocation)
+_CREDIT_NOTE: _Kind[StoredCreditNote] = _Kind(
+    types=CREDIT_NOTE_SIDES,
+    # The model's own string (shared by every note), ACCRECCREDIT when unreadable so the
+    # later checks still run.
+    typed=lambda sent: next((t for t in CREDIT_NOTE_SIDES if t == sent), "ACCRECCREDIT"),
+    line_type=lambda note_type: CREDIT_NOTE_SIDES[note_type],
+    sales_type="ACCRECCREDIT",
+    id_field="CreditNoteID",
+    number_field="CreditNoteNumber",
+    records=lambda org: org.credit_notes,
+    numbers=lambda org: org.credit_note_numbers,
+    id_of=lambda note: note.credit_note_id,
+    store=lambda org, note, old: org.store_credit_note(note, old_number=old),
+    not_changes=_NOTE_NOT_CHANGES,
+    lock=_note_lock,
+    create=create_credit_note,
+    update=update_credit_note,
+    due_required=False,
+    discounts=False,
+    sends=False,
+    type_change=FAKE["note_type_change"],
+    bad_type=FAKE["note_bad_type"],
+    long_number=FAKE["note_long_number"],
+    duplicate_number=FAKE["note_duplicate_number"],
+    bad_status=FAKE["note_bad_status"],
+    creation_status=FAKE["note_creation_status"],
+    not_valid_status=FAKE["note_not_valid_status"],
+    not_found=XERO["note_not_found"],
+)
 
 
 def add_credit_note(
@@ -2233,7 +2064,7 @@ def add_credit_note(
     It is a real credit note (AUTHORISED, then PAID once allocated) with one line: the
     amount, at the account of the invoice's first line that has one, NoTax and TaxType NONE,
     so its Total is exactly ``amount``. The line is built here rather than through
-    :func:`_note_draft`, as a person picks a usable account in Xero's screen, so an account
+    :func:`_draft`, as a person picks a usable account in Xero's screen, so an account
     archived since the invoice was raised doesn't stop it. The refusals are in the fake's
     words, as for allocations; the amount is rounded to cents before it is checked.
     """
@@ -2284,7 +2115,7 @@ def add_credit_note(
         updated_at=org.touch(ctx.now),
     )
     org.store_credit_note(note)
-    _commit_note_allocation(org, note, invoice, amount, on, ctx)
+    _commit_allocation(org, note, invoice, amount, on, ctx)
     return Outcome(note)
 
 
