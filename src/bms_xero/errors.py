@@ -40,6 +40,7 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   ├── InvoiceNumberConflict       the number is taken by a different Xero invoice
     │   ├── PushInProgress              another worker is pushing this invoice (retry later)
     │   └── PaymentDeliveryFailed       the host's PaymentSink raised: redelivered later
+    │   ├── CreditNoteNumberTaken       another credit note in Xero has its number
     └── StorageError                    a store could not do what was asked
         ├── VersionConflict             someone else changed the record first (compare-and-swap)
         ├── StorageValueError           a value can't be stored (naive datetime, empty key, ...)
@@ -77,6 +78,7 @@ __all__ = [
     "CurrencyNotEnabled",
     "DailyLimitReached",
     "FieldProblem",
+    "CreditNoteNumberTaken",
     "InvalidRequest",
     "InvalidWebhook",
     "InvoiceFileError",
@@ -445,8 +447,9 @@ class CreditNoteMismatch(PreflightError):
 
     Attributes:
         reason: ``"not_pushed"`` (the BMS invoice has no Xero invoice yet),
-            ``"customer"`` (another contact than the invoice's in Xero), ``"currency"``, or
-            ``"status"`` (the Xero invoice is not approved, or is voided).
+            ``"customer"`` (another contact than the invoice's in Xero), ``"currency"``,
+            ``"status"`` (the Xero invoice is not approved, or is voided), or ``"amount"``
+            (the credit note is worth nothing, or less).
         expected: What the invoice in Xero has (its ContactID, currency or status).
         actual: What the credit note has.
     """
@@ -463,6 +466,7 @@ class CreditNoteMismatch(PreflightError):
     def __init__(
         self,
         *,
+        "amount": "a credit note must credit something: give it lines worth more than 0",
         reason: str,
         expected: str | None = None,
         actual: str | None = None,
@@ -481,6 +485,7 @@ class CreditNoteMismatch(PreflightError):
         super().__init__(f"{what}: {fix}", invoice_number=invoice_number)
 
 
+            "amount": f"it is worth {actual}",
 class CorrectionNotACredit(PreflightError):
     """The corrected invoice can't be reached from what Xero holds with one credit note.
 
@@ -822,12 +827,16 @@ class CreditNoteRequired(SyncError):
 
 
 class CreditNoteExceedsAmountDue(SyncError):
-    """A credit note is worth more than its invoice still owes in Xero; nothing was sent.
+    """A credit note is worth more than its invoice still owes in Xero.
 
     Attributes:
         credit_note_number: The BMS credit note.
-        total: What it is worth (Xero's per-line rounded total).
-        amount_due: What the invoice still owes in Xero.
+        total: What it is worth, or still has to allocate (Xero's per-line rounded figures).
+        amount_due: What the invoice still owes in Xero, less what the credit notes before
+            this one in the same push take.
+        ahead: What those earlier credit notes take (0 when there are none).
+        xero_credit_note_id: ``None`` when nothing was sent; else the credit note Xero holds,
+            unallocated, because the invoice came to owe less since it was created.
     """
 
     def __init__(
@@ -840,11 +849,15 @@ class CreditNoteExceedsAmountDue(SyncError):
     ) -> None:
         self.total = total
         self.amount_due = amount_due
-        super().__init__(
-            f"is worth {total} but the invoice owes {amount_due} in Xero, and Xero allocates no "
-            f"more than is owed; nothing was sent. Credit at most {amount_due}, or push it with "
-            f"over_credit=OverCredit.ALLOCATE_DUE (allocate {amount_due}, the customer is owed "
-            f"{total - amount_due}) or OverCredit.LEAVE_UNALLOCATED (all of it is owed back)",
+        self.ahead = ahead
+        self.xero_credit_note_id = xero_credit_note_id
+        owes = f"the invoice owes {amount_due} in Xero"
+        if ahead:
+            owes += f" after the {ahead} the credit notes before it in this push take"
+        ways = (
+            f"push it with over_credit=OverCredit.ALLOCATE_DUE (allocate {amount_due}, the "
+            f"customer is owed {total - amount_due}) or OverCredit.LEAVE_UNALLOCATED (all of "
+            "it is owed back)"
         )
         self.invoice_number = invoice_number
         self.credit_note_number = credit_note_number
@@ -880,9 +893,9 @@ class PushInProgress(SyncError):
 
     retryable = True
 
-    def __init__(self, *, invoice_number: str) -> None:
+    def __init__(self, *, invoice_number: str, what: str = "invoice") -> None:
         super().__init__(
-            "another worker is pushing this invoice right now; push it again later (no "
+            f"another worker is pushing this {what} right now; push it again later (no "
             "duplicate will be created)",
             invoice_number=invoice_number,
         )
@@ -936,6 +949,8 @@ class InvoiceNumberConflict(SyncError):
 
 
 # --- storage -------------------------------------------------------------------------------
+        ahead: Decimal = Decimal(0),
+        xero_credit_note_id: str | None = None,
 
 
 class StorageError(BmsXeroError):
@@ -945,6 +960,18 @@ class StorageError(BmsXeroError):
 class VersionConflict(StorageError):
     """A compare-and-swap write lost: the record changed since it was read. Re-read and retry.
 
+        if xero_credit_note_id is None:
+            said = (
+                f"is worth {total} but {owes}, and Xero allocates no more than is owed; nothing "
+                f"was sent. Credit at most {amount_due}, or {ways}"
+            )
+        else:
+            said = (
+                f"is in Xero (CreditNoteID {xero_credit_note_id}) with {total} to allocate, but "
+                f"{owes} now, and Xero allocates no more than is owed; it was left unallocated. "
+                f"Allocate it in Xero, or {ways}"
+            )
+        super().__init__(said)
     Attributes:
         key: What was being written (e.g. ``"tenant/invoice-id"``).
         expected_version: The version the writer read.
@@ -953,6 +980,24 @@ class VersionConflict(StorageError):
 
     def __init__(
         self, *, key: str, expected_version: int | None, actual_version: int | None
+class CreditNoteNumberTaken(SyncError):
+    """The credit note's number belongs to another credit note in Xero; nothing of ours is
+    there under it.
+
+    Attributes:
+        xero_credit_note_id: The credit note that has the number.
+    """
+
+    def __init__(self, *, number: str, xero_credit_note_id: str | None, total: Decimal) -> None:
+        self.xero_credit_note_id = xero_credit_note_id
+        super().__init__(
+            f"CreditNoteNumber {number} is taken in Xero by another credit note "
+            f"(CreditNoteID {xero_credit_note_id}, total {total}), not the one the BMS sent; "
+            "give this credit note another number (Xero's own numbering is CN-0001, ...: use "
+            "a prefix of the BMS's)"
+        )
+
+
     ) -> None:
         self.key = key
         self.expected_version = expected_version

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING
 import attrs
 
 from bms_xero.clock import Clock, SystemClock
-from bms_xero.domain import CreditNote, Customer, Invoice, InvoiceStatus, Organisation, XeroContact
+from bms_xero.domain import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Organisation,
+    XeroContact,
+    XeroInvoice,
+)
 from bms_xero.engine import credit_plan as cp
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
@@ -355,13 +363,9 @@ class SyncEngine:
             CorrectionNotACredit: The correction adds to some account, or changes nothing.
             BmsXeroError: Xero could not be read.
         """
-        record = self._store.get(self.tenant_id, corrected.id)
-        if record is None or record.xero_invoice_id is None:
-            raise CreditNoteMismatch(reason="not_pushed", invoice_number=corrected.number)
-        held = self._client.get_invoice(record.xero_invoice_id)
         return cp.correction(
             corrected,
-            held,
+            self._held(corrected),
             tax_map=self._tax_map,
             credit_note_id=credit_note_id,
             number=number,
@@ -376,17 +380,37 @@ class SyncEngine:
         credit_note_id: str,
         number: str,
         issue_date: date | None = None,
+        tax_codes: Mapping[str, str] | None = None,
     ) -> CreditNote:
-        """A credit note for the whole invoice: how to cancel an invoice Xero can't void
-        because payments or credits are on it. Push it with
+        """A credit note for everything Xero holds on the invoice: how to cancel an invoice
+        Xero can't void because payments or credits are on it.
+
+        Built from the Xero invoice (one request), not from the BMS's lines, which may have
+        changed since (an edit Xero refused). Push it with
         ``over_credit=OverCredit.ALLOCATE_DUE``: what is still owed is credited, what was
-        paid is left as credit to refund."""
+        paid is left as credit to refund.
+
+        Raises:
+            CreditNoteMismatch: The invoice was never pushed.
+            CorrectionNotACredit: Xero holds nothing to credit.
+            BmsXeroError: Xero could not be read.
+        """
         return cp.full_credit(
             invoice,
+            self._held(invoice),
+            tax_map=self._tax_map,
             credit_note_id=credit_note_id,
             number=number,
             issue_date=issue_date or self._clock.now().date(),
+            tax_codes=tax_codes,
         )
+
+    def _held(self, invoice: Invoice) -> XeroInvoice:
+        """The Xero invoice linked to this BMS invoice, read now."""
+        record = self._store.get(self.tenant_id, invoice.id)
+        if record is None or record.xero_invoice_id is None:
+            raise CreditNoteMismatch(reason="not_pushed", invoice_number=invoice.number)
+        return self._client.get_invoice(record.xero_invoice_id)
 
     def _credit_pusher(self) -> CreditNotePusher:
         if self._credits is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -32,15 +32,20 @@ from bms_xero.mapping._totals import invoice_totals, line_amount
 from bms_xero.storage._credit_records import CreditNoteRecord, CreditNoteState
 
 __all__ = [
+    "IN_FLIGHT",
     "Allocation",
+    "Claim",
     "OverCredit",
     "Step",
     "allocation_for",
     "correction",
     "credit_total",
     "full_credit",
+    "holder_of",
+    "in_flight",
     "next_step",
     "owner_of",
+    "plan_allocations",
 ]
 
 _ZERO = Decimal("0.00")
@@ -85,35 +90,67 @@ class Step(enum.StrEnum):
     CHANGED = "changed"
 
 
-def next_step(record: CreditNoteRecord | None, fingerprint: str) -> Step:
-    """The step a credit note needs, from its record and the content's fingerprint.
+#: How long an intent may be someone else's request in flight: the client's deadline with
+#: its retries stays well inside it. A younger PENDING or ALLOCATING record is left to the
+#: process that wrote it; an older one is taken to be a crashed process's, and resolved.
+IN_FLIGHT = timedelta(minutes=5)
+
+
+def next_step(record: CreditNoteRecord | None, fingerprint: str, invoice_id: str) -> Step:
+    """The step a credit note needs, from its record, the content's fingerprint and the BMS
+    invoice it credits.
 
     Order matters: an intent outranks everything (what Xero did with it must be known
-    before anything else is written), and a credit note Xero has is never created again.
+    before anything else is written, even if the note has changed since), and a credit note
+    Xero has is never created again, whatever the record's state says.
     """
-    if record is None or (record.state is CreditNoteState.FAILED and record.intent_key is None):
+    if record is None:
         return Step.CREATE
     if record.state in (CreditNoteState.PENDING, CreditNoteState.UNCERTAIN):
         return Step.LOOKUP
     if record.xero_credit_note_id is None:
         return Step.CREATE
-    if record.fingerprint is not None and record.fingerprint != fingerprint:
-        return Step.CHANGED
-    if record.state is CreditNoteState.ALLOCATING:
+    if record.state in (CreditNoteState.ALLOCATING, CreditNoteState.ALLOCATION_UNCERTAIN):
         return Step.CHECK_ALLOCATION
+    if (
+        record.fingerprint is not None and record.fingerprint != fingerprint
+    ) or record.invoice_id != invoice_id:
+        return Step.CHANGED
     if record.done:
         return Step.DONE
     return Step.ALLOCATE
 
 
-def owner_of(
-    found: Iterable[XeroCreditNote], *, number: str, contact_id: str | None
-) -> XeroCreditNote | None:
-    """The credit note a lookup found that our unconfirmed create made, if any.
+def in_flight(record: CreditNoteRecord, now: datetime) -> bool:
+    """Whether the record's intent may be another process's request still in flight.
 
-    Numbers of sales credit notes are ours to choose, so a live one with our number and our
-    contact is what the create made. One with our number for another contact is not ours:
-    it is left alone, and the create then fails on Xero's own checks.
+    Only a PENDING create or an ALLOCATING allocation can be: an UNCERTAIN one's sender saw
+    its answer go missing and gave up. A young one is left alone (``PushInProgress``): a
+    lookup that finds nothing yet proves nothing while the request may still land.
+    """
+    if record.state is CreditNoteState.PENDING:
+        started = record.intent_at
+    elif record.state is CreditNoteState.ALLOCATING:
+        started = record.allocation_at
+    else:
+        return False
+    return started is not None and now - started < IN_FLIGHT
+
+
+def owner_of(
+    found: Iterable[XeroCreditNote],
+    *,
+    number: str,
+    contact_id: str | None,
+    total: Decimal | None,
+    on: date,
+) -> XeroCreditNote | None:
+    """The credit note a lookup found that our create made, if any.
+
+    The number alone proves nothing: Xero numbers credit notes raised by hand ``CN-0001``,
+    ``CN-0002``..., which a BMS may use too. So a live sales credit note is ours only when
+    it has our number, our contact, our date and our total (Xero's per-line total, as the
+    push computed it before sending).
     """
     for note in found:
         if (
@@ -121,9 +158,23 @@ def owner_of(
             and note.type == "ACCRECCREDIT"
             and note.status not in ("VOIDED", "DELETED")
             and (contact_id is None or note.contact_id == contact_id)
+            and (total is None or note.total == total)
+            and (note.date is None or note.date == on)
         ):
             return note
     return None
+
+
+def holder_of(found: Iterable[XeroCreditNote], number: str) -> XeroCreditNote | None:
+    """The live credit note that has this number in Xero, whoever made it."""
+    return next(
+        (
+            n
+            for n in found
+            if n.credit_note_number == number and n.status not in ("VOIDED", "DELETED")
+        ),
+        None,
+    )
 
 
 # --- how much to allocate ---------------------------------------------------------------------
@@ -170,6 +221,68 @@ def allocation_for(
     if policy is OverCredit.ALLOCATE_DUE:
         return Allocation(due, total - due)
     return Allocation(_ZERO, total)
+
+
+@attrs.frozen
+class Claim:
+    """One credit note that wants part of an invoice's AmountDue in this push.
+
+    Attributes:
+        index: Its place in the push.
+        invoice_key: The Xero invoice (lower-cased id).
+        credit: What it has to allocate: its total before it is created, its RemainingCredit
+            after.
+        policy: What to do if that is more than the invoice owes.
+        number: The credit note's number, for the error.
+        invoice_number: The invoice's, for the error.
+        xero_credit_note_id: ``None`` before it is created.
+    """
+
+    index: int
+    invoice_key: str
+    credit: Decimal
+    policy: OverCredit
+    number: str
+    invoice_number: str
+    xero_credit_note_id: str | None = None
+
+
+def plan_allocations(
+    claims: Iterable[Claim], owed: Mapping[str, Decimal]
+) -> dict[int, Allocation | CreditNoteExceedsAmountDue]:
+    """How much each claim allocates, in push order, over one running AmountDue per invoice.
+
+    Every claim of a push is judged here together: new credit notes and ones Xero already
+    has (adopted, or left to allocate by an earlier push), so two notes for one invoice can
+    never both be told the whole AmountDue. A refusal takes nothing, so the notes after it
+    still see what it would have taken.
+    """
+    taken: dict[str, Decimal] = {}
+    planned: dict[int, Allocation | CreditNoteExceedsAmountDue] = {}
+    for claim in claims:
+        ahead = taken.get(claim.invoice_key, _ZERO)
+        due = max(owed.get(claim.invoice_key, _ZERO), _ZERO) - ahead
+        try:
+            allocation = allocation_for(
+                credit_note_number=claim.number,
+                invoice_number=claim.invoice_number,
+                total=claim.credit,
+                amount_due=due,
+                policy=claim.policy,
+            )
+        except CreditNoteExceedsAmountDue as e:
+            planned[claim.index] = CreditNoteExceedsAmountDue(
+                credit_note_number=claim.number,
+                invoice_number=claim.invoice_number,
+                total=e.total,
+                amount_due=e.amount_due,
+                ahead=ahead,
+                xero_credit_note_id=claim.xero_credit_note_id,
+            )
+            continue
+        taken[claim.invoice_key] = ahead + allocation.amount
+        planned[claim.index] = allocation
+    return planned
 
 
 def credit_total(note: CreditNote, rates: Mapping[str, Decimal]) -> Decimal:
@@ -239,12 +352,14 @@ def correction(
                 f"{corrected.line_amount_types.value}"
             ),
         )
-    if held.currency_code not in (None, corrected.currency_code) and corrected.currency_code:
+    if held.currency_code is not None and corrected.currency_code not in (
+        None,
+        held.currency_code,
+    ):
         raise CorrectionNotACredit(
             invoice_number=corrected.number,
             reason=f"the currency changed from {held.currency_code} to {corrected.currency_code}",
         )
-    back = dict(tax_codes) if tax_codes is not None else _inverse(tax_map)
     before = _held_amounts(held)
     after = _corrected_amounts(corrected, tax_map)
     increases = [g for g in after if after[g] > before.get(g, _ZERO)]
@@ -258,17 +373,78 @@ def correction(
             invoice_number=corrected.number,
             reason=f"it adds to {listed}; raise a new invoice for what it adds",
         )
+    return _credit_for(
+        corrected,
+        held,
+        before,
+        after,
+        tax_map=tax_map,
+        tax_codes=tax_codes,
+        credit_note_id=credit_note_id,
+        number=number,
+        issue_date=issue_date,
+        reference=f"Correction to {corrected.number}",
+    )
+
+
+def full_credit(
+    invoice: Invoice,
+    held: XeroInvoice,
+    *,
+    tax_map: TaxMap,
+    credit_note_id: str,
+    number: str,
+    issue_date: date,
+    tax_codes: Mapping[str, str] | None = None,
+) -> CreditNote:
+    """A credit note for everything Xero holds on the invoice (what cancelling an invoice
+    with payments on it takes, as Xero can't void it): one line per account and TaxType,
+    built from Xero's lines, not the BMS's, which may have changed since (a refused edit).
+
+    Raises:
+        CorrectionNotACredit: Xero holds nothing to credit, or a TaxType has no BMS code.
+    """
+    return _credit_for(
+        invoice,
+        held,
+        _held_amounts(held),
+        {},
+        tax_map=tax_map,
+        tax_codes=tax_codes,
+        credit_note_id=credit_note_id,
+        number=number,
+        issue_date=issue_date,
+        reference=f"Cancels {invoice.number}",
+    )
+
+
+def _credit_for(
+    invoice: Invoice,
+    held: XeroInvoice,
+    before: Mapping[_Group, Decimal],
+    after: Mapping[_Group, Decimal],
+    *,
+    tax_map: TaxMap,
+    tax_codes: Mapping[str, str] | None,
+    credit_note_id: str,
+    number: str,
+    issue_date: date,
+    reference: str,
+) -> CreditNote:
+    """One credit line per account and TaxType whose amount falls from ``before`` to
+    ``after``, in the invoice's (Xero's) currency and line amount types."""
+    back = dict(tax_codes) if tax_codes is not None else _inverse(tax_map)
     lines: list[LineItem] = []
     for group, amount in before.items():
         difference = amount - after.get(group, _ZERO)
         if difference <= 0:
             continue
         tax_code = None
-        if group.tax_type is not None and corrected.line_amount_types is not LineAmountTypes.NO_TAX:
+        if group.tax_type is not None and invoice.line_amount_types is not LineAmountTypes.NO_TAX:
             tax_code = back.get(group.tax_type)
             if tax_code is None:
                 raise CorrectionNotACredit(
-                    invoice_number=corrected.number,
+                    invoice_number=invoice.number,
                     reason=(
                         f"Xero TaxType {group.tax_type} has no BMS tax code in the tax map; "
                         "pass tax_codes={TaxType: bms_code}"
@@ -276,7 +452,7 @@ def correction(
                 )
         lines.append(
             LineItem(
-                description=f"Correction to {corrected.number}",
+                description=reference,
                 quantity=Decimal(1),
                 unit_amount=difference,
                 account_code=group.account_code,
@@ -285,18 +461,18 @@ def correction(
         )
     if not lines:
         raise CorrectionNotACredit(
-            invoice_number=corrected.number, reason="nothing was taken off: there is no credit"
+            invoice_number=invoice.number, reason="nothing was taken off: there is no credit"
         )
     return CreditNote(
         id=credit_note_id,
         number=number,
-        invoice_id=corrected.id,
-        customer=corrected.customer,
+        invoice_id=invoice.id,
+        customer=invoice.customer,
         issue_date=issue_date,
         lines=lines,
-        currency_code=corrected.currency_code,
-        line_amount_types=corrected.line_amount_types,
-        reference=f"Correction to {corrected.number}",
+        currency_code=held.currency_code or invoice.currency_code,
+        line_amount_types=invoice.line_amount_types,
+        reference=reference,
     )
 
 
@@ -306,21 +482,3 @@ def _inverse(tax_map: TaxMap) -> dict[str, str]:
     for code in sorted(tax_map.entries):
         inverse.setdefault(tax_map.entries[code], code)
     return inverse
-
-
-def full_credit(
-    invoice: Invoice, *, credit_note_id: str, number: str, issue_date: date
-) -> CreditNote:
-    """A credit note for the whole invoice, line for line: what cancelling an invoice with
-    payments on it takes (Xero can't void it)."""
-    return CreditNote(
-        id=credit_note_id,
-        number=number,
-        invoice_id=invoice.id,
-        customer=invoice.customer,
-        issue_date=issue_date,
-        lines=invoice.lines,
-        currency_code=invoice.currency_code,
-        line_amount_types=invoice.line_amount_types,
-        reference=f"Cancels {invoice.number}",
-    )

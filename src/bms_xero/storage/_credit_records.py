@@ -32,9 +32,13 @@ class CreditNoteState(enum.StrEnum):
     UNCERTAIN = "uncertain"
     #: Xero has the credit note; the allocation is not made yet (or was refused).
     CREATED = "created"
-    #: The allocation's intent is stored (``allocation_key``): read the credit note's
-    #: allocations before allocating again.
+    #: The allocation's intent is stored (``allocation_key``) and the request may still be
+    #: in flight: read the credit note's allocations before allocating again, and leave a
+    #: recent one to the process that sent it.
     ALLOCATING = "allocating"
+    #: The allocation's sender saw an uncertain answer: read the credit note's allocations
+    #: before allocating again.
+    ALLOCATION_UNCERTAIN = "allocation_uncertain"
     #: Allocated to the linked Xero invoice: done.
     ALLOCATED = "allocated"
     #: Created and left unallocated on purpose (it was more than the invoice owed): the
@@ -56,6 +60,7 @@ def _state(value: CreditNoteState | str) -> CreditNoteState:
 
 _KEYS = ("tenant_id", "credit_note_id", "credit_note_number", "invoice_id")
 _OPTIONAL_TEXT = (
+    "policy",
     "xero_credit_note_id",
     "xero_invoice_id",
     "fingerprint",
@@ -100,6 +105,8 @@ class CreditNoteRecord:
         last_error: What went wrong last, in words.
         last_error_at: When.
         view_url: The link that opens the credit note in Xero.
+        policy: The ``OverCredit`` the credit note was created under: a retry of a credit
+            note Xero has follows it, whatever the retry passes.
     """
 
     tenant_id: str
@@ -124,6 +131,7 @@ class CreditNoteRecord:
     last_error: str | None = None
     last_error_at: datetime | None = attrs.field(default=None, converter=aware_utc)
     view_url: str | None = None
+    policy: str | None = None
 
     @property
     def key(self) -> str:

@@ -153,12 +153,39 @@ _CREDIT_DATETIMES: Final = frozenset(
 _CREDIT_MONEY: Final = frozenset({"total", "allocated", "remaining_credit"})
 
 
-def _v3(conn: sqlite3.Connection) -> None:
-    """Credit notes: one row per BMS credit note, found by id and by the invoice it credits.
+# The columns schema 3 created, frozen: later fields arrive by later migrations.
+_V3_CREDIT_FIELDS: Final = (
+    "tenant_id",
+    "credit_note_id",
+    "credit_note_number",
+    "invoice_id",
+    "state",
+    "version",
+    "xero_credit_note_id",
+    "xero_invoice_id",
+    "fingerprint",
+    "intent_key",
+    "intent_fingerprint",
+    "intent_at",
+    "allocation_key",
+    "allocation_at",
+    "allocated",
+    "total",
+    "remaining_credit",
+    "xero_status",
+    "last_push_at",
+    "last_error",
+    "last_error_at",
+    "view_url",
+    "policy",
+)
 
-    The columns are this release's fields; later fields arrive by later migrations."""
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """Credit notes: one row per BMS credit note, found by id and by the invoice it credits."""
     columns = ",\n".join(
-        f"{name} {'INTEGER NOT NULL' if name == 'version' else 'TEXT'}" for name in _CREDIT_FIELDS
+        f"{name} {'INTEGER NOT NULL' if name == 'version' else 'TEXT'}"
+        for name in _V3_CREDIT_FIELDS
     )
     conn.execute(
         f"CREATE TABLE {CREDIT_NOTES} ({columns}, PRIMARY KEY (tenant_id, credit_note_id))"
