@@ -37,10 +37,10 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   ├── CreditNoteRequired          Xero no longer allows editing this invoice
     │   ├── CreditNoteExceedsAmountDue  a credit note is worth more than its invoice owes
     │   ├── CreditNoteChanged           an allocated credit note can't be edited in Xero
+    │   ├── CreditNoteNumberTaken       another credit note in Xero has its number
     │   ├── InvoiceNumberConflict       the number is taken by a different Xero invoice
     │   ├── PushInProgress              another worker is pushing this invoice (retry later)
     │   └── PaymentDeliveryFailed       the host's PaymentSink raised: redelivered later
-    │   ├── CreditNoteNumberTaken       another credit note in Xero has its number
     └── StorageError                    a store could not do what was asked
         ├── VersionConflict             someone else changed the record first (compare-and-swap)
         ├── StorageValueError           a value can't be stored (naive datetime, empty key, ...)
@@ -74,11 +74,11 @@ __all__ = [
     "CreditNoteChanged",
     "CreditNoteExceedsAmountDue",
     "CreditNoteMismatch",
+    "CreditNoteNumberTaken",
     "CreditNoteRequired",
     "CurrencyNotEnabled",
     "DailyLimitReached",
     "FieldProblem",
-    "CreditNoteNumberTaken",
     "InvalidRequest",
     "InvalidWebhook",
     "InvoiceFileError",
@@ -461,12 +461,12 @@ class CreditNoteMismatch(PreflightError):
         "currency": "raise the credit note in the invoice's currency",
         "status": "only an approved invoice can be credited; a draft can simply be edited, "
         "and a voided one needs no credit",
+        "amount": "a credit note must credit something: give it lines worth more than 0",
     }
 
     def __init__(
         self,
         *,
-        "amount": "a credit note must credit something: give it lines worth more than 0",
         reason: str,
         expected: str | None = None,
         actual: str | None = None,
@@ -480,12 +480,12 @@ class CreditNoteMismatch(PreflightError):
             "customer": f"it is for contact {actual} but the invoice is for {expected}",
             "currency": f"it is in {actual} but the invoice is in {expected}",
             "status": f"the Xero invoice is {expected}",
+            "amount": f"it is worth {actual}",
         }.get(reason, reason)
         fix = self._FIX.get(reason, "check the credit note against its invoice")
         super().__init__(f"{what}: {fix}", invoice_number=invoice_number)
 
 
-            "amount": f"it is worth {actual}",
 class CorrectionNotACredit(PreflightError):
     """The corrected invoice can't be reached from what Xero holds with one credit note.
 
@@ -846,6 +846,8 @@ class CreditNoteExceedsAmountDue(SyncError):
         invoice_number: str,
         total: Decimal,
         amount_due: Decimal,
+        ahead: Decimal = Decimal(0),
+        xero_credit_note_id: str | None = None,
     ) -> None:
         self.total = total
         self.amount_due = amount_due
@@ -859,12 +861,42 @@ class CreditNoteExceedsAmountDue(SyncError):
             f"customer is owed {total - amount_due}) or OverCredit.LEAVE_UNALLOCATED (all of "
             "it is owed back)"
         )
+        if xero_credit_note_id is None:
+            said = (
+                f"is worth {total} but {owes}, and Xero allocates no more than is owed; nothing "
+                f"was sent. Credit at most {amount_due}, or {ways}"
+            )
+        else:
+            said = (
+                f"is in Xero (CreditNoteID {xero_credit_note_id}) with {total} to allocate, but "
+                f"{owes} now, and Xero allocates no more than is owed; it was left unallocated. "
+                f"Allocate it in Xero, or {ways}"
+            )
+        super().__init__(said)
         self.invoice_number = invoice_number
         self.credit_note_number = credit_note_number
         self.message = f"credit note {credit_note_number} (invoice {invoice_number}): " + (
             self.message
         )
         self.args = (self.message,)
+
+
+class CreditNoteNumberTaken(SyncError):
+    """The credit note's number belongs to another credit note in Xero; nothing of ours is
+    there under it.
+
+    Attributes:
+        xero_credit_note_id: The credit note that has the number.
+    """
+
+    def __init__(self, *, number: str, xero_credit_note_id: str | None, total: Decimal) -> None:
+        self.xero_credit_note_id = xero_credit_note_id
+        super().__init__(
+            f"CreditNoteNumber {number} is taken in Xero by another credit note "
+            f"(CreditNoteID {xero_credit_note_id}, total {total}), not the one the BMS sent; "
+            "give this credit note another number (Xero's own numbering is CN-0001, ...: use "
+            "a prefix of the BMS's)"
+        )
 
 
 class CreditNoteChanged(SyncError):
@@ -949,8 +981,6 @@ class InvoiceNumberConflict(SyncError):
 
 
 # --- storage -------------------------------------------------------------------------------
-        ahead: Decimal = Decimal(0),
-        xero_credit_note_id: str | None = None,
 
 
 class StorageError(BmsXeroError):
@@ -960,18 +990,6 @@ class StorageError(BmsXeroError):
 class VersionConflict(StorageError):
     """A compare-and-swap write lost: the record changed since it was read. Re-read and retry.
 
-        if xero_credit_note_id is None:
-            said = (
-                f"is worth {total} but {owes}, and Xero allocates no more than is owed; nothing "
-                f"was sent. Credit at most {amount_due}, or {ways}"
-            )
-        else:
-            said = (
-                f"is in Xero (CreditNoteID {xero_credit_note_id}) with {total} to allocate, but "
-                f"{owes} now, and Xero allocates no more than is owed; it was left unallocated. "
-                f"Allocate it in Xero, or {ways}"
-            )
-        super().__init__(said)
     Attributes:
         key: What was being written (e.g. ``"tenant/invoice-id"``).
         expected_version: The version the writer read.
@@ -980,24 +998,6 @@ class VersionConflict(StorageError):
 
     def __init__(
         self, *, key: str, expected_version: int | None, actual_version: int | None
-class CreditNoteNumberTaken(SyncError):
-    """The credit note's number belongs to another credit note in Xero; nothing of ours is
-    there under it.
-
-    Attributes:
-        xero_credit_note_id: The credit note that has the number.
-    """
-
-    def __init__(self, *, number: str, xero_credit_note_id: str | None, total: Decimal) -> None:
-        self.xero_credit_note_id = xero_credit_note_id
-        super().__init__(
-            f"CreditNoteNumber {number} is taken in Xero by another credit note "
-            f"(CreditNoteID {xero_credit_note_id}, total {total}), not the one the BMS sent; "
-            "give this credit note another number (Xero's own numbering is CN-0001, ...: use "
-            "a prefix of the BMS's)"
-        )
-
-
     ) -> None:
         self.key = key
         self.expected_version = expected_version
