@@ -24,7 +24,10 @@ never answered) are separate branches, so a host can tell "fix your data" from "
     │   ├── XeroApiError                Xero answered with an error status
     │   │   ├── XeroValidationError     400, or per-element ValidationErrors
     │   │   ├── AuthError               401/403
-    │   │   │   └── ReauthorizationRequired   refresh token rejected: reconnect to Xero
+    │   │   │   ├── ReauthorizationRequired   refresh token rejected: reconnect to Xero
+    │   │   │   ├── InsufficientScope   the token lacks a scope the call needs (names it)
+    │   │   │   └── AuthorizationFailed the person declined, the redirect was wrong, or none
+    │   │   │                           came in time (connecting the app)
     │   │   ├── NotFound                404
     │   │   ├── RateLimited             429 (minute / concurrent / app)
     │   │   │   └── DailyLimitReached   429 day limit: park work until ``resets_at``
@@ -67,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccountCodeError",
     "AuthError",
+    "AuthorizationFailed",
     "BmsXeroError",
     "ConfigurationError",
     "ContactArchived",
@@ -79,6 +83,7 @@ __all__ = [
     "CurrencyNotEnabled",
     "DailyLimitReached",
     "FieldProblem",
+    "InsufficientScope",
     "InvalidRequest",
     "InvalidWebhook",
     "InvoiceFileError",
@@ -604,6 +609,99 @@ class AuthError(XeroApiError):
 
 class ReauthorizationRequired(AuthError):
     """The refresh token was rejected (``invalid_grant``); a person must reconnect to Xero."""
+
+
+class InsufficientScope(AuthError):
+    """Xero refused a call because the access token lacks the scope it needs.
+
+    Xero says so with a 401 ``AuthorizationUnsuccessful`` (or a 403); the client compares the
+    call's scope (``bms_xero.xero.CALL_SCOPES``) with the scopes the token carries.
+
+    Attributes:
+        missing_scope: The granular scope the call needs (``accounting.payments.read``).
+        granted: The scopes the token carries, when they could be read from it.
+        method: The refused call's HTTP method.
+        path: Its path (``/Payments``).
+
+    .. versionadded:: Unreleased
+    """
+
+    def __init__(
+        self,
+        *,
+        missing_scope: str,
+        granted: Sequence[str] | None,
+        method: str,
+        path: str,
+        status_code: int | None = 401,
+        error_type: str | None = None,
+        correlation_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.missing_scope = missing_scope
+        self.granted = None if granted is None else tuple(granted)
+        self.method = method
+        self.path = path
+        has = (
+            f"it carries {' '.join(self.granted) or 'no scopes'}"
+            if self.granted is not None
+            else "its scopes could not be read"
+        )
+        ref = f" [correlation id {correlation_id}]" if correlation_id else ""
+        super().__init__(
+            f"Xero refused {method} {path}: the access token lacks the scope {missing_scope} "
+            f"({has}); authorise the app again asking for it (bms_xero.xero.DEFAULT_SCOPES "
+            "has every scope bms_xero needs; apps created from 2 March 2026 must ask for "
+            "granular scopes, not accounting.transactions), or add it to the custom "
+            f"connection in the Xero developer portal{ref}",
+            status_code=status_code,
+            error_type=error_type,
+            correlation_id=correlation_id,
+            tenant_id=tenant_id,
+        )
+
+
+class AuthorizationFailed(AuthError):
+    """Connecting the app did not produce an authorization code.
+
+    Attributes:
+        reason: ``"denied"`` (the person declined), ``"error"`` (Xero sent another OAuth
+            error back on the redirect), ``"state_mismatch"`` (the redirect is not the one
+            this authorisation is waiting for: a stale tab, or forged), ``"no_code"`` (the
+            redirect carries neither a code nor an error) or ``"timeout"`` (no redirect came
+            in time).
+        oauth_error: The ``error`` Xero sent on the redirect (``access_denied``, ...).
+        description: Xero's ``error_description``, if any.
+
+    .. versionadded:: Unreleased
+    """
+
+    _WHAT: ClassVar[dict[str, str]] = {
+        "denied": "the person declined to connect the app in Xero",
+        "error": "Xero refused the authorisation",
+        "state_mismatch": "the redirect does not belong to this authorisation (its state "
+        "differs: a stale browser tab, or a forged link); start again and use the newest "
+        "link",
+        "no_code": "the redirect carries no authorization code (was the whole address copied?)",
+        "timeout": "no redirect came back from Xero in time",
+    }
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        oauth_error: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.oauth_error = oauth_error
+        self.description = description
+        what = self._WHAT.get(reason, reason)
+        said = f" ({oauth_error}{': ' + description if description else ''})" if oauth_error else ""
+        super().__init__(
+            f"connecting to Xero did not complete: {what}{said}; nothing was saved",
+            error_type=oauth_error,
+        )
 
 
 class NotFound(XeroApiError):

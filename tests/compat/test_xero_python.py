@@ -49,7 +49,8 @@ from xero_python.identity import IdentityApi
 
 from bms_xero.testing import FakeServer, FakeXero, serve
 
-SCOPE = ["offline_access", "accounting.transactions", "accounting.contacts"]
+# Organisation needs accounting.settings(.read): FakeXero refuses a token without it, as Xero.
+SCOPE = ["offline_access", "accounting.transactions", "accounting.contacts", "accounting.settings"]
 
 
 def _furnish(xero: FakeXero) -> None:

@@ -31,7 +31,9 @@ from bms_xero.errors import (
     CreditNoteRequired,
     InvoiceNumberConflict,
     MissingContactId,
+    ReauthorizationRequired,
     SyncError,
+    TransportError,
     UncertainOutcome,
     XeroValidationError,
     XeroValidationMessage,
@@ -294,6 +296,21 @@ def test_three_uncertain_creates_give_up_uncertain() -> None:
     for _ in range(pp.CREATE_TRIES):
         after = pp.answered(after, pp.Uncertain(UNCERTAIN), UNCONFIRMED)
     assert [pp.Fail(0, UNCERTAIN)] == plan(after)
+
+
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [
+        (ReauthorizationRequired("reconnect to Xero: the refresh token was refused"), True),
+        (TransportError("could not get an access token", sent=False), False),
+    ],
+    ids=["connection gone", "passing"],
+)
+def test_a_stopped_push_keeps_only_a_gone_connection_for_the_panel(error, kept) -> None:
+    """A push stopped because the connection is gone keeps "reconnect to Xero" on the record
+    for the panel; a passing stop is not stored (the next push goes through)."""
+    after = pp.answered(item(), pp.Stopped(error))
+    assert [pp.Fail(0, error, store=kept)] == plan(after)
 
 
 # --- the number Xero says is taken --------------------------------------------------------------

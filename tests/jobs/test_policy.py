@@ -18,6 +18,7 @@ from bms_xero.errors import (
     MissingContactId,
     NotFound,
     RateLimited,
+    ReauthorizationRequired,
     SchemaVersionError,
     StorageError,
     StorageValueError,
@@ -42,6 +43,8 @@ CASES: list[tuple[BaseException, Failure]] = [
     (OSError("host database unreachable"), Failure.TRANSIENT),
     (XeroValidationError([XeroValidationMessage("Invoice # must be unique.")]), Failure.PERMANENT),
     (AuthError("token rejected", status_code=401), Failure.PERMANENT),
+    (ReauthorizationRequired("reconnect to Xero: invalid_grant"), Failure.RECONNECT),
+    (TransportError("could not get an access token", sent=False), Failure.TRANSIENT),
     (NotFound("no such invoice", status_code=404), Failure.PERMANENT),
     (MissingContactId(customer_id="C-1", customer_name="Acme"), Failure.PERMANENT),
     (TaxCodeError(tax_code="GST99", reason="not_mapped"), Failure.PERMANENT),
@@ -64,7 +67,8 @@ CASES: list[tuple[BaseException, Failure]] = [
 
 @pytest.mark.parametrize(("error", "expected"), CASES, ids=lambda v: type(v).__name__)
 def test_errors_are_classified_by_type(error: BaseException, expected: Failure) -> None:
-    """Each error type is transient, permanent or a day-limit park, as documented."""
+    """Each error type is transient, permanent, a day-limit park or a reconnect, as
+    documented."""
     assert expected == classify(error)
 
 

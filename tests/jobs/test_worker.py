@@ -6,11 +6,18 @@ from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from bms_xero.domain import Invoice
 from bms_xero.engine import PaymentUpdate, PushFailure, PushOutcome, SyncEngine
-from bms_xero.errors import BmsXeroError, ConfigurationError, DailyLimitReached, RateLimited
+from bms_xero.errors import (
+    BmsXeroError,
+    ConfigurationError,
+    DailyLimitReached,
+    RateLimited,
+    TransportError,
+)
 from bms_xero.jobs import (
     Backoff,
     Job,
@@ -20,9 +27,17 @@ from bms_xero.jobs import (
     MemoryJobStore,
     Worker,
 )
-from bms_xero.storage import MemoryStore, SyncRecord, SyncState, SyncStore
+from bms_xero.storage import (
+    MemoryStore,
+    MemoryTokenStore,
+    SyncRecord,
+    SyncState,
+    SyncStore,
+    TokenSet,
+)
 from bms_xero.testing import FakeXero
-from bms_xero.xero import RetryPolicy
+from bms_xero.transport import HttpxTransport
+from bms_xero.xero import RefreshTokenAuth, RetryPolicy, XeroClient, exchange_code
 from tests.jobs.conftest import (
     EngineFactory,
     configure,
@@ -325,6 +340,92 @@ class TestTransientFailures:
         waiting = jobs.get(job.id)
         assert waiting is not None
         assert timedelta(seconds=300) == waiting.run_after - xero.clock.now()
+
+
+class TestConnection:
+    @staticmethod
+    def _engine(xero: FakeXero, tokens: MemoryTokenStore, store: SyncStore) -> SyncEngine:
+        """An engine on an authorised app connection whose tokens live in ``tokens``."""
+        client = XeroClient(
+            HttpxTransport(httpx.Client(transport=xero.transport)),
+            auth=RefreshTokenAuth(xero.client_id, xero.client_secret, tokens, connection_id="c"),
+            tenant_id=xero.tenant_id,
+            clock=xero.clock,
+            retry=RetryPolicy.none(),
+        )
+        return SyncEngine(
+            client=client, store=store, tax_map={"GST15": "OUTPUT2"}, clock=xero.clock
+        )
+
+    def test_a_connection_that_is_gone_fails_its_jobs_saying_reconnect(
+        self, jobs: JobStore, source: MemoryInvoiceSource, xero: FakeXero, store: SyncStore
+    ) -> None:
+        """A refresh token Xero refuses fails the job at once (no backoff rounds), retryable
+        and marked needs_reconnect, and the panel says reconnect too; after a person
+        reconnects, retrying the failed jobs pushes them."""
+        tokens = MemoryTokenStore()
+        tokens.save(
+            "c",
+            TokenSet(access_token="old", refresh_token="revoked", expires_at=xero.clock.now()),
+            expected_version=None,
+        )
+        engine = self._engine(xero, tokens, store)
+        worker = Worker(engine, jobs, source, clock=xero.clock, backoff=EXACT)
+        [job] = release(jobs, source, xero, invoice(1, contact_of(xero)))
+
+        worker.run_pending()
+
+        failed = jobs.get(job.id)
+        assert failed is not None
+        assert (JobStatus.FAILED, 1, True, "ReauthorizationRequired", True) == (
+            failed.status,
+            failed.attempts,
+            failed.retryable,
+            failed.error_type,
+            failed.needs_reconnect,
+        )
+        assert "reconnect to Xero" in (failed.last_error or "")
+        assert "reconnect to Xero" in (engine.panel("I-1").last_error or "")
+        exchange_code(
+            HttpxTransport(httpx.Client(transport=xero.transport)),
+            client_id=xero.client_id,
+            client_secret=xero.client_secret,
+            code=xero.authorize(),
+            redirect_uri="https://bms.example/xero/callback",
+            clock=xero.clock,
+            store=tokens,
+            connection_id="c",
+        )
+        jobs.retry_failed(now=xero.clock.now())
+        worker.run_pending()
+        done = jobs.get(job.id)
+        assert done is not None
+        assert (JobStatus.DONE, False) == (done.status, done.needs_reconnect)
+        assert ["INV-0001"] == numbers_in_xero(xero)
+
+    def test_a_token_refresh_that_could_not_finish_yet_is_retried(
+        self, jobs: JobStore, source: MemoryInvoiceSource, xero: FakeXero
+    ) -> None:
+        """A token refresh still held by another process (a retryable TransportError,
+        nothing sent) is a passing failure: the job waits for its backoff, not for a
+        person."""
+        busy = TransportError(
+            "could not get an access token (another process has been refreshing the tokens "
+            "of connection 'c' for 60 s without saving; nothing was sent, try again later)",
+            sent=False,
+        )
+        worker = Worker(ScriptedEngine(xero.tenant_id, busy), jobs, source, clock=xero.clock)
+        [job] = release(jobs, source, xero, invoice(1, contact_of(xero)))
+
+        worker.run_pending()
+
+        waiting = jobs.get(job.id)
+        assert waiting is not None
+        assert (JobStatus.PENDING, True, False) == (
+            waiting.status,
+            waiting.retryable,
+            waiting.needs_reconnect,
+        )
 
 
 class TestDayLimit:

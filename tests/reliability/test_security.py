@@ -1,23 +1,29 @@
-"""Forged and replayed webhooks are refused; secrets stay out of logs, reprs and errors.
+"""Forged and replayed webhooks are refused; secrets stay out of logs, reprs, errors and output.
 
 The scan itself is session-wide: the ``watch`` fixture (tests/reliability/conftest.py)
 captures every log record at DEBUG and every error the reliability tests saw, and fails the
 session if the fake's client secret, any token it issued or any webhook key shows up. The
 tests here add the flows that handle secrets most: refresh-token connections, rejected
-credentials, revoked grants and webhook receivers.
+credentials, revoked grants, webhook receivers and the ``connect``/``disconnect`` commands.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import threading
+import urllib.request
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bms_xero.cli import main
 from bms_xero.errors import AuthError, BmsXeroError, ReauthorizationRequired
 from bms_xero.jobs import JobKind, MemoryJobStore
 from bms_xero.storage import MemoryStore
@@ -221,3 +227,87 @@ def test_payments_come_back_without_secrets_in_logs(watch: SecretWatch) -> None:
     updates = engine.pull()
 
     assert [Decimal("115.00")] == [u.amount_paid for u in updates]
+
+
+class _FormRecorder(httpx.BaseTransport):
+    """Passes requests to the fake, watching the codes, verifiers and tokens in every form
+    sent to the identity endpoints and every token they issue."""
+
+    def __init__(self, inner: httpx.BaseTransport, watch: SecretWatch) -> None:
+        self._inner = TokenRecorder(inner, watch)
+        self._watch = watch
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "identity.xero.com":
+            form = dict(parse_qsl(request.read().decode()))
+            self._watch.secret(*(form.get(k) for k in ("code", "code_verifier", "token")))
+            self._watch.secret(form.get("refresh_token"))
+        response = self._inner.handle_request(request)
+        if request.url.path == "/connect/token" and response.status_code == 200:
+            self._watch.secret(json.loads(response.read()).get("id_token"))
+        return response
+
+
+def test_connect_connections_and_disconnect_print_no_secret(
+    watch: SecretWatch, tmp_path: Any
+) -> None:
+    """The commands that handle codes, verifiers and tokens never print one, nor even try
+    (nothing needed redacting), in text, JSON or verbose mode, on success and on failure."""
+    xero, _ = organisation(36)
+    watch.watch_fake(xero)
+    xero.add_tenant("Second Ltd", connect=False)
+    http = httpx.Client(transport=_FormRecorder(xero.transport, watch))
+    env = {
+        "BMS_XERO_CLIENT_ID": xero.client_id,
+        "BMS_XERO_CLIENT_SECRET": xero.client_secret,
+        "BMS_XERO_DB": str(tmp_path / "sync.db"),
+        "BMS_XERO_REDIRECT_URI": "http://127.0.0.1:0/callback",
+    }
+
+    def browser(url: str) -> None:
+        # The consent step through the fake, then the redirect to the real loopback listener.
+        def go() -> None:
+            location = http.get(url).headers["location"]
+            watch.secret(dict(parse_qsl(urlsplit(location).query)).get("code"))
+            # urllib, not httpx: httpx's own INFO log line would quote the code.
+            with urllib.request.urlopen(location, timeout=10):  # noqa: S310 - loopback
+                pass
+
+        threading.Thread(target=go, daemon=True).start()
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str]:
+        out, err = io.StringIO(), io.StringIO()
+        status = main(
+            list(argv),
+            environ=env,
+            stdin=io.StringIO(stdin),
+            stdout=out,
+            stderr=err,
+            clock=xero.clock,
+            http_client=http,
+            browser=browser,
+        )
+        text = out.getvalue() + err.getvalue()
+        watch.saw(text)
+        return status, text
+
+    runs = [
+        run("-v", "connect", "--scopes", "openid offline_access accounting.invoices"),
+        run("--json", "-v", "connections", "--use", xero.tenant_id),
+        run("-v", "pull"),  # InsufficientScope: payments were not asked for
+        run(
+            "--json",
+            "-v",
+            "connect",
+            "--paste",
+            "--no-browser",
+            stdin="?code=A1B2C3D4E5F6G7H8&state=x\n",
+        ),
+        run("-v", "disconnect"),
+        run("--json", "-v", "disconnect", "--all"),
+    ]
+    watch.secret("A1B2C3D4E5F6G7H8")
+
+    assert [0, 0, 3, 3, 0, 0] == [status for status, _ in runs]
+    assert [] == [text[:80] for _, text in runs if "<redacted>" in text]
+    assert 8 <= len(watch.secrets)

@@ -44,3 +44,17 @@ def save_in_child(store: SQLiteTokenStore, results: Queue) -> None:
         results.put(("ok", stored.version))
     except BaseException as exc:
         results.put(("error", repr(exc)))
+
+
+def claim_lease(path: str, name: str, start: Barrier, results: Queue) -> None:
+    """Claim the refresh lease of "conn" once, together with the others; report whether it
+    was granted (or the error)."""
+    try:
+        with SQLiteTokenStore(path, timeout=30) as store:
+            start.wait(timeout=60)
+            granted = store.acquire_refresh_lease(
+                "conn", holder=name, now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC), seconds=30
+            )
+        results.put(("ok", granted))
+    except BaseException as exc:
+        results.put(("error", repr(exc)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -29,6 +30,7 @@ from bms_xero.xero import (
     authorize_url,
     exchange_code,
 )
+from bms_xero.xero._refresh import SAVE_WAIT
 
 CLIENT_ID = "APP-ID"
 SECRET = "APP-SECRET-do-not-leak"
@@ -43,6 +45,7 @@ class Identity:
         self.valid_refresh = {"REFRESH-0"}
         self.valid_access = {"ACCESS-0"}
         self.refreshes = 0
+        self.token_calls = 0
         self.events: list[str] = []
         self.during_refresh = None  # called inside a refresh, to stage a race
 
@@ -56,6 +59,7 @@ class Identity:
         return httpx.Response(200, json={"Organisations": [{"Name": "Demo"}]})
 
     def token(self, request: httpx.Request) -> httpx.Response:
+        self.token_calls += 1
         expected = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
         if request.headers["Authorization"] != f"Basic {expected}":
             return httpx.Response(401, json={"error": "invalid_client"})
@@ -103,9 +107,25 @@ class RecordingStore(MemoryTokenStore):
         return stored
 
 
+class HookClock(FakeClock):
+    """A fake clock that runs ``on_sleep`` after each sleep: another process acting while
+    this one waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_sleep: Callable[[], None] | None = None
+        self.sleeps = 0
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.sleeps += 1
+        if self.on_sleep is not None:
+            self.on_sleep()
+
+
 @pytest.fixture(name="clock")
-def _clock() -> FakeClock:
-    return FakeClock()
+def _clock() -> HookClock:
+    return HookClock()
 
 
 @pytest.fixture(name="identity")
@@ -284,6 +304,208 @@ class TestRefreshTokenAuth:
         """A store that doesn't implement TokenStore is refused."""
         with pytest.raises(ConfigurationError):
             RefreshTokenAuth(CLIENT_ID, SECRET, object(), connection_id="c")  # type: ignore[arg-type]
+
+
+class NoLeaseStore:
+    """A token store without the refresh lease: compare-and-swap only."""
+
+    def __init__(self, inner: MemoryTokenStore) -> None:
+        self.inner = inner
+
+    def load(self, connection_id):
+        return self.inner.load(connection_id)
+
+    def save(self, connection_id, token, *, expected_version):
+        return self.inner.save(connection_id, token, expected_version=expected_version)
+
+    def delete(self, connection_id):
+        self.inner.delete(connection_id)
+
+
+def _auth(store, **kwargs) -> RefreshTokenAuth:
+    return RefreshTokenAuth(CLIENT_ID, SECRET, store, connection_id="conn-1", **kwargs)
+
+
+def _save_other(store, clock, name: str = "OTHER") -> None:
+    """Another process saves the tokens of its refresh."""
+    stored = store.load("conn-1")
+    store.save(
+        "conn-1",
+        TokenSet(
+            access_token=f"ACCESS-{name}",
+            refresh_token=f"REFRESH-{name}",
+            expires_at=clock.now() + timedelta(minutes=30),
+        ),
+        expected_version=stored.version if stored is not None else None,
+    )
+
+
+def _free(store, clock) -> bool:
+    """Whether the connection's refresh lease is free now (claims it for a moment)."""
+    free = store.acquire_refresh_lease("conn-1", holder="probe", now=clock.now(), seconds=1)
+    store.release_refresh_lease("conn-1", holder="probe")
+    return free
+
+
+class TestSingleFlight:
+    def test_a_refresher_holding_the_lease_makes_the_others_wait_for_its_save(
+        self, identity, store, clock
+    ):
+        """While another process holds the refresh lease, the caller waits and uses the
+        tokens it saves; it never asks Xero itself."""
+        clock.advance(31 * 60)
+        store.acquire_refresh_lease("conn-1", holder="other", now=clock.now(), seconds=30)
+
+        def other_saves_and_releases() -> None:
+            _save_other(store, clock)
+            store.release_refresh_lease("conn-1", holder="other")
+            clock.on_sleep = None
+
+        clock.on_sleep = other_saves_and_releases
+
+        token = _auth(store).access_token(_transport(identity), clock)
+
+        assert ("ACCESS-OTHER", 0, 1) == (token, identity.token_calls, clock.sleeps)
+
+    def test_a_dead_refreshers_lease_runs_out_then_the_waiter_refreshes(
+        self, identity, store, clock
+    ):
+        """A refresher that died holding the lease delays the others only until its lease
+        runs out; then one of them refreshes."""
+        clock.advance(31 * 60)
+        store.acquire_refresh_lease("conn-1", holder="dead", now=clock.now(), seconds=30)
+        started = clock.monotonic()
+
+        token = _auth(store).access_token(_transport(identity), clock)
+
+        waited = clock.monotonic() - started
+        assert ("ACCESS-1", 1) == (token, identity.refreshes)
+        assert 30 <= waited < 31  # the dead holder's 30 s, not the caller's own 60
+
+    def test_waiting_is_bounded(self, identity, store, clock):
+        """A holder that keeps the lease without ever saving makes the caller give up after
+        twice lease_seconds with a retryable TransportError (nothing sent), not hang."""
+        clock.advance(31 * 60)
+        store.acquire_refresh_lease("conn-1", holder="stuck", now=clock.now(), seconds=10)
+        clock.on_sleep = lambda: store.acquire_refresh_lease(
+            "conn-1", holder="stuck", now=clock.now(), seconds=10
+        )
+        started = clock.monotonic()
+
+        with pytest.raises(TransportError) as caught:
+            _auth(store, lease_seconds=10).access_token(_transport(identity), clock)
+
+        assert (False, True, 0) == (
+            caught.value.sent,
+            caught.value.retryable,
+            identity.token_calls,
+        )
+        assert 20 <= clock.monotonic() - started < 21
+
+    def test_the_lease_is_released_after_a_refresh_and_after_a_refusal(
+        self, identity, store, clock
+    ):
+        """The refresher frees the lease when it is done, whether Xero said yes or no."""
+        clock.advance(31 * 60)
+        _auth(store).access_token(_transport(identity), clock)
+        refreshed_free = _free(store, clock)
+        clock.advance(31 * 60)
+        identity.valid_refresh.clear()
+
+        with pytest.raises(ReauthorizationRequired):
+            _auth(store).access_token(_transport(identity), clock)
+
+        assert (True, True) == (refreshed_free, _free(store, clock))
+
+    def test_the_winner_saving_just_before_the_lease_is_taken_is_used(self, identity, store, clock):
+        """A caller that gets the lease looks at the store again first: if the last holder
+        saved just before it released, those tokens are used."""
+        clock.advance(31 * 60)
+
+        class SavesOnAcquire(RecordingStore):
+            def acquire_refresh_lease(self, connection_id, *, holder, now, seconds):
+                granted = super().acquire_refresh_lease(
+                    connection_id, holder=holder, now=now, seconds=seconds
+                )
+                if granted and holder != "probe":
+                    _save_other(self, clock, "JUST-SAVED")
+                return granted
+
+        racing = SavesOnAcquire(identity.events)
+        racing.save("conn-1", store.load("conn-1").token, expected_version=None)
+
+        token = _auth(racing).access_token(_transport(identity), clock)
+
+        assert ("ACCESS-JUST-SAVED", 0) == (token, identity.token_calls)
+
+    def test_without_the_lease_a_refused_refresh_waits_for_a_racing_save(
+        self, identity, store, clock
+    ):
+        """A store without the lease: invalid_grant while another process is about to save
+        its refresh; the caller waits for that save and uses it instead of raising."""
+        clock.advance(31 * 60)
+        identity.valid_refresh.clear()  # the other refresher spent our refresh token
+
+        def other_saves() -> None:
+            _save_other(store, clock, "9")
+            clock.on_sleep = None
+
+        clock.on_sleep = other_saves
+
+        assert "ACCESS-9" == _auth(NoLeaseStore(store)).access_token(_transport(identity), clock)
+
+    def test_without_the_lease_reconnect_is_said_after_waiting_for_a_save(
+        self, identity, store, clock
+    ):
+        """A store without the lease: a refusal nobody resolves raises
+        ReauthorizationRequired once the save wait is over."""
+        clock.advance(31 * 60)
+        identity.valid_refresh.clear()
+        started = clock.monotonic()
+
+        with pytest.raises(ReauthorizationRequired):
+            _auth(NoLeaseStore(store)).access_token(_transport(identity), clock)
+
+        assert SAVE_WAIT <= clock.monotonic() - started < SAVE_WAIT + 1
+
+    def test_the_lease_holder_says_reconnect_at_once(self, identity, store, clock):
+        """Holding the lease, nobody else can have spent the token: a refusal raises
+        ReauthorizationRequired without waiting."""
+        clock.advance(31 * 60)
+        identity.valid_refresh.clear()
+        started = clock.monotonic()
+
+        with pytest.raises(ReauthorizationRequired):
+            _auth(store).access_token(_transport(identity), clock)
+
+        assert (0.0, 0) == (clock.monotonic() - started, clock.sleeps)
+
+    def test_a_refused_refresh_token_is_not_sent_again(self, identity, store, clock):
+        """After Xero refused a refresh token for good, later calls raise at once without
+        asking Xero; new tokens (a reconnect) end that."""
+        clock.advance(31 * 60)
+        identity.valid_refresh.clear()
+        auth = _auth(store)
+        with pytest.raises(ReauthorizationRequired):
+            auth.access_token(_transport(identity), clock)
+        asked = identity.token_calls
+
+        with pytest.raises(ReauthorizationRequired):
+            auth.access_token(_transport(identity), clock)
+        unchanged = identity.token_calls
+        _save_other(store, clock, "RECONNECTED")
+
+        assert (1, 1, "ACCESS-RECONNECTED") == (
+            asked,
+            unchanged,
+            auth.access_token(_transport(identity), clock),
+        )
+
+    @pytest.mark.parametrize("seconds", [0, -1, True, "30"])
+    def test_lease_seconds_must_be_positive(self, store, seconds):
+        """lease_seconds is a number of seconds above 0."""
+        with pytest.raises(ConfigurationError):
+            _auth(store, lease_seconds=seconds)
 
 
 class TestClientCredentials:

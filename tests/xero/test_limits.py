@@ -139,3 +139,74 @@ class TestRateLimiter:
         """Limits below one are a configuration error."""
         with pytest.raises(ConfigurationError):
             RateLimits(concurrent=0)
+
+
+@pytest.mark.parametrize(
+    ("remaining", "per_day", "warning", "expected"),
+    [
+        (None, 1000, 0.1, False),  # Xero hasn't said
+        (101, 1000, 0.1, False),
+        (100, 1000, 0.1, True),  # a tenth of the Starter plan's 1,000 left
+        (0, 1000, 0.1, True),
+        (499, 5000, 0.1, True),
+        (1, 5, 0.1, True),  # rounded up to whole calls: 0.5 -> 1
+        (0, 1000, 0.0, True),  # warning 0: only when nothing is left
+        (1, 1000, 0.0, False),
+    ],
+)
+def test_near_day_limit(remaining, per_day, warning, expected):
+    """Near the day limit means at most `warning` of the day budget left, by Xero's header."""
+    from bms_xero.xero._limits import near_day_limit
+
+    assert expected == near_day_limit(remaining, per_day=per_day, warning=warning)
+
+
+class TestDayBudget:
+    def test_state_says_when_a_tenant_is_near_its_day_limit(self, clock):
+        """With the Starter plan's 1,000 calls a day, 100 left is near the limit; the
+        state carries the budget too."""
+        limiter = RateLimiter(RateLimits(per_day=1000), clock=clock)
+        limiter.release(limiter.acquire("t"), Headers({"X-DayLimit-Remaining": "101"}))
+        before = limiter.state("t")
+        limiter.release(limiter.acquire("t"), Headers({"X-DayLimit-Remaining": "100"}))
+
+        assert (1000, False, True) == (
+            before.day_limit,
+            before.near_day_limit,
+            limiter.state("t").near_day_limit,
+        )
+
+    def test_the_warning_is_logged_once_per_crossing(self, clock, caplog):
+        """Running low is logged once (naming the tenant and the figures), not on every
+        answer, and again after the budget was refilled and ran low again."""
+        limiter = RateLimiter(RateLimits(per_day=1000), clock=clock)
+        caplog.set_level("WARNING", logger="bms_xero.xero.limits")
+        for remaining in ("150", "100", "99", "98", "1000", "90"):
+            limiter.release(limiter.acquire("t"), Headers({"X-DayLimit-Remaining": remaining}))
+
+        warnings = [r.getMessage() for r in caplog.records if r.name == "bms_xero.xero.limits"]
+        assert 2 == len(warnings)
+        assert "tenant t" in warnings[0] and "100 of 1000 calls left" in warnings[0]
+
+    def test_a_client_on_a_small_plan_sees_it_in_limit_state(self):
+        """Against FakeXero with a 20-call day, a client told per_day=20 reports
+        near_day_limit once two calls are left."""
+        from bms_xero.testing import FakeXero
+
+        xero = FakeXero(seed=5, day_limit=20)
+        client = xero.client(limits=RateLimits(per_day=20))
+        states = []
+        for _ in range(18):
+            client.get_organisation()
+            states.append(client.limit_state().near_day_limit)
+
+        assert ([False] * 17 + [True], 2) == (states, client.limit_state().day_remaining)
+
+    @pytest.mark.parametrize(
+        "changes",
+        [{"per_day": 0}, {"day_warning": 1}, {"day_warning": -0.1}, {"day_warning": True}],
+    )
+    def test_bad_day_budgets_are_refused(self, changes):
+        """A day budget below one call, or a warning share outside [0, 1), is refused."""
+        with pytest.raises(ConfigurationError):
+            RateLimits(**changes)

@@ -1,4 +1,4 @@
-"""Token stores: compare-and-swap on a version, in memory and in SQLite."""
+"""Token stores: compare-and-swap on a version and the refresh lease, in memory and in SQLite."""
 
 from __future__ import annotations
 
@@ -14,13 +14,19 @@ import pytest
 from bms_xero.errors import SchemaVersionError, StorageValueError, VersionConflict
 from bms_xero.storage._tokens import (
     MemoryTokenStore,
+    RefreshLease,
     SQLiteTokenStore,
     StoredToken,
     TokenSet,
     TokenStore,
 )
+from bms_xero.storage.contract import (
+    REFRESH_LEASE_CHECKS,
+    ContractCheck,
+    run_refresh_lease_contract,
+)
 from tests.processes import run_processes
-from tests.xero._token_race import rotate, save_in_child
+from tests.xero._token_race import claim_lease, rotate, save_in_child
 
 EXPIRES = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 
@@ -126,8 +132,37 @@ class TestBothStores:
             store.save("", _token(), expected_version=None)
 
     def test_is_a_token_store(self, store):
-        """Both stores satisfy the TokenStore protocol."""
+        """Both stores satisfy the TokenStore protocol, and the RefreshLease one."""
         assert isinstance(store, TokenStore)
+        assert isinstance(store, RefreshLease)
+
+    @pytest.mark.parametrize("check", REFRESH_LEASE_CHECKS, ids=str)
+    def test_keeps_the_refresh_lease_contract(self, check: ContractCheck, store):
+        """Each refresh lease contract check holds for the built-in token stores."""
+        check(store)
+
+    def test_delete_also_ends_the_lease(self, store):
+        """Forgetting a connection's tokens ends its refresh lease too."""
+        store.save("conn", _token(), expected_version=None)
+        store.acquire_refresh_lease("conn", holder="a", now=EXPIRES, seconds=30)
+
+        store.delete("conn")
+
+        assert store.acquire_refresh_lease("conn", holder="b", now=EXPIRES, seconds=30)
+
+    @pytest.mark.parametrize(
+        ("holder", "now", "seconds"),
+        [
+            ("", EXPIRES, 30),
+            ("a", EXPIRES.replace(tzinfo=None), 30),  # naive
+            ("a", EXPIRES, 0),
+            ("a", EXPIRES, True),
+        ],
+    )
+    def test_bad_lease_arguments_are_refused(self, store, holder, now, seconds):
+        """An empty holder, a naive time or a lease of no length is refused."""
+        with pytest.raises(StorageValueError):
+            store.acquire_refresh_lease("conn", holder=holder, now=now, seconds=seconds)
 
 
 class TestSQLite:
@@ -160,7 +195,7 @@ class TestSQLite:
             rows = db.execute(
                 "SELECT component, version FROM bms_xero_schema ORDER BY component"
             ).fetchall()
-        assert [("sync", 3), ("tokens", 1)] == rows
+        assert [("sync", 3), ("tokens", 2)] == rows
 
     def test_a_newer_schema_is_refused(self, tmp_path):
         """A file written by a newer bms_xero is refused, naming both versions."""
@@ -173,7 +208,7 @@ class TestSQLite:
 
         with pytest.raises(SchemaVersionError) as caught:
             SQLiteTokenStore(path)
-        assert (99, 1) == (caught.value.found_version, caught.value.supported_version)
+        assert (99, 2) == (caught.value.found_version, caught.value.supported_version)
 
     def test_wal_mode(self, tmp_path):
         """The file is in WAL mode, so readers don't block the refresher."""
@@ -182,6 +217,33 @@ class TestSQLite:
 
         with closing(sqlite3.connect(path)) as db:
             assert "wal" == db.execute("PRAGMA journal_mode").fetchone()[0]
+
+    def test_a_version_one_file_is_upgraded_keeping_its_tokens(self, tmp_path):
+        """A file written before the refresh lease (schema 1) gains the lease table on open
+        and keeps its tokens."""
+        path = tmp_path / "v1.db"
+        with closing(sqlite3.connect(path)) as db:
+            db.execute(
+                "CREATE TABLE bms_xero_schema (component TEXT PRIMARY KEY, version INTEGER "
+                "NOT NULL)"
+            )
+            db.execute("INSERT INTO bms_xero_schema VALUES ('tokens', 1)")
+            db.execute(
+                "CREATE TABLE bms_xero_tokens (connection_id TEXT PRIMARY KEY, version INTEGER "
+                "NOT NULL, access_token TEXT NOT NULL, refresh_token TEXT, expires_at TEXT NOT "
+                "NULL, scopes TEXT NOT NULL, updated_at TEXT NOT NULL)"
+            )
+            db.execute(
+                "INSERT INTO bms_xero_tokens VALUES ('conn', 4, 'A', 'R', ?, 'openid', ?)",
+                (EXPIRES.isoformat(), EXPIRES.isoformat()),
+            )
+            db.commit()
+
+        with SQLiteTokenStore(path) as store:
+            stored = store.load("conn")
+            leased = store.acquire_refresh_lease("conn", holder="a", now=EXPIRES, seconds=30)
+
+        assert (4, "R", True) == (stored.version, stored.token.refresh_token, leased)
 
     def test_reopening_keeps_tokens(self, tmp_path):
         """Tokens survive closing and reopening the file."""
@@ -232,3 +294,46 @@ def test_a_store_opened_before_a_fork_works_in_the_child(tmp_path):
 
         assert ("ok", 2) == report
         assert 2 == store.load("conn").version
+
+
+def test_run_refresh_lease_contract_passes_the_built_in_stores(tmp_path):
+    """run_refresh_lease_contract returns quietly for both built-in token stores."""
+    run_refresh_lease_contract(MemoryTokenStore)
+    run_refresh_lease_contract(lambda: SQLiteTokenStore(tmp_path / "contract.db"))
+
+
+class NeverExpires(MemoryTokenStore):
+    """A broken lease: once claimed it never runs out, and anyone may release it."""
+
+    def acquire_refresh_lease(self, connection_id, *, holder, now, seconds):
+        return super().acquire_refresh_lease(connection_id, holder=holder, now=now, seconds=10**9)
+
+    def release_refresh_lease(self, connection_id, *, holder):
+        self._leases.pop(connection_id, None)
+
+
+def test_run_refresh_lease_contract_names_what_a_broken_lease_fails():
+    """The contract names the checks a lease that never runs out (and that anyone may
+    release) fails, and only those."""
+    with pytest.raises(AssertionError) as caught:
+        run_refresh_lease_contract(NeverExpires)
+    failed = sorted(
+        line.split(" ", 2)[1] for line in str(caught.value).splitlines() if line.startswith("- ")
+    )
+    assert ["lease_runs_out", "release_frees_only_its_holders_lease"] == failed
+
+
+LEASE_PROCESSES = 8
+
+
+def test_processes_claiming_one_lease_at_once_get_it_once(tmp_path):
+    """Eight processes claiming one connection's refresh lease at the same instant: exactly
+    one gets it."""
+    path = tmp_path / "lease.db"
+    SQLiteTokenStore(path).close()
+    reports, _ = run_processes(
+        "spawn", claim_lease, [(str(path), f"p{n}") for n in range(LEASE_PROCESSES)]
+    )
+
+    assert [] == [detail for status, detail in reports if status != "ok"]
+    assert 1 == sum(1 for _, granted in reports if granted)

@@ -22,13 +22,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import httpx
 
 from bms_xero.cli._config import ENV, load_settings
+from bms_xero.cli._connect import CONNECT_COMMANDS, run_connect, run_connections, run_disconnect
 from bms_xero.cli._fake import FAKE_COMMANDS, run_demo, run_fake_server
 from bms_xero.cli._operator import (
     OPERATOR_COMMANDS,
@@ -50,6 +51,7 @@ from bms_xero.cli._output import (
     UsageError,
 )
 from bms_xero.cli._runtime import Runtime
+from bms_xero.cli._saved import with_saved
 from bms_xero.clock import Clock
 
 if TYPE_CHECKING:
@@ -59,7 +61,10 @@ __all__ = [
     "build_parser",
     "main",
     "run_config",
+    "run_connect",
+    "run_connections",
     "run_demo",
+    "run_disconnect",
     "run_fake_server",
     "run_jobs",
     "run_panel",
@@ -139,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in FAKE_COMMANDS:
         add(subparsers)
-    for add_operator in OPERATOR_COMMANDS:
+    for add_operator in (*OPERATOR_COMMANDS, *CONNECT_COMMANDS):
         add_operator(subparsers, common)
     return parser
 
@@ -158,6 +163,7 @@ def main(
     clock: Clock | None = None,
     http_client: httpx.Client | None = None,
     stop: threading.Event | None = None,
+    browser: Callable[[str], object] | None = None,
 ) -> int:
     """Run the command line; returns the exit status.
 
@@ -170,13 +176,17 @@ def main(
         clock: The time for the engine and jobs (default: the system clock).
         http_client: The httpx client to reach Xero with (default: a new one per run).
         stop: Set it to stop ``worker`` from another thread.
+        browser: Opens ``connect``'s link (default: the desktop's browser when there is a
+            display; tests pass a function that follows the link with an HTTP client).
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     out_stream = stdout or sys.stdout
     err_stream = stderr or sys.stderr
     env = os.environ if environ is None else environ
     try:
-        status = _main(args_list, env, stdin, out_stream, err_stream, clock, http_client, stop)
+        status = _main(
+            args_list, env, stdin, out_stream, err_stream, clock, http_client, stop, browser
+        )
         for stream in (out_stream, err_stream, sys.stdout):
             stream.flush()  # what argparse's --help left in the buffer, for one
     except BrokenPipeError:
@@ -219,6 +229,7 @@ def _main(
     clock: Clock | None,
     http_client: httpx.Client | None,
     stop: threading.Event | None,
+    browser: Callable[[str], object] | None = None,
 ) -> int:
     parser = build_parser()
     try:
@@ -246,7 +257,7 @@ def _main(
         secrets=[env.get(ENV["client_secret"], "").strip()],
     )
     with _logging(out, _log_level(args)):
-        return _run(args, run, out, env, stdin, clock, http_client, stop)
+        return _run(args, run, out, env, stdin, clock, http_client, stop, browser)
 
 
 def _log_level(args: argparse.Namespace) -> int:
@@ -268,15 +279,18 @@ def _run(
     clock: Clock | None,
     http_client: httpx.Client | None,
     stop: threading.Event | None,
+    browser: Callable[[str], object] | None = None,
 ) -> int:
     name = f"{PROG} {args.command}"
     try:
         settings = load_settings(env, config=args.config, db=args.db, tenant_id=args.tenant_id)
+        settings = with_saved(settings)
         if settings.client_secret is not None:
             out.add_secret(settings.client_secret.reveal())
         runtime = Runtime(settings, clock=clock, http_client=http_client)
         try:
-            status: int = run(args, Context(out, runtime, stdin=stdin, stop=stop))
+            context = Context(out, runtime, stdin=stdin, stop=stop, browser=browser)
+            status: int = run(args, context)
             return status
         finally:
             runtime.close()

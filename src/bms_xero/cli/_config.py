@@ -18,10 +18,21 @@ from urllib.parse import urlsplit
 import attrs
 
 from bms_xero.errors import ConfigurationError, FieldProblem
-from bms_xero.xero import API_BASE, TOKEN_URL
-from bms_xero.xero._calls import CONNECTIONS_URL
+from bms_xero.xero import API_BASE, AUTHORIZE_URL, CONNECTIONS_URL, REVOCATION_URL, TOKEN_URL
 
-__all__ = ["ENV", "MIN_SECRET_LENGTH", "Secret", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "DEFAULT_REDIRECT_URI",
+    "ENV",
+    "MIN_SECRET_LENGTH",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
+
+#: Where ``bms-xero connect`` listens for Xero's redirect, unless told otherwise: register it
+#: on the app in the Xero developer portal.
+DEFAULT_REDIRECT_URI: Final = "http://localhost:8765/callback"
 
 #: Each setting's environment variable.
 ENV: Final = {
@@ -34,6 +45,9 @@ ENV: Final = {
     "api_url": "BMS_XERO_API_URL",
     "token_url": "BMS_XERO_TOKEN_URL",
     "connections_url": "BMS_XERO_CONNECTIONS_URL",
+    "authorize_url": "BMS_XERO_AUTHORIZE_URL",
+    "revocation_url": "BMS_XERO_REVOCATION_URL",
+    "redirect_uri": "BMS_XERO_REDIRECT_URI",
     "connection_id": "BMS_XERO_CONNECTION_ID",
     "tax_map": "BMS_XERO_TAX_MAP",
 }
@@ -45,6 +59,9 @@ _PLAIN: Final = (
     "api_url",
     "token_url",
     "connections_url",
+    "authorize_url",
+    "revocation_url",
+    "redirect_uri",
     "connection_id",
 )
 _TOML_KEYS: Final = frozenset({*_PLAIN, "client_secret_file", "tax_map"})
@@ -58,6 +75,9 @@ _DEFAULTS: Final = {
     "api_url": API_BASE,
     "token_url": TOKEN_URL,
     "connections_url": CONNECTIONS_URL,
+    "authorize_url": AUTHORIZE_URL,
+    "revocation_url": REVOCATION_URL,
+    "redirect_uri": DEFAULT_REDIRECT_URI,
 }
 _FLAGS: Final = {"db": "--db", "tenant_id": "--tenant-id", "config": "--config"}
 #: Secrets shorter than this can't be blanked from the output without mangling ordinary text
@@ -98,8 +118,12 @@ class Settings:
         api_url: The accounting API's base URL.
         token_url: The OAuth token endpoint.
         connections_url: The ``/connections`` endpoint.
+        authorize_url: The consent step ``connect`` sends the person to.
+        revocation_url: The endpoint ``disconnect`` revokes the refresh token at.
+        redirect_uri: Where Xero sends the person back after consent (``connect``).
         connection_id: Set for an authorised app connection whose tokens are in ``db``
-            (refresh-token mode); unset for a custom connection (client credentials).
+            (refresh-token mode; ``connect`` saves it in ``db``); unset for a custom
+            connection (client credentials).
         tax_map: BMS tax code → Xero TaxType.
         sources: Where each setting that is set came from (``"BMS_XERO_DB"``, ``"--db"``,
             ``"config file bms-xero.toml"``, ``"default"``).
@@ -112,6 +136,9 @@ class Settings:
     api_url: str = API_BASE
     token_url: str = TOKEN_URL
     connections_url: str = CONNECTIONS_URL
+    authorize_url: str = AUTHORIZE_URL
+    revocation_url: str = REVOCATION_URL
+    redirect_uri: str = DEFAULT_REDIRECT_URI
     connection_id: str | None = None
     tax_map: Mapping[str, str] = attrs.field(factory=dict)
     sources: Mapping[str, str] = attrs.field(factory=dict)

@@ -23,9 +23,12 @@ def _add_fake_server(subparsers: _Subparsers) -> None:
         help="serve FakeXero over HTTP on loopback for apps in other processes",
         description=(
             "Run FakeXero as a local HTTP server until interrupted (Ctrl+C or SIGTERM). One "
-            "host serves the accounting API at /api.xro/2.0, the identity token endpoint at "
-            "/connect/token and /connections. Prints the URL, the tenant id and the fake "
-            "client credentials. The server uses the real time, so rate-limit windows reset."
+            "host serves the accounting API at /api.xro/2.0, the identity endpoints at "
+            "/connect/token and /connect/revocation, /connections, and the consent step at "
+            "/identity/connect/authorize (it approves at once and redirects back; a browser "
+            "gets a page with Allow and Cancel). Prints the URLs, the tenant id and the fake "
+            "client credentials (a PKCE app's client id too). The server uses the real time, "
+            "so rate-limit windows reset."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
@@ -108,9 +111,12 @@ def run_fake_server(
         "api_url": server.api_url,
         "token_url": server.token_url,
         "connections_url": server.connections_url,
+        "authorize_url": server.authorize_url,
+        "revocation_url": server.revocation_url,
         "tenant_id": xero.tenant_id,
         "client_id": xero.client_id,
         "client_secret": xero.client_secret,
+        "pkce_client_id": xero.pkce_client_id,
     }
     if args.sample_data:
         xero.add_account(code="200", name="Sales", type="REVENUE")
@@ -142,9 +148,12 @@ def _describe(details: dict[str, str]) -> str:
         f"  accounting API:  {details['api_url']}",
         f"  token endpoint:  {details['token_url']}",
         f"  connections:     {details['connections_url']}",
+        f"  consent step:    {details['authorize_url']}",
+        f"  revocation:      {details['revocation_url']}",
         f"  tenant id:       {details['tenant_id']}",
         f"  client id:       {details['client_id']}",
         f"  client secret:   {details['client_secret']}",
+        f"  PKCE client id:  {details['pkce_client_id']} (an app with no secret)",
     ]
     if "contact_id" in details:
         lines.append(f"  contact id:      {details['contact_id']} (Acme Ltd, with sample data)")

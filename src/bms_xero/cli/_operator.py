@@ -12,7 +12,7 @@ import argparse
 import sys
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -65,12 +65,14 @@ class Context:
         runtime: Settings, client, engine and stores, built on first use.
         stdin: Where ``push -`` reads from.
         stop: Set to stop ``worker`` (SIGTERM/SIGINT set it too, in the main thread).
+        browser: Opens ``connect``'s link (default: the desktop's browser, if there is one).
     """
 
     out: Output
     runtime: Runtime
     stdin: Any = None
     stop: threading.Event | None = None
+    browser: Callable[[str], object] | None = None
 
 
 def _when(value: datetime | None) -> str:

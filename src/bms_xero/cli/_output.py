@@ -27,12 +27,15 @@ import attrs
 from bms_xero.cli._config import MIN_SECRET_LENGTH, SettingsError
 from bms_xero.errors import (
     AuthError,
+    AuthorizationFailed,
     BmsXeroError,
     ConfigurationError,
     FieldProblem,
+    InsufficientScope,
     InvoiceFileError,
     InvoiceValidationError,
     MissingContactId,
+    ReauthorizationRequired,
     RemoteError,
     StorageError,
     StorageValueError,
@@ -100,7 +103,14 @@ def hint(error: BaseException) -> str | None:
         hints.append("run push with --link-customers to find or create the Xero contacts first")
     if any(isinstance(e, TaxCodeError) and e.reason == "not_mapped" for e in parts):
         hints.append("map the code under [tax_map] in the config file or in BMS_XERO_TAX_MAP")
-    if isinstance(error, AuthError):
+    if isinstance(error, InsufficientScope):
+        hints.append(
+            "run `bms-xero connect` again (it asks for every scope bms_xero needs; --scopes "
+            "narrows it), or add the scope to the custom connection"
+        )
+    elif isinstance(error, AuthorizationFailed | ReauthorizationRequired):
+        hints.append("run `bms-xero connect` again")
+    elif isinstance(error, AuthError):
         hints.append(
             "the settings are BMS_XERO_CLIENT_ID, BMS_XERO_CLIENT_SECRET (or _FILE) and "
             "BMS_XERO_TENANT_ID"

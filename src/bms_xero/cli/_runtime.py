@@ -13,6 +13,7 @@ from contextlib import closing
 import httpx
 
 from bms_xero.cli._config import Settings
+from bms_xero.cli._saved import SavedSettings
 from bms_xero.cli._snapshots import TABLE as SNAPSHOTS
 from bms_xero.cli._snapshots import SQLiteInvoiceSnapshots
 from bms_xero.clock import Clock, SystemClock
@@ -79,7 +80,9 @@ class Runtime:
         self._jobs: SQLiteJobStore | None = None
         self._snapshots: SQLiteInvoiceSnapshots | None = None
         self._tokens: SQLiteTokenStore | None = None
+        self._saved: SavedSettings | None = None
         self._client: XeroClient | None = None
+        self._identity: XeroClient | None = None
         self._engine: SyncEngine | None = None
 
     def __repr__(self) -> str:
@@ -108,40 +111,61 @@ class Runtime:
             self._snapshots = SQLiteInvoiceSnapshots(self.db)
         return self._snapshots
 
+    @property
+    def client_secret(self) -> str | None:
+        """The client secret, if one is set (a PKCE app has none)."""
+        secret = self.settings.client_secret
+        return None if secret is None else secret.reveal()
+
+    def tokens(self) -> SQLiteTokenStore:
+        """The app connections' tokens (same file)."""
+        if self._tokens is None:
+            self._tokens = SQLiteTokenStore(self.db)
+        return self._tokens
+
+    def saved(self) -> SavedSettings:
+        """The settings ``connect`` saves (same file)."""
+        if self._saved is None:
+            self._saved = SavedSettings(self.db)
+        return self._saved
+
+    def transport(self) -> HttpxTransport:
+        """A new transport over the command's httpx client (or a default one); the caller
+        closes it (which closes only an httpx client it made itself)."""
+        if self._http_client is None:
+            return HttpxTransport.default()
+        return HttpxTransport(self._http_client)
+
     def _auth(self) -> Authenticator:
         s = self.settings
         client_id: str = s.require("client_id")
-        secret = s.require("client_secret").reveal()
         if s.connection_id is None:
+            secret = s.require("client_secret").reveal()
             return ClientCredentials(client_id, secret, token_url=s.token_url)
-        if self._tokens is None:
-            self._tokens = SQLiteTokenStore(self.db)
+        # An app connection: without a secret it is a PKCE app's.
         return RefreshTokenAuth(
             client_id,
-            secret,
-            self._tokens,
+            self.client_secret,
+            self.tokens(),
             connection_id=s.connection_id,
             token_url=s.token_url,
+        )
+
+    def _new_client(self, tenant_id: str | None) -> XeroClient:
+        return XeroClient(
+            self.transport(),
+            auth=self._auth(),
+            tenant_id=tenant_id,
+            clock=self.clock,
+            base_url=self.settings.api_url,
+            connections_url=self.settings.connections_url,
         )
 
     def client(self) -> XeroClient:
         """The Xero client, bound to the organisation (found via ``/connections`` if unset)."""
         if self._client is not None:
             return self._client
-        auth = self._auth()
-        transport = (
-            HttpxTransport.default()
-            if self._http_client is None
-            else HttpxTransport(self._http_client)
-        )
-        client = XeroClient(
-            transport,
-            auth=auth,
-            tenant_id=self.settings.tenant_id,
-            clock=self.clock,
-            base_url=self.settings.api_url,
-            connections_url=self.settings.connections_url,
-        )
+        client = self._new_client(self.settings.tenant_id)
         try:
             if self.settings.tenant_id is None:
                 client = client.with_tenant(self._only_tenant(client))
@@ -150,6 +174,12 @@ class Runtime:
             raise
         self._client = client
         return client
+
+    def identity_client(self) -> XeroClient:
+        """A client bound to no organisation, for ``/connections`` (list, disconnect)."""
+        if self._identity is None:
+            self._identity = self._new_client(None)
+        return self._identity
 
     @staticmethod
     def _only_tenant(client: XeroClient) -> str:
@@ -161,12 +191,13 @@ class Runtime:
         if not organisations:
             raise ConfigurationError(
                 "these credentials are not connected to any Xero organisation; connect the app "
-                "to one in Xero, then try again"
+                "to one (`bms-xero connect`, or in Xero), then try again"
             )
         listed = ", ".join(f"{c.tenant_id} ({c.tenant_name or 'unnamed'})" for c in organisations)
         raise ConfigurationError(
             f"these credentials reach {len(organisations)} organisations ({listed}); choose one "
-            "with --tenant-id or BMS_XERO_TENANT_ID"
+            "with --tenant-id or BMS_XERO_TENANT_ID, or save one with `bms-xero connections "
+            "--use TENANT_ID`"
         )
 
     @property
@@ -228,9 +259,18 @@ class Runtime:
 
     def close(self) -> None:
         """Close everything that was opened."""
-        for thing in (self._client, self._store, self._jobs, self._tokens, self._snapshots):
+        for thing in (
+            self._client,
+            self._identity,
+            self._store,
+            self._jobs,
+            self._tokens,
+            self._snapshots,
+            self._saved,
+        ):
             if thing is not None:
                 thing.close()
-        self._client = self._store = self._jobs = self._tokens = None
-        self._snapshots = None
+        self._client = self._identity = None
+        self._store = self._jobs = self._tokens = None
+        self._snapshots = self._saved = None
         self._engine = None

@@ -36,8 +36,17 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
-#: The cli component's migrations, oldest first; append, never edit a released one.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1,)
+def _v2(conn: sqlite3.Connection) -> None:
+    """The settings ``bms-xero connect`` saves (see :mod:`._saved`)."""
+    conn.execute(
+        "CREATE TABLE bms_xero_cli_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, "
+        "saved_at TEXT NOT NULL)"
+    )
+
+
+#: The cli component's migrations (its invoice snapshots and saved settings), oldest first;
+#: append, never edit a released one.
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2)
 
 
 class SQLiteInvoiceSnapshots:

@@ -34,6 +34,7 @@ from bms_xero.errors import (
     PreflightError,
     PreflightFailed,
     PushInProgress,
+    ReauthorizationRequired,
     SyncError,
     TaxCodeError,
     UncertainOutcome,
@@ -400,7 +401,11 @@ def _answered(item: Item) -> Done | Fail | None:
     if isinstance(answer, Failed):
         return Fail(item.index, answer.error, store=_is_update(item), drop_intent=True)
     if isinstance(answer, Stopped):
-        return Fail(item.index, answer.error)
+        # A connection that is gone shows on the panel ("reconnect to Xero"); other stops
+        # (a lookup that failed, another pusher) pass with the next push.
+        return Fail(
+            item.index, answer.error, store=isinstance(answer.error, ReauthorizationRequired)
+        )
     if isinstance(answer, Uncertain) and item.creates_left <= 0:
         # Xero keeps failing: leave it uncertain; the next push looks it up first.
         return Fail(item.index, answer.error)

@@ -152,6 +152,15 @@ class Job:
         return "Pull payments from Xero"
 
     @property
+    def needs_reconnect(self) -> bool:
+        """Whether the job failed because the Xero connection is gone: show "reconnect to
+        Xero" and retry it once a person has connected again.
+
+        .. versionadded:: Unreleased
+        """
+        return self.status is JobStatus.FAILED and self.error_type == "ReauthorizationRequired"
+
+    @property
     def dedupe_key(self) -> tuple[str, str, str]:
         """Jobs with the same key do the same work: at most one runs at a time."""
         return (self.tenant_id, self.kind.value, self.invoice_id or "")

@@ -9,6 +9,11 @@ it (see :func:`classify`):
   backoff and jitter, until :attr:`Backoff.max_attempts`, then failed ("gave up after ...");
 - a day-limit 429: the tenant is parked until Xero's reset time and the job goes back
   without spending an attempt; nothing sleeps through it;
+- the connection is gone (:class:`~bms_xero.errors.ReauthorizationRequired`: Xero refused
+  the refresh token and no other process saved newer tokens): failed at once, marked
+  retryable, saying "reconnect to Xero" (``Job.needs_reconnect``); retry the jobs once a
+  person has connected again. A token refresh that merely could not finish yet (another
+  process still refreshing, the token endpoint unreachable) is transient;
 - permanent (validation, no Xero contact, unmapped tax code, a paid invoice): failed at
   once, keeping Xero's own words.
 
@@ -43,6 +48,7 @@ from bms_xero.errors import (
     LeaseLost,
     LocalError,
     RateLimited,
+    ReauthorizationRequired,
     RemoteError,
     SchemaVersionError,
     StorageValueError,
@@ -124,13 +130,17 @@ class Failure(enum.StrEnum):
     PERMANENT = "permanent"
     #: Xero's day limit: park the tenant until the reset, give the attempt back.
     DAY_LIMIT = "day_limit"
+    #: The connection is gone: fail now, retryable once a person has reconnected.
+    RECONNECT = "reconnect"
 
 
 def classify(error: BaseException) -> Failure:
     """How a job that raised (or was handed) ``error`` is treated.
 
     Decided by the error's type: :class:`~bms_xero.errors.DailyLimitReached` parks;
-    :class:`~bms_xero.errors.UncertainOutcome` and remote errors marked ``retryable``
+    :class:`~bms_xero.errors.ReauthorizationRequired` means reconnect (retrying before a
+    person reconnects only fails again); :class:`~bms_xero.errors.UncertainOutcome` and
+    remote errors marked ``retryable``
     (timeouts, 5xx, minute 429s) are transient; other remote errors (validation, auth,
     not found), local errors (preflight, invalid invoices) and sync errors (credit note
     required, number conflicts) are permanent. A store that is busy or lost a race is
@@ -139,6 +149,8 @@ def classify(error: BaseException) -> Failure:
     """
     if isinstance(error, DailyLimitReached):
         return Failure.DAY_LIMIT
+    if isinstance(error, ReauthorizationRequired):
+        return Failure.RECONNECT
     if isinstance(error, UncertainOutcome):
         return Failure.TRANSIENT
     if isinstance(error, RemoteError):
@@ -512,6 +524,17 @@ class Worker:
                     job, now=now, run_after=until, error=text, error_type=error_type
                 )
                 log.warning("job %s parked until %s: %s", job.id, until.isoformat(), text)
+            elif verdict is Failure.RECONNECT and not give_up:
+                after = self._jobs.fail(
+                    job,
+                    now=now,
+                    error=text,
+                    error_type=error_type,
+                    retry_at=None,
+                    retryable=True,  # once a person has reconnected
+                    invoice_number=invoice_number,
+                )
+                log.error("job %s failed, the Xero connection needs reconnecting: %s", job.id, text)
             elif verdict is not Failure.PERMANENT and not give_up:
                 if job.attempts >= self._backoff.max_attempts:
                     text = f"gave up after {job.attempts} attempts: {text}"

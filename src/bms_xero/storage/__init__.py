@@ -8,7 +8,8 @@
 - :class:`MemoryStore` (tests, scripts) and :class:`SQLiteStore` (one file, several
   processes) implement :class:`SyncStore`.
 - :mod:`~bms_xero.storage._tokens`: :class:`TokenStore` for OAuth tokens (compare-and-swap),
-  with :class:`MemoryTokenStore` and :class:`SQLiteTokenStore`.
+  with :class:`MemoryTokenStore` and :class:`SQLiteTokenStore`, which are also
+  :class:`RefreshLease`\\ s (one refresher per expiry across processes).
 - :mod:`bms_xero.storage.contract`: checks a host's own implementation keeps the semantics.
 
 Every key includes the Xero tenant id, so one store serves several organisations.
@@ -27,6 +28,7 @@ from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.storage._sqlite_store import SQLiteStore
 from bms_xero.storage._tokens import (
     MemoryTokenStore,
+    RefreshLease,
     SQLiteTokenStore,
     StoredToken,
     TokenSet,
@@ -41,6 +43,7 @@ __all__ = [
     "CustomerLinkStore",
     "MemoryStore",
     "MemoryTokenStore",
+    "RefreshLease",
     "SQLiteStore",
     "SQLiteTokenStore",
     "StoredToken",

@@ -7,6 +7,12 @@ read the version that is still current, otherwise it raises
 :class:`~bms_xero.errors.VersionConflict` and the caller re-reads (and uses the winner's
 tokens instead of refreshing again).
 
+Compare-and-swap keeps the tokens whole, but it cannot stop several processes from *asking*
+Xero at once: each spends the same refresh token, and under strict rotation all but the first
+get ``invalid_grant``. A store that also implements :class:`RefreshLease` (both built-in ones
+do) lets them agree on one refresher per expiry: it holds a short, expiring lease on the
+connection while it refreshes, and the others wait for its save.
+
 :class:`MemoryTokenStore` is for tests and single-process scripts; :class:`SQLiteTokenStore`
 keeps tokens in a SQLite file shared safely by several processes on one machine. Tokens are
 stored as plain text there: protect the file like a password (file permissions, disk
@@ -28,6 +34,7 @@ from bms_xero.storage._sqlite_schema import begin_immediate, enable_wal, migrate
 
 __all__ = [
     "MemoryTokenStore",
+    "RefreshLease",
     "SQLiteTokenStore",
     "StoredToken",
     "TokenSet",
@@ -121,6 +128,47 @@ class TokenStore(Protocol):
         ...
 
 
+@runtime_checkable
+class RefreshLease(Protocol):
+    """An expiring claim on refreshing one connection's tokens, seen by every process that
+    shares the store: one refresher per expiry, the others wait for its save.
+
+    Optional, beside :class:`TokenStore`: :class:`~bms_xero.xero.RefreshTokenAuth` uses it
+    when the store has it. A claim runs out by itself at ``now + seconds``, so a refresher
+    that dies holding one delays the others by at most that long. Over PostgreSQL, an
+    advisory lock (``pg_try_advisory_lock``) keyed by the connection id does the same.
+
+    .. versionadded:: Unreleased
+    """
+
+    def acquire_refresh_lease(
+        self, connection_id: str, *, holder: str, now: datetime, seconds: float
+    ) -> bool:
+        """Claim the connection's refresh for ``holder`` until ``now + seconds``.
+
+        True when there was no claim, the claim had run out (its end at or before ``now``),
+        or it was ``holder``'s own (then it is renewed); False while another holder's claim
+        runs. Atomic across every process using the store.
+        """
+        ...
+
+    def release_refresh_lease(self, connection_id: str, *, holder: str) -> None:
+        """End ``holder``'s claim; nothing happens when it no longer holds one."""
+        ...
+
+
+def _check_lease(holder: object, now: object, seconds: object) -> None:
+    problems = []
+    if not isinstance(holder, str) or not holder:
+        problems.append(FieldProblem("holder", "must be a non-empty string"))
+    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+        problems.append(FieldProblem("now", "must be a timezone-aware datetime"))
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        problems.append(FieldProblem("seconds", "must be a number of seconds > 0"))
+    if problems:
+        raise StorageValueError(what="refresh lease", problems=problems)
+
+
 def _check_id(connection_id: object) -> str:
     if not isinstance(connection_id, str) or not connection_id:
         raise StorageValueError(
@@ -151,6 +199,7 @@ class MemoryTokenStore:
 
     def __init__(self) -> None:
         self._tokens: dict[str, StoredToken] = {}
+        self._leases: dict[str, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
 
     def load(self, connection_id: str) -> StoredToken | None:
@@ -177,6 +226,28 @@ class MemoryTokenStore:
         """See :meth:`TokenStore.delete`."""
         with self._lock:
             self._tokens.pop(_check_id(connection_id), None)
+            self._leases.pop(connection_id, None)
+
+    def acquire_refresh_lease(
+        self, connection_id: str, *, holder: str, now: datetime, seconds: float
+    ) -> bool:
+        """See :meth:`RefreshLease.acquire_refresh_lease`."""
+        key = _check_id(connection_id)
+        _check_lease(holder, now, seconds)
+        with self._lock:
+            current = self._leases.get(key)
+            if current is not None and current[0] != holder and current[1] > now:
+                return False
+            self._leases[key] = (holder, now + timedelta(seconds=seconds))
+            return True
+
+    def release_refresh_lease(self, connection_id: str, *, holder: str) -> None:
+        """See :meth:`RefreshLease.release_refresh_lease`."""
+        key = _check_id(connection_id)
+        with self._lock:
+            current = self._leases.get(key)
+            if current is not None and current[0] == holder:
+                del self._leases[key]
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(connections={sorted(self._tokens)!r})"
@@ -198,18 +269,31 @@ def _create_tokens(conn: sqlite3.Connection) -> None:
     )
 
 
+def _create_leases(conn: sqlite3.Connection) -> None:
+    # ``until`` is POSIX seconds (UTC), so "has it run out?" is one comparison in SQL.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS bms_xero_token_leases ("
+        "connection_id TEXT PRIMARY KEY, "
+        "holder TEXT NOT NULL, "
+        "until REAL NOT NULL)"
+    )
+
+
 # Version N of the 'tokens' component means the first N of these have run.
-_MIGRATIONS = (_create_tokens,)
+_MIGRATIONS = (_create_tokens, _create_leases)
 
 
 class SQLiteTokenStore:
     """A :class:`TokenStore` in a SQLite file (WAL), safe for several processes.
 
     Compare-and-swap runs inside ``BEGIN IMMEDIATE``, so two processes saving at once are
-    serialised by SQLite and the second sees the first's version. The table is
-    ``bms_xero_tokens``; its schema version is recorded in the shared ``bms_xero_schema``
-    table under the component ``'tokens'`` (the sync store keeps its own row there, so both
-    can live in one file). Tokens are stored in plain text: protect the file.
+    serialised by SQLite and the second sees the first's version. It is also a
+    :class:`RefreshLease`: one row per connection in ``bms_xero_token_leases``, claimed by a
+    single upsert that only overwrites a claim that ran out (or the holder's own). The tokens
+    table is ``bms_xero_tokens``; the schema version (2) is recorded in the shared
+    ``bms_xero_schema`` table under the component ``'tokens'`` (the sync store keeps its own
+    row there, so both can live in one file). Tokens are stored in plain text: protect the
+    file.
 
     Args:
         path: The database file (created if missing), or ``":memory:"``.
@@ -328,8 +412,50 @@ class SQLiteTokenStore:
         with self._lock:
             try:
                 db.execute("DELETE FROM bms_xero_tokens WHERE connection_id = ?", (key,))
+                db.execute("DELETE FROM bms_xero_token_leases WHERE connection_id = ?", (key,))
             except sqlite3.Error as e:
                 raise StorageError(f"could not delete tokens in {self._location}: {e}") from e
+
+    def acquire_refresh_lease(
+        self, connection_id: str, *, holder: str, now: datetime, seconds: float
+    ) -> bool:
+        """See :meth:`RefreshLease.acquire_refresh_lease`."""
+        key = _check_id(connection_id)
+        _check_lease(holder, now, seconds)
+        at = now.timestamp()
+        db = self._connection()
+        with self._lock:
+            try:
+                # One statement, so atomic across processes: a live claim of another
+                # holder is left alone (the WHERE fails and nothing changes).
+                cursor = db.execute(
+                    "INSERT INTO bms_xero_token_leases (connection_id, holder, until) "
+                    "VALUES (?, ?, ?) ON CONFLICT (connection_id) DO UPDATE SET "
+                    "holder = excluded.holder, until = excluded.until "
+                    "WHERE bms_xero_token_leases.until <= ? "
+                    "OR bms_xero_token_leases.holder = excluded.holder",
+                    (key, holder, at + seconds, at),
+                )
+            except sqlite3.Error as e:
+                raise StorageError(
+                    f"could not claim the token refresh in {self._location}: {e}"
+                ) from e
+        return cursor.rowcount == 1
+
+    def release_refresh_lease(self, connection_id: str, *, holder: str) -> None:
+        """See :meth:`RefreshLease.release_refresh_lease`."""
+        key = _check_id(connection_id)
+        db = self._connection()
+        with self._lock:
+            try:
+                db.execute(
+                    "DELETE FROM bms_xero_token_leases WHERE connection_id = ? AND holder = ?",
+                    (key, holder),
+                )
+            except sqlite3.Error as e:
+                raise StorageError(
+                    f"could not release the token refresh in {self._location}: {e}"
+                ) from e
 
     def close(self) -> None:
         """Close the database connection."""

@@ -13,6 +13,10 @@ not need to be empty (a shared test database is fine). No test framework is need
 
 or, in one call, ``run_contract(make_store)``, which reports every failing check at once.
 The built-in ``MemoryStore`` and ``SQLiteStore`` are tested with these same checks.
+
+A token store that also claims refreshes (:class:`~bms_xero.storage.RefreshLease`) has its
+own checks, :data:`REFRESH_LEASE_CHECKS` and :func:`run_refresh_lease_contract`, which the
+built-in ``MemoryTokenStore`` and ``SQLiteTokenStore`` pass.
 """
 
 from __future__ import annotations
@@ -31,13 +35,16 @@ from bms_xero.errors import VersionConflict
 from bms_xero.storage._credit_records import CreditNoteRecord, CreditNoteState
 from bms_xero.storage._protocols import CreditNoteStore, SyncStore
 from bms_xero.storage._records import SyncRecord, SyncState
+from bms_xero.storage._tokens import RefreshLease
 
 __all__ = [
     "CHECKS",
     "CREDIT_NOTE_CHECKS",
+    "REFRESH_LEASE_CHECKS",
     "ContractCheck",
     "run_contract",
     "run_credit_note_contract",
+    "run_refresh_lease_contract",
 ]
 
 
@@ -626,3 +633,129 @@ def run_credit_note_contract(
         AssertionError: Listing every check that failed (or raised), with what differed.
     """
     run_checks(make_store, checks, what="credit note storage")
+
+
+# --- refresh leases (RefreshLease) ------------------------------------------------------------
+
+
+def _connection() -> str:
+    return f"contract-{uuid.uuid4().hex}"
+
+
+def lease_is_granted_once(store: RefreshLease) -> None:
+    """A free lease is granted; while it runs, another holder is refused."""
+    conn = _connection()
+    _expect(True, store.acquire_refresh_lease(conn, holder="a", now=_T0, seconds=30), "first")
+    later = _T0 + timedelta(seconds=29)
+    _expect(False, store.acquire_refresh_lease(conn, holder="b", now=later, seconds=30), "another")
+
+
+def lease_runs_out(store: RefreshLease) -> None:
+    """A lease ends by itself at now + seconds: another holder gets it from then on."""
+    conn = _connection()
+    store.acquire_refresh_lease(conn, holder="a", now=_T0, seconds=30)
+    end = _T0 + timedelta(seconds=30)
+    _expect(True, store.acquire_refresh_lease(conn, holder="b", now=end, seconds=30), "at end")
+    _expect(
+        False,
+        store.acquire_refresh_lease(conn, holder="a", now=end + timedelta(seconds=1), seconds=30),
+        "the first holder, after the second took over",
+    )
+
+
+def lease_is_renewed_by_its_holder(store: RefreshLease) -> None:
+    """The holder may claim again (renewing it): the lease then runs from the new claim."""
+    conn = _connection()
+    store.acquire_refresh_lease(conn, holder="a", now=_T0, seconds=30)
+    renewed = _T0 + timedelta(seconds=20)
+    _expect(True, store.acquire_refresh_lease(conn, holder="a", now=renewed, seconds=30), "renew")
+    _expect(
+        False,
+        store.acquire_refresh_lease(conn, holder="b", now=_T0 + timedelta(seconds=40), seconds=5),
+        "another holder before the renewed end",
+    )
+
+
+def release_frees_only_its_holders_lease(store: RefreshLease) -> None:
+    """A release by someone else changes nothing; the holder's release frees the lease."""
+    conn = _connection()
+    store.release_refresh_lease(conn, holder="nobody")  # no lease yet: nothing happens
+    store.acquire_refresh_lease(conn, holder="a", now=_T0, seconds=30)
+    store.release_refresh_lease(conn, holder="b")
+    _expect(
+        False,
+        store.acquire_refresh_lease(conn, holder="b", now=_T0, seconds=30),
+        "after a stranger's release",
+    )
+    store.release_refresh_lease(conn, holder="a")
+    _expect(
+        True,
+        store.acquire_refresh_lease(conn, holder="b", now=_T0, seconds=30),
+        "after the holder's release",
+    )
+
+
+def leases_are_per_connection(store: RefreshLease) -> None:
+    """A lease on one connection does not hold up another connection."""
+    first, second = _connection(), _connection()
+    store.acquire_refresh_lease(first, holder="a", now=_T0, seconds=30)
+    _expect(
+        True,
+        store.acquire_refresh_lease(second, holder="b", now=_T0, seconds=30),
+        "another connection",
+    )
+
+
+def racing_threads_get_one_lease(store: RefreshLease) -> None:
+    """Threads claiming one free lease at the same instant: exactly one gets it."""
+    threads = 8
+    conn = _connection()
+    start = threading.Barrier(threads)
+    granted: list[str] = []
+    failures: list[BaseException] = []
+
+    def claim(holder: str) -> None:
+        try:
+            start.wait(timeout=10)
+            if store.acquire_refresh_lease(conn, holder=holder, now=_T0, seconds=30):
+                granted.append(holder)
+        except BaseException as exc:  # reported below, in the calling thread
+            failures.append(exc)
+
+    workers = [threading.Thread(target=claim, args=(f"h{n}",)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    if failures:
+        raise AssertionError(f"a claiming thread failed: {failures[0]!r}") from failures[0]
+    _expect(1, len(granted), "holders granted the lease")
+
+
+#: Every check of a :class:`~bms_xero.storage.RefreshLease`, in a sensible reading order.
+REFRESH_LEASE_CHECKS: tuple[ContractCheck[RefreshLease], ...] = tuple(
+    ContractCheck[RefreshLease].of(check)
+    for check in (
+        lease_is_granted_once,
+        lease_runs_out,
+        lease_is_renewed_by_its_holder,
+        release_frees_only_its_holders_lease,
+        leases_are_per_connection,
+        racing_threads_get_one_lease,
+    )
+)
+
+
+def run_refresh_lease_contract(
+    make_store: Callable[[], RefreshLease],
+    *,
+    checks: Iterable[ContractCheck[RefreshLease]] = REFRESH_LEASE_CHECKS,
+) -> None:
+    """:func:`run_contract` for a token store's :class:`~bms_xero.storage.RefreshLease`.
+
+    .. versionadded:: Unreleased
+
+    Raises:
+        AssertionError: Listing every check that failed (or raised), with what differed.
+    """
+    run_checks(make_store, checks, what="refresh lease")

@@ -23,6 +23,7 @@ from bms_xero.testing._api import (
     problem_reply,
     text_reply,
 )
+from bms_xero.testing._consent import AUTHORIZE_PATH, ConsentPolicy, consent
 from bms_xero.testing._faults import (
     AnswerHook,
     FaultKind,
@@ -50,7 +51,7 @@ from bms_xero.testing._model import (
     StoredInvoice,
     StoredTaxRate,
 )
-from bms_xero.testing._oauth import Identity
+from bms_xero.testing._oauth import Identity, scope_allows
 from bms_xero.testing._query import normal_guid
 from bms_xero.testing._receivables import (
     CURRENCY_NAMES,
@@ -96,6 +97,7 @@ __all__ = ["FakeTransport", "FakeXero", "InFlightRequest", "NetworkFault", "Reco
 API_PREFIX = "/api.xro/2.0"
 API_HOST = "api.xero.com"
 IDENTITY_HOST = "identity.xero.com"
+LOGIN_HOST = "login.xero.com"
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _REDACTED = "[redacted]"
 ClockT = TypeVar("ClockT", bound=Clock)
@@ -185,7 +187,8 @@ class NetworkFault(Exception):
 
 
 class FakeTransport(httpx.BaseTransport):
-    """The transport that serves ``api.xero.com`` and ``identity.xero.com`` from a fake.
+    """The transport that serves ``api.xero.com``, ``identity.xero.com`` and the consent step
+    on ``login.xero.com`` from a fake.
 
     One object for httpx and for httpx2 (httpx's successor, which Starlette's TestClient
     uses): pass it as ``httpx.Client(transport=...)`` or ``httpx2.Client(transport=...)``.
@@ -213,9 +216,9 @@ class FakeTransport(httpx.BaseTransport):
                 f"FakeTransport serves httpx and httpx2 requests, not {type(request).__name__}"
             )
         host = request.url.host
-        if host not in (API_HOST, IDENTITY_HOST):
+        if host not in (API_HOST, IDENTITY_HOST, LOGIN_HOST):
             raise library.ConnectError(
-                f"FakeXero serves only {API_HOST} and {IDENTITY_HOST}, not {host}",
+                f"FakeXero serves only {API_HOST}, {IDENTITY_HOST} and {LOGIN_HOST}, not {host}",
                 request=request,
             )
         call = FakeRequest(
@@ -307,7 +310,10 @@ class FakeXero(Generic[ClockT]):
         concurrent_limit: Calls per tenant in flight at once.
         app_minute_limit: Calls per minute across all tenants.
         token_lifetime: Seconds an access token lasts.
-        refresh_grace: Seconds a used refresh token keeps working.
+        refresh_grace: Seconds a used refresh token keeps working (Xero: 30 minutes, for an
+            answer that was lost). ``0`` is strict rotation: a refresh token works once and
+            is refused (``invalid_grant``) at once after that, as when two refreshers share
+            one token set.
         idempotency_ttl: Seconds an ``Idempotency-Key`` is remembered.
         slow_seconds: How far a ``slow`` fault moves the clock unless told otherwise.
         in_flight_hook: Called (outside the fake's lock) for each accounting call while it
@@ -315,6 +321,9 @@ class FakeXero(Generic[ClockT]):
         payments_bump_invoices: Whether a payment (or its reversal) bumps its invoice's
             UpdatedDateUTC. Xero's behaviour is unconfirmed; ``False`` is the harder case
             for a client: the change then shows only in ``GET /Payments``.
+        enforce_scopes: Refuse an accounting call whose token lacks its granular scope
+            (``401 AuthorizationUnsuccessful``, as Xero does); the legacy
+            ``accounting.transactions`` still covers invoices and payments.
     """
 
     @overload
@@ -336,6 +345,7 @@ class FakeXero(Generic[ClockT]):
         slow_seconds: float = ...,
         in_flight_hook: Callable[[InFlightRequest], None] | None = ...,
         payments_bump_invoices: bool = ...,
+        enforce_scopes: bool = ...,
     ) -> None: ...
 
     @overload
@@ -357,6 +367,7 @@ class FakeXero(Generic[ClockT]):
         slow_seconds: float = ...,
         in_flight_hook: Callable[[InFlightRequest], None] | None = ...,
         payments_bump_invoices: bool = ...,
+        enforce_scopes: bool = ...,
     ) -> None: ...
 
     def __init__(
@@ -377,6 +388,7 @@ class FakeXero(Generic[ClockT]):
         slow_seconds: float = 65,
         in_flight_hook: Callable[[InFlightRequest], None] | None = None,
         payments_bump_invoices: bool = True,
+        enforce_scopes: bool = True,
     ) -> None:
         for name, value in (
             ("minute_limit", minute_limit),
@@ -385,9 +397,10 @@ class FakeXero(Generic[ClockT]):
             ("app_minute_limit", app_minute_limit),
         ):
             _positive(name, value)
+        if isinstance(refresh_grace, bool) or refresh_grace != 0:  # 0: strict rotation
+            _positive("refresh_grace", refresh_grace, whole=False)
         for name, seconds in (
             ("token_lifetime", token_lifetime),
-            ("refresh_grace", refresh_grace),
             ("idempotency_ttl", idempotency_ttl),
             ("slow_seconds", slow_seconds),
         ):
@@ -409,6 +422,8 @@ class FakeXero(Generic[ClockT]):
         self._hooks = HookPlan()
         self._slow_seconds = float(slow_seconds)
         self._payments_bump = bool(payments_bump_invoices)
+        self._enforce_scopes = bool(enforce_scopes)
+        self._consent = ConsentPolicy()
         self._identity = Identity(
             clock=self.clock,
             ids=self._ids,
@@ -438,6 +453,37 @@ class FakeXero(Generic[ClockT]):
     def client_secret(self) -> str:
         """The fake app's client secret (fake; safe to print)."""
         return self._identity.client_secret
+
+    @property
+    def pkce_client_id(self) -> str:
+        """The client id of the fake's PKCE app: a public client with no secret, which must
+        send a PKCE challenge (``code_challenge``, S256) when it asks for consent.
+
+        .. versionadded:: Unreleased
+        """
+        return self._identity.pkce_client_id
+
+    def set_consent(self, tenant_ids: Iterable[str] | None = None, *, approve: bool = True) -> None:
+        """What the consent step (``GET /identity/connect/authorize``) does for an HTTP client
+        from now on: approve for ``tenant_ids`` (default: every organisation in the fake), or
+        decline (``approve=False``: the redirect carries ``error=access_denied``).
+
+        .. versionadded:: Unreleased
+        """
+        with self._lock:
+            chosen = None if tenant_ids is None else tuple(tenant_ids)
+            for tenant_id in chosen or ():
+                self._org(tenant_id)
+            self._consent = ConsentPolicy(tenant_ids=chosen, approve=bool(approve))
+
+    @property
+    def connected_tenant_ids(self) -> list[str]:
+        """The organisations the app is connected to now (what ``/connections`` can list).
+
+        .. versionadded:: Unreleased
+        """
+        with self._lock:
+            return list(self._identity.connections)
 
     @property
     def tenant_ids(self) -> list[str]:
@@ -1423,6 +1469,12 @@ class FakeXero(Generic[ClockT]):
             self._log.append(entry)
 
     def _identity_call(self, path: str, call: FakeRequest) -> Reply:
+        if path == AUTHORIZE_PATH:
+            if call.method not in ("GET", "POST"):
+                return json_reply(405, {"error": "invalid_request"})
+            with self._lock:
+                names = {t: org.name for t, org in self._orgs.items()}
+                return consent(call, self._identity, names, self._consent)
         if call.method != "POST":
             return json_reply(405, {"error": "invalid_request"})
         form = dict(urllib.parse.parse_qsl(call.body.decode("utf-8", "replace")))
@@ -1507,6 +1559,11 @@ class FakeXero(Generic[ClockT]):
             org = self._orgs.get(tenant_id)
             if org is None or not self._identity.covers(grant, tenant_id):
                 reply = problem_reply(403, "Forbidden", "AuthenticationUnsuccessful", correlation)
+                return reply.with_headers(self._rate_headers(None)), False
+            if self._enforce_scopes and not scope_allows(grant.scope, call.method, path):
+                # Xero's word for a scope the token lacks (an unknown token says
+                # AuthenticationUnsuccessful).
+                reply = problem_reply(401, "Unauthorized", "AuthorizationUnsuccessful", correlation)
                 return reply.with_headers(self._rate_headers(None)), False
             limits = self._tenant_limits[tenant_id]
             refusal = limits.admit(self.clock.monotonic(), self._app_window)
@@ -1607,6 +1664,7 @@ class _Recorder:
 
 
 _IDENTITY_PATHS = ("/connect/token", "/connect/revocation")
+_LOGIN_PATHS = (AUTHORIZE_PATH,)
 
 
 def _classify(path: str, host: str | None) -> tuple[str, str]:
@@ -1625,6 +1683,8 @@ def _classify(path: str, host: str | None) -> tuple[str, str]:
         if folded == "/connections" or folded.startswith("/connections/"):
             return "connections", "/connections" + path[len("/connections") :]
     if host in (None, IDENTITY_HOST) and folded.rstrip("/") in _IDENTITY_PATHS:
+        return "identity", folded.rstrip("/")
+    if host in (None, LOGIN_HOST) and folded.rstrip("/") in _LOGIN_PATHS:
         return "identity", folded.rstrip("/")
     return "unknown", path
 

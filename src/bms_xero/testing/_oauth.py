@@ -1,8 +1,12 @@
 """Xero's identity service, in memory: the token endpoint, access tokens and connections.
 
-One app (a client id and secret) is registered. ``client_credentials`` (a custom connection)
-gives tokens for every organisation connected to the app; ``authorization_code`` gives tokens
-for the organisations chosen in :meth:`Identity.authorize`, plus a refresh token. Refresh
+One app (a client id and secret) is registered, and beside it a PKCE app
+(:attr:`Identity.pkce_client_id`, no secret: it names itself in the form and must send a PKCE
+challenge). ``client_credentials`` (a custom connection) gives tokens for every organisation
+connected to the app; ``authorization_code`` gives tokens for the organisations chosen in
+:meth:`Identity.authorize` (the consent step), plus a refresh token and, with ``openid``, an
+id_token carrying ``authEventId``; a code is single-use and bound to its client, redirect URI
+and PKCE challenge. Revoking a refresh token removes the connections its authorisation made. Refresh
 tokens rotate on every use; the used one keeps working for a grace period (in case the answer
 was lost), then ``invalid_grant``. Nothing here ever puts a token or secret in a repr.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -21,7 +26,7 @@ import attrs
 from bms_xero.clock import Clock
 from bms_xero.testing._ids import Ids
 
-__all__ = ["FakeConnection", "Grant", "Identity", "TokenAnswer"]
+__all__ = ["FakeConnection", "Grant", "Identity", "TokenAnswer", "pkce_challenge", "scope_allows"]
 
 _DEFAULT_SCOPE = (
     "accounting.invoices accounting.payments accounting.contacts accounting.settings "
@@ -70,6 +75,9 @@ class _Code:
     scope: str
     auth_event_id: str
     expires_mono: float
+    client_id: str | None = None
+    redirect_uri: str | None = None
+    challenge: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -123,6 +131,9 @@ class Identity:
         self.code_lifetime = code_lifetime
         self.client_id = ids.client_id()
         self.client_secret = ids.secret(24)
+        # Derived, not drawn from the id stream, so seeded ids stay what they were.
+        digest = hashlib.sha256(f"pkce:{self.client_id}".encode()).hexdigest()
+        self.pkce_client_id = digest[:32].upper()
         self.connections: dict[str, FakeConnection] = {}  # by tenant id
         self._access: dict[str, Grant] = {}
         self._refresh: dict[str, _Refresh] = {}
@@ -169,18 +180,36 @@ class Identity:
 
     # --- codes and tokens ----------------------------------------------------------------
 
-    def authorize(self, tenant_ids: Iterable[str], scope: str | None = None) -> str:
-        """An authorization code for the given organisations (which become connected)."""
+    def authorize(
+        self,
+        tenant_ids: Iterable[str],
+        scope: str | None = None,
+        *,
+        client_id: str | None = None,
+        redirect_uri: str | None = None,
+        code_challenge: str | None = None,
+        keep: Iterable[str] = (),
+    ) -> str:
+        """An authorization code for the given organisations (which become connected).
+
+        ``client_id``, ``redirect_uri`` and ``code_challenge`` (S256), when given, bind the
+        code: redeeming it needs the same client and redirect URI and the verifier. ``keep``
+        names organisations connected earlier that the tokens cover too, their connections
+        (and ``authEventId``) left as they are.
+        """
         chosen = frozenset(tenant_ids)
         event = self._ids.guid()
         for tenant_id in chosen:
             self.connect(tenant_id, event)
         code = self._ids.secret(16)
         self._codes[code] = _Code(
-            tenant_ids=chosen,
+            tenant_ids=chosen | {t for t in keep if t in self.connections},
             scope=scope or f"openid profile email offline_access {_DEFAULT_SCOPE}",
             auth_event_id=event,
             expires_mono=self._clock.monotonic() + self.code_lifetime,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            challenge=code_challenge,
         )
         return code
 
@@ -202,20 +231,34 @@ class Identity:
         if client is None:
             return _error(401, "invalid_client")
         grant_type = form.get("grant_type")
+        if grant_type == "client_credentials" and client == self.pkce_client_id:
+            return _error(400, "unauthorized_client")  # a PKCE app has no custom connection
         if grant_type == "client_credentials":
             scope = form.get("scope") or _DEFAULT_SCOPE
             return self._issue(client, None, scope, self._ids.guid(), refresh=False)
         if grant_type == "authorization_code":
-            return self._redeem(client, form.get("code", ""))
+            return self._redeem(client, form.get("code", ""), form)
         if grant_type == "refresh_token":
             return self._rotate(client, form.get("refresh_token", ""))
         return _error(400, "unsupported_grant_type")
 
     def revoke(self, form: Mapping[str, str], authorization: str | None) -> TokenAnswer:
-        """Answer ``POST /connect/revocation``: forget a refresh token."""
-        if self._client(form, authorization) is None:
+        """Answer ``POST /connect/revocation``: forget a refresh token (and every token of its
+        authorisation), and remove the connections that authorisation made. An unknown token
+        is answered 200 too (RFC 7009)."""
+        client = self._client(form, authorization)
+        if client is None:
             return _error(401, "invalid_client")
-        self._refresh.pop(form.get("token", ""), None)
+        found = self._refresh.get(form.get("token", ""))
+        if found is None or found.client_id != client:
+            return TokenAnswer(200, {})
+        event = found.auth_event_id
+        for token in [t for t, r in self._refresh.items() if r.auth_event_id == event]:
+            del self._refresh[token]
+        for tenant_id in found.tenant_ids:
+            connection = self.connections.get(tenant_id)
+            if connection is not None and connection.auth_event_id == event:
+                self.disconnect(tenant_id)
         return TokenAnswer(200, {})
 
     def _client(self, form: Mapping[str, str], authorization: str | None) -> str | None:
@@ -228,11 +271,24 @@ class Identity:
             client_id, _, secret = decoded.partition(":")
         if client_id == self.client_id and secret == self.client_secret:
             return client_id
+        if client_id == self.pkce_client_id and not secret:
+            return client_id  # the PKCE app has no secret to send
         return None
 
-    def _redeem(self, client: str, code: str) -> TokenAnswer:
-        found = self._codes.pop(code, None)
+    def _redeem(self, client: str, code: str, form: Mapping[str, str]) -> TokenAnswer:
+        found = self._codes.pop(code, None)  # single-use, even when refused below
         if found is None or self._clock.monotonic() >= found.expires_mono:
+            return _error(400, "invalid_grant")
+        if found.client_id is not None and found.client_id != client:
+            return _error(400, "invalid_grant")
+        if found.redirect_uri is not None and form.get("redirect_uri") != found.redirect_uri:
+            return _error(400, "invalid_grant")
+        verifier = form.get("code_verifier")
+        if found.challenge is not None and (
+            verifier is None or pkce_challenge(verifier) != found.challenge
+        ):
+            return _error(400, "invalid_grant")
+        if found.challenge is None and client == self.pkce_client_id:
             return _error(400, "invalid_grant")
         return self._issue(client, found.tenant_ids, found.scope, found.auth_event_id, refresh=True)
 
@@ -293,6 +349,8 @@ class Identity:
             "token_type": "Bearer",
             "scope": scope,
         }
+        if tenant_ids is not None and "openid" in scope.split():
+            body["id_token"] = self._id_token(client, auth_event_id, issued)
         if refresh and tenant_ids is not None:
             token = self._ids.secret(32)
             self._refresh[token] = _Refresh(
@@ -304,3 +362,75 @@ class Identity:
             )
             body["refresh_token"] = token
         return TokenAnswer(200, body)
+
+    def _id_token(self, client: str, auth_event_id: str, issued: int) -> str:
+        """An OpenID Connect id_token for the fake's one user, naming the authorisation
+        (``authEventId``). Built from hashes, so it draws nothing from the id stream."""
+        user = hashlib.sha256(f"user:{self.client_id}".encode()).hexdigest()
+        claims = {
+            "nbf": issued,
+            "exp": issued + 300,
+            "iat": issued,
+            "iss": "https://identity.xero.com",
+            "aud": client,
+            "sub": user[:32],
+            "xero_userid": f"{user[:8]}-{user[8:12]}-{user[12:16]}-{user[16:20]}-{user[20:32]}",
+            "preferred_username": "demo.user@example.com",
+            "email": "demo.user@example.com",
+            "given_name": "Demo",
+            "family_name": "User",
+            "authEventId": auth_event_id,
+        }
+        header = {"alg": "RS256", "kid": "fake-xero", "typ": "JWT"}
+        payload = _b64(json.dumps(claims).encode())
+        signature = _b64(hashlib.sha256(f"{payload}:{self.client_secret}".encode()).digest())
+        return ".".join((_b64(json.dumps(header).encode()), payload, signature))
+
+
+def pkce_challenge(verifier: str) -> str:
+    """The S256 challenge of a PKCE verifier (RFC 7636), as Xero computes it."""
+    return _b64(hashlib.sha256(verifier.encode("ascii", "replace")).digest())
+
+
+# The accounting resources (first path segment, lower case) and the granular family whose
+# scope covers each: the fake's own reading of Xero's granular scopes (xero-api.md 11, 14).
+_FAMILIES = {
+    **dict.fromkeys(
+        ("invoices", "creditnotes", "items", "quotes", "repeatinginvoices", "purchaseorders"),
+        "invoices",
+    ),
+    **dict.fromkeys(("payments", "batchpayments", "overpayments", "prepayments"), "payments"),
+    **dict.fromkeys(("contacts", "contactgroups"), "contacts"),
+    **dict.fromkeys(
+        (
+            "accounts",
+            "taxrates",
+            "currencies",
+            "organisation",
+            "organisations",
+            "trackingcategories",
+            "brandingthemes",
+        ),
+        "settings",
+    ),
+}
+
+
+def scope_allows(scope: str, method: str, path: str) -> bool:
+    """Whether a token granted ``scope`` may make this accounting call.
+
+    A write needs ``accounting.<family>``; a read also accepts ``accounting.<family>.read``.
+    The legacy ``accounting.transactions`` (``.read`` for reads) covers invoices and
+    payments. Resources outside the four families are not checked.
+    """
+    family = _FAMILIES.get(path.strip("/").split("/", 1)[0].lower())
+    if family is None:
+        return True
+    granted = set(scope.split())
+    read = method.upper() in ("GET", "HEAD")
+    wanted = {f"accounting.{family}"}
+    if family in ("invoices", "payments"):
+        wanted.add("accounting.transactions")
+    if read:
+        wanted |= {f"{w}.read" for w in wanted}
+    return bool(granted & wanted)

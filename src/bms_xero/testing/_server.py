@@ -1,8 +1,9 @@
 """FakeXero over real HTTP on loopback, for host apps in other processes or languages.
 
-Real Xero uses two hosts; the server serves every path on one: ``/api.xro/2.0/...`` (the
-accounting API), ``/connections`` and ``/connect/token``. Injected faults that mean "no
-response" close the connection without answering.
+Real Xero uses three hosts; the server serves every path on one: ``/api.xro/2.0/...`` (the
+accounting API), ``/connections``, ``/connect/token``, ``/connect/revocation`` and the consent
+step ``/identity/connect/authorize`` (a redirect back to the app, or a page for a browser).
+Injected faults that mean "no response" close the connection without answering.
 
 The HTTP/1.1 layer is ``http.server``, hardened for clients the fake does not know: bodies
 framed by ``Content-Length`` or ``Transfer-Encoding: chunked``, HEAD answered like GET without
@@ -98,6 +99,22 @@ class FakeServer:
     def token_url(self) -> str:
         """The token endpoint (in place of ``https://identity.xero.com/connect/token``)."""
         return f"{self.url}/connect/token"
+
+    @property
+    def authorize_url(self) -> str:
+        """The consent step (in place of ``https://login.xero.com/identity/connect/authorize``).
+
+        .. versionadded:: Unreleased
+        """
+        return f"{self.url}/identity/connect/authorize"
+
+    @property
+    def revocation_url(self) -> str:
+        """The revocation endpoint (``https://identity.xero.com/connect/revocation``).
+
+        .. versionadded:: Unreleased
+        """
+        return f"{self.url}/connect/revocation"
 
     @property
     def connections_url(self) -> str:

@@ -15,20 +15,40 @@ Quick start (a custom connection)::
 
     client = XeroClient.from_client_credentials(client_id, client_secret)
     org = client.get_organisation()
+
+An app a person connects: :func:`start_authorization`, then :func:`finish_authorization` on
+the redirect (``_connect``), then :meth:`XeroClient.from_token_store`.
 """
 
 from bms_xero.xero._auth import (
     AUTHORIZE_URL,
     DEFAULT_SCOPES,
+    REVOCATION_URL,
     TOKEN_URL,
     Authenticator,
     ClientCredentials,
+    Pkce,
     RefreshTokenAuth,
     authorize_url,
+    code_challenge,
     exchange_code,
+    revoke_token,
 )
-from bms_xero.xero._calls import API_BASE, MAX_BATCH, MAX_IDEMPOTENCY_KEY, MAX_PAGE_SIZE
+from bms_xero.xero._calls import (
+    API_BASE,
+    CONNECTIONS_URL,
+    MAX_BATCH,
+    MAX_IDEMPOTENCY_KEY,
+    MAX_PAGE_SIZE,
+)
 from bms_xero.xero._client import XeroClient
+from bms_xero.xero._connect import (
+    Authorization,
+    AuthorizationRequest,
+    finish_authorization,
+    read_callback,
+    start_authorization,
+)
 from bms_xero.xero._decode import decode_error
 from bms_xero.xero._limits import LimitState, RateLimiter, RateLimits
 from bms_xero.xero._models import (
@@ -39,16 +59,22 @@ from bms_xero.xero._models import (
     Page,
 )
 from bms_xero.xero._retry import RetryPolicy
+from bms_xero.xero._scopes import CALL_SCOPES
 
 __all__ = [
     "API_BASE",
     "AUTHORIZE_URL",
+    "CALL_SCOPES",
+    "CONNECTIONS_URL",
     "DEFAULT_SCOPES",
     "MAX_BATCH",
     "MAX_IDEMPOTENCY_KEY",
     "MAX_PAGE_SIZE",
+    "REVOCATION_URL",
     "TOKEN_URL",
     "Authenticator",
+    "Authorization",
+    "AuthorizationRequest",
     "ClientCredentials",
     "Connection",
     "ContactResult",
@@ -56,12 +82,18 @@ __all__ = [
     "InvoiceResult",
     "LimitState",
     "Page",
+    "Pkce",
     "RateLimiter",
     "RateLimits",
     "RefreshTokenAuth",
     "RetryPolicy",
     "XeroClient",
     "authorize_url",
+    "code_challenge",
     "decode_error",
     "exchange_code",
+    "finish_authorization",
+    "read_callback",
+    "revoke_token",
+    "start_authorization",
 ]

@@ -44,6 +44,7 @@ __all__ = [
     "credit_note_number_where",
     "credit_notes_call",
     "currencies_call",
+    "disconnect_call",
     "email_invoice_call",
     "format_modified_since",
     "get_credit_note_call",
@@ -83,6 +84,8 @@ class Call:
         body: JSON body bytes (empty for reads).
         idempotency_key: The key of a write.
         tenant_scoped: Whether ``xero-tenant-id`` is sent (not for ``/connections``).
+        repeatable: A write that resending can't apply twice (``DELETE /connections/{id}``),
+            so it is retried like a read.
     """
 
     method: str
@@ -92,11 +95,12 @@ class Call:
     body: bytes = b""
     idempotency_key: str | None = None
     tenant_scoped: bool = True
+    repeatable: bool = False
 
     @property
     def is_write(self) -> bool:
         """Whether the call changes data in Xero (its outcome may be uncertain)."""
-        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
+        return self.method in {"POST", "PUT", "PATCH", "DELETE"} and not self.repeatable
 
     def url(self, base_url: str = API_BASE) -> str:
         """The absolute URL, query included."""
@@ -658,3 +662,24 @@ def organisation_call() -> Call:
 def connections_call(url: str = CONNECTIONS_URL) -> Call:
     """``GET https://api.xero.com/connections``: the tenants this token may act on."""
     return Call(method="GET", path=url, tenant_scoped=False)
+
+
+def disconnect_call(connection_id: str, url: str = CONNECTIONS_URL) -> Call:
+    """``DELETE https://api.xero.com/connections/{id}``: remove one organisation's connection
+    (the ``id`` of a :class:`~bms_xero.xero.Connection`, not its tenant id). Resending it
+    can't disconnect twice, so it is retried like a read."""
+    ident = _check_connection_id(connection_id)
+    return Call(
+        method="DELETE",
+        path=f"{url.rstrip('/')}/{quote(ident, safe='')}",
+        tenant_scoped=False,
+        repeatable=True,
+    )
+
+
+def _check_connection_id(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or any(c in value for c in "/?#"):
+        raise InvalidRequest(
+            "must be a connection's id from connections() (a GUID)", argument="connection_id"
+        )
+    return value

@@ -21,6 +21,7 @@ from bms_xero.domain import (
     XeroPayment,
 )
 from bms_xero.errors import (
+    AuthError,
     BmsXeroError,
     ConfigurationError,
     DailyLimitReached,
@@ -38,7 +39,7 @@ from bms_xero.mapping._reference import ChartOfAccounts, TaxRates
 from bms_xero.mapping.wire import WireInvoice, allocation_payload
 from bms_xero.storage._tokens import TokenStore
 from bms_xero.transport import HttpxTransport, Request, Response, Transport
-from bms_xero.xero._auth import Authenticator, ClientCredentials, RefreshTokenAuth
+from bms_xero.xero._auth import TOKEN_URL, Authenticator, ClientCredentials, RefreshTokenAuth
 from bms_xero.xero._calls import (
     API_BASE,
     CONNECTIONS_URL,
@@ -59,6 +60,7 @@ from bms_xero.xero._calls import (
     credit_note_number_where,
     credit_notes_call,
     currencies_call,
+    disconnect_call,
     email_invoice_call,
     get_credit_note_call,
     get_invoice_call,
@@ -99,6 +101,7 @@ from bms_xero.xero._models import (
     Page,
 )
 from bms_xero.xero._retry import CallKind, Retry, RetryPolicy, Uncertain, failure_of
+from bms_xero.xero._scopes import scope_error
 
 __all__ = ["XeroClient"]
 
@@ -120,6 +123,12 @@ def _numbers(payloads: Sequence[WireInvoice | Mapping[str, Any]]) -> list[str | 
         value = payload.get("InvoiceNumber") if isinstance(payload, Mapping) else None
         found.append(value if isinstance(value, str) and value else None)
     return found
+
+
+def _url(value: object, name: str) -> str:
+    if not isinstance(value, str) or "://" not in value:
+        raise ConfigurationError(f"{name} must be an absolute http(s) URL")
+    return value
 
 
 def _text_id(value: object, argument: str) -> str:
@@ -241,6 +250,9 @@ class XeroClient:
         tenant_id: str | None = None,
         clock: Clock | None = None,
         scopes: Iterable[str] | str = (),
+        token_url: str = TOKEN_URL,
+        api_url: str = API_BASE,
+        connections_url: str = CONNECTIONS_URL,
         **kwargs: Any,
     ) -> XeroClient:
         """A client for a custom connection (``client_credentials``).
@@ -253,13 +265,21 @@ class XeroClient:
             tenant_id: The organisation (optional for custom connections).
             clock: Time and waiting.
             scopes: Scopes to ask for (default: those configured on the connection).
+            token_url: The token endpoint (a ``FakeServer``'s ``token_url`` in tests).
+            api_url: The accounting API's base URL (``FakeServer.api_url``).
+            connections_url: The ``/connections`` endpoint (``FakeServer.connections_url``).
             **kwargs: Passed to the constructor (``retry``, ``limits``, ``timeout``, ...).
+
+        .. versionchanged:: Unreleased
+            ``token_url``, ``api_url`` and ``connections_url``.
         """
         return cls(
             cls._transport_for(http_client),
-            auth=ClientCredentials(client_id, client_secret, scopes=scopes),
+            auth=ClientCredentials(client_id, client_secret, scopes=scopes, token_url=token_url),
             tenant_id=tenant_id,
             clock=clock,
+            base_url=_url(api_url, "api_url"),
+            connections_url=_url(connections_url, "connections_url"),
             **kwargs,
         )
 
@@ -267,20 +287,23 @@ class XeroClient:
     def from_token_store(
         cls,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None,
         store: TokenStore,
         *,
         connection_id: str,
         tenant_id: str | None = None,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
+        token_url: str = TOKEN_URL,
+        api_url: str = API_BASE,
+        connections_url: str = CONNECTIONS_URL,
         **kwargs: Any,
     ) -> XeroClient:
         """A client for an authorised app connection whose tokens live in ``store``.
 
         Args:
             client_id: The app's client id.
-            client_secret: The app's secret.
+            client_secret: The app's secret; ``""`` or ``None`` for a PKCE app.
             store: Where the connection's tokens are (see :func:`exchange_code`).
             connection_id: The connection's key in ``store``.
             tenant_id: The organisation; pick one from :meth:`connections` and use
@@ -288,13 +311,24 @@ class XeroClient:
             http_client: The httpx client to send with (default: see
                 :meth:`from_client_credentials`).
             clock: Time and waiting.
+            token_url: The token endpoint (refreshes go there).
+            api_url: The accounting API's base URL.
+            connections_url: The ``/connections`` endpoint.
             **kwargs: Passed to the constructor (``retry``, ``limits``, ``timeout``, ...).
+
+        .. versionchanged:: Unreleased
+            ``token_url``, ``api_url``, ``connections_url``; an empty secret for PKCE apps.
         """
+        auth = RefreshTokenAuth(
+            client_id, client_secret, store, connection_id=connection_id, token_url=token_url
+        )
         return cls(
             cls._transport_for(http_client),
-            auth=RefreshTokenAuth(client_id, client_secret, store, connection_id=connection_id),
+            auth=auth,
             tenant_id=tenant_id,
             clock=clock,
+            base_url=_url(api_url, "api_url"),
+            connections_url=_url(connections_url, "connections_url"),
             **kwargs,
         )
 
@@ -495,8 +529,10 @@ class XeroClient:
                 and response.status == 401
                 and not refreshed
                 and answer.token is not None
+                and b"AuthorizationUnsuccessful" not in response.content[:2000]
             ):
-                # Expired or revoked token: refresh once and resend, as the same attempt.
+                # Expired or revoked token: refresh once and resend, as the same attempt. (A
+                # missing scope, AuthorizationUnsuccessful, is not cured by a new token.)
                 refreshed = True
                 self._auth.invalidate(answer.token)
                 continue
@@ -505,6 +541,11 @@ class XeroClient:
             else:
                 assert response is not None
                 error = self._error_for(response, numbers)
+                if isinstance(error, AuthError):
+                    # A 401/403 for a scope the token lacks names the scope.
+                    error = scope_error(
+                        error, method=call.method, path=call.path, access_token=answer.token
+                    )
                 if isinstance(error, DailyLimitReached):
                     # Later calls for this tenant fail at once, without being sent.
                     self._limiter.park(self._tenant_id, error.resets_at)
@@ -1018,3 +1059,22 @@ class XeroClient:
     def connections(self) -> list[Connection]:
         """The organisations this token may act on (``GET /connections``)."""
         return self._read(connections_call(self._connections_url), decode_connections)
+
+    def disconnect(self, connection_id: str) -> bool:
+        """Remove the app's connection to one organisation (``DELETE /connections/{id}``).
+
+        Args:
+            connection_id: The :attr:`Connection.id` (not the tenant id) from
+                :meth:`connections`.
+
+        Returns:
+            ``True`` when Xero removed it, ``False`` when this token has no such connection
+            (already removed).
+
+        .. versionadded:: Unreleased
+        """
+        try:
+            self._execute(disconnect_call(connection_id, self._connections_url))
+        except NotFound:
+            return False
+        return True

@@ -1,17 +1,22 @@
 """Xero's rate limits, per tenant: pace requests so that Xero rarely has to say 429.
 
-Xero allows each tenant 5 requests in flight, 60 per minute and (usually) 5,000 per day, and
-each app 10,000 per minute across tenants; every answer says how much is left in
-``X-MinLimit-Remaining``, ``X-DayLimit-Remaining`` and ``X-AppMinLimit-Remaining``. The
-:class:`RateLimiter` counts what this process sends, corrects its estimate from those headers,
-and waits (on the injected clock) for the minute window instead of provoking a 429. A
-day-limit 429 parks the tenant until Xero's ``Retry-After``: later calls fail at once with
+Xero allows each tenant 5 requests in flight, 60 per minute and a day budget that depends on
+the app's plan (5,000; 1,000 on the "Starter" plan of March 2026), and each app 10,000 per
+minute across tenants; every answer says how much is left in ``X-MinLimit-Remaining``,
+``X-DayLimit-Remaining`` and ``X-AppMinLimit-Remaining``. The :class:`RateLimiter` counts what
+this process sends, corrects its estimate from those headers, and waits (on the injected
+clock) for the minute window instead of provoking a 429. When an organisation's day budget
+runs low (:attr:`RateLimits.day_warning` of :attr:`RateLimits.per_day` left, by Xero's header)
+it logs a warning once and says so in :attr:`LimitState.near_day_limit`. A day-limit 429
+parks the tenant until Xero's ``Retry-After``: later calls fail at once with
 :class:`~bms_xero.errors.DailyLimitReached` without being sent, and nothing ever sleeps
 through a day limit.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -24,7 +29,9 @@ from bms_xero.clock import Clock
 from bms_xero.errors import ConfigurationError, DailyLimitReached
 from bms_xero.transport import Headers
 
-__all__ = ["LimitState", "RateLimiter", "RateLimits"]
+__all__ = ["LimitState", "RateLimiter", "RateLimits", "near_day_limit"]
+
+log = logging.getLogger("bms_xero.xero.limits")
 
 
 def _at_least_one(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -35,6 +42,13 @@ def _at_least_one(_instance: object, attribute: attrs.Attribute[int], value: int
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigurationError(f"RateLimits.{attribute.name} must be a number > 0")
+
+
+def _share(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ConfigurationError(
+            f"RateLimits.{attribute.name} must be a share of the day budget, 0 <= x < 1"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +64,14 @@ class RateLimits:
             :class:`~bms_xero.errors.RateLimited` for the caller to schedule.
         day_park: Seconds to park a tenant after a day-limit 429 that gave no
             ``Retry-After`` (the next call after that probes Xero again).
+        per_day: Calls per organisation per day that the app's Xero plan allows: 5,000, or
+            1,000 on the Starter plan (``RateLimits(per_day=1000)``). Xero enforces it; the
+            limiter uses it to warn before it runs out.
+        day_warning: Warn when at most this share of ``per_day`` is left (0.1: at 100 calls
+            left of 1,000).
+
+    .. versionchanged:: Unreleased
+        ``per_day`` and ``day_warning``.
     """
 
     concurrent: int = attrs.field(default=5, validator=_at_least_one)
@@ -57,6 +79,8 @@ class RateLimits:
     window: float = attrs.field(default=60.0, validator=_positive)
     max_retry_after: float = attrs.field(default=60.0, validator=_positive)
     day_park: float = attrs.field(default=3600.0, validator=_positive)
+    per_day: int = attrs.field(default=5000, validator=_at_least_one)
+    day_warning: float = attrs.field(default=0.1, validator=_share)
 
 
 @attrs.frozen(kw_only=True)
@@ -71,6 +95,13 @@ class LimitState:
             ``None`` before Xero said.
         app_minute_remaining: The app-wide minute budget per Xero's last header, if known.
         parked_until: When a day limit ends, while the tenant is parked.
+        day_limit: The day budget the limiter was given (:attr:`RateLimits.per_day`).
+        near_day_limit: At most :attr:`RateLimits.day_warning` of the day budget is left
+            (see :func:`near_day_limit`): slow down, or expect
+            :class:`~bms_xero.errors.DailyLimitReached` before the day ends.
+
+    .. versionchanged:: Unreleased
+        ``day_limit`` and ``near_day_limit``.
     """
 
     tenant_id: str | None
@@ -79,6 +110,14 @@ class LimitState:
     day_remaining: int | None
     app_minute_remaining: int | None
     parked_until: datetime | None
+    day_limit: int = 5000
+    near_day_limit: bool = False
+
+
+def near_day_limit(remaining: int | None, *, per_day: int, warning: float) -> bool:
+    """Whether ``remaining`` calls (``None``: Xero hasn't said) is at most ``warning`` of the
+    ``per_day`` budget (rounded up to whole calls), e.g. 100 or fewer of 1,000 at 0.1."""
+    return remaining is not None and remaining <= math.ceil(per_day * warning)
 
 
 def _header_int(headers: Headers, name: str) -> int | None:
@@ -116,6 +155,7 @@ class _Tenant:
         self.day: _Budget | None = None
         self.blocked_until = 0.0
         self.parked_until: datetime | None = None
+        self.warned = False  # near the day limit, and said so
 
 
 @attrs.frozen
@@ -230,9 +270,25 @@ class RateLimiter:
             day = _header_int(headers, "X-DayLimit-Remaining")
             if day is not None and (tenant.day is None or ticket.seq >= tenant.day.seq):
                 tenant.day = _Budget(day, ticket.seq, now)
+                self._warn_near_day_limit(tenant, day)
             app = _header_int(headers, "X-AppMinLimit-Remaining")
             if app is not None and (self._app is None or ticket.app_seq >= self._app.seq):
                 self._app = _Budget(app, ticket.app_seq, now)
+
+    def _warn_near_day_limit(self, tenant: _Tenant, remaining: int) -> None:
+        """Log once when a tenant's day budget runs low; again after it was refilled."""
+        near = near_day_limit(
+            remaining, per_day=self.limits.per_day, warning=self.limits.day_warning
+        )
+        if near and not tenant.warned:
+            log.warning(
+                "tenant %s is near its Xero day limit: %d of %d calls left today; work may "
+                "stop with DailyLimitReached until Xero's reset",
+                tenant.tenant_id,
+                remaining,
+                self.limits.per_day,
+            )
+        tenant.warned = near
 
     @contextmanager
     def slot(self, tenant_id: str | None) -> Iterator[Ticket]:
@@ -270,15 +326,18 @@ class RateLimiter:
             if parked is not None and self._clock.now() >= parked:
                 parked = None
             app = self._fresh(self._app, now)
+            day = None if tenant.day is None else max(0, tenant.day.estimate(tenant.seq))
             return LimitState(
                 tenant_id=tenant_id,
                 in_flight=tenant.in_flight,
                 minute_remaining=max(0, self._minute_remaining(tenant, now)),
-                day_remaining=None
-                if tenant.day is None
-                else max(0, tenant.day.estimate(tenant.seq)),
+                day_remaining=day,
                 app_minute_remaining=None if app is None else max(0, app.estimate(self._app_seq)),
                 parked_until=parked,
+                day_limit=self.limits.per_day,
+                near_day_limit=near_day_limit(
+                    day, per_day=self.limits.per_day, warning=self.limits.day_warning
+                ),
             )
 
     def __repr__(self) -> str:
