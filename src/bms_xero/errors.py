@@ -161,12 +161,17 @@ class BmsXeroError(Exception):
         named.invoice_number = invoice_number
         named.credit_note_number = credit_note_number
         message = self.message.removeprefix(f"invoice {self.invoice_number}: ")
-        named.message = f"credit note {credit_note_number} (invoice {invoice_number}): {message}"
+        named.message = _credit_note_named(message, credit_note_number, invoice_number)
         named.args = (named.message,)
         return named
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
+
+
+def _credit_note_named(message: str, credit_note_number: str, invoice_number: str) -> str:
+    """How every error that stopped a credit note begins: the note, then its invoice."""
+    return f"credit note {credit_note_number} (invoice {invoice_number}): {message}"
 
 
 # --- local -------------------------------------------------------------------------------
@@ -973,9 +978,7 @@ class CreditNoteExceedsAmountDue(SyncError):
         super().__init__(said)
         self.invoice_number = invoice_number
         self.credit_note_number = credit_note_number
-        self.message = f"credit note {credit_note_number} (invoice {invoice_number}): " + (
-            self.message
-        )
+        self.message = _credit_note_named(self.message, credit_note_number, invoice_number)
         self.args = (self.message,)
 
 

@@ -183,7 +183,7 @@ class CreditNotePusher:
             item.record = self._store.get_credit_note(tenant, raw.id)
             record = item.record
             # A note Xero has keeps the policy it was created under; a retry can't change it.
-            stored = None if record is None or record.policy is None else record.policy
+            stored = None if record is None else record.policy
             item.policy = cp.OverCredit(stored) if stored else over_credit
             if record is not None and record.xero_credit_note_id is not None:
                 item.xero_invoice_id = record.xero_invoice_id
@@ -220,13 +220,7 @@ class CreditNotePusher:
         for item in items:
             record = item.record
             assert record is not None
-            ours = cp.owner_of(
-                found,
-                number=item.note.number,
-                contact_id=item.note.customer.xero_contact_id,
-                total=record.total,
-                on=item.note.issue_date,
-            )
+            ours = _ours(found, item.note, record.total)
             if ours is not None:
                 self._answered(item, record.intent_key, **self._linked_to(ours, record))
                 item.action = PushAction.ADOPTED
@@ -432,13 +426,7 @@ class CreditNotePusher:
         except BmsXeroError:
             found = []
         for item, error in refused:
-            ours = cp.owner_of(
-                found,
-                number=item.note.number,
-                contact_id=item.note.customer.xero_contact_id,
-                total=item.total,
-                on=item.note.issue_date,
-            )
+            ours = _ours(found, item.note, item.total)
             record = item.record
             if ours is not None and record is not None:
                 self._answered(item, key, **self._linked_to(ours, record))
@@ -636,6 +624,20 @@ class CreditNotePusher:
                 log.info(
                     "credit note %s: its error was not recorded (record moved)", item.note.number
                 )
+
+
+def _ours(
+    found: Sequence[XeroCreditNote], note: CreditNote, total: Decimal | None
+) -> XeroCreditNote | None:
+    """The credit note among ``found`` that is the one we sent for ``note`` (see
+    :func:`~bms_xero.engine.credit_plan.owner_of`)."""
+    return cp.owner_of(
+        found,
+        number=note.number,
+        contact_id=note.customer.xero_contact_id,
+        total=total,
+        on=note.issue_date,
+    )
 
 
 def _check_against(note: CreditNote, held: XeroInvoice, base_currency: str | None) -> None:
