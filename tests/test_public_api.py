@@ -323,6 +323,7 @@ PUBLIC = {
     ],
     "bms_xero.jobs": [
         "Backoff",
+        "CustomerSource",
         "Failure",
         "InvoiceSource",
         "Job",

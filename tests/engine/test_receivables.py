@@ -517,7 +517,7 @@ def test_a_store_from_before_receivables_is_upgraded(
         engine = make(xero, store)
         engine.push(make_invoice(acme))
         record = store.get(engine.tenant_id, "I-1")
-        assert (4, None, None) == (
+        assert (5, None, None) == (
             SQLiteStore.schema_version,
             record.online_invoice_url,
             record.emailed_at,

@@ -706,11 +706,12 @@ class TestConfiguration:
     def test_repr_names_the_worker_and_its_tenants(
         self, make_engine: EngineFactory, source: MemoryInvoiceSource, xero: FakeXero
     ) -> None:
-        """A worker's repr says who it is and whom it serves."""
+        """A worker's repr says who it is, whom it serves and which queues it takes."""
         worker = Worker(
             make_engine(), MemoryJobStore(new_id=counter("j")), source, worker_id="box:1"
         )
-        assert f"Worker(worker_id='box:1', tenants=['{xero.tenant_id}'])" == repr(worker)
+        expected = f"Worker(worker_id='box:1', tenants=['{xero.tenant_id}'], queues=['default'])"
+        assert expected == repr(worker)
 
 
 # --- test doubles ----------------------------------------------------------------------------

@@ -54,6 +54,9 @@ __all__ = [
 
 _Subparsers = Any  # argparse's _SubParsersAction is private
 BATCH = MAX_BATCH  # Xero's batch size: one request per 50 invoices
+#: The queue `push --background` uses and `worker` takes from: the CLI's InvoiceSource is its
+#: own snapshots, so its worker must never take (and fail) a host application's jobs.
+CLI_QUEUE = "cli"
 
 
 @attrs.define
@@ -265,7 +268,7 @@ def _push_background(ctx: Context, todo: Sequence[_Item]) -> None:
         now = ctx.runtime.clock.now()
         snapshots.put(tenant, item.invoice, now=now)
         item.job = jobs.enqueue_push(
-            tenant, item.invoice.id, invoice_number=item.invoice.number, now=now
+            tenant, item.invoice.id, invoice_number=item.invoice.number, now=now, queue=CLI_QUEUE
         )
         item.action = "queued"
 
@@ -615,6 +618,16 @@ def _add_worker(subparsers: _Subparsers, common: argparse.ArgumentParser) -> Non
         help="also pull payments every MINUTES (with --once: queue a pull if one is due)",
     )
     parser.add_argument(
+        "--queue",
+        default=CLI_QUEUE,
+        metavar="NAME",
+        help=(
+            f"take jobs from this queue only (default {CLI_QUEUE!r}, where `push --background` "
+            "queues): a job store shared with a host application keeps the host's jobs, on "
+            "queue 'default', for the host's own worker"
+        ),
+    )
+    parser.add_argument(
         "--poll",
         type=_positive_float,
         default=5.0,
@@ -629,9 +642,15 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
     rt = ctx.runtime
     engine = rt.engine()
     jobs = rt.jobs()
-    worker = Worker(engine, jobs, rt.snapshots(), clock=rt.clock)
+    worker = Worker(engine, jobs, rt.snapshots(), clock=rt.clock, queues=[args.queue])
     schedule = (
-        PullSchedule(jobs, [engine.tenant_id], every_minutes=args.pull_every, clock=rt.clock)
+        PullSchedule(
+            jobs,
+            [engine.tenant_id],
+            every_minutes=args.pull_every,
+            clock=rt.clock,
+            queue=args.queue,
+        )
         if args.pull_every
         else None
     )

@@ -84,7 +84,13 @@ class Canceller:
             self._ctx.store,
             record,
             lambda r: plan.apply_xero(
-                attrs.evolve(r, state=SyncState.VOIDED, last_error=None, last_error_at=None),
+                attrs.evolve(
+                    r,
+                    state=SyncState.VOIDED,
+                    last_error=None,
+                    last_error_at=None,
+                    last_error_type=None,
+                ),
                 final,
                 pulled_at=None,
                 reported=plan.CANCELLED_STATUSES,

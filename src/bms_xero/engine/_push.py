@@ -491,7 +491,9 @@ class Pusher:
             kept = save(
                 self._ctx.store,
                 record,
-                if_intent(record.intent_key, dropped_intent(str(named), now)),
+                if_intent(
+                    record.intent_key, dropped_intent(str(named), now, type(named).__name__)
+                ),
             )
             dropped = kept.intent_key is None  # not if another pusher's intent is there now
         if action.store and not dropped:

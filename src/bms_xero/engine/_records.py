@@ -82,10 +82,16 @@ def record_error(
                 state=SyncState.FAILED,
                 last_error=str(error),
                 last_error_at=now,
+                last_error_type=type(error).__name__,
             )
             expected = None
         else:
-            fresh = attrs.evolve(record, last_error=str(error), last_error_at=now)
+            fresh = attrs.evolve(
+                record,
+                last_error=str(error),
+                last_error_at=now,
+                last_error_type=type(error).__name__,
+            )
             expected = record.version
         try:
             store.put(fresh, expected_version=expected)
@@ -110,24 +116,33 @@ def marked_uncertain(message: str, now: datetime) -> Callable[[SyncRecord], Sync
 
     def change(record: SyncRecord) -> SyncRecord:
         return attrs.evolve(
-            record, state=SyncState.UNCERTAIN, last_error=message, last_error_at=now
+            record,
+            state=SyncState.UNCERTAIN,
+            last_error=message,
+            last_error_at=now,
+            last_error_type="UncertainOutcome",
         )
 
     return change
 
 
-def dropped_intent(message: str | None, now: datetime) -> Callable[[SyncRecord], SyncRecord]:
-    """Xero certainly created nothing for this intent: drop it, keep the error."""
+def dropped_intent(
+    message: str | None, now: datetime, error_type: str | None = None
+) -> Callable[[SyncRecord], SyncRecord]:
+    """Xero certainly created nothing for this intent: drop it, keep the error (and its
+    class name, ``error_type``)."""
 
     def change(record: SyncRecord) -> SyncRecord:
+        kept = message is None
         return attrs.evolve(
             record,
             state=SyncState.PUSHED if record.xero_invoice_id else SyncState.FAILED,
             intent_key=None,
             intent_fingerprint=None,
             intent_at=None,
-            last_error=message if message is not None else record.last_error,
-            last_error_at=now if message is not None else record.last_error_at,
+            last_error=record.last_error if kept else message,
+            last_error_at=record.last_error_at if kept else now,
+            last_error_type=record.last_error_type if kept else error_type,
         )
 
     return change
@@ -142,7 +157,7 @@ def tombstone(record: SyncRecord) -> SyncRecord:
 
 def cleared(record: SyncRecord) -> SyncRecord:
     """Xero has it: an old error is moot."""
-    return attrs.evolve(record, last_error=None, last_error_at=None)
+    return attrs.evolve(record, last_error=None, last_error_at=None, last_error_type=None)
 
 
 def seed_cursors(store: SyncStore, tenant_id: str, landed: Iterable[XeroInvoice]) -> None:

@@ -645,6 +645,7 @@ def link(
             "last_push_at": now,
             "last_error": None,
             "last_error_at": None,
+            "last_error_type": None,
             "view_url": view_url or record.view_url,
         },
     )

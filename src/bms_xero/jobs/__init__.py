@@ -2,8 +2,8 @@
 
 - :mod:`~bms_xero.jobs._records`: :class:`Job`, :class:`JobKind`, :class:`JobStatus` (values).
 - :mod:`~bms_xero.jobs._protocols`: :class:`JobStore` (where jobs live),
-  :class:`InvoiceSource` (the host's invoices), :class:`TenantSync` (what a worker needs from
-  a ``SyncEngine``).
+  :class:`InvoiceSource` (the host's invoices), :class:`CustomerSource` (its customers, for
+  ``link_customer`` jobs), :class:`TenantSync` (what a worker needs from a ``SyncEngine``).
 - :class:`MemoryJobStore` and :class:`SQLiteJobStore` implement ``JobStore``;
   :mod:`bms_xero.jobs.contract` checks a host's own implementation.
 - :class:`Worker` leases due jobs and runs them (``run_pending``, ``run_forever``);
@@ -19,7 +19,7 @@ See ``docs/jobs.md``.
 """
 
 from bms_xero.jobs._memory import MemoryInvoiceSource, MemoryJobStore
-from bms_xero.jobs._protocols import InvoiceSource, JobStore, TenantSync
+from bms_xero.jobs._protocols import CustomerSource, InvoiceSource, JobStore, TenantSync
 from bms_xero.jobs._records import Job, JobKind, JobStatus
 from bms_xero.jobs._schedule import PullSchedule
 from bms_xero.jobs._sqlite import SQLiteJobStore
@@ -27,6 +27,7 @@ from bms_xero.jobs._worker import Backoff, Failure, RunReport, Worker, classify
 
 __all__ = [
     "Backoff",
+    "CustomerSource",
     "Failure",
     "InvoiceSource",
     "Job",

@@ -53,23 +53,37 @@ class MemoryJobStore(JobStoreBase):
         invoice_id: str | None,
         invoice_number: str | None,
         now: datetime,
+        *,
+        queue: str,
+        customer_id: str | None = None,
     ) -> Job:
-        t.check_enqueue(tenant_id, invoice_id, invoice_number, kind=kind)
+        t.check_enqueue(
+            tenant_id, invoice_id, invoice_number, kind=kind, queue=queue, customer_id=customer_id
+        )
         now = t.check_now(now)
-        key = (tenant_id, kind.value, invoice_id or "")
+        key = (tenant_id, kind.value, invoice_id or customer_id or "")
         with self._lock:
             self._check_open()
-            for job in self._jobs.values():
-                if job.dedupe_key == key and t.waiting(job, now):
-                    self._jobs[job.id] = kept = t.renamed(job, invoice_number, now)
-                    return kept
+            same = [
+                job
+                for job in self._jobs.values()
+                if job.dedupe_key == key
+                and job.status in (JobStatus.PENDING, JobStatus.LEASED, JobStatus.FAILED)
+            ]
+            plan = t.enqueue(same, now=now, invoice_number=invoice_number, queue=queue)
+            for changed in plan.writes:
+                self._jobs[changed.id] = changed
+            if plan.job is not None:
+                return plan.job
             job = t.new_job(
                 self._fresh_id(),
                 tenant_id,
                 kind,
                 invoice_id=invoice_id,
+                customer_id=customer_id,
                 invoice_number=invoice_number,
                 now=now,
+                queue=queue,
             )
             self._jobs[job.id] = job
             return job
@@ -133,9 +147,10 @@ class MemoryJobStore(JobStoreBase):
         limit: int,
         tenant_ids: Collection[str] | None = None,
         kinds: Collection[JobKind] | None = None,
+        queues: Collection[str] | None = None,
     ) -> list[Job]:
         """Take up to ``limit`` due jobs for ``worker_id`` (atomically)."""
-        t.check_lease_args(worker_id, lease_seconds, limit)
+        t.check_lease_args(worker_id, lease_seconds, limit, queues)
         now = t.check_now(now)
         wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
         tenants = None if tenant_ids is None else frozenset(tenant_ids)
@@ -149,6 +164,7 @@ class MemoryJobStore(JobStoreBase):
                     for job in self._jobs.values()
                     if (tenants is None or job.tenant_id in tenants)
                     and (wanted_kinds is None or job.kind in wanted_kinds)
+                    and t.in_queues(job, queues)
                 ),
                 key=t.candidate_order,
             )
@@ -167,6 +183,8 @@ class MemoryJobStore(JobStoreBase):
             self._check_open()
             stored = t.proven(self._jobs.get(job.id), job, now)
             self._jobs[job.id] = done = t.completed(stored, now=now, invoice_number=invoice_number)
+            for moot in t.settled(self._jobs.values(), done, now):
+                self._jobs[moot.id] = moot
             return done
 
     def fail(

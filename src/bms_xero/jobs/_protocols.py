@@ -4,6 +4,7 @@
   cancel) and day-limit parking per tenant. ``MemoryJobStore`` and ``SQLiteJobStore``
   implement it; :mod:`bms_xero.jobs.contract` checks a host's own implementation.
 - :class:`InvoiceSource`: the host's BMS, asked for an invoice as it is when the job runs.
+- :class:`CustomerSource`: the host's customers, for ``link_customer`` jobs (optional).
 - :class:`TenantSync`: what the worker needs from a ``SyncEngine`` (one per tenant).
 
 Every method that changes a job takes ``now`` (aware): a store has no clock of its own, so the
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from bms_xero.jobs._records import Job, JobKind, JobStatus
 
 if TYPE_CHECKING:
-    from bms_xero.domain import Invoice
+    from bms_xero.domain import Customer, Invoice
     from bms_xero.engine._results import PaymentUpdate, PushOutcome
 
-__all__ = ["InvoiceSource", "JobStore", "TenantSync"]
+__all__ = ["CustomerSource", "InvoiceSource", "JobStore", "TenantSync"]
 
 
 @runtime_checkable
@@ -30,14 +31,24 @@ class JobStore(Protocol):
     """Background jobs and tenant parking; ``docs/jobs.md`` spells out each rule."""
 
     def enqueue_push(
-        self, tenant_id: str, invoice_id: str, *, now: datetime, invoice_number: str | None = None
+        self,
+        tenant_id: str,
+        invoice_id: str,
+        *,
+        now: datetime,
+        invoice_number: str | None = None,
+        queue: str = "default",
     ) -> Job:
-        """Queue a push of this invoice, due now.
+        """Queue a push of this invoice, due now, on ``queue``.
 
-        If a push of the same invoice is already waiting (pending, or leased by a worker whose
-        lease ran out), that job is returned instead (with ``invoice_number`` updated when
-        given), so releasing an invoice twice leaves one waiting job. A job that is leased
-        and running does not count: the new job pushes the invoice as it is after the change.
+        One live job per work (tenant, kind, invoice): if a push of the same invoice is
+        already waiting (pending, or leased by a worker whose lease ran out), that job is
+        returned instead (with ``invoice_number`` updated when given), so releasing an
+        invoice twice leaves one waiting job. Otherwise, if one failed, the newest failed
+        job is made to run now (attempts back to 0, on ``queue``) rather than listing a
+        second job beside it; any older failed ones become ``SUPERSEDED``. A job that is
+        leased and running does not count: the new job pushes the invoice as it is after
+        the change.
         """
         ...
 
@@ -48,12 +59,20 @@ class JobStore(Protocol):
         now: datetime,
         invoice_id: str | None = None,
         invoice_number: str | None = None,
+        queue: str = "default",
     ) -> Job:
         """Queue a full pull (``invoice_id=None``) or a refresh of one invoice, due now.
 
-        Deduplicated like :meth:`enqueue_push`: one waiting full pull per tenant, one waiting
+        Deduplicated like :meth:`enqueue_push`: one live full pull per tenant, one live
         refresh per invoice.
         """
+        ...
+
+    def enqueue_link_customer(
+        self, tenant_id: str, customer_id: str, *, now: datetime, queue: str = "default"
+    ) -> Job:
+        """Queue linking this BMS customer to its Xero contact, due now; deduplicated like
+        :meth:`enqueue_push` (one live job per customer)."""
         ...
 
     def get(self, job_id: str) -> Job | None:
@@ -69,19 +88,23 @@ class JobStore(Protocol):
         limit: int,
         tenant_ids: Collection[str] | None = None,
         kinds: Collection[JobKind] | None = None,
+        queues: Collection[str] | None = None,
     ) -> list[Job]:
         """Take up to ``limit`` due jobs for ``worker_id`` until ``now + lease_seconds``.
 
         Due means pending with ``run_after <= now``, or leased with a lease that ran out (its
-        worker died). Jobs of parked tenants are left alone. Never hands out two jobs that do
-        the same work (same tenant, kind and invoice) while one of them is leased. Oldest
+        worker died). Only jobs of ``tenant_ids``, ``kinds`` and ``queues`` when given (an
+        empty collection leases nothing). Jobs of parked tenants are left alone. Never hands
+        out two jobs that do the same work (same tenant, kind and invoice or customer) while
+        one of them is leased, whatever its queue. Oldest
         ``run_after`` first. Each leased job's ``attempts`` goes up by one. Atomic: two
         workers never lease the same job.
         """
         ...
 
     def complete(self, job: Job, *, now: datetime, invoice_number: str | None = None) -> Job:
-        """Mark the leased ``job`` (as returned by :meth:`lease`) done.
+        """Mark the leased ``job`` (as returned by :meth:`lease`) done, clearing the error of
+        an earlier attempt; failed jobs of the same work become ``SUPERSEDED``.
 
         Raises:
             LeaseLost: The lease ran out, or the job changed since it was leased.
@@ -177,8 +200,8 @@ class JobStore(Protocol):
         ...
 
     def purge(self, *, finished_before: datetime) -> int:
-        """Delete done and cancelled jobs last changed before ``finished_before``; returns
-        how many. Failed jobs are kept for the operator."""
+        """Delete done, cancelled and superseded jobs last changed before
+        ``finished_before``; returns how many. Failed jobs are kept for the operator."""
         ...
 
 
@@ -188,6 +211,15 @@ class InvoiceSource(Protocol):
 
     def get(self, tenant_id: str, invoice_id: str) -> Invoice | None:
         """The invoice, or ``None`` when it no longer exists (the job then fails for good)."""
+        ...
+
+
+@runtime_checkable
+class CustomerSource(Protocol):
+    """The host's BMS customers, loaded when a ``link_customer`` job runs."""
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> Customer | None:
+        """The customer as it is now, or ``None`` when it no longer exists."""
         ...
 
 
@@ -209,4 +241,8 @@ class TenantSync(Protocol):
 
     def pull_invoices(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
         """Refresh these BMS invoices from Xero now."""
+        ...
+
+    def link_customer(self, customer: Customer) -> Customer:
+        """Link the customer to its Xero contact (found or created); returns it linked."""
         ...

@@ -29,6 +29,9 @@ class JobKind(enum.StrEnum):
     PULL = "pull"
     #: Refresh one linked invoice (``invoice_id``) from Xero now (a webhook said it changed).
     PULL_INVOICES = "pull_invoices"
+    #: Link one BMS customer (``customer_id``) to its Xero contact: found by ContactNumber,
+    #: then by name, else created (``SyncEngine.link_customer``).
+    LINK_CUSTOMER = "link_customer"
 
 
 class JobStatus(enum.StrEnum):
@@ -44,13 +47,29 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
     #: Cancelled by an operator.
     CANCELLED = "cancelled"
+    #: Failed, then replaced by newer work for the same invoice (or customer) and kind: the
+    #: same work queued again or done since. It never runs again and is not listed as
+    #: failed, so a fixed invoice never shows an old error.
+    SUPERSEDED = "superseded"
 
 
 #: Statuses a job never leaves on its own.
-FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+FINISHED = frozenset(
+    {JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUPERSEDED}
+)
+
+#: The queue a job goes to, and a worker takes from, unless told otherwise.
+DEFAULT_QUEUE = "default"
 
 _DATETIMES = ("run_after", "lease_until", "created_at", "updated_at")
-_OPTIONAL_TEXT = ("invoice_id", "invoice_number", "leased_by", "last_error", "error_type")
+_OPTIONAL_TEXT = (
+    "invoice_id",
+    "customer_id",
+    "invoice_number",
+    "leased_by",
+    "last_error",
+    "error_type",
+)
 
 
 _BAD_KIND = FieldProblem("kind", f"must be one of {', '.join(k.value for k in JobKind)}")
@@ -89,7 +108,8 @@ def _utc(value: datetime) -> datetime:
 
 @attrs.frozen(kw_only=True)
 class Job:
-    """One background job: push an invoice, pull payments, or refresh one invoice.
+    """One background job: push an invoice, pull payments, refresh one invoice, or link a
+    customer.
 
     Stores create jobs (``enqueue_push``, ``enqueue_pull``) and move them between statuses;
     hosts read them to show a "Background Jobs" list. ``version`` changes on every write, and
@@ -99,7 +119,8 @@ class Job:
         id: The job's id (unique in its store).
         tenant_id: The Xero organisation the job is for.
         kind: What the job does.
-        invoice_id: The BMS invoice (for ``push`` and ``pull_invoices``; ``None`` for ``pull``).
+        invoice_id: The BMS invoice (for ``push`` and ``pull_invoices``; ``None`` otherwise).
+        customer_id: The BMS customer (for ``link_customer`` only).
         invoice_number: The invoice's number when known, so the job can be named before it
             runs; refreshed from the invoice each time the job runs.
         status: Where the job stands.
@@ -114,6 +135,8 @@ class Job:
         created_at: When the job was enqueued.
         updated_at: When the job last changed.
         version: Set by the store: 1 on enqueue, +1 on every change.
+        queue: Which workers may take it: a worker leases only the queues it was given
+            (``"default"`` unless told otherwise), so a process never takes another's work.
     """
 
     id: str
@@ -132,12 +155,16 @@ class Job:
     created_at: datetime = attrs.field(converter=_utc)
     updated_at: datetime = attrs.field(converter=_utc)
     version: int = 1
+    customer_id: str | None = None
+    queue: str = DEFAULT_QUEUE
 
     @property
     def subject(self) -> str:
         """What the job is about, for people: ``"invoice INV-0001"`` or ``"payments"``."""
         if self.kind is JobKind.PULL:
             return "payments"
+        if self.kind is JobKind.LINK_CUSTOMER:
+            return f"customer {self.customer_id}"
         if self.invoice_number:
             return f"invoice {self.invoice_number}"
         return f"invoice id {self.invoice_id}"
@@ -149,6 +176,8 @@ class Job:
             return f"Push {self.subject} to Xero"
         if self.kind is JobKind.PULL_INVOICES:
             return f"Refresh {self.subject} from Xero"
+        if self.kind is JobKind.LINK_CUSTOMER:
+            return f"Link {self.subject} to Xero"
         return "Pull payments from Xero"
 
     @property
@@ -161,9 +190,15 @@ class Job:
         return self.status is JobStatus.FAILED and self.error_type == "ReauthorizationRequired"
 
     @property
+    def work(self) -> str:
+        """The invoice or customer the job is about (``""`` for a full pull)."""
+        return self.invoice_id or self.customer_id or ""
+
+    @property
     def dedupe_key(self) -> tuple[str, str, str]:
-        """Jobs with the same key do the same work: at most one runs at a time."""
-        return (self.tenant_id, self.kind.value, self.invoice_id or "")
+        """Jobs with the same key do the same work: at most one runs at a time, and at most
+        one is live (waiting, running or failed) per key."""
+        return (self.tenant_id, self.kind.value, self.work)
 
     def is_leased(self, now: datetime) -> bool:
         """Whether a worker holds a lease that has not run out at ``now``."""
@@ -198,16 +233,26 @@ class Job:
 
 def _problems(values: Mapping[str, Any]) -> list[FieldProblem]:
     """Everything wrong with a job's raw values (empty when it can be stored)."""
-    found = key_problems(id=values["id"], tenant_id=values["tenant_id"])
+    found = key_problems(id=values["id"], tenant_id=values["tenant_id"], queue=values["queue"])
     kind = member(JobKind, values["kind"])
     invoice_id = values["invoice_id"]
+    customer_id = values["customer_id"]
     if kind is None:
         found.append(_BAD_KIND)
     elif kind is JobKind.PULL:
         if invoice_id is not None:
             found.append(FieldProblem("invoice_id", "must be None for a full pull"))
+    elif kind is JobKind.LINK_CUSTOMER:
+        if invoice_id is not None:
+            found.append(FieldProblem("invoice_id", "must be None for a link_customer job"))
+        if not isinstance(customer_id, str) or not customer_id:
+            found.append(
+                FieldProblem("customer_id", "a link_customer job needs the BMS customer id")
+            )
     elif not isinstance(invoice_id, str) or not invoice_id:
         found.append(FieldProblem("invoice_id", f"a {kind.value} job needs the BMS invoice id"))
+    if kind not in (None, JobKind.LINK_CUSTOMER) and customer_id is not None:
+        found.append(FieldProblem("customer_id", f"must be None for a {kind.value} job"))
     if member(JobStatus, values["status"]) is None:
         found.append(_BAD_STATUS)
     for name in ("attempts", "version"):

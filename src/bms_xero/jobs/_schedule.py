@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from bms_xero.clock import Clock, SystemClock
 from bms_xero.errors import ConfigurationError
 from bms_xero.jobs._protocols import JobStore
-from bms_xero.jobs._records import Job, JobKind, JobStatus
+from bms_xero.jobs._records import DEFAULT_QUEUE, Job, JobKind, JobStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -31,6 +31,7 @@ class PullSchedule:
         every_minutes: Minutes between pulls of one tenant (Xero's webhooks cover the
             invoices that change in between; payments have no webhook).
         clock: The time (default: the system clock).
+        queue: The queue the pulls go to (the queue of the worker that runs them).
     """
 
     def __init__(
@@ -40,6 +41,7 @@ class PullSchedule:
         *,
         every_minutes: float = 30.0,
         clock: Clock | None = None,
+        queue: str = DEFAULT_QUEUE,
     ) -> None:
         tenants = list(dict.fromkeys(tenant_ids))
         if not tenants or not all(isinstance(t, str) and t for t in tenants):
@@ -50,6 +52,9 @@ class PullSchedule:
             or not every_minutes > 0
         ):
             raise ConfigurationError(f"every_minutes must be > 0, not {every_minutes!r}")
+        if not isinstance(queue, str) or not queue:
+            raise ConfigurationError(f"queue must be a non-empty string, not {queue!r}")
+        self._queue = queue
         self._jobs = jobs
         self._tenants = tenants
         self._every = timedelta(minutes=every_minutes)
@@ -87,7 +92,9 @@ class PullSchedule:
     def enqueue_due(self, now: datetime | None = None) -> list[Job]:
         """Enqueue a pull for every due tenant; returns the new jobs."""
         now = now or self._clock.now()
-        return [self._jobs.enqueue_pull(tenant, now=now) for tenant in self.due(now)]
+        return [
+            self._jobs.enqueue_pull(tenant, now=now, queue=self._queue) for tenant in self.due(now)
+        ]
 
     def seconds_until_due(self, now: datetime | None = None) -> float:
         """Seconds until the next tenant falls due: 0 when one is due already, and a whole

@@ -49,6 +49,8 @@ _FIELDS: Final = (
     "created_at",
     "updated_at",
     "version",
+    "customer_id",
+    "queue",
 )
 _DATETIMES: Final = frozenset({"run_after", "lease_until", "created_at", "updated_at"})
 _PAGE: Final = 200
@@ -71,8 +73,18 @@ def _v1(conn: sqlite3.Connection) -> None:
     conn.execute(f"CREATE TABLE {PARKS} (tenant_id TEXT PRIMARY KEY, until TEXT NOT NULL)")
 
 
+def _v2(conn: sqlite3.Connection) -> None:
+    """Queues (a worker takes only its own) and customer jobs; the work a job does (invoice
+    or customer) indexed, so an enqueue finds the same work without a scan."""
+    conn.execute(f"ALTER TABLE {JOBS} ADD COLUMN customer_id TEXT")
+    conn.execute(f"ALTER TABLE {JOBS} ADD COLUMN queue TEXT NOT NULL DEFAULT 'default'")
+    conn.execute(
+        f"CREATE INDEX {JOBS}_customer ON {JOBS} (tenant_id, kind, customer_id, status)"
+    )
+
+
 #: The jobs component's migrations, oldest first; append, never edit a released one.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1,)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2)
 
 _SELECT: Final = f"SELECT {', '.join(_FIELDS)} FROM {JOBS}"  # noqa: S608 (constants)
 _INSERT: Final = (
@@ -184,29 +196,30 @@ class SQLiteJobStore(JobStoreBase):
         invoice_id: str | None,
         invoice_number: str | None,
         now: datetime,
+        *,
+        queue: str,
+        customer_id: str | None = None,
     ) -> Job:
-        t.check_enqueue(tenant_id, invoice_id, invoice_number, kind=kind)
+        t.check_enqueue(
+            tenant_id, invoice_id, invoice_number, kind=kind, queue=queue, customer_id=customer_id
+        )
         now = t.check_now(now)
         with self._db.transaction("enqueue a job", write=True) as conn:
-            rows = conn.execute(
-                f"{_SELECT} WHERE tenant_id = ? AND kind = ? AND COALESCE(invoice_id, '') = ? "
-                "AND status IN ('pending', 'leased') ORDER BY created_at, id",
-                (tenant_id, kind.value, invoice_id or ""),
-            ).fetchall()
-            for row in rows:
-                job = self._decode(row)
-                if t.waiting(job, now):
-                    kept = t.renamed(job, invoice_number, now)
-                    if kept is not job:
-                        self._write(conn, kept)
-                    return kept
+            same = self._same_work(conn, tenant_id, kind, invoice_id, customer_id)
+            plan = t.enqueue(same, now=now, invoice_number=invoice_number, queue=queue)
+            for changed in plan.writes:
+                self._write(conn, changed)
+            if plan.job is not None:
+                return plan.job
             job = t.new_job(
                 self._new_id(),
                 tenant_id,
                 kind,
                 invoice_id=invoice_id,
+                customer_id=customer_id,
                 invoice_number=invoice_number,
                 now=now,
+                queue=queue,
             )
             try:
                 conn.execute(_INSERT, _encode(job))
@@ -215,6 +228,24 @@ class SQLiteJobStore(JobStoreBase):
                     f"new_id() returned {job.id!r}, which is taken; job ids must be unique"
                 ) from exc
             return job
+
+    def _same_work(
+        self,
+        conn: sqlite3.Connection,
+        tenant_id: str,
+        kind: JobKind,
+        invoice_id: str | None,
+        customer_id: str | None,
+    ) -> list[Job]:
+        """The live jobs (pending, leased, failed) doing this work, through the indexes."""
+        column, value = ("customer_id", customer_id) if customer_id else ("invoice_id", invoice_id)
+        match = f"{column} = ?" if value else "invoice_id IS NULL AND customer_id IS NULL"
+        rows = conn.execute(
+            f"{_SELECT} WHERE tenant_id = ? AND kind = ? AND {match} "
+            "AND status IN ('pending', 'leased', 'failed')",
+            (tenant_id, kind.value, *([value] if value else [])),
+        ).fetchall()
+        return [self._decode(row) for row in rows]
 
     # --- read --------------------------------------------------------------------------------
 
@@ -281,13 +312,15 @@ class SQLiteJobStore(JobStoreBase):
         limit: int,
         tenant_ids: Collection[str] | None = None,
         kinds: Collection[JobKind] | None = None,
+        queues: Collection[str] | None = None,
     ) -> list[Job]:
         """Take up to ``limit`` due jobs for ``worker_id`` (under the file's write lock)."""
-        t.check_lease_args(worker_id, lease_seconds, limit)
+        t.check_lease_args(worker_id, lease_seconds, limit, queues)
         now = t.check_now(now)
         wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
         tenants = None if tenant_ids is None else sorted(set(tenant_ids))
-        if tenants == [] or wanted_kinds == frozenset():
+        wanted_queues = None if queues is None else sorted(set(queues))
+        if tenants == [] or wanted_kinds == frozenset() or wanted_queues == []:
             return []
         stamp = _text(now)
         where = ""
@@ -298,6 +331,11 @@ class SQLiteJobStore(JobStoreBase):
         if wanted_kinds is not None:
             where += f" AND kind IN ({_marks(len(wanted_kinds))})"
             args.extend(sorted(k.value for k in wanted_kinds))
+        # Work running on any queue is busy: two workers must never do the same work at once.
+        busy_where, busy_args = where, list(args)
+        if wanted_queues is not None:
+            where += f" AND queue IN ({_marks(len(wanted_queues))})"
+            args.extend(wanted_queues)
         result: list[Job] = []
         with self._db.transaction("lease jobs", write=True) as conn:
             parked = {
@@ -310,9 +348,9 @@ class SQLiteJobStore(JobStoreBase):
             taken = {
                 (str(row[0]), str(row[1]), row[2] or "")
                 for row in conn.execute(
-                    f"SELECT tenant_id, kind, invoice_id FROM {JOBS} "  # noqa: S608
-                    f"WHERE status = 'leased' AND lease_until > ?{where}",
-                    (stamp, *args),
+                    "SELECT tenant_id, kind, COALESCE(invoice_id, customer_id) "  # noqa: S608
+                    f"FROM {JOBS} WHERE status = 'leased' AND lease_until > ?{busy_where}",
+                    (stamp, *busy_args),
                 )
             }
             offset = 0
@@ -346,6 +384,11 @@ class SQLiteJobStore(JobStoreBase):
             stored = t.proven(self._read(conn, job.id), job, now)
             done = t.completed(stored, now=now, invoice_number=invoice_number)
             self._write(conn, done)
+            same = self._same_work(
+                conn, done.tenant_id, done.kind, done.invoice_id, done.customer_id
+            )
+            for moot in t.settled(same, done, now):
+                self._write(conn, moot)
         return done
 
     def fail(
@@ -465,7 +508,7 @@ class SQLiteJobStore(JobStoreBase):
         before = t.check_now(finished_before, "job purge", "finished_before")
         with self._db.transaction("purge jobs", write=True) as conn:
             cursor = conn.execute(
-                f"DELETE FROM {JOBS} WHERE status IN ('done', 'cancelled') "  # noqa: S608
+                f"DELETE FROM {JOBS} WHERE status IN ('done', 'cancelled', 'superseded') "  # noqa: S608
                 "AND updated_at < ?",
                 (_text(before),),
             )

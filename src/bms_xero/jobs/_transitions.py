@@ -10,24 +10,31 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import attrs
+
 from bms_xero.errors import FieldProblem, LeaseLost, StorageValueError
-from bms_xero.jobs._records import FINISHED, Job, JobKind, JobStatus
+from bms_xero.jobs._records import DEFAULT_QUEUE, FINISHED, Job, JobKind, JobStatus
 from bms_xero.storage._checks import datetime_problem, key_problems, to_utc
 
 __all__ = [
+    "Enqueue",
     "cancelled",
     "check_enqueue",
     "check_lease_args",
     "check_list_args",
     "check_now",
     "completed",
+    "enqueue",
     "failed",
+    "in_queues",
     "leased",
     "new_job",
     "pick",
     "proven",
     "released",
     "retried",
+    "settled",
+    "superseded",
     "waiting",
 ]
 
@@ -42,11 +49,19 @@ def check_now(now: object, what: str = "job store call", name: str = "now") -> d
 
 
 def check_enqueue(
-    tenant_id: object, invoice_id: object, invoice_number: object, *, kind: JobKind
+    tenant_id: object,
+    invoice_id: object,
+    invoice_number: object,
+    *,
+    kind: JobKind,
+    queue: object = DEFAULT_QUEUE,
+    customer_id: object = None,
 ) -> None:
     """Raise StorageValueError listing every bad enqueue argument."""
-    problems = key_problems(tenant_id=tenant_id)
-    if kind is not JobKind.PULL:
+    problems = key_problems(tenant_id=tenant_id, queue=queue)
+    if kind is JobKind.LINK_CUSTOMER:
+        problems += key_problems(customer_id=customer_id)
+    elif kind is not JobKind.PULL:
         problems += key_problems(invoice_id=invoice_id)
     if invoice_number is not None and (not isinstance(invoice_number, str) or not invoice_number):
         problems.append(FieldProblem("invoice_number", "must be a non-empty string or None"))
@@ -54,9 +69,19 @@ def check_enqueue(
         raise StorageValueError(what=f"{kind.value} job", problems=problems)
 
 
-def check_lease_args(worker_id: object, lease_seconds: object, limit: object) -> None:
+def check_lease_args(
+    worker_id: object, lease_seconds: object, limit: object, queues: object = None
+) -> None:
     """Raise StorageValueError listing every bad lease argument."""
     problems = key_problems(worker_id=worker_id)
+    if queues is not None and (
+        isinstance(queues, str)
+        or not isinstance(queues, Collection)
+        or any(not isinstance(q, str) or not q for q in queues)
+    ):
+        problems.append(
+            FieldProblem("queues", "must be a collection of queue names, e.g. ['default']")
+        )
     if (
         isinstance(lease_seconds, bool)
         or not isinstance(lease_seconds, int | float)
@@ -94,6 +119,8 @@ def new_job(
     invoice_id: str | None,
     invoice_number: str | None,
     now: datetime,
+    customer_id: str | None = None,
+    queue: str = DEFAULT_QUEUE,
 ) -> Job:
     """A fresh pending job, due now."""
     return Job(
@@ -101,13 +128,83 @@ def new_job(
         tenant_id=tenant_id,
         kind=kind,
         invoice_id=invoice_id,
+        customer_id=customer_id,
         invoice_number=invoice_number,
         status=JobStatus.PENDING,
         run_after=now,
         created_at=now,
         updated_at=now,
         version=1,
+        queue=queue,
     )
+
+
+@attrs.frozen
+class Enqueue:
+    """What enqueueing some work does, given the jobs that already do the same work.
+
+    Attributes:
+        job: The job the enqueue returns: one already waiting, a failed one made to run
+            again, or ``None`` when a new job must be created.
+        writes: The jobs to write back, changed (``job`` among them when it changed).
+    """
+
+    job: Job | None
+    writes: tuple[Job, ...]
+
+
+def enqueue(
+    same_work: Iterable[Job], *, now: datetime, invoice_number: str | None, queue: str
+) -> Enqueue:
+    """One live job per work: the enqueue of work that is already queued, or that failed.
+
+    ``same_work`` is every job with the enqueued work's ``dedupe_key`` that is pending,
+    leased or failed. Waiting work (pending, or leased with a lease run out) is returned as it
+    is, its number refreshed. Otherwise the newest failed job is made to run now with a fresh
+    attempt budget (on the queue asked for): queueing an invoice again after fixing it must not
+    leave its old failure listed beside the new attempt. Every other failed job of the work is
+    superseded. A job that is running (lease held) is neither: the new attempt must push the
+    invoice as it is after the change, so a new job is created beside it.
+    """
+    ordered = sorted(same_work, key=lambda j: (j.created_at, j.id))
+    failed_jobs = [j for j in ordered if j.status is JobStatus.FAILED]
+    kept = next((j for j in ordered if waiting(j, now)), None)
+    if kept is not None:
+        job = renamed(kept, invoice_number, now)
+        others = failed_jobs
+    elif failed_jobs:
+        newest = failed_jobs[-1]
+        job = _bump(
+            newest,
+            now,
+            status=JobStatus.PENDING,
+            run_after=now,
+            lease_until=None,
+            attempts=0,
+            queue=queue,
+            invoice_number=invoice_number or newest.invoice_number,
+        )
+        others = failed_jobs[:-1]
+    else:
+        return Enqueue(None, tuple(superseded(j, now) for j in failed_jobs))
+    writes = [superseded(j, now) for j in others]
+    if job is not kept:
+        writes.append(job)
+    return Enqueue(job, tuple(writes))
+
+
+def superseded(job: Job, now: datetime) -> Job:
+    """The failed job, replaced by newer work for the same invoice and kind."""
+    return _bump(job, now, status=JobStatus.SUPERSEDED, lease_until=None)
+
+
+def settled(same_work: Iterable[Job], done: Job, now: datetime) -> list[Job]:
+    """The jobs ``done``'s success supersedes: the failed jobs of the same work."""
+    return [
+        superseded(j, now)
+        for j in same_work
+        if j.id != done.id and j.status is JobStatus.FAILED and j.dedupe_key == done.dedupe_key
+    ]
 
 
 def waiting(job: Job, now: datetime) -> bool:
@@ -189,12 +286,15 @@ def proven(stored: Job | None, held: Job, now: datetime) -> Job:
 
 
 def completed(job: Job, *, now: datetime, invoice_number: str | None) -> Job:
-    """The leased job, done."""
+    """The leased job, done: an error from an earlier attempt no longer applies."""
     return _bump(
         job,
         now,
         status=JobStatus.DONE,
         lease_until=None,
+        last_error=None,
+        error_type=None,
+        retryable=None,
         invoice_number=invoice_number or job.invoice_number,
     )
 
@@ -242,15 +342,16 @@ def released(
 
 
 def retried(job: Job, now: datetime) -> Job:
-    """The job made to run now with a fresh attempt budget (unchanged if done or running)."""
-    if job.status is JobStatus.DONE or job.is_leased(now):
+    """The job made to run now with a fresh attempt budget (unchanged if done, superseded
+    by newer work, or running)."""
+    if job.status in (JobStatus.DONE, JobStatus.SUPERSEDED) or job.is_leased(now):
         return job
     return _bump(job, now, status=JobStatus.PENDING, run_after=now, lease_until=None, attempts=0)
 
 
 def cancelled(job: Job, now: datetime) -> Job:
-    """The job cancelled (unchanged if done or already cancelled)."""
-    if job.status in (JobStatus.DONE, JobStatus.CANCELLED):
+    """The job cancelled (unchanged if done, superseded or already cancelled)."""
+    if job.status in (JobStatus.DONE, JobStatus.CANCELLED, JobStatus.SUPERSEDED):
         return job
     return _bump(job, now, status=JobStatus.CANCELLED, lease_until=None)
 
@@ -258,6 +359,11 @@ def cancelled(job: Job, now: datetime) -> Job:
 def purgeable(job: Job, before: datetime) -> bool:
     """Whether ``purge(finished_before=before)`` deletes the job."""
     return job.status in FINISHED - {JobStatus.FAILED} and job.updated_at < before
+
+
+def in_queues(job: Job, queues: Collection[str] | None) -> bool:
+    """Whether a worker taking ``queues`` (``None``: every queue) may take the job."""
+    return queues is None or job.queue in queues
 
 
 def matches(

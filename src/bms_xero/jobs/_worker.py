@@ -55,8 +55,8 @@ from bms_xero.errors import (
     SyncError,
     UncertainOutcome,
 )
-from bms_xero.jobs._protocols import InvoiceSource, JobStore, TenantSync
-from bms_xero.jobs._records import Job, JobKind, JobStatus
+from bms_xero.jobs._protocols import CustomerSource, InvoiceSource, JobStore, TenantSync
+from bms_xero.jobs._records import DEFAULT_QUEUE, Job, JobKind, JobStatus
 from bms_xero.xero import MAX_BATCH
 
 if TYPE_CHECKING:
@@ -254,6 +254,12 @@ class Worker:
             this long before another takes them over.
         backoff: Waits between attempts of transiently failing jobs.
         batch_size: Push jobs (and refreshes) sent per request, at most 50.
+        customers: The host's customers, for ``link_customer`` jobs; without it the worker
+            leaves those jobs to a worker that has one.
+        queues: The queues this worker takes jobs from (default ``("default",)``). Give each
+            process that shares a job store with another its own queue when their sources
+            differ (the CLI uses ``"cli"``): a worker only ever takes jobs it can run, and
+            never fails another process's work.
     """
 
     def __init__(
@@ -267,6 +273,8 @@ class Worker:
         lease_seconds: float = 600.0,
         backoff: Backoff | None = None,
         batch_size: int = BATCH,
+        customers: CustomerSource | None = None,
+        queues: Iterable[str] = (DEFAULT_QUEUE,),
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise ConfigurationError(f"batch_size must be a whole number, not {batch_size!r}")
@@ -282,6 +290,17 @@ class Worker:
             raise ConfigurationError(f"lease_seconds must be > 0, not {lease_seconds!r}")
         if worker_id is not None and (not isinstance(worker_id, str) or not worker_id):
             raise ConfigurationError("worker_id must be a non-empty string")
+        wanted = [queues] if isinstance(queues, str) else list(queues)
+        if not wanted or any(not isinstance(q, str) or not q for q in wanted):
+            raise ConfigurationError(
+                f"queues must name at least one queue, e.g. queues=['default'], not {queues!r}"
+            )
+        self.queues: tuple[str, ...] = tuple(dict.fromkeys(wanted))
+        self._customers = customers
+        #: The kinds this worker can run: a customer job needs a customer source.
+        self.kinds: tuple[JobKind, ...] = tuple(
+            k for k in JobKind if k is not JobKind.LINK_CUSTOMER or customers is not None
+        )
         self._engines = _engines(engines)
         self._jobs = jobs
         self._source = source
@@ -292,7 +311,10 @@ class Worker:
         self._batch_size = batch_size
 
     def __repr__(self) -> str:
-        return f"Worker(worker_id={self.worker_id!r}, tenants={sorted(self._engines)!r})"
+        return (
+            f"Worker(worker_id={self.worker_id!r}, tenants={sorted(self._engines)!r}, "
+            f"queues={list(self.queues)!r})"
+        )
 
     @property
     def tenant_ids(self) -> list[str]:
@@ -387,6 +409,8 @@ class Worker:
             lease_seconds=self._lease_seconds,
             limit=1,
             tenant_ids=list(self._engines),
+            kinds=self.kinds,
+            queues=self.queues,
         )
         if not first or first[0].kind is JobKind.PULL or room <= 1:
             return first
@@ -398,6 +422,7 @@ class Worker:
             limit=room - 1,
             tenant_ids=[job.tenant_id],
             kinds=[job.kind],
+            queues=self.queues,
         )
         return [job, *more]
 
@@ -422,6 +447,9 @@ class Worker:
             self._push(engine, runnable, tally)
         elif kind is JobKind.PULL_INVOICES:
             self._refresh(engine, runnable, tally)
+        elif kind is JobKind.LINK_CUSTOMER:
+            for job in runnable:
+                self._link(engine, job, tally)
         else:
             for job in runnable:
                 self._whole(job, engine.pull, tally)
@@ -481,6 +509,22 @@ class Worker:
             return
         for job in batch:
             self._record_done(job, tally)
+
+    def _link(self, engine: TenantSync, job: Job, tally: _Tally) -> None:
+        assert job.customer_id is not None and self._customers is not None
+        try:
+            customer = self._customers.get_customer(job.tenant_id, job.customer_id)
+        except Exception as e:  # the host's source failed: this job only
+            self._record_failure(job, e, tally)
+            return
+        if customer is None:
+            error = SyncError(
+                "no longer exists in the BMS, so it was not linked; cancel this job, or "
+                "restore the customer and retry it"
+            )
+            self._record_failure(job, error, tally)
+            return
+        self._whole(job, lambda: engine.link_customer(customer), tally)
 
     def _whole(self, job: Job, run: Callable[[], object], tally: _Tally) -> None:
         try:
@@ -621,9 +665,9 @@ class Worker:
 
 def _describe(error: BaseException, job: Job) -> str:
     """The error in words, naming the invoice (or the pull) it stopped."""
-    if job.kind is JobKind.PULL:
+    if job.kind in (JobKind.PULL, JobKind.LINK_CUSTOMER):
         text = str(error) if isinstance(error, BmsXeroError) else f"{type(error).__name__}: {error}"
-        return f"payments pull: {text}"
+        return f"{'payments pull' if job.kind is JobKind.PULL else job.subject}: {text}"
     label = job.invoice_number or f"id {job.invoice_id}"
     if isinstance(error, BmsXeroError):
         return str(error.for_invoice(label))

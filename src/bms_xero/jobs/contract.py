@@ -553,6 +553,123 @@ def racing_workers_lease_each_job_once(store: JobStore) -> None:
     _expect(total, len(set(leased)), "distinct jobs leased")
 
 
+# --- one live job per work, queues, customers -------------------------------------------------
+
+
+def _failed_for_good(store: JobStore, tenant: str, job: Job, *, at: float) -> Job:
+    [leased] = [j for j in _lease(store, tenant, at=at) if j.id == job.id]
+    return store.fail(
+        leased, now=_at(at + 1), error="invoice INV-1: no contact", error_type="E", retry_at=None
+    )
+
+
+def success_clears_the_last_error(store: JobStore) -> None:
+    """A job that failed, was retried and then succeeded shows no error any more."""
+    tenant = _tenant()
+    job = store.enqueue_push(tenant, "I-1", now=_T0)
+    [leased] = _lease(store, tenant)
+    store.fail(leased, now=_at(1), error="boom", error_type="XeroUnavailable", retry_at=_at(2))
+    [again] = _lease(store, tenant, at=3)
+    done = store.complete(again, now=_at(4))
+    _expect(
+        (JobStatus.DONE, None, None, None),
+        (done.status, done.last_error, done.error_type, done.retryable),
+        "status and error after a success",
+    )
+    _expect(done, store.get(job.id), "the done job read back")
+
+
+def enqueue_after_a_failure_revives_the_failed_job(store: JobStore) -> None:
+    """Queueing failed work again runs the failed job again (fresh attempts, due now, the
+    queue asked for) instead of listing a second job beside it."""
+    tenant = _tenant()
+    job = store.enqueue_push(tenant, "I-1", invoice_number="INV-1", now=_T0)
+    failed = _failed_for_good(store, tenant, job, at=0)
+    _expect(JobStatus.FAILED, failed.status, "status after the failure")
+    again = store.enqueue_push(tenant, "I-1", invoice_number="INV-1b", now=_at(10), queue="bms")
+    _expect(
+        (job.id, JobStatus.PENDING, 0, _at(10), "INV-1b", "bms"),
+        (again.id, again.status, again.attempts, again.run_after, again.invoice_number)
+        + (again.queue,),
+        "the revived job",
+    )
+    _expect([job.id], _ids(store.list_jobs(tenant_id=tenant)), "jobs of the invoice")
+    _expect(again, store.get(job.id), "the revived job read back")
+
+
+def success_supersedes_failed_jobs_of_the_same_work(store: JobStore) -> None:
+    """A failed job left beside newer work of the same invoice and kind is superseded when
+    that work succeeds; it never runs, counts as failed, or can be retried again."""
+    tenant = _tenant()
+    first = store.enqueue_push(tenant, "I-1", now=_T0)
+    [running] = _lease(store, tenant)
+    second = store.enqueue_push(tenant, "I-1", now=_at(1))  # the invoice changed meanwhile
+    store.fail(running, now=_at(2), error="bad", error_type="E", retry_at=None)
+    other = store.enqueue_push(tenant, "I-2", now=_at(2))
+    taken = {job.id: job for job in _lease(store, tenant, at=3)}
+    _expect(sorted([second.id, other.id]), sorted(taken), "jobs leased at 3 s")
+    store.fail(taken[other.id], now=_at(4), error="bad", error_type="E", retry_at=None)
+    store.complete(taken[second.id], now=_at(4))
+    first_now = store.get(first.id)
+    if first_now is None:
+        raise AssertionError("the failed job disappeared instead of being superseded")
+    _expect(JobStatus.SUPERSEDED, first_now.status, "the failed job after the success")
+    _expect(
+        [other.id],
+        _ids(store.list_jobs(tenant_id=tenant, statuses=[JobStatus.FAILED])),
+        "failed jobs (another invoice's failure stays)",
+    )
+    _expect(first_now, store.retry_now(first.id, now=_at(12)), "retry of a superseded job")
+    _expect(first_now, store.cancel(first.id, now=_at(12)), "cancel of a superseded job")
+    store.purge(finished_before=_at(10**6))
+    _expect(None, store.get(first.id), "a superseded job after a purge")
+
+
+def a_worker_takes_only_its_queues(store: JobStore) -> None:
+    """``queues=`` leases only those queues; the same work stays exclusive across queues."""
+    tenant = _tenant()
+    host = store.enqueue_push(tenant, "I-1", now=_T0)
+    cli = store.enqueue_push(tenant, "I-2", now=_T0, queue="cli")
+    _expect("default", host.queue, "queue of a job enqueued without one")
+
+    def lease(worker: str, queues: list[str], at: float) -> list[Job]:
+        return store.lease(
+            worker_id=worker,
+            now=_at(at),
+            lease_seconds=_LEASE,
+            limit=10,
+            tenant_ids=[tenant],
+            queues=queues,
+        )
+
+    _expect([cli.id], _ids(lease("cli-worker", ["cli"], 1)), "jobs leased from queue cli")
+    again = store.enqueue_push(tenant, "I-2", now=_at(2))  # the same work, queue default
+    _expect(True, again.id != cli.id, "work queued again while it runs is a new job")
+    _expect(
+        [host.id],
+        _ids(lease("host-worker", ["default"], 3)),
+        "queue default while I-2 runs on queue cli: only I-1",
+    )
+    _expect([], lease("nobody", [], 3), "an empty collection of queues leases nothing")
+
+
+def customers_are_linked_by_their_own_jobs(store: JobStore) -> None:
+    """enqueue_link_customer queues one job per customer, deduplicated like pushes."""
+    tenant = _tenant()
+    job = store.enqueue_link_customer(tenant, "C-1", now=_T0)
+    _expect(
+        (JobKind.LINK_CUSTOMER, "C-1", None, JobStatus.PENDING),
+        (job.kind, job.customer_id, job.invoice_id, job.status),
+        "the link job",
+    )
+    _expect(job, store.enqueue_link_customer(tenant, "C-1", now=_at(1)), "enqueued twice")
+    other = store.enqueue_link_customer(tenant, "C-2", now=_at(1))
+    taken = _lease(store, tenant, at=2, kinds=[JobKind.LINK_CUSTOMER])
+    _expect(sorted([job.id, other.id]), sorted(_ids(taken)), "both customers leased")
+    done = store.complete(next(j for j in taken if j.id == job.id), now=_at(3))
+    _expect(done, store.get(job.id), "the done link job read back")
+
+
 #: Every check, in a sensible reading order.
 CHECKS: tuple[ContractCheck[JobStore], ...] = tuple(
     ContractCheck[JobStore].of(check)
@@ -580,6 +697,11 @@ CHECKS: tuple[ContractCheck[JobStore], ...] = tuple(
         cancel_stops_a_job,
         purge_deletes_old_finished_jobs,
         racing_workers_lease_each_job_once,
+        success_clears_the_last_error,
+        enqueue_after_a_failure_revives_the_failed_job,
+        success_supersedes_failed_jobs_of_the_same_work,
+        a_worker_takes_only_its_queues,
+        customers_are_linked_by_their_own_jobs,
     )
 )
 

@@ -61,6 +61,7 @@ _OPTIONAL_TEXT = (
     "intent_fingerprint",
     "xero_status",
     "last_error",
+    "last_error_type",
     "told_status",
     "view_url",
     "online_invoice_url",
@@ -127,6 +128,9 @@ class SyncRecord:
         xero_updated_at: Xero's UpdatedDateUTC.
         last_error: What went wrong last, in words (names the invoice, quotes Xero).
         last_error_at: When it went wrong.
+        last_error_type: The class name of that error (``"MissingContactId"``), so a panel
+            can say what fixes it; ``None`` when there is none or it was stored before
+            bms_xero kept it.
         paid_by_prepayments: The part of AmountCredited that prepayments applied (the
             customer's money, so the BMS shows it as paid).
         paid_by_overpayments: The part of AmountCredited that overpayments applied.
@@ -188,6 +192,7 @@ class SyncRecord:
     view_url: str | None = None
     online_invoice_url: str | None = None
     emailed_at: datetime | None = attrs.field(default=None, converter=aware_utc)
+    last_error_type: str | None = None
 
     @property
     def key(self) -> str:

@@ -200,8 +200,14 @@ def _v4(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE {RECORDS} ADD COLUMN {name} TEXT")
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """The class name of each record's last error, so a panel can say what fixes it (empty
+    on records written before: their error shows as text only)."""
+    conn.execute(f"ALTER TABLE {RECORDS} ADD COLUMN last_error_type TEXT")
+
+
 #: The sync component's migrations, oldest first; append, never edit a released one.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2, _v3, _v4, _v5)
 
 _SELECT: Final = f"SELECT {', '.join(_FIELDS)} FROM {RECORDS}"  # noqa: S608 (constants)
 _UPSERT: Final = (

@@ -181,6 +181,7 @@ def every_field_round_trips(store: SyncStore) -> None:
         xero_updated_at=datetime(2026, 3, 1, 0, 0, tzinfo=timezone(timedelta(hours=-5))),
         last_error="invoice INV-0001: Xero said \"Account code '200' is not valid\"; fix it",
         last_error_at=datetime(2026, 3, 1, 5, 0, tzinfo=UTC),
+        last_error_type="AccountCodeError",
         paid_by_prepayments=Decimal("0.10"),
         paid_by_overpayments=Decimal("7"),
         allocations=(

@@ -1,0 +1,217 @@
+"""Queues, customer jobs and one live job per work, through the worker and the pure rules."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bms_xero.domain import Customer
+from bms_xero.errors import ConfigurationError, StorageValueError
+from bms_xero.jobs import (
+    Job,
+    JobKind,
+    JobStatus,
+    JobStore,
+    MemoryInvoiceSource,
+    SQLiteJobStore,
+    Worker,
+)
+from bms_xero.jobs import _transitions as t
+from bms_xero.jobs._sqlite import MIGRATIONS
+from bms_xero.storage import SyncStore
+from bms_xero.storage._sqlite_schema import migrate
+from bms_xero.testing import FakeXero
+from tests.jobs.conftest import EngineFactory, contact_of, invoice, numbers_in_xero
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def job(
+    job_id: str,
+    status: JobStatus,
+    *,
+    created: float = 0,
+    lease_until: float | None = None,
+    queue: str = "default",
+) -> Job:
+    return Job(
+        id=job_id,
+        tenant_id="t1",
+        kind=JobKind.PUSH,
+        invoice_id="I-1",
+        invoice_number="INV-1",
+        status=status,
+        attempts=2,
+        run_after=at(created),
+        leased_by="w" if lease_until is not None else None,
+        lease_until=None if lease_until is None else at(lease_until),
+        last_error="invoice INV-1: no contact" if status is JobStatus.FAILED else None,
+        error_type="MissingContactId" if status is JobStatus.FAILED else None,
+        created_at=at(created),
+        updated_at=at(created),
+        queue=queue,
+    )
+
+
+# --- the pure rule -------------------------------------------------------------------------------
+
+
+def test_enqueue_of_new_work_creates_a_job() -> None:
+    """Nothing live does the work: create one."""
+    assert t.Enqueue(None, ()) == t.enqueue([], now=at(9), invoice_number=None, queue="default")
+
+
+def test_enqueue_returns_the_waiting_job_and_supersedes_failed_ones() -> None:
+    """Waiting work wins; a failed job of the same work beside it is superseded."""
+    failed = job("j1", JobStatus.FAILED)
+    waiting = job("j2", JobStatus.PENDING, created=5)
+    plan = t.enqueue([waiting, failed], now=at(9), invoice_number=None, queue="default")
+    assert waiting == plan.job
+    assert [("j1", JobStatus.SUPERSEDED, 2)] == [(j.id, j.status, j.version) for j in plan.writes]
+
+
+def test_enqueue_revives_the_newest_failed_job() -> None:
+    """Failed work queued again: the newest failed job runs now with fresh attempts, on the
+    queue asked for, its error kept visible until it runs; older ones are superseded."""
+    old = job("j1", JobStatus.FAILED)
+    newest = job("j2", JobStatus.FAILED, created=5)
+    plan = t.enqueue([newest, old], now=at(9), invoice_number="INV-1b", queue="bms")
+    expected = newest.evolve(
+        status=JobStatus.PENDING,
+        run_after=at(9),
+        attempts=0,
+        queue="bms",
+        invoice_number="INV-1b",
+        updated_at=at(9),
+        version=2,
+    )
+    assert expected == plan.job
+    assert [("j1", JobStatus.SUPERSEDED), ("j2", JobStatus.PENDING)] == [
+        (j.id, j.status) for j in plan.writes
+    ]
+    assert "invoice INV-1: no contact" == plan.job.last_error
+
+
+def test_enqueue_beside_a_running_job_creates_another() -> None:
+    """A job whose lease is held is running: the new push must send the invoice as it is
+    now, so a new job is created (and nothing is superseded yet)."""
+    running = job("j1", JobStatus.LEASED, lease_until=60)
+    assert t.Enqueue(None, ()) == t.enqueue(
+        [running], now=at(9), invoice_number=None, queue="default"
+    )
+
+
+def test_settled_supersedes_only_failed_jobs_of_the_same_work() -> None:
+    """A success supersedes failed jobs of its work; other work and other statuses stay."""
+    done = job("j3", JobStatus.DONE, created=9)
+    failed = job("j1", JobStatus.FAILED)
+    other = job("j2", JobStatus.FAILED).evolve(invoice_id="I-2")
+    cancelled = job("j4", JobStatus.CANCELLED)
+    assert ["j1"] == [j.id for j in t.settled([failed, other, cancelled, done], done, at(10))]
+
+
+def test_job_values_refuse_mixed_subjects() -> None:
+    """A customer job names a customer and no invoice; a push names no customer."""
+    with pytest.raises(StorageValueError) as caught:
+        Job(
+            id="j",
+            tenant_id="t",
+            kind=JobKind.LINK_CUSTOMER,
+            invoice_id="I-1",
+            run_after=T0,
+            created_at=T0,
+            updated_at=T0,
+        )
+    assert ["customer_id", "invoice_id"] == sorted(p.path for p in caught.value.problems)
+
+
+# --- the worker ----------------------------------------------------------------------------------
+
+
+def test_a_worker_leaves_other_queues_alone(
+    make_engine: EngineFactory, jobs: JobStore, xero: FakeXero
+) -> None:
+    """The CLI's worker shares the host's store: it never takes (or fails) the host's job,
+    whose invoice its own source does not have."""
+    host_job = jobs.enqueue_push(xero.tenant_id, "I-1", now=xero.clock.now())
+    cli_source = MemoryInvoiceSource([invoice(2, contact_of(xero))])
+    cli_job = jobs.enqueue_push(xero.tenant_id, "I-2", now=xero.clock.now(), queue="cli")
+    cli = Worker(make_engine(), jobs, cli_source, clock=xero.clock, queues=["cli"])
+    report = cli.run_pending()
+    assert [cli_job.id] == [j.id for j in report.done]
+    assert JobStatus.PENDING == jobs.get(host_job.id).status  # type: ignore[union-attr]
+    host_source = MemoryInvoiceSource([invoice(1, contact_of(xero))])
+    Worker(make_engine(), jobs, host_source, clock=xero.clock).run_pending()
+    assert JobStatus.DONE == jobs.get(host_job.id).status  # type: ignore[union-attr]
+    assert ["INV-0001", "INV-0002"] == sorted(numbers_in_xero(xero))
+
+
+class Customers:
+    """The host's customers, as a CustomerSource."""
+
+    def __init__(self, *customers: Customer) -> None:
+        self.customers = {c.id: c for c in customers}
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> Customer | None:
+        return self.customers.get(customer_id)
+
+
+def test_link_customer_jobs_link_or_wait_for_a_worker_that_can(
+    make_engine: EngineFactory, jobs: JobStore, xero: FakeXero, store: SyncStore
+) -> None:
+    """A worker without a customer source leaves customer jobs; one with it finds the contact
+    by name (or creates it) and records the link, and a push then uses it."""
+    engine = make_engine()
+    source = MemoryInvoiceSource()
+    linked = jobs.enqueue_link_customer(xero.tenant_id, "C-9", now=xero.clock.now())
+    gone = jobs.enqueue_link_customer(xero.tenant_id, "C-0", now=xero.clock.now())
+    assert 0 == Worker(engine, jobs, source, clock=xero.clock).run_pending().ran
+    customers = Customers(Customer(id="C-9", name="Brand New Ltd"))
+    report = Worker(engine, jobs, source, clock=xero.clock, customers=customers).run_pending()
+    assert {linked.id: JobStatus.DONE, gone.id: JobStatus.FAILED} == {
+        j.id: j.status for j in report.jobs
+    }
+    failed = jobs.get(gone.id)
+    assert failed is not None and failed.last_error is not None
+    assert failed.last_error.startswith("customer C-0: no longer exists in the BMS")
+    [made] = [c["ContactID"] for c in xero.contacts() if c["Name"] == "Brand New Ltd"]
+    assert made == store.get_contact_id(xero.tenant_id, "C-9")
+
+
+@pytest.mark.parametrize("queues", [[], [""], "", ["cli", 3]])
+def test_queues_must_be_named(
+    make_engine: EngineFactory, jobs: JobStore, queues: object
+) -> None:
+    """A worker with no queue could never take a job: refused with how to fix it."""
+    with pytest.raises(ConfigurationError, match=r"queues=\['default'\]"):
+        Worker(make_engine(), jobs, MemoryInvoiceSource(), queues=queues)  # type: ignore[arg-type]
+
+
+# --- the SQLite schema ---------------------------------------------------------------------------
+
+
+def test_a_jobs_file_from_before_queues_is_upgraded(tmp_path: Path) -> None:
+    """Schema 1 jobs read back on queue 'default' with no customer, and lease as before."""
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, component="jobs", migrations=MIGRATIONS[:1], location=str(path))
+    conn.execute(
+        "INSERT INTO bms_xero_jobs (id, tenant_id, kind, invoice_id, invoice_number, status, "
+        "attempts, run_after, created_at, updated_at, version) VALUES "
+        "('j1', 't1', 'push', 'I-1', 'INV-1', 'pending', 0, ?, ?, ?, 1)",
+        (T0.isoformat(timespec="microseconds"),) * 3,
+    )
+    conn.close()
+    with SQLiteJobStore(path) as store:
+        stored = store.get("j1")
+        assert stored is not None
+        assert (2, "default", None) == (store.schema_version, stored.queue, stored.customer_id)
+        taken = store.lease(worker_id="w", now=at(1), lease_seconds=60, limit=5, queues=["default"])
+        assert ["j1"] == [j.id for j in taken]
