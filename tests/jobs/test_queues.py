@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +25,8 @@ from bms_xero.jobs import _transitions as t
 from bms_xero.jobs._sqlite import MIGRATIONS
 from bms_xero.storage import SyncStore
 from bms_xero.storage._sqlite_schema import migrate
-from bms_xero.testing import FakeXero
-from tests.jobs.conftest import EngineFactory, contact_of, invoice, numbers_in_xero
+from bms_xero.testing import FakeXero, InFlightRequest
+from tests.jobs.conftest import EngineFactory, configure, contact_of, invoice, numbers_in_xero
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -215,3 +217,61 @@ def test_a_jobs_file_from_before_queues_is_upgraded(tmp_path: Path) -> None:
         assert (2, "default", None) == (store.schema_version, stored.queue, stored.customer_id)
         taken = store.lease(worker_id="w", now=at(1), lease_seconds=60, limit=5, queues=["default"])
         assert ["j1"] == [j.id for j in taken]
+
+
+# --- tenants side by side ------------------------------------------------------------------------
+
+
+def test_tenants_run_side_by_side(
+    make_engine: EngineFactory, jobs: JobStore, xero: FakeXero, source: MemoryInvoiceSource
+) -> None:
+    """One worker serving three organisations has a push of each in flight at once: each
+    PUT waits at a barrier that only opens when all three are in flight, so a worker that ran
+    tenants one after another would break it (and fail the jobs)."""
+    tenants = [xero.tenant_id, xero.add_tenant(name="Second Ltd"), xero.add_tenant(name="Third")]
+    contacts = {t: contact_of(xero) if t == xero.tenant_id else configure(xero, t) for t in tenants}
+    for n, tenant in enumerate(tenants, start=1):
+        source.put(invoice(n, contacts[tenant]), tenant_id=tenant)
+        jobs.enqueue_push(tenant, f"I-{n}", now=xero.clock.now())
+    barrier = threading.Barrier(len(tenants), timeout=10)
+    seen: set[str] = set()
+
+    def all_in_flight(request: InFlightRequest) -> None:
+        if request.method == "PUT" and request.path == "/Invoices":
+            seen.add(request.tenant_id)
+            barrier.wait()
+
+    xero.in_flight_hook = all_in_flight
+    worker = Worker([make_engine(t) for t in tenants], jobs, source, clock=xero.clock)
+    report = worker.run_pending()
+    assert (set(tenants), 3) == (seen, len(report.done))
+    assert [["INV-0001"], ["INV-0002"], ["INV-0003"]] == [numbers_in_xero(xero, t) for t in tenants]
+
+
+def test_parallel_tenants_1_runs_them_one_after_another(
+    make_engine: EngineFactory, jobs: JobStore, xero: FakeXero, source: MemoryInvoiceSource
+) -> None:
+    """parallel_tenants=1 keeps the old order: never two tenants' requests in flight."""
+    tenants = [xero.tenant_id, xero.add_tenant(name="Second Ltd")]
+    contacts = {t: contact_of(xero) if t == xero.tenant_id else configure(xero, t) for t in tenants}
+    for n, tenant in enumerate(tenants, start=1):
+        source.put(invoice(n, contacts[tenant]), tenant_id=tenant)
+        jobs.enqueue_push(tenant, f"I-{n}", now=xero.clock.now())
+    flying: set[str] = set()
+    most = 0
+    lock = threading.Lock()
+
+    def count(request: InFlightRequest) -> None:
+        nonlocal most
+        with lock:
+            flying.add(request.tenant_id)
+            most = max(most, len(flying))
+        time.sleep(0.01)
+        with lock:
+            flying.discard(request.tenant_id)
+
+    xero.in_flight_hook = count
+    worker = Worker(
+        [make_engine(t) for t in tenants], jobs, source, clock=xero.clock, parallel_tenants=1
+    )
+    assert (2, 1) == (len(worker.run_pending().done), most)

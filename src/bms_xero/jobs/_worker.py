@@ -32,6 +32,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
@@ -200,12 +201,41 @@ class RunReport:
 
 @attrs.define
 class _Tally:
+    """What a run did so far; appended to from one thread per tenant (appends are atomic)."""
+
     jobs: list[Job] = attrs.Factory(list)
     lost: list[Job] = attrs.Factory(list)
     parked: dict[str, datetime] = attrs.Factory(dict)
 
+    def lost_any(self, tenant_ids: list[str] | None) -> bool:
+        """Whether a job of these tenants (``None``: any) lost its lease in this run."""
+        return any(tenant_ids is None or job.tenant_id in tenant_ids for job in self.lost)
+
     def report(self) -> RunReport:
         return RunReport(jobs=tuple(self.jobs), lost=tuple(self.lost), parked=dict(self.parked))
+
+
+class _JobBudget:
+    """How many more jobs a run may take (``max_jobs``), shared by the tenants' threads."""
+
+    def __init__(self, limit: int | None) -> None:
+        self._left = limit
+        self._lock = threading.Lock()
+
+    def take(self, wanted: int) -> int:
+        """Up to ``wanted`` jobs' worth of room (0: the run is done)."""
+        with self._lock:
+            if self._left is None:
+                return wanted
+            granted = min(wanted, self._left)
+            self._left -= granted
+            return granted
+
+    def give_back(self, unused: int) -> None:
+        """Room taken but not used (fewer jobs were due)."""
+        with self._lock:
+            if self._left is not None:
+                self._left += unused
 
 
 def _default_worker_id() -> str:
@@ -260,6 +290,11 @@ class Worker:
             process that shares a job store with another its own queue when their sources
             differ (the CLI uses ``"cli"``): a worker only ever takes jobs it can run, and
             never fails another process's work.
+        parallel_tenants: How many tenants run at once, each in its own thread (default 8;
+            1 runs them one after another). Tenants never wait behind each other's requests:
+            each has its own rate budget at Xero, so a slow or busy organisation costs the
+            others nothing. The job store, the engines' stores and the host's sources are
+            then called from several threads (the built-in ones are thread-safe).
     """
 
     def __init__(
@@ -275,6 +310,7 @@ class Worker:
         batch_size: int = BATCH,
         customers: CustomerSource | None = None,
         queues: Iterable[str] = (DEFAULT_QUEUE,),
+        parallel_tenants: int = 8,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise ConfigurationError(f"batch_size must be a whole number, not {batch_size!r}")
@@ -296,6 +332,15 @@ class Worker:
                 f"queues must name at least one queue, e.g. queues=['default'], not {queues!r}"
             )
         self.queues: tuple[str, ...] = tuple(dict.fromkeys(wanted))
+        if (
+            isinstance(parallel_tenants, bool)
+            or not isinstance(parallel_tenants, int)
+            or parallel_tenants < 1
+        ):
+            raise ConfigurationError(
+                f"parallel_tenants must be a whole number >= 1, not {parallel_tenants!r}"
+            )
+        self._parallel = parallel_tenants
         self._customers = customers
         #: The kinds this worker can run: a customer job needs a customer source.
         self.kinds: tuple[JobKind, ...] = tuple(
@@ -338,21 +383,41 @@ class Worker:
         ):
             raise ConfigurationError(f"max_jobs must be a whole number >= 1, not {max_jobs!r}")
         tally = _Tally()
-        while max_jobs is None or len(tally.jobs) + len(tally.lost) < max_jobs:
-            if stop is not None and stop.is_set():
+        budget = _JobBudget(max_jobs)
+        tenants = sorted(self._engines)
+        if len(tenants) == 1 or self._parallel == 1:
+            self._drain(None, tally, budget, stop)
+        else:
+            with ThreadPoolExecutor(
+                max_workers=min(self._parallel, len(tenants)),
+                thread_name_prefix=f"bms-xero-worker-{self.worker_id}",
+            ) as pool:
+                runs = [pool.submit(self._drain, [t], tally, budget, stop) for t in tenants]
+                for run in runs:
+                    run.result()  # a job store failure reaches the caller, as when serial
+        return tally.report()
+
+    def _drain(
+        self,
+        tenant_ids: list[str] | None,
+        tally: _Tally,
+        budget: _JobBudget,
+        stop: threading.Event | None,
+    ) -> None:
+        """Run due jobs of these tenants (``None``: all of them) until none is left."""
+        while stop is None or not stop.is_set():
+            room = budget.take(self._batch_size)
+            if not room:
                 break
-            room = self._batch_size
-            if max_jobs is not None:
-                room = min(room, max_jobs - len(tally.jobs) - len(tally.lost))
-            batch = self._lease_batch(room)
+            batch = self._lease_batch(room, tenant_ids)
+            budget.give_back(room - len(batch))
             if not batch:
                 break
             self._run_batch(batch, tally)
-            if tally.lost:
+            if tally.lost_any(tenant_ids):
                 # Jobs outlive their lease here; running more would only lose more. The lost
                 # jobs are due again, for the next run or another worker.
                 break
-        return tally.report()
 
     def run_forever(
         self,
@@ -389,7 +454,9 @@ class Worker:
                 try:
                     if schedule is not None:
                         schedule.enqueue_due()
-                    report = self.run_pending(max_jobs=self._batch_size, stop=stop)
+                    report = self.run_pending(
+                        max_jobs=self._batch_size * len(self._engines), stop=stop
+                    )
                     if report.ran:
                         continue  # more may be due right away
                     if schedule is not None:
@@ -401,14 +468,14 @@ class Worker:
 
     # --- one batch -----------------------------------------------------------------------------
 
-    def _lease_batch(self, room: int) -> list[Job]:
+    def _lease_batch(self, room: int, tenant_ids: list[str] | None = None) -> list[Job]:
         now = self._clock.now()
         first = self._jobs.lease(
             worker_id=self.worker_id,
             now=now,
             lease_seconds=self._lease_seconds,
             limit=1,
-            tenant_ids=list(self._engines),
+            tenant_ids=list(self._engines) if tenant_ids is None else tenant_ids,
             kinds=self.kinds,
             queues=self.queues,
         )

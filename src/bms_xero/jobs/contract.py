@@ -587,10 +587,10 @@ def enqueue_after_a_failure_revives_the_failed_job(store: JobStore) -> None:
     failed = _failed_for_good(store, tenant, job, at=0)
     _expect(JobStatus.FAILED, failed.status, "status after the failure")
     again = store.enqueue_push(tenant, "I-1", invoice_number="INV-1b", now=_at(10), queue="bms")
+    revived = (again.id, again.status, again.attempts, again.run_after, again.invoice_number)
     _expect(
         (job.id, JobStatus.PENDING, 0, _at(10), "INV-1b", "bms"),
-        (again.id, again.status, again.attempts, again.run_after, again.invoice_number)
-        + (again.queue,),
+        (*revived, again.queue),
         "the revived job",
     )
     _expect([job.id], _ids(store.list_jobs(tenant_id=tenant)), "jobs of the invoice")
