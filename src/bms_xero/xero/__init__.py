@@ -4,7 +4,10 @@ Layers inside this package, from the outside in:
 
 - :class:`XeroClient` (``_client``): the calls bms_xero makes, each paced by a
   :class:`RateLimiter` (``_limits``), retried per a :class:`RetryPolicy` (``_retry``) and
-  authenticated by an :class:`Authenticator` (``_auth``).
+  authenticated by an :class:`Authenticator` (``_auth``). The limiter keeps each
+  organisation's budget in a :class:`RateBudgetBackend` (``_budget``): this process's by
+  default, or one shared by every process (``RedisRateBudget``, ``PostgresRateBudget``,
+  imported only when used).
 - A sans-I/O core: ``_calls`` builds requests, ``_decode`` reads answers (and turns any
   error answer into a typed error with :func:`decode_error`). Neither does I/O.
 - Below it, :mod:`bms_xero.transport` sends the bytes.
@@ -20,6 +23,8 @@ An app a person connects: :func:`start_authorization`, then :func:`finish_author
 the redirect (``_connect``), then :meth:`XeroClient.from_token_store`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from bms_xero.xero._auth import (
     AUTHORIZE_URL,
     DEFAULT_SCOPES,
@@ -33,6 +38,16 @@ from bms_xero.xero._auth import (
     code_challenge,
     exchange_code,
     revoke_token,
+)
+from bms_xero.xero._budget import (
+    BudgetReadings,
+    InProcessRateBudget,
+    RateBudgetBackend,
+    RateBudgetUnavailable,
+    RequestStart,
+    SentRequest,
+    SlotLease,
+    XeroReading,
 )
 from bms_xero.xero._calls import (
     API_BASE,
@@ -61,6 +76,10 @@ from bms_xero.xero._models import (
 from bms_xero.xero._retry import RetryPolicy
 from bms_xero.xero._scopes import CALL_SCOPES
 
+if TYPE_CHECKING:
+    from bms_xero.xero._budget_postgres import PostgresRateBudget
+    from bms_xero.xero._budget_redis import RedisRateBudget
+
 __all__ = [
     "API_BASE",
     "AUTHORIZE_URL",
@@ -75,19 +94,29 @@ __all__ = [
     "Authenticator",
     "Authorization",
     "AuthorizationRequest",
+    "BudgetReadings",
     "ClientCredentials",
     "Connection",
     "ContactResult",
     "CreditNoteResult",
+    "InProcessRateBudget",
     "InvoiceResult",
     "LimitState",
     "Page",
     "Pkce",
+    "PostgresRateBudget",
+    "RateBudgetBackend",
+    "RateBudgetUnavailable",
     "RateLimiter",
     "RateLimits",
+    "RedisRateBudget",
     "RefreshTokenAuth",
+    "RequestStart",
     "RetryPolicy",
+    "SentRequest",
+    "SlotLease",
     "XeroClient",
+    "XeroReading",
     "authorize_url",
     "code_challenge",
     "decode_error",
@@ -97,3 +126,33 @@ __all__ = [
     "revoke_token",
     "start_authorization",
 ]
+
+
+#: Backends whose drivers are optional extras: imported on first use, so importing
+#: bms_xero.xero never imports redis or psycopg.
+_LAZY = {
+    "RedisRateBudget": ("bms_xero.xero._budget_redis", "redis", "redis"),
+    "PostgresRateBudget": ("bms_xero.xero._budget_postgres", "psycopg", "postgres"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bms_xero.xero' has no attribute {name!r}")
+    import importlib
+
+    from bms_xero.errors import ConfigurationError
+
+    module, driver, extra = _LAZY[name]
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] != driver:
+            raise
+        raise ConfigurationError(
+            f"{name} needs the {driver} package, which is not installed; "
+            f'pip install "bms-xero[{extra}]"'
+        ) from e
+    value = getattr(loaded, name)
+    globals()[name] = value
+    return value

@@ -40,6 +40,7 @@ from bms_xero.mapping.wire import WireInvoice, allocation_payload
 from bms_xero.storage._tokens import TokenStore
 from bms_xero.transport import HttpxTransport, Request, Response, Transport
 from bms_xero.xero._auth import TOKEN_URL, Authenticator, ClientCredentials, RefreshTokenAuth
+from bms_xero.xero._budget import RateBudgetBackend
 from bms_xero.xero._calls import (
     API_BASE,
     CONNECTIONS_URL,
@@ -187,9 +188,15 @@ class XeroClient:
         clock: Time and waiting (a ``FakeClock`` in tests makes every wait instant).
         retry: The retry policy (``RetryPolicy.none()`` never retries).
         limits: The limits to pace to, or a :class:`RateLimiter` to share.
+        rate_budget: Where the limiter keeps the organisation's budget, to share it with
+            other processes (a ``RedisRateBudget`` or ``PostgresRateBudget``; default: this
+            process only). Not with a ``RateLimiter`` in ``limits``, which has its own.
         base_url: The accounting API's base URL.
         timeout: Seconds to wait for each answer (``None``: the transport's default).
         connections_url: The ``/connections`` endpoint (point it at a fake server in tests).
+
+    .. versionchanged:: Unreleased
+        ``rate_budget``.
     """
 
     def __init__(
@@ -201,6 +208,7 @@ class XeroClient:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         limits: RateLimits | RateLimiter | None = None,
+        rate_budget: RateBudgetBackend | None = None,
         base_url: str = API_BASE,
         timeout: float | None = None,
         connections_url: str = CONNECTIONS_URL,
@@ -229,9 +237,14 @@ class XeroClient:
         self._clock: Clock = clock or SystemClock()
         self._retry = retry or RetryPolicy()
         if isinstance(limits, RateLimiter):
+            if rate_budget is not None and rate_budget is not limits.backend:
+                raise ConfigurationError(
+                    "pass rate_budget or a RateLimiter in limits, not both: the limiter keeps "
+                    "its own budget (RateLimiter(limits, clock=..., backend=rate_budget))"
+                )
             self._limiter = limits
         elif limits is None or isinstance(limits, RateLimits):
-            self._limiter = RateLimiter(limits, clock=self._clock)
+            self._limiter = RateLimiter(limits, clock=self._clock, backend=rate_budget)
         else:
             raise ConfigurationError("limits must be RateLimits, a RateLimiter or None")
         self._base_url = base_url
@@ -268,7 +281,8 @@ class XeroClient:
             token_url: The token endpoint (a ``FakeServer``'s ``token_url`` in tests).
             api_url: The accounting API's base URL (``FakeServer.api_url``).
             connections_url: The ``/connections`` endpoint (``FakeServer.connections_url``).
-            **kwargs: Passed to the constructor (``retry``, ``limits``, ``timeout``, ...).
+            **kwargs: Passed to the constructor (``retry``, ``limits``, ``rate_budget``,
+                ``timeout``, ...).
 
         .. versionchanged:: Unreleased
             ``token_url``, ``api_url`` and ``connections_url``.
@@ -314,7 +328,8 @@ class XeroClient:
             token_url: The token endpoint (refreshes go there).
             api_url: The accounting API's base URL.
             connections_url: The ``/connections`` endpoint.
-            **kwargs: Passed to the constructor (``retry``, ``limits``, ``timeout``, ...).
+            **kwargs: Passed to the constructor (``retry``, ``limits``, ``rate_budget``,
+                ``timeout``, ...).
 
         .. versionchanged:: Unreleased
             ``token_url``, ``api_url``, ``connections_url``; an empty secret for PKCE apps.

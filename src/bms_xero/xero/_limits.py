@@ -4,8 +4,10 @@ Xero allows each tenant 5 requests in flight, 60 per minute and a day budget tha
 the app's plan (5,000; 1,000 on the "Starter" plan of March 2026), and each app 10,000 per
 minute across tenants; every answer says how much is left in ``X-MinLimit-Remaining``,
 ``X-DayLimit-Remaining`` and ``X-AppMinLimit-Remaining``. The :class:`RateLimiter` counts what
-this process sends, corrects its estimate from those headers, and waits (on the injected
-clock) for the minute window instead of provoking a 429. When an organisation's day budget
+is sent (in this process, or in every process sharing a :class:`RateBudgetBackend`, see
+``_budget``), corrects its estimate from those headers, and waits (on the injected clock) for
+the minute window instead of provoking a 429. The window counts from when each request was
+sent, as Xero's does from when it arrived. When an organisation's day budget
 runs low (:attr:`RateLimits.day_warning` of :attr:`RateLimits.per_day` left, by Xero's header)
 it logs a warning once and says so in :attr:`LimitState.near_day_limit`. A day-limit 429
 parks the tenant until Xero's ``Retry-After``: later calls fail at once with
@@ -18,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +29,17 @@ import attrs
 from bms_xero.clock import Clock
 from bms_xero.errors import ConfigurationError, DailyLimitReached
 from bms_xero.transport import Headers
+from bms_xero.xero._budget import (
+    BudgetReadings,
+    InProcessRateBudget,
+    RateBudgetBackend,
+    RateBudgetUnavailable,
+    RequestStart,
+    SlotLease,
+    estimate,
+    minute_remaining,
+    seconds_to_wait,
+)
 
 __all__ = ["LimitState", "RateLimiter", "RateLimits", "near_day_limit"]
 
@@ -42,6 +54,16 @@ def _at_least_one(_instance: object, attribute: attrs.Attribute[int], value: int
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigurationError(f"RateLimits.{attribute.name} must be a number > 0")
+
+
+def _not_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ConfigurationError(f"RateLimits.{attribute.name} must be a number of seconds >= 0")
 
 
 def _share(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -69,9 +91,14 @@ class RateLimits:
             limiter uses it to warn before it runs out.
         day_warning: Warn when at most this share of ``per_day`` is left (0.1: at 100 calls
             left of 1,000).
+        latency_margin: Xero's minute window starts when a request *reaches* Xero, some
+            time after it was sent; a request counts until ``window`` after it was sent
+            plus its own round trip, at most this many seconds (0 latency: exactly
+            ``window``). Without it, a request sent the instant the window frees could reach
+            Xero before its window did and get a 429.
 
     .. versionchanged:: Unreleased
-        ``per_day`` and ``day_warning``.
+        ``per_day``, ``day_warning`` and ``latency_margin``.
     """
 
     concurrent: int = attrs.field(default=5, validator=_at_least_one)
@@ -81,6 +108,7 @@ class RateLimits:
     day_park: float = attrs.field(default=3600.0, validator=_positive)
     per_day: int = attrs.field(default=5000, validator=_at_least_one)
     day_warning: float = attrs.field(default=0.1, validator=_share)
+    latency_margin: float = attrs.field(default=1.0, validator=_not_negative)
 
 
 @attrs.frozen(kw_only=True)
@@ -131,164 +159,190 @@ def _header_int(headers: Headers, name: str) -> int | None:
     return number if number >= 0 else None
 
 
-@attrs.define
-class _Budget:
-    """A budget reported by Xero as ``remaining`` after the request numbered ``seq``."""
-
-    remaining: int
-    seq: int
-    at: float
-
-    def estimate(self, seq_now: int) -> int:
-        # Everything sent after the reporting request may already count against it.
-        return self.remaining - (seq_now - self.seq)
-
-
-class _Tenant:
-    def __init__(self, tenant_id: str | None, limits: RateLimits) -> None:
-        self.tenant_id = tenant_id
-        self.slots = threading.BoundedSemaphore(limits.concurrent)
-        self.in_flight = 0
-        self.sends: deque[float] = deque()
-        self.seq = 0
-        self.minute: _Budget | None = None
-        self.day: _Budget | None = None
-        self.blocked_until = 0.0
-        self.parked_until: datetime | None = None
-        self.warned = False  # near the day limit, and said so
-
-
 @attrs.frozen
 class Ticket:
-    """One reserved request slot; hand it back to :meth:`RateLimiter.release`."""
+    """One reserved request slot; hand it back to :meth:`RateLimiter.release`.
+
+    Attributes:
+        tenant_id: The tenant it was reserved for.
+        seq: The request's number in the tenant's window (shared by every process).
+        app_seq: Its number among the app's requests.
+        lease: The in-flight slot it holds.
+    """
 
     tenant_id: str | None
     seq: int
     app_seq: int
+    lease: SlotLease | None = None
+
+
+#: Real seconds a caller waits for a free in-flight slot before it looks at the budget again
+#: (a park or a hold set meanwhile by another process then stops it).
+_SLOT_WAIT = 1.0
 
 
 class RateLimiter:
     """Per-tenant pacing shared by every client of one connection. Thread-safe.
 
+    What the pacing reads (slots, the minute window, Xero's readings, holds and parks) is in
+    a :class:`~bms_xero.xero.RateBudgetBackend`: by default an
+    :class:`~bms_xero.xero.InProcessRateBudget` (this process only); share a
+    ``RedisRateBudget`` or ``PostgresRateBudget`` between processes and every one of them
+    keeps to one budget per organisation. The decisions are the pure functions of
+    ``bms_xero.xero._budget``.
+
     Args:
         limits: The limits to keep to.
         clock: Where time comes from and where waits happen.
+        backend: Where the budget is kept (default: in this process).
+
+    .. versionchanged:: Unreleased
+        ``backend``; the minute window counts from when each request was sent.
     """
 
-    def __init__(self, limits: RateLimits | None = None, *, clock: Clock) -> None:
+    def __init__(
+        self,
+        limits: RateLimits | None = None,
+        *,
+        clock: Clock,
+        backend: RateBudgetBackend | None = None,
+    ) -> None:
+        if limits is not None and not isinstance(limits, RateLimits):
+            raise ConfigurationError(f"limits must be RateLimits or None, not {limits!r}")
+        if backend is not None and not isinstance(backend, RateBudgetBackend):
+            raise ConfigurationError(
+                f"backend must implement RateBudgetBackend, not {type(backend).__name__}; use "
+                "InProcessRateBudget, RedisRateBudget or PostgresRateBudget"
+            )
         self.limits = limits or RateLimits()
         self._clock = clock
+        self._backend: RateBudgetBackend = backend if backend is not None else InProcessRateBudget()
         self._lock = threading.Lock()
-        self._tenants: dict[str | None, _Tenant] = {}
-        self._app_seq = 0
-        self._app: _Budget | None = None
+        # Day-limit warnings are logged by each process once per crossing, newest answer first.
+        self._day_seen: dict[str | None, int] = {}
+        self._warned: dict[str | None, bool] = {}
 
-    def _tenant(self, tenant_id: str | None) -> _Tenant:
-        tenant = self._tenants.get(tenant_id)
-        if tenant is None:
-            tenant = self._tenants[tenant_id] = _Tenant(tenant_id, self.limits)
-        return tenant
+    @property
+    def backend(self) -> RateBudgetBackend:
+        """Where the budget is kept."""
+        return self._backend
 
-    def _prune(self, tenant: _Tenant, now: float) -> None:
-        while tenant.sends and tenant.sends[0] <= now - self.limits.window:
-            tenant.sends.popleft()
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
 
-    def _fresh(self, budget: _Budget | None, now: float) -> _Budget | None:
-        return budget if budget is not None and now - budget.at < self.limits.window else None
+    def _readings(self, tenant_id: str | None, now: float) -> BudgetReadings:
+        return self._backend.readings(
+            tenant_id,
+            now=now,
+            window=self.limits.window,
+            margin=self.limits.latency_margin,
+            limit=self.limits.per_minute,
+        )
 
-    def _minute_remaining(self, tenant: _Tenant, now: float) -> int:
-        self._prune(tenant, now)
-        local = self.limits.per_minute - len(tenant.sends)
-        reported = self._fresh(tenant.minute, now)
-        if reported is not None:
-            local = min(local, reported.estimate(tenant.seq))
-        return local
-
-    def _wait(self, tenant: _Tenant, now: float) -> float:
-        """Seconds until a request may go (0 when it may go now)."""
-        waits = [tenant.blocked_until - now]
-        self._prune(tenant, now)
-        if len(tenant.sends) >= self.limits.per_minute:
-            waits.append(tenant.sends[0] + self.limits.window - now)
-        reported = self._fresh(tenant.minute, now)
-        if reported is not None and reported.estimate(tenant.seq) <= 0:
-            # Xero's fixed window started at or before that answer, so it has reset by then.
-            waits.append(reported.at + self.limits.window - now)
-        app = self._fresh(self._app, now)
-        if app is not None and app.estimate(self._app_seq) <= 0:
-            waits.append(app.at + self.limits.window - now)
-        return max(0.0, *waits)
-
-    def _check_parked(self, tenant: _Tenant) -> None:
-        if tenant.parked_until is None:
+    def _check_parked(self, readings: BudgetReadings) -> None:
+        parked = readings.parked_until
+        if parked is None:
             return
         now = self._clock.now()
-        if now < tenant.parked_until:
+        if now < parked:
             raise DailyLimitReached(
-                resets_at=tenant.parked_until,
-                retry_after=(tenant.parked_until - now).total_seconds(),
-                tenant_id=tenant.tenant_id,
+                resets_at=parked,
+                retry_after=(parked - now).total_seconds(),
+                tenant_id=readings.tenant_id,
             )
-        tenant.parked_until = None
 
     def acquire(self, tenant_id: str | None) -> Ticket:
         """Reserve a slot for one request, waiting for the minute budget if needed.
 
         Raises:
             DailyLimitReached: The tenant is parked after a day-limit 429 (nothing is sent).
+            RateBudgetUnavailable: A shared budget could not be reached (nothing is sent).
         """
-        while True:
-            with self._lock:
-                tenant = self._tenant(tenant_id)
-                self._check_parked(tenant)
-                now = self._clock.monotonic()
-                wait = self._wait(tenant, now)
-                if wait <= 0:
-                    tenant.sends.append(now)
-                    tenant.seq += 1
-                    self._app_seq += 1
-                    ticket = Ticket(tenant_id, tenant.seq, self._app_seq)
-                    break
-            self._clock.sleep(wait)
-        tenant.slots.acquire()
-        with self._lock:
-            tenant.in_flight += 1
-        return ticket
+        lease: SlotLease | None = None
+        try:
+            while True:
+                now = self._now()
+                readings = self._readings(tenant_id, now)
+                self._check_parked(readings)
+                wait = seconds_to_wait(readings, now=now, limits=self.limits)
+                if wait > 0:
+                    if lease is not None:  # never sit on a slot through a wait
+                        self._give_back(lease)
+                        lease = None
+                    self._clock.sleep(wait)
+                    continue
+                if lease is None:
+                    lease = self._backend.take_slot(
+                        tenant_id, concurrent=self.limits.concurrent, timeout=_SLOT_WAIT
+                    )
+                    if lease is None:
+                        continue
+                start = self._backend.record_start(
+                    tenant_id,
+                    now=self._now(),
+                    window=self.limits.window,
+                    keep=2 * self.limits.window + self.limits.latency_margin,
+                    limit=self.limits.per_minute,
+                )
+                if start is not None:
+                    return Ticket(tenant_id, start.seq, start.app_seq, lease)
+                # Another process took the window's last place since the reading: read again.
+        except BaseException:
+            if lease is not None:
+                self._give_back(lease)
+            raise
+
+    def _give_back(self, lease: SlotLease) -> None:
+        """A slot taken for a request that was never counted, given back."""
+        try:
+            self._backend.finish(lease, start=None, now=self._now())
+        except RateBudgetUnavailable as e:
+            log.warning("could not give an in-flight slot back (it expires by itself): %s", e)
 
     def release(self, ticket: Ticket, headers: Headers | None = None) -> None:
-        """Give the slot back, learning the remaining budgets from Xero's answer."""
-        with self._lock:
-            tenant = self._tenant(ticket.tenant_id)
-            tenant.in_flight -= 1
-            tenant.slots.release()
-            if headers is None:
-                return
-            now = self._clock.monotonic()
-            minute = _header_int(headers, "X-MinLimit-Remaining")
-            if minute is not None and (tenant.minute is None or ticket.seq >= tenant.minute.seq):
-                tenant.minute = _Budget(minute, ticket.seq, now)
-            day = _header_int(headers, "X-DayLimit-Remaining")
-            if day is not None and (tenant.day is None or ticket.seq >= tenant.day.seq):
-                tenant.day = _Budget(day, ticket.seq, now)
-                self._warn_near_day_limit(tenant, day)
-            app = _header_int(headers, "X-AppMinLimit-Remaining")
-            if app is not None and (self._app is None or ticket.app_seq >= self._app.seq):
-                self._app = _Budget(app, ticket.app_seq, now)
+        """Give the slot back, learning the remaining budgets from Xero's answer.
 
-    def _warn_near_day_limit(self, tenant: _Tenant, remaining: int) -> None:
+        Never raises for a shared budget that can't be reached: the answer already came, the
+        slot's lease expires by itself and the next answer brings fresh readings.
+        """
+        minute = day = app = None
+        if headers is not None:
+            minute = _header_int(headers, "X-MinLimit-Remaining")
+            day = _header_int(headers, "X-DayLimit-Remaining")
+            app = _header_int(headers, "X-AppMinLimit-Remaining")
+        if ticket.lease is not None:
+            try:
+                self._backend.finish(
+                    ticket.lease,
+                    start=RequestStart(ticket.seq, ticket.app_seq),
+                    now=self._now(),
+                    minute=minute,
+                    day=day,
+                    app=app,
+                )
+            except RateBudgetUnavailable as e:
+                log.warning("could not record a request's end in the rate budget: %s", e)
+        if day is not None:
+            with self._lock:
+                newest = ticket.seq >= self._day_seen.get(ticket.tenant_id, 0)
+                if newest:
+                    self._day_seen[ticket.tenant_id] = ticket.seq
+                    self._warn_near_day_limit(ticket.tenant_id, day)
+
+    def _warn_near_day_limit(self, tenant_id: str | None, remaining: int) -> None:
         """Log once when a tenant's day budget runs low; again after it was refilled."""
         near = near_day_limit(
             remaining, per_day=self.limits.per_day, warning=self.limits.day_warning
         )
-        if near and not tenant.warned:
+        if near and not self._warned.get(tenant_id, False):
             log.warning(
                 "tenant %s is near its Xero day limit: %d of %d calls left today; work may "
                 "stop with DailyLimitReached until Xero's reset",
-                tenant.tenant_id,
+                tenant_id,
                 remaining,
                 self.limits.per_day,
             )
-        tenant.warned = near
+        self._warned[tenant_id] = near
 
     @contextmanager
     def slot(self, tenant_id: str | None) -> Iterator[Ticket]:
@@ -300,45 +354,74 @@ class RateLimiter:
             self.release(ticket)
 
     def hold(self, tenant_id: str | None, seconds: float) -> None:
-        """Send nothing more for this tenant for ``seconds`` (after a minute 429)."""
-        with self._lock:
-            tenant = self._tenant(tenant_id)
-            until = self._clock.monotonic() + max(0.0, seconds)
-            tenant.blocked_until = max(tenant.blocked_until, until)
-            # Xero said when its window resets: a spent budget it reported ends then, not a
-            # whole minute after the report.
-            if tenant.minute is not None and tenant.minute.estimate(tenant.seq) <= 0:
-                tenant.minute = None
+        """Send nothing more for this tenant for ``seconds`` (after a minute 429), in every
+        process sharing the budget. Xero said when its window resets, so a budget it reported
+        spent ends then, not a whole minute after the report."""
+        self._backend.hold(tenant_id, until=self._now() + max(0.0, seconds))
 
     def park(self, tenant_id: str | None, resets_at: datetime) -> None:
-        """Refuse calls for this tenant until ``resets_at`` (after a day-limit 429)."""
-        with self._lock:
-            tenant = self._tenant(tenant_id)
-            if tenant.parked_until is None or resets_at > tenant.parked_until:
-                tenant.parked_until = resets_at
+        """Refuse calls for this tenant until ``resets_at`` (after a day-limit 429), in every
+        process sharing the budget.
+
+        A shared budget that can't be reached is logged, not raised: the caller is about to
+        raise :class:`~bms_xero.errors.DailyLimitReached` anyway, and the worker parks the
+        tenant's jobs from it.
+        """
+        try:
+            self._backend.park(tenant_id, until=resets_at)
+        except RateBudgetUnavailable as e:
+            log.warning("could not share the day-limit park of tenant %s: %s", tenant_id, e)
+
+    def wait_seconds(self, tenant_id: str | None) -> float:
+        """Seconds until a request for ``tenant_id`` may be sent (0: now), without waiting.
+
+        The longest of the minute window, a hold and, while the tenant is parked for the day
+        limit, the time until the park ends. Waiting for a free in-flight slot is not
+        counted: it lasts one request's round trip.
+
+        Raises:
+            RateBudgetUnavailable: A shared budget could not be reached.
+
+        .. versionadded:: Unreleased
+        """
+        now = self._clock.now()
+        readings = self._readings(tenant_id, now.timestamp())
+        wait = seconds_to_wait(readings, now=now.timestamp(), limits=self.limits)
+        if readings.parked_until is not None and readings.parked_until > now:
+            wait = max(wait, (readings.parked_until - now).total_seconds())
+        return wait
 
     def state(self, tenant_id: str | None) -> LimitState:
-        """What the limiter knows about ``tenant_id`` now."""
-        with self._lock:
-            tenant = self._tenant(tenant_id)
-            now = self._clock.monotonic()
-            parked = tenant.parked_until
-            if parked is not None and self._clock.now() >= parked:
-                parked = None
-            app = self._fresh(self._app, now)
-            day = None if tenant.day is None else max(0, tenant.day.estimate(tenant.seq))
-            return LimitState(
-                tenant_id=tenant_id,
-                in_flight=tenant.in_flight,
-                minute_remaining=max(0, self._minute_remaining(tenant, now)),
-                day_remaining=day,
-                app_minute_remaining=None if app is None else max(0, app.estimate(self._app_seq)),
-                parked_until=parked,
-                day_limit=self.limits.per_day,
-                near_day_limit=near_day_limit(
-                    day, per_day=self.limits.per_day, warning=self.limits.day_warning
-                ),
-            )
+        """What the limiter knows about ``tenant_id`` now (with a shared budget: what every
+        process sharing it knows, ``in_flight`` counting them all).
+
+        Raises:
+            RateBudgetUnavailable: A shared budget could not be reached.
+        """
+        now = self._clock.now()
+        readings = self._readings(tenant_id, now.timestamp())
+        parked = readings.parked_until
+        if parked is not None and now >= parked:
+            parked = None
+        app = readings.app
+        app_left = None
+        if app is not None and now.timestamp() - app.at < self.limits.window:
+            app_left = max(0, estimate(app, readings.app_seq))
+        day = None if readings.day is None else max(0, estimate(readings.day, readings.seq))
+        return LimitState(
+            tenant_id=tenant_id,
+            in_flight=readings.in_flight,
+            minute_remaining=max(
+                0, minute_remaining(readings, now=now.timestamp(), limits=self.limits)
+            ),
+            day_remaining=day,
+            app_minute_remaining=app_left,
+            parked_until=parked,
+            day_limit=self.limits.per_day,
+            near_day_limit=near_day_limit(
+                day, per_day=self.limits.per_day, warning=self.limits.day_warning
+            ),
+        )
 
     def __repr__(self) -> str:
-        return f"RateLimiter({self.limits!r})"
+        return f"RateLimiter({self.limits!r}, backend={self._backend!r})"
