@@ -124,6 +124,10 @@ class BmsXeroError(Exception):
     credit_note_number: str | None = None
     #: Whether trying the same thing again later may succeed (timeouts, 5xx, races).
     retryable: bool = False
+    #: For developers: the API or setting that fixes it (``"SyncEngine.link_customer"``),
+    #: when there is one. ``str(error)`` includes it for logs; words for the people using
+    #: the BMS (:class:`bms_xero.views.ErrorView`) never do.
+    hint: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -307,9 +311,10 @@ class MissingContactId(PreflightError):
     ) -> None:
         self.customer_id = customer_id
         self.customer_name = customer_name
+        self.hint = "SyncEngine.link_customer"
         super().__init__(
             f"customer {customer_id} ({customer_name}) has no Xero identifier; sync the "
-            "customer first (SyncEngine.link_customer) and push the invoice again",
+            f"customer first ({self.hint}) and push the invoice again",
             invoice_number=invoice_number,
         )
 
@@ -336,10 +341,11 @@ class ContactArchived(PreflightError):
         self.customer_id = customer_id
         self.customer_name = customer_name
         self.contact_id = contact_id
+        self.hint = "SyncEngine.link_customer"
         super().__init__(
             f"customer {customer_id} ({customer_name}) is linked to Xero contact {contact_id}, "
             "which is archived in Xero; un-archive the contact in Xero, or link the customer "
-            "to another contact (SyncEngine.link_customer), and push the invoice again",
+            f"to another contact ({self.hint}), and push the invoice again",
             invoice_number=invoice_number,
         )
 
@@ -402,6 +408,7 @@ class TaxCodeError(PreflightError):
         self.reason = reason
         self.paths = tuple(paths)
         where = f" (used by {', '.join(self.paths)})" if self.paths else ""
+        self.hint = f"SyncEngine(tax_map={{{tax_code!r}: ...}})"
         if reason == "not_mapped":
             text = (
                 f"tax code {tax_code!r}{where} has no Xero tax type; add it to the tax map, "
@@ -520,6 +527,8 @@ class PreflightFailed(PreflightError):
 
     def __init__(self, errors: Iterable[PreflightError], *, invoice_number: str | None) -> None:
         self.errors = tuple(errors)
+        hints = dict.fromkeys(e.hint for e in self.errors if e.hint)
+        self.hint = "; ".join(hints) or None
         listed = "; ".join(
             e.message.removeprefix(f"invoice {invoice_number}: ") for e in self.errors
         )
@@ -615,6 +624,8 @@ class AuthError(XeroApiError):
 class ReauthorizationRequired(AuthError):
     """The refresh token was rejected (``invalid_grant``); a person must reconnect to Xero."""
 
+    hint = "bms-xero connect (or the host's connect view), then JobStore.retry_failed"
+
 
 class InsufficientScope(AuthError):
     """Xero refused a call because the access token lacks the scope it needs.
@@ -647,6 +658,7 @@ class InsufficientScope(AuthError):
         self.granted = None if granted is None else tuple(granted)
         self.method = method
         self.path = path
+        self.hint = "bms_xero.xero.DEFAULT_SCOPES"
         has = (
             f"it carries {' '.join(self.granted) or 'no scopes'}"
             if self.granted is not None
@@ -909,6 +921,11 @@ class CreditNoteRequired(SyncError):
         self.xero_messages = tuple(xero_messages)
         self.cancelling = cancelling
         said = f" (Xero: {'; '.join(self.xero_messages)})" if self.xero_messages else ""
+        self.hint = (
+            "SyncEngine.cancellation_credit_note"
+            if cancelling
+            else "SyncEngine.correction_credit_note"
+        ) + ", then SyncEngine.push_credit_note"
         if cancelling:
             way = (
                 "Xero can't void it; credit it in full instead: build the credit note with "
@@ -956,6 +973,7 @@ class CreditNoteExceedsAmountDue(SyncError):
         self.amount_due = amount_due
         self.ahead = ahead
         self.xero_credit_note_id = xero_credit_note_id
+        self.hint = "SyncEngine.push_credit_note(note, over_credit=OverCredit.ALLOCATE_DUE)"
         owes = f"the invoice owes {amount_due} in Xero"
         if ahead:
             owes += f" after the {ahead} the credit notes before it in this push take"
@@ -1056,6 +1074,7 @@ class PaymentDeliveryFailed(SyncError):
     ) -> None:
         self.failures = tuple(failures)
         self.delivered = tuple(delivered)
+        self.hint = "SyncEngine.deliver"
         first, error = self.failures[0]
         more = f" and {len(self.failures) - 1} more" if len(self.failures) > 1 else ""
         super().__init__(

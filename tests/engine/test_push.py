@@ -22,7 +22,14 @@ from bms_xero.storage import MemoryStore
 from bms_xero.storage._records import SyncState
 from bms_xero.testing import FakeXero
 from bms_xero.xero import RetryPolicy
-from tests.engine.conftest import make_engine, make_invoice, with_line, writes, xero_by_number
+from tests.engine.conftest import (
+    TAX_MAP,
+    make_engine,
+    make_invoice,
+    with_line,
+    writes,
+    xero_by_number,
+)
 
 
 def test_push_creates_one_xero_invoice(
@@ -143,15 +150,30 @@ class CursorCountingStore(MemoryStore):
 def test_cursors_seeded_once_per_batch_at_the_earliest_link(
     xero: FakeXero[Any], customer: Customer
 ) -> None:
-    """A write's links seed the pull cursors with one look at them per request, not one per
-    invoice, and from the earliest invoice it linked."""
-    store = CursorCountingStore()
-    engine = make_engine(xero, store)
-    outcomes = engine.push_many(make_invoice(customer, n) for n in range(1, 121))
-    first = min(r.xero_updated_at for r in store.iter_records(engine.tenant_id))
-    assert (6, 6) == (store.cursor_reads, 2 * xero.count_requests("PUT", "/Invoices"))
-    assert all(o.ok for o in outcomes)
-    assert first == store.get_cursor(engine.tenant_id, "invoices")
+    """A write's links seed the pull cursors with one look at them per round of requests
+    sent side by side (per request when sent one at a time), not one per invoice, and from
+    the earliest invoice any of them linked, whichever answered first."""
+    for max_in_flight, looks in ((5, 2), (1, 6)):
+        store = CursorCountingStore()
+        engine = SyncEngine(
+            client=xero.client(retry=RetryPolicy.seeded(7)),
+            store=store,
+            tax_map=TAX_MAP,
+            clock=xero.clock,
+            max_in_flight=max_in_flight,
+        )
+        first_number = 1000 * max_in_flight
+        puts = xero.count_requests("PUT", "/Invoices")
+        outcomes = engine.push_many(
+            make_invoice(customer, n) for n in range(first_number, first_number + 120)
+        )
+        first = min(r.xero_updated_at for r in store.iter_records(engine.tenant_id))
+        assert (looks, 3) == (
+            store.cursor_reads,
+            xero.count_requests("PUT", "/Invoices") - puts,
+        )
+        assert all(o.ok for o in outcomes)
+        assert first == store.get_cursor(engine.tenant_id, "invoices")
 
 
 def test_one_bad_invoice_spares_the_rest(

@@ -59,6 +59,8 @@ class Steps:
 
     def tick(self, name: str) -> None:
         with self._lock:
+            if self.crashed:  # a dead process does nothing more, in any of its threads
+                raise Crash(f"already crashed at step {self.crash_at} ({name})")
             self.count += 1
             if self.crash_at is not None and self.count == self.crash_at:
                 self.crashed = True

@@ -218,6 +218,18 @@ def test_engine_storm(storm: dict[str, Any], tally: Tally, watch: SecretWatch) -
     assert (0, 0, 0, 0) == result.harmed
 
 
+@settings(SETTINGS, max_examples=examples(12, 200))
+@given(storm=storms, count=st.integers(51, 260))
+def test_engine_storm_with_batches_side_by_side(
+    storm: dict[str, Any], count: int, tally: Tally, watch: SecretWatch
+) -> None:
+    """The same storms over 2 to 6 create batches, which the engine sends up to 5 at once
+    (``max_in_flight``); a crash in one request's thread stops the whole process."""
+    result = _engine_storm(storm | {"count": count}, tally, watch)
+
+    assert (0, 0, 0, 0) == result.harmed
+
+
 # --- the job worker --------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@
 (:class:`PaymentSink` for hosts).
 """
 
+from bms_xero.engine._customers import CustomerLink, CustomerLinkFailure, CustomerLinkOutcome
 from bms_xero.engine._engine import SyncEngine
 from bms_xero.engine._ports import PaymentSink, XeroApi
 from bms_xero.engine._results import (
@@ -19,6 +20,8 @@ from bms_xero.engine._results import (
     PushFailure,
     PushOutcome,
     PushResult,
+    SyncOutcome,
+    SyncOutcomeKind,
 )
 from bms_xero.engine.credit_plan import OverCredit
 
@@ -28,6 +31,9 @@ __all__ = [
     "CreditNoteLink",
     "CreditNoteOutcome",
     "CreditNotePushResult",
+    "CustomerLink",
+    "CustomerLinkFailure",
+    "CustomerLinkOutcome",
     "OverCredit",
     "Panel",
     "PaymentSink",
@@ -37,5 +43,7 @@ __all__ = [
     "PushOutcome",
     "PushResult",
     "SyncEngine",
+    "SyncOutcome",
+    "SyncOutcomeKind",
     "XeroApi",
 ]

@@ -28,7 +28,6 @@ from bms_xero.domain import (
     Invoice,
     InvoiceStatus,
     Organisation,
-    XeroContact,
     XeroInvoice,
 )
 from bms_xero.engine import credit_plan as cp
@@ -38,6 +37,11 @@ from bms_xero.engine._cancel import Canceller
 from bms_xero.engine._contacts import Contacts
 from bms_xero.engine._context import Context
 from bms_xero.engine._credit import CreditNotePusher
+from bms_xero.engine._customers import (
+    CustomerLinker,
+    CustomerLinkFailure,
+    CustomerLinkOutcome,
+)
 from bms_xero.engine._ports import PaymentSink, XeroApi
 from bms_xero.engine._pull import Puller
 from bms_xero.engine._push import Pusher
@@ -50,27 +54,36 @@ from bms_xero.engine._results import (
     CreditNotePushResult,
     Panel,
     PaymentUpdate,
+    PushFailure,
     PushOutcome,
     PushResult,
+    SyncOutcome,
+    SyncOutcomeKind,
 )
 from bms_xero.errors import (
     BmsXeroError,
     ConfigurationError,
     CreditNoteMismatch,
-    SyncError,
-    XeroValidationError,
-    XeroValidationMessage,
+    DailyLimitReached,
+    PaymentDeliveryFailed,
+    PushInProgress,
+    RateLimited,
+    UncertainOutcome,
+    VersionConflict,
 )
 from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping._rounding import RoundingPolicy
-from bms_xero.mapping.wire import contact_payload
 from bms_xero.storage._protocols import CreditNoteStore, SyncStore
 from bms_xero.storage._records import SyncState
+from bms_xero.xero._limits import LimitState, RateLimiter
 
 if TYPE_CHECKING:
-    from bms_xero.jobs import InvoiceSource, JobStore, RunReport
+    from bms_xero.jobs import InvoiceSource, Job, JobStore, RunReport
 
 __all__ = ["SyncEngine"]
+
+#: Xero's limit of requests in flight per organisation.
+MAX_IN_FLIGHT = 5
 
 
 class SyncEngine:
@@ -99,6 +112,17 @@ class SyncEngine:
             :class:`~bms_xero.mapping.RoundingPolicy`); off by default. The difference is
             reported either way (``PushResult.rounding_difference`` and
             ``rounding_adjustment``).
+        auto_link_customers: A push links each customer that has no Xero contact yet
+            itself, as :meth:`link_customer` does (found by ContactNumber, then by name,
+            else created), instead of refusing its invoices with
+            :class:`~bms_xero.errors.MissingContactId`. Off by default: creating contacts
+            is a choice the host makes.
+        max_in_flight: Requests a push (or a pull) may have in flight at once for this
+            organisation: Xero allows 5, and the client's rate limiter keeps every request
+            inside that and the minute budget. The store is then called from that many
+            threads: pass 1 for a host store that is not thread-safe (the built-in ones are).
+            Results still come in input order, and exactly-once is unchanged: every create's
+            intent is stored before its request is sent.
     """
 
     def __init__(
@@ -116,6 +140,8 @@ class SyncEngine:
         mark_sent: bool = False,
         email_invoices: bool = False,
         rounding: RoundingPolicy | None = None,
+        auto_link_customers: bool = False,
+        max_in_flight: int = 5,
     ) -> None:
         tenant = tenant_id or client.tenant_id
         if not tenant:
@@ -125,6 +151,13 @@ class SyncEngine:
             )
         if reference_ttl < 0:
             raise ConfigurationError("reference_ttl must be >= 0 seconds")
+        if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or not (
+            1 <= max_in_flight <= MAX_IN_FLIGHT
+        ):
+            raise ConfigurationError(
+                f"max_in_flight must be a whole number from 1 to {MAX_IN_FLIGHT} (Xero allows "
+                f"{MAX_IN_FLIGHT} requests in flight per organisation), not {max_in_flight!r}"
+            )
         if rounding is not None and not isinstance(rounding, RoundingPolicy):
             raise ConfigurationError(
                 "rounding must be a RoundingPolicy, e.g. RoundingPolicy(max_difference='0.02')"
@@ -135,11 +168,15 @@ class SyncEngine:
         self._tax_map = TaxMap.of(tax_map)
         self._clock: Clock = clock or SystemClock()
         self._new_key = new_key or (lambda: str(uuid.uuid4()))
-        self._reference = ReferenceCache(client, self._clock, reference_ttl)
+        self._reference = ReferenceCache(
+            client, self._clock, reference_ttl, parallel=max_in_flight > 1
+        )
         ctx = Context(
             tenant_id=tenant, client=client, store=store, clock=self._clock, new_key=self._new_key
         )
         self._contacts = Contacts(ctx, self._reference)
+        self._linker = CustomerLinker(ctx, self._contacts)
+        self._auto_link = bool(auto_link_customers)
         self._receivables = Receivables(ctx)
         self._email_invoices = bool(email_invoices)
         self._pusher = Pusher(
@@ -149,8 +186,9 @@ class SyncEngine:
             mark_sent=bool(mark_sent),
             contacts=self._contacts,
             rounding=rounding,
+            max_in_flight=max_in_flight,
         )
-        self._puller = Puller(ctx, sink=payment_sink)
+        self._puller = Puller(ctx, sink=payment_sink, max_in_flight=max_in_flight)
         self._canceller = Canceller(ctx, pusher=self._pusher)
         if credit_notes is None and isinstance(store, CreditNoteStore):
             credit_notes = store
@@ -193,44 +231,20 @@ class SyncEngine:
             SyncError: The name belongs to a contact with another ContactNumber.
             XeroValidationError: Xero refused to create the contact (its words are kept).
         """
-        number = customer.contact_number or customer.id
-        if len(number) > 50:
-            raise ConfigurationError(
-                f"customer {customer.id}: Xero ContactNumbers hold at most 50 characters; set "
-                "Customer.contact_number to a shorter key"
-            )
-        if customer.xero_contact_id is not None:
-            contact_id = customer.xero_contact_id
-        else:
-            found = self._client.find_contact_by_number(number) or self._named(customer, number)
-            if found is not None:
-                contact_id = self._contacts.survivor(found).contact_id
-            else:
-                [made] = self._client.create_contacts(
-                    [contact_payload(customer, number)], idempotency_key=self._new_key()
-                )
-                if not made.ok or made.contact is None:
-                    raise XeroValidationError(
-                        made.errors or (XeroValidationMessage("Xero returned no contact"),),
-                        status_code=200,
-                    )
-                contact_id = made.contact.contact_id
-        self._store.set_contact_id(self.tenant_id, customer.id, contact_id)
-        return customer.with_xero_contact_id(contact_id)
+        return self._linker.link([customer])[0].unwrap()
 
-    def _named(self, customer: Customer, number: str) -> XeroContact | None:
-        """The active contact with the customer's name, if it can be this customer's."""
-        found = self._client.find_contact_by_name(customer.name)
-        if found is None:
-            return None
-        if found.contact_number and found.contact_number != number:
-            raise SyncError(
-                f"customer {customer.id} ({customer.name}): Xero already has a contact named "
-                f"{found.name!r} with ContactNumber {found.contact_number!r}, another "
-                "customer's; give this customer a distinct name, or link it to that contact "
-                "by passing Customer(xero_contact_id=...)"
-            )
-        return found
+    def link_customers(self, customers: Iterable[Customer]) -> list[CustomerLinkOutcome]:
+        """:meth:`link_customer` for many customers: one outcome each, in order.
+
+        Contacts are looked up one customer at a time (by ContactNumber, then by name) and
+        the missing ones created up to 50 per request. One customer's failure is its own
+        :class:`~bms_xero.engine.CustomerLinkFailure`; the others are linked.
+        """
+        items = list(customers)
+        for raw in items:
+            if not isinstance(raw, Customer):  # before any I/O
+                raise TypeError(f"link_customers takes Customer objects, got {type(raw).__name__}")
+        return self._linker.link(items)
 
     # --- push ----------------------------------------------------------------------------
 
@@ -260,12 +274,44 @@ class SyncEngine:
         for raw in items:
             if not isinstance(raw, Invoice):  # before any I/O: nothing half-done
                 raise TypeError(f"push_many takes Invoice objects, got {type(raw).__name__}")
+        if self._auto_link:
+            stopped = self._link_for_push(items)
+            if stopped:
+                rest = self.push_many([i for i in items if i.id not in stopped], force=force)
+                pushed = iter(rest)
+                return [stopped[i.id] if i.id in stopped else next(pushed) for i in items]
         if not self._email_invoices:
             return self._pusher.push_many(items, force=force)
         before = self._store.get_many(self.tenant_id, (i.id for i in items))
         outcomes = self._pusher.push_many(items, force=force)
         self._receivables.email_pushed(before, outcomes)
         return outcomes
+
+    def _link_for_push(self, invoices: list[Invoice]) -> dict[str, PushOutcome]:
+        """Link the customers of these invoices that have no Xero contact yet; the invoices
+        of a customer that could not be linked fail with that customer's error."""
+        unlinked = {
+            inv.customer.id: inv.customer
+            for inv in invoices
+            if inv.customer.xero_contact_id is None
+            and self._store.get_contact_id(self.tenant_id, inv.customer.id) is None
+        }
+        if not unlinked:
+            return {}
+        failed = {
+            outcome.customer_id: outcome.error
+            for outcome in self._linker.link(list(unlinked.values()))
+            if isinstance(outcome, CustomerLinkFailure)
+        }
+        return {
+            inv.id: PushFailure(
+                invoice_id=inv.id,
+                invoice_number=inv.number,
+                error=failed[inv.customer.id].for_invoice(inv.number),
+            )
+            for inv in invoices
+            if inv.customer.id in failed
+        }
 
     def cancel(self, invoice: Invoice) -> PushResult:
         """The BMS cancelled the invoice: void it in Xero (delete it if still a draft).
@@ -534,7 +580,9 @@ class SyncEngine:
     def panel(self, invoice_id: str) -> Panel:
         """What the BMS shows beside the invoice; all ``None`` for one never pushed.
 
-        Reads the store only, always: a panel must render while Xero is down.
+        Reads the store only, always, even on an engine's first use: a panel must render
+        at once while Xero is down or slow (the deep link was stored with the push). For
+        what to show people, build a :class:`bms_xero.views.PanelView` from it.
         """
         record = self._store.get(self.tenant_id, invoice_id)
         if record is None:
@@ -558,6 +606,7 @@ class SyncEngine:
             fully_paid_on=record.fully_paid_on,
             last_error=record.last_error,
             last_error_at=record.last_error_at,
+            last_error_type=record.last_error_type,
             delivery_pending=record.delivery_due,
             credit_notes=self._credit_links(invoice_id),
             online_invoice_url=None
@@ -582,20 +631,237 @@ class SyncEngine:
             for r in self._credit_store.credit_notes_for_invoice(self.tenant_id, invoice_id)
         )
 
-    def sync(self, invoice: Invoice) -> Panel:
-        """The "Sync Invoice with Xero Invoice" button: push now, then pull this invoice.
+    def sync(
+        self,
+        invoice: Invoice,
+        *,
+        deadline: float | None = None,
+        jobs: JobStore | None = None,
+    ) -> SyncOutcome:
+        """The "Sync Invoice with Xero Invoice" button: push now, then read this invoice back.
 
         The push is forced (sent even if unchanged) unless Xero already has this content and
-        no longer accepts edits (paid, credited, voided), where resending could only fail.
+        no longer accepts edits (paid, credited, voided), where resending could only fail; a
+        cancelled invoice is only read back.
+
+        A web request must answer, so the button never blocks on Xero's limits past
+        ``deadline`` and never raises for what Xero or the invoice did:
+
+        - with ``deadline`` (seconds), the rate limiter is asked first, without waiting
+          (``RateLimiter.wait_seconds``): when it would hold the requests back longer than
+          that (this minute's budget is spent, a hold after a 429) or the organisation is
+          parked for Xero's day limit, nothing is sent;
+        - what could not be done now for a passing reason (busy, Xero not answering, an
+          uncertain write) is queued on ``jobs``, and the outcome is ``QUEUED`` with the
+          job and when it may run; the worker does it, and the panel says "queued"
+          meanwhile (:class:`bms_xero.views.PanelView`);
+        - anything else, or a passing failure with no ``jobs`` to queue it on, is
+          ``FAILED`` with the typed error. The error is also kept on the panel
+          (``last_error``, ``last_error_type``), credentials and token endpoint failures
+          included, so the panel shows why after the page reloads.
+
+        Without ``deadline`` the limiter waits as long as Xero asks, as before. Either way a
+        Xero that answers slowly can take the client's own retries (``RetryPolicy``) to
+        fail, a few seconds by default. ``outcome.unwrap()`` raises the error like the
+        ``sync`` of earlier releases did.
 
         Raises:
-            BmsXeroError: The push failed (the panel's ``last_error`` says the same).
+            TypeError: ``invoice`` is not an Invoice (nothing is sent).
+            ConfigurationError: ``deadline`` is not a number of seconds >= 0.
+
+        .. versionchanged:: Unreleased
+            ``deadline`` and ``jobs``; returns a :class:`SyncOutcome` (a ``Panel``) instead
+            of raising.
         """
+        if not isinstance(invoice, Invoice):
+            raise TypeError(f"sync takes an Invoice, got {type(invoice).__name__}")
+        if deadline is not None and (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, int | float)
+            or not deadline >= 0  # NaN too
+        ):
+            raise ConfigurationError(
+                f"deadline must be a number of seconds >= 0, not {deadline!r}; pass None to "
+                "wait as long as Xero's limits ask"
+            )
         record = self._store.get(self.tenant_id, invoice.id)
-        if record is None or record.state is not SyncState.VOIDED:
-            self.push(invoice, force=not plan.edits_locked(record))
-        self.pull_invoices([invoice.id])
-        return self.panel(invoice.id)
+        pushing = record is None or record.state is not SyncState.VOIDED
+        if deadline is not None:
+            busy = self._limit_verdict(
+                self._limit_state(),
+                calls=self._SYNC_CALLS if pushing else 1,
+                deadline=float(deadline),
+                now=self._clock.now(),
+            )
+            if busy is not None:
+                return self._not_synced(invoice, busy, jobs, refresh=not pushing, sent=False)
+        if pushing:
+            [outcome] = self.push_many([invoice], force=not plan.edits_locked(record))
+            if outcome.error is not None:
+                return self._not_synced(invoice, outcome.error, jobs, refresh=False)
+        try:
+            self.pull_invoices([invoice.id])
+        except BmsXeroError as e:
+            return self._not_synced(invoice, e, jobs, refresh=True)
+        if jobs is not None:
+            self._settle_failed_pushes(invoice.id, jobs)
+        return SyncOutcome.of(self.panel(invoice.id), SyncOutcomeKind.SYNCED)
+
+    def _settle_failed_pushes(self, invoice_id: str, jobs: JobStore) -> None:
+        """The press pushed the invoice: a push job of it that failed earlier no longer
+        applies, so the Background Jobs page must not list it as failed. It is cancelled
+        (the job store's way to take a job out of the way); its error stays readable."""
+        from bms_xero.jobs import JobKind, JobStatus  # the jobs layer sits above the engine
+
+        now = self._clock.now()
+        for job in jobs.list_jobs(
+            tenant_id=self.tenant_id,
+            invoice_id=invoice_id,
+            kinds=[JobKind.PUSH],
+            statuses=[JobStatus.FAILED],
+        ):
+            jobs.cancel(job.id, now=now)
+
+    #: The most requests one press may send: on an engine's first use the chart, tax rates,
+    #: organisation and currencies, the customer's contact (and the one it was merged
+    #: into), the write, and the read back. An upper bound: a later press sends two.
+    _SYNC_CALLS = 8
+
+    def _limit_state(self) -> tuple[LimitState, float, float] | None:
+        """What the client's rate limiter knows now, read without waiting: its state, the
+        seconds until a request may go (:meth:`RateLimiter.wait_seconds`: the minute
+        window, a hold after a 429, a day park), and the longest a request can be held
+        back for the minute (a window and its latency margin). ``None`` for a client without
+        a limiter (a host's own ``XeroApi``), or when a shared budget can't be read (the
+        press then goes ahead and the client deals with it)."""
+        limiter = getattr(self._client, "limiter", None)
+        if not isinstance(limiter, RateLimiter):
+            return None
+        tenant = self._client.tenant_id
+        try:
+            state, wait = limiter.state(tenant), limiter.wait_seconds(tenant)
+        except BmsXeroError:
+            return None
+        return state, wait, limiter.limits.window + limiter.limits.latency_margin
+
+    @staticmethod
+    def _limit_verdict(
+        known: tuple[LimitState, float, float] | None,
+        *,
+        calls: int,
+        deadline: float,
+        now: datetime,
+    ) -> RateLimited | None:
+        """Whether sending ``calls`` requests now could wait past ``deadline`` seconds: the
+        typed reason not to send, or ``None`` to go ahead. Pure.
+
+        ``known`` is :meth:`_limit_state`. Parked for the day limit: every request would be
+        refused until the reset. The first request would wait longer than the deadline (a
+        full window, a hold after a 429): too long. Fewer calls left this minute than the
+        press may send: the rest would be held until the window frees, as long as a whole
+        window, so a deadline shorter than that queues the push too.
+        """
+        if known is None:
+            return None
+        state, wait, window = known
+        if state.parked_until is not None and state.parked_until > now:
+            return DailyLimitReached(
+                resets_at=state.parked_until,
+                retry_after=(state.parked_until - now).total_seconds(),
+                tenant_id=state.tenant_id,
+            )
+        left = state.minute_remaining
+        if state.app_minute_remaining is not None:
+            left = min(left, state.app_minute_remaining)
+        if wait > deadline:
+            why = f"Xero's limits hold requests for this organisation back {wait:.0f} s more"
+            retry_after = wait
+        elif left < calls and deadline < window:
+            why = (
+                f"Xero's minute budget for this organisation is nearly spent ({left} calls "
+                f"left, a sync may need {calls}): the rest could wait up to {window:g} s"
+            )
+            retry_after = window
+        else:
+            return None
+        return RateLimited(
+            f"{why}, longer than the {deadline:g} s deadline; nothing was sent",
+            problem="minute",
+            retry_after=retry_after,
+            status_code=None,
+            tenant_id=state.tenant_id,
+        )
+
+    def _not_synced(
+        self,
+        invoice: Invoice,
+        error: BmsXeroError,
+        jobs: JobStore | None,
+        *,
+        refresh: bool,
+        sent: bool = True,
+    ) -> SyncOutcome:
+        """The outcome of a press that stopped at ``error``: queued when the reason passes
+        and there is a job store, failed otherwise; what was tried is kept on the panel.
+
+        ``refresh``: what is left to do is reading the invoice back (the push landed, or a
+        cancelled invoice needs no push), so a refresh is queued rather than a push.
+        ``sent``: something was tried (a press held back by the limiter before anything
+        left records nothing: the job and the "queued" state say it).
+        """
+        named = error.for_invoice(invoice.number)
+        now = self._clock.now()
+        if sent and self._shown_on_panel(named):
+            record = self._store.get(self.tenant_id, invoice.id)
+            if record is None or record.last_error != str(named):
+                record_error(
+                    self._store,
+                    tenant_id=self.tenant_id,
+                    invoice_id=invoice.id,
+                    invoice_number=invoice.number,
+                    error=named,
+                    now=now,
+                )
+        if jobs is None or not self._passes(named):
+            return SyncOutcome.of(self.panel(invoice.id), SyncOutcomeKind.FAILED, error=named)
+        if refresh:
+            job = jobs.enqueue_pull(
+                self.tenant_id, invoice_id=invoice.id, invoice_number=invoice.number, now=now
+            )
+        else:
+            job = jobs.enqueue_push(
+                self.tenant_id, invoice.id, invoice_number=invoice.number, now=now
+            )
+        return SyncOutcome.of(
+            self.panel(invoice.id),
+            SyncOutcomeKind.QUEUED,
+            error=named,
+            job=job,
+            runs_at=self._runs_at(job, jobs, named, now),
+        )
+
+    @staticmethod
+    def _passes(error: BmsXeroError) -> bool:
+        """Whether the worker may succeed later with what stopped the press: Xero busy or
+        not answering, a write left uncertain, another pusher (as ``jobs.classify`` treats
+        them). Pure."""
+        return isinstance(error, DailyLimitReached | UncertainOutcome) or error.retryable
+
+    @staticmethod
+    def _shown_on_panel(error: BmsXeroError) -> bool:
+        """Whether the press keeps ``error`` on the panel. Not another pusher's work in
+        progress or a race (that pusher records its own outcome, and a stale "in progress"
+        must not overwrite it), nor a sink that refused payment news (the panel says
+        ``delivery_pending``, and a later delivery would not clear the error). Pure."""
+        return not isinstance(error, PushInProgress | VersionConflict | PaymentDeliveryFailed)
+
+    def _runs_at(self, job: Job, jobs: JobStore, error: BmsXeroError, now: datetime) -> datetime:
+        """The earliest the worker may run ``job``: its ``run_after``, or the end of the
+        tenant's day-limit park (parked here too, so no worker spends a call to learn it)."""
+        parked = jobs.parked_until(self.tenant_id, now=now)
+        if isinstance(error, DailyLimitReached):
+            parked = jobs.park_tenant(self.tenant_id, error.resets_at)
+        return max(job.run_after, parked) if parked is not None else job.run_after
 
     # --- background jobs -----------------------------------------------------------------
 

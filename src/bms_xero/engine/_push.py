@@ -9,7 +9,8 @@ looking the invoice up in Xero before it creates anything.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import attrs
@@ -30,6 +31,7 @@ from bms_xero.engine._records import (
 )
 from bms_xero.engine._reference import ReferenceCache
 from bms_xero.engine._results import PushAction, PushFailure, PushOutcome
+from bms_xero.engine.plan import Step
 from bms_xero.errors import (
     BmsXeroError,
     PreflightError,
@@ -63,8 +65,12 @@ class Pusher:
         mark_sent: bool = False,
         contacts: Contacts | None = None,
         rounding: RoundingPolicy | None = None,
+        max_in_flight: int = 1,
     ) -> None:
         self._ctx = ctx
+        self._max_in_flight = max_in_flight
+        #: What the requests of a round sent side by side linked, while they run.
+        self._landed: list[XeroInvoice] | None = None
         self._tax_map = tax_map
         self._reference = reference
         self._mark_sent = mark_sent
@@ -100,20 +106,55 @@ class Pusher:
             actions = pp.plan_push(open_, reference, self._tax_map)
             if not actions:
                 return [outcomes[i] for i in range(len(invoices))]
-            for action in actions:
-                if isinstance(action, pp.Done | pp.Fail):
-                    outcomes[action.index] = self._finish(items[action.index], action)
-                elif isinstance(action, pp.Lookup):
-                    self._lookup(action, items)
-                elif isinstance(action, pp.Adopt):
-                    self._adopt(action, items)
-                elif isinstance(action, pp.LoadReference):
-                    reference = self._load(action, items, reference)
-                elif isinstance(action, pp.Create):
-                    self._create(action, items, reference)
+            for group in _groups(actions):
+                if isinstance(group, list):
+                    self._send(group, items, reference)
+                elif isinstance(group, pp.Done | pp.Fail):
+                    outcomes[group.index] = self._finish(items[group.index], group)
+                elif isinstance(group, pp.Adopt):
+                    self._adopt(group, items)
                 else:
-                    self._update(action, items, reference)
+                    reference = self._load(group, items, reference)
         raise SyncError(f"the push did not settle in {MAX_ROUNDS} rounds; this is a bug")
+
+    def _send(
+        self,
+        requests: list[_Request],
+        items: dict[int, pp.Item],
+        reference: pp.Reference | None,
+    ) -> None:
+        """A round's requests, up to ``max_in_flight`` at once.
+
+        The plan gives each action its own invoices, so the requests share nothing but the
+        store (thread-safe, compare-and-swap) and the client (whose rate limiter keeps the
+        organisation inside Xero's 5 in flight and 60 a minute): each writes only its own
+        ``items`` entries, and every intent is stored by its request before that request is
+        sent, as when they run one after another.
+        """
+
+        def run(action: _Request) -> None:
+            if isinstance(action, pp.Lookup):
+                self._lookup(action, items)
+            elif isinstance(action, pp.Create):
+                self._create(action, items, reference)
+            else:
+                self._update(action, items, reference)
+
+        if self._max_in_flight == 1 or len(requests) == 1:
+            for action in requests:
+                run(action)
+            return
+        # The cursors are seeded once, from every link of the round: seeded per request, a
+        # later batch answering first would set them past an earlier batch's invoices (a
+        # cursor never moves back), and the pull would skip what those did first.
+        self._landed = []
+        try:
+            with ThreadPoolExecutor(max_workers=min(self._max_in_flight, len(requests))) as pool:
+                for done in [pool.submit(run, action) for action in requests]:
+                    done.result()
+        finally:
+            landed, self._landed = self._landed, None
+            seed_cursors(self._ctx.store, self._ctx.tenant_id, landed)
 
     def settle_before_cancel(self, invoice: Invoice, record: SyncRecord) -> SyncRecord:
         """A record whose create is unconfirmed, looked up before a cancel: adopted if Xero
@@ -179,7 +220,19 @@ class Pusher:
         gathered = [it if it.twice else pp.stored(it, records.get(it.invoice.id)) for it in items]
         if self._contacts is None:
             return gathered
-        return self._contacts.checked(gathered, self._build)
+        if self._max_in_flight == 1 or not any(_may_send(it) for it in gathered):
+            return self._contacts.checked(gathered, self._build)
+        # The reference data (three reads) will be needed once the contacts are checked:
+        # read it meanwhile, side by side, into the cache the plan's LoadReference reads.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            warming = pool.submit(self._warm_reference, gathered)
+            checked = self._contacts.checked(gathered, self._build)
+            warming.result()
+        return checked
+
+    def _warm_reference(self, items: Sequence[pp.Item]) -> None:
+        """Fill the reference cache; a failure is kept for the plan's own load to report."""
+        self._reference.warm(currencies=[it.invoice.currency_code for it in items])
 
     def _build(self, invoice: Invoice) -> tuple[WireInvoice | None, PreflightError | None]:
         """The invoice's wire form, encoded once, here; or why it can't be built (reported
@@ -434,7 +487,10 @@ class Pusher:
                 continue
             items[i] = pp.answered(item, landed(xero), record)
             linked.append(xero)
-        seed_cursors(self._ctx.store, self._ctx.tenant_id, linked)
+        if self._landed is not None:  # requests side by side: seeded once they all answered
+            self._landed.extend(linked)
+        else:
+            seed_cursors(self._ctx.store, self._ctx.tenant_id, linked)
 
     def _save_link(
         self,
@@ -515,3 +571,34 @@ def _wire(item: pp.Item) -> WireInvoice:
 
 def _with_customer(invoice: Invoice, contact_id: str) -> Invoice:
     return attrs.evolve(invoice, customer=invoice.customer.with_xero_contact_id(contact_id))
+
+
+#: The actions that are one request each, and may go side by side.
+_Request = pp.Lookup | pp.Create | pp.Update
+
+
+def _groups(
+    actions: Sequence[pp.Action],
+) -> Iterator[list[_Request] | pp.Done | pp.Fail | pp.Adopt | pp.LoadReference]:
+    """A round's actions in order, consecutive requests (lookups, creates, updates) gathered
+    into one list that may be sent side by side; every other action stands alone, where it
+    was, so what it changes (the reference data, an adoption) is seen by what follows."""
+    run: list[_Request] = []
+    for action in actions:
+        if isinstance(action, _Request):
+            run.append(action)
+            continue
+        if run:
+            yield run
+            run = []
+        yield action
+    if run:
+        yield run
+
+
+def _may_send(item: pp.Item) -> bool:
+    """Whether the push may send this invoice (so it will need the reference data)."""
+    if item.twice is not None or item.wire is None:
+        return False
+    step = plan.step_for(item.record, item.content, force=item.force)
+    return step not in (Step.SKIP, Step.REFUSE_VOIDED)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 
@@ -55,8 +56,14 @@ class _Cached:
 class ReferenceCache:
     """Reference data for one organisation, fetched on demand and kept for ``ttl`` seconds."""
 
-    def __init__(self, client: XeroApi, clock: Clock, ttl: float) -> None:
+    def __init__(
+        self, client: XeroApi, clock: Clock, ttl: float, *, parallel: bool = False
+    ) -> None:
         self._client = client
+        self._parallel = parallel
+        #: A read ahead (:meth:`warm`) not yet handed to the push it was made for: it read
+        #: the data (True), or failed (the error, which that push's next get raises).
+        self._warmed: bool | BmsXeroError = False
         self._clock = clock
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -79,12 +86,29 @@ class ReferenceCache:
         now = self._clock.monotonic()
         with self._lock:
             cached = self._cached
+            warmed, self._warmed = self._warmed, False
+        if isinstance(warmed, BmsXeroError) and not refresh:
+            raise warmed  # the read ahead for this push failed: not read (and waited) twice
         if not refresh and cached is not None and now - cached.fetched_at < self._ttl:
-            reference = attrs.evolve(cached.reference, refreshed=False)
+            # Read ahead for this very push, it is as fresh as a read now: a code that looks
+            # unknown in it must not cost the push a second read.
+            reference = attrs.evolve(cached.reference, refreshed=warmed is True)
         else:
-            chart = self._client.get_accounts()
-            tax_rates = self._client.get_tax_rates()
-            organisation = self._try_organisation()
+            if self._parallel:
+                # Three reads that need nothing from each other: side by side, one wait.
+                with ThreadPoolExecutor(max_workers=3) as pool:
+                    charting = pool.submit(self._client.get_accounts)
+                    taxing = pool.submit(self._client.get_tax_rates)
+                    naming = pool.submit(self._try_organisation)
+                    chart, tax_rates, organisation = (
+                        charting.result(),
+                        taxing.result(),
+                        naming.result(),
+                    )
+            else:
+                chart = self._client.get_accounts()
+                tax_rates = self._client.get_tax_rates()
+                organisation = self._try_organisation()
             reference = Reference(
                 chart=chart,
                 tax_rates=tax_rates,
@@ -96,6 +120,17 @@ class ReferenceCache:
         if self._foreign(currencies):
             reference = attrs.evolve(reference, currencies=self._currencies_now(refresh))
         return reference
+
+    def warm(self, *, currencies: Iterable[str | None] = ()) -> None:
+        """Read the reference data ahead of a push that will need it (unless cached): the
+        push's next :meth:`get` counts it as read for it (``refreshed``), or raises what
+        stopped it, rather than read (and wait through retries) again."""
+        try:
+            fetched: bool | BmsXeroError = self.get(currencies=currencies).refreshed
+        except BmsXeroError as e:
+            fetched = e
+        with self._lock:
+            self._warmed = fetched
 
     def _foreign(self, currencies: Iterable[str | None]) -> bool:
         with self._lock:

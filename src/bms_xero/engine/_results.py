@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import ClassVar, NoReturn
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import attrs
 
@@ -13,6 +13,9 @@ from bms_xero.domain import Allocation, InvoiceStatus, Settlement, XeroPayment
 from bms_xero.errors import BmsXeroError
 from bms_xero.storage._credit_records import CreditNoteState
 from bms_xero.storage._records import SyncState
+
+if TYPE_CHECKING:  # the jobs layer sits above the engine: no import at run time
+    from bms_xero.jobs._records import Job
 
 __all__ = [
     "BmsStatus",
@@ -26,6 +29,8 @@ __all__ = [
     "PushFailure",
     "PushOutcome",
     "PushResult",
+    "SyncOutcome",
+    "SyncOutcomeKind",
 ]
 
 
@@ -337,6 +342,11 @@ class Panel:
         online_invoice_url: The customer's online invoice (pay) link, once fetched
             (``SyncEngine.online_invoice_url``); ``None`` again once the invoice is voided.
         emailed_at: When Xero was asked to email the invoice to its contact.
+        last_error_type: The class name of ``last_error`` (``"MissingContactId"``), so a
+            panel can say what fixes it (:func:`bms_xero.views.error_view`).
+
+    .. versionchanged:: Unreleased
+        ``last_error_type``.
     """
 
     invoice_id: str
@@ -361,3 +371,81 @@ class Panel:
     credit_notes: tuple[CreditNoteLink, ...] = ()
     online_invoice_url: str | None = None
     emailed_at: datetime | None = None
+    last_error_type: str | None = None
+
+
+class SyncOutcomeKind(enum.StrEnum):
+    """What the "Sync Invoice with Xero Invoice" button did (:meth:`SyncEngine.sync`)."""
+
+    #: Pushed (or, for a paid or cancelled invoice, only refreshed) and read back now.
+    SYNCED = "synced"
+    #: Not done now, but queued for the worker: Xero is busy (the minute budget is spent,
+    #: the day limit is reached) or not answering. ``job`` is the queued job.
+    QUEUED = "queued"
+    #: Failed, and retrying unchanged would fail again (or no job store was given to queue
+    #: it in): ``error`` says why and what to fix.
+    FAILED = "failed"
+
+
+@attrs.frozen(kw_only=True)
+class SyncOutcome(Panel):
+    """The panel after the Sync button was pressed, and what the press did.
+
+    It is the fresh :class:`Panel` (every panel attribute reads as before, so code written
+    when ``sync`` returned a ``Panel`` keeps working), plus the outcome. The button never
+    raises for what Xero or the invoice did: a web request must answer, and the answer is
+    here. Call :meth:`unwrap` to get the old "raise on failure" behaviour in a script.
+
+    Attributes:
+        kind: Synced now, queued for the worker, or failed.
+        error: Why it was not synced now (``None`` when synced): for ``QUEUED`` the passing
+            reason (:class:`~bms_xero.errors.RateLimited`, ``DailyLimitReached``,
+            ``XeroUnavailable``, ...), for ``FAILED`` what to fix.
+        job: The job that will do it (``QUEUED`` only): the push, or the refresh when only
+            the read back after a push was held up.
+        runs_at: The earliest time the worker may run ``job`` (the job's ``run_after``, or
+            later when the tenant is parked for Xero's day limit).
+
+    .. versionadded:: Unreleased
+    """
+
+    kind: SyncOutcomeKind
+    error: BmsXeroError | None = None
+    job: Job | None = None
+    runs_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the invoice was synced now."""
+        return self.kind is SyncOutcomeKind.SYNCED
+
+    @property
+    def queued(self) -> bool:
+        """Whether the work waits for the worker (``job`` says which)."""
+        return self.kind is SyncOutcomeKind.QUEUED
+
+    @property
+    def panel(self) -> Panel:
+        """The panel alone, as :meth:`SyncEngine.panel` would return it now."""
+        return Panel(**{f.name: getattr(self, f.name) for f in attrs.fields(Panel)})
+
+    def unwrap(self) -> Panel:
+        """The panel, or raise ``error`` when the invoice was not synced now (queued or
+        failed), as ``sync`` did before it took a deadline."""
+        if self.error is not None and self.kind is not SyncOutcomeKind.SYNCED:
+            raise self.error
+        return self.panel
+
+    @classmethod
+    def of(
+        cls,
+        panel: Panel,
+        kind: SyncOutcomeKind,
+        *,
+        error: BmsXeroError | None = None,
+        job: Job | None = None,
+        runs_at: datetime | None = None,
+    ) -> SyncOutcome:
+        """The outcome ``kind`` with the fields of ``panel``."""
+        fields = {f.name: getattr(panel, f.name) for f in attrs.fields(Panel)}
+        return cls(kind=SyncOutcomeKind(kind), error=error, job=job, runs_at=runs_at, **fields)

@@ -290,7 +290,7 @@ class Worker:
             process that shares a job store with another its own queue when their sources
             differ (the CLI uses ``"cli"``): a worker only ever takes jobs it can run, and
             never fails another process's work.
-        parallel_tenants: How many tenants run at once, each in its own thread (default 8;
+        parallel_tenants: How many tenants run at once, each in its own thread (default 32;
             1 runs them one after another). Tenants never wait behind each other's requests:
             each has its own rate budget at Xero, so a slow or busy organisation costs the
             others nothing. The job store, the engines' stores and the host's sources are
@@ -310,7 +310,7 @@ class Worker:
         batch_size: int = BATCH,
         customers: CustomerSource | None = None,
         queues: Iterable[str] = (DEFAULT_QUEUE,),
-        parallel_tenants: int = 8,
+        parallel_tenants: int = 32,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise ConfigurationError(f"batch_size must be a whole number, not {batch_size!r}")
@@ -341,6 +341,8 @@ class Worker:
                 f"parallel_tenants must be a whole number >= 1, not {parallel_tenants!r}"
             )
         self._parallel = parallel_tenants
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._customers = customers
         #: The kinds this worker can run: a customer job needs a customer source.
         self.kinds: tuple[JobKind, ...] = tuple(
@@ -388,14 +390,21 @@ class Worker:
         if len(tenants) == 1 or self._parallel == 1:
             self._drain(None, tally, budget, stop)
         else:
-            with ThreadPoolExecutor(
-                max_workers=min(self._parallel, len(tenants)),
-                thread_name_prefix=f"bms-xero-worker-{self.worker_id}",
-            ) as pool:
-                runs = [pool.submit(self._drain, [t], tally, budget, stop) for t in tenants]
-                for run in runs:
-                    run.result()  # a job store failure reaches the caller, as when serial
+            pool = self._tenant_pool(min(self._parallel, len(tenants)))
+            runs = [pool.submit(self._drain, [t], tally, budget, stop) for t in tenants]
+            for run in runs:
+                run.result()  # a job store failure reaches the caller, as when serial
         return tally.report()
+
+    def _tenant_pool(self, size: int) -> ThreadPoolExecutor:
+        """The tenants' threads, kept for the worker's life: the same few threads every run,
+        so a host's per-thread resources (a Django database connection each) stay bounded."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=size, thread_name_prefix=f"bms-xero-worker-{self.worker_id}"
+                )
+            return self._pool
 
     def _drain(
         self,
