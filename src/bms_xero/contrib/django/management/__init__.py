@@ -1,0 +1,1 @@
+"""Management commands of the bms_xero Django app (``bms_xero_worker``, ``bms_xero_pull``)."""

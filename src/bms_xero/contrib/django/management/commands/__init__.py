@@ -1,0 +1,1 @@
+"""``manage.py bms_xero_worker`` and ``manage.py bms_xero_pull``."""

@@ -1,0 +1,1 @@
+"""Template tags: ``{% load bms_xero %}`` then ``{% xero_panel invoice %}``."""

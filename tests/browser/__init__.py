@@ -1,0 +1,1 @@
+"""The example BMS driven in headless Chromium."""
