@@ -422,3 +422,20 @@ def test_an_uncertain_create_is_looked_up_even_after_a_cancel() -> None:
     assert [pp.Lookup((0,), ("INV-0001",))] == plan(after)
     found = pp.found(after, [xero()], owners={})
     assert [pp.Adopt(0, xero())] == plan(found)
+
+
+def test_a_backlog_of_lookups_goes_40_numbers_to_a_request() -> None:
+    """Many unconfirmed creates are looked up in requests of at most 40 numbers, each
+    invoice's numbers together, so each request settles its own invoices."""
+    items = [
+        item(
+            index=n,
+            invoice=invoice(id=f"I-{n}", number=f"INV-{n:04d}"),
+            record=UNCONFIRMED.evolve(invoice_id=f"I-{n}", invoice_number=f"OLD-{n:04d}"),
+        )
+        for n in range(30)
+    ]
+    lookups = plan(*items)
+    assert [list(range(0, 20)), list(range(20, 30))] == [list(x.indexes) for x in lookups]
+    assert [40, 20] == [len(x.numbers) for x in lookups]
+    assert ("OLD-0000", "INV-0000") == lookups[0].numbers[:2]

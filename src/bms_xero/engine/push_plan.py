@@ -47,6 +47,7 @@ from bms_xero.mapping.wire import WireInvoice
 from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero import InvoiceResult
 from bms_xero.xero._calls import MAX_BATCH, MAX_BODY_BYTES
+from bms_xero.xero._client import NUMBERS_PER_LOOKUP
 
 __all__ = [
     "CREATE_TRIES",
@@ -297,8 +298,7 @@ def plan_push(items: Sequence[Item], reference: Reference | None, tax_map: TaxMa
         elif decision is not None:
             sends.append((item, decision))
     if lookups:
-        numbers = dict.fromkeys(n for item in lookups for n in numbers_of(item))
-        return [*final, Lookup(tuple(i.index for i in lookups), tuple(numbers))]
+        return [*final, *lookup_requests(lookups)]
     if adopts:
         return [*final, *adopts]
     if not sends:
@@ -477,6 +477,30 @@ def resolved_step(item: Item) -> Done | Fail | Adopt | _Lookup | Step:
             ),
         )
     return Step.CREATE  # looked, and not there: Xero never committed it
+
+
+def lookup_requests(items: Sequence[Item]) -> list[Lookup]:
+    """The lookups of these invoices, one per request Xero answers (40 numbers each), each an
+    invoice's numbers kept together.
+
+    Each lookup settles its own invoices: when Xero can answer only some (the day budget
+    runs out part-way), those are adopted and the next push looks up only the rest, so a
+    large backlog of unconfirmed creates always makes progress.
+    """
+    lookups: list[Lookup] = []
+    indexes: list[int] = []
+    numbers: dict[str, None] = {}
+    for item in items:
+        own = [n for n in numbers_of(item) if n not in numbers]
+        if indexes and len(numbers) + len(own) > NUMBERS_PER_LOOKUP:
+            lookups.append(Lookup(tuple(indexes), tuple(numbers)))
+            indexes, numbers = [], {}
+            own = list(numbers_of(item))
+        indexes.append(item.index)
+        numbers.update(dict.fromkeys(own))
+    if indexes:
+        lookups.append(Lookup(tuple(indexes), tuple(numbers)))
+    return lookups
 
 
 def numbers_of(item: Item) -> tuple[str, ...]:
