@@ -4,8 +4,10 @@
 - :mod:`~bms_xero.jobs._protocols`: :class:`JobStore` (where jobs live),
   :class:`InvoiceSource` (the host's invoices), :class:`CustomerSource` (its customers, for
   ``link_customer`` jobs), :class:`TenantSync` (what a worker needs from a ``SyncEngine``).
-- :class:`MemoryJobStore` and :class:`SQLiteJobStore` implement ``JobStore``;
-  :mod:`bms_xero.jobs.contract` checks a host's own implementation.
+- :class:`MemoryJobStore` and :class:`SQLiteJobStore` implement ``JobStore``, and so does
+  :class:`PostgresJobStore` (the ``postgres`` extra; imported on first use, so importing
+  this package never imports psycopg); :mod:`bms_xero.jobs.contract` checks a host's own
+  implementation.
 - :class:`Worker` leases due jobs and runs them (``run_pending``, ``run_forever``);
   :class:`PullSchedule` enqueues periodic pulls.
 
@@ -18,12 +20,28 @@ A host enqueues on release and lets a worker do the rest::
 See ``docs/jobs.md``.
 """
 
+from typing import TYPE_CHECKING
+
 from bms_xero.jobs._memory import MemoryInvoiceSource, MemoryJobStore
 from bms_xero.jobs._protocols import CustomerSource, InvoiceSource, JobStore, TenantSync
 from bms_xero.jobs._records import Job, JobKind, JobStatus
 from bms_xero.jobs._schedule import PullSchedule
 from bms_xero.jobs._sqlite import SQLiteJobStore
 from bms_xero.jobs._worker import Backoff, Failure, RunReport, Worker, classify
+
+if TYPE_CHECKING:
+    from bms_xero.jobs._postgres import PostgresJobStore
+
+
+def __getattr__(name: str) -> object:
+    """:class:`PostgresJobStore`, imported when first asked for (it needs psycopg; without
+    it this raises ConfigurationError naming the extra to install)."""
+    if name == "PostgresJobStore":
+        from bms_xero.jobs._postgres import PostgresJobStore
+
+        return PostgresJobStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Backoff",
@@ -36,6 +54,7 @@ __all__ = [
     "JobStore",
     "MemoryInvoiceSource",
     "MemoryJobStore",
+    "PostgresJobStore",
     "PullSchedule",
     "RunReport",
     "SQLiteJobStore",
