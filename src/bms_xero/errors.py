@@ -1164,7 +1164,7 @@ class SchemaVersionError(StorageError):
         super().__init__(
             f"{location} holds {component!r} schema version {found_version}, but this bms_xero "
             f"understands only up to version {supported_version}; a newer bms_xero wrote it, so "
-            "upgrade bms_xero here (downgrading the file is not supported)"
+            "upgrade bms_xero here (downgrading the file or database is not supported)"
         )
 
 

@@ -135,8 +135,9 @@ class RefreshLease(Protocol):
 
     Optional, beside :class:`TokenStore`: :class:`~bms_xero.xero.RefreshTokenAuth` uses it
     when the store has it. A claim runs out by itself at ``now + seconds``, so a refresher
-    that dies holding one delays the others by at most that long. Over PostgreSQL, an
-    advisory lock (``pg_try_advisory_lock``) keyed by the connection id does the same.
+    that dies holding one delays the others by at most that long. ``PostgresTokenStore``
+    keeps the claim as a row, taken under a transaction-scoped advisory lock keyed by the
+    connection id.
 
     .. versionadded:: Unreleased
     """
