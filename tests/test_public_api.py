@@ -309,6 +309,7 @@ PUBLIC = {
         "PreflightError",
         "PreflightFailed",
         "PushInProgress",
+        "RateBudgetUnavailable",
         "RateLimited",
         "ReauthorizationRequired",
         "RemoteError",

@@ -48,7 +48,8 @@ never answered) are separate branches, so a host can tell "fix your data" from "
         ├── VersionConflict             someone else changed the record first (compare-and-swap)
         ├── StorageValueError           a value can't be stored (naive datetime, empty key, ...)
         ├── SchemaVersionError          the file was written by a newer bms_xero
-        └── LeaseLost                   a job's lease expired or passed to another worker
+        ├── LeaseLost                   a job's lease expired or passed to another worker
+        └── RateBudgetUnavailable       the shared rate budget (Redis, PostgreSQL) is down
 
 Every error carries structured fields (never only a message), and ``str(error)`` is one
 readable sentence that says what is wrong and how to fix it. No error text ever contains a
@@ -97,6 +98,7 @@ __all__ = [
     "PreflightError",
     "PreflightFailed",
     "PushInProgress",
+    "RateBudgetUnavailable",
     "RateLimited",
     "ReauthorizationRequired",
     "RemoteError",
@@ -1194,4 +1196,36 @@ class LeaseLost(StorageError):
             f"job {job_id}: worker {worker_id} can no longer record its outcome because {why}; "
             "the job will run again (or already has) elsewhere. Use a lease longer than the "
             "slowest job if this happens often"
+        )
+
+
+class RateBudgetUnavailable(StorageError):
+    """The shared rate budget (Redis, PostgreSQL) could not be reached; nothing was sent.
+
+    The limiter fails closed: without the shared budget it cannot know what the other
+    processes are sending, and pacing alone would give each process the organisation's
+    whole budget (the 429s the shared budget exists to prevent). Retryable: the worker
+    retries the job with backoff once the server is back.
+
+    Attributes:
+        backend: Which budget, with any password in its URL redacted
+            (``"Redis at redis://:***@10.0.0.5:6379/0"``).
+        operation: What the limiter was doing (``"take an in-flight slot"``).
+        reason: The driver's words (first line, redacted).
+        tenant_id: The organisation the request was for.
+    """
+
+    retryable = True
+
+    def __init__(
+        self, *, backend: str, operation: str, reason: str, tenant_id: str | None = None
+    ) -> None:
+        self.backend = backend
+        self.operation = operation
+        self.reason = reason
+        self.tenant_id = tenant_id
+        super().__init__(
+            f"the shared rate budget ({backend}) could not {operation} ({reason}); nothing "
+            "was sent to Xero. Check that the server runs and the URL is right; the work "
+            "can be retried once it answers"
         )

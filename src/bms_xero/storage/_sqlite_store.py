@@ -427,15 +427,20 @@ class SQLiteStore:
             return result
         with self._db.transaction("read sync records", write=False) as conn:
             for chunk in _chunks(wanted):
+                # No ORDER BY: it made SQLite walk the primary key instead of the xero_id
+                # index (5x slower at 100k records). The smallest invoice_id wins here
+                # instead; Python's str order is SQLite's BINARY order for UTF-8 text.
                 rows = conn.execute(
                     f"{_SELECT} WHERE tenant_id = ? AND xero_invoice_id IN "
-                    f"({_marks(len(chunk))}) ORDER BY invoice_id",
+                    f"({_marks(len(chunk))})",
                     (tenant_id, *chunk),
                 )
                 for row in rows:
                     record = self._decode(row)
                     assert record.xero_invoice_id is not None
-                    result.setdefault(record.xero_invoice_id, record)
+                    held = result.get(record.xero_invoice_id)
+                    if held is None or record.invoice_id < held.invoice_id:
+                        result[record.xero_invoice_id] = record
         return result
 
     def by_number(self, tenant_id: str, invoice_number: str) -> SyncRecord | None:

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from bms_xero.errors import ConfigurationError, StorageError
+from bms_xero.errors import ConfigurationError, RateBudgetUnavailable
 
 if TYPE_CHECKING:
     from bms_xero.xero._limits import RateLimits
@@ -76,41 +76,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("bms_xero.xero.limits")
-
-
-# --- the error ------------------------------------------------------------------------------
-
-
-class RateBudgetUnavailable(StorageError):
-    """The shared rate budget (Redis, PostgreSQL) could not be reached; nothing was sent.
-
-    The limiter fails closed: without the shared budget it cannot know what the other
-    processes are sending, and pacing alone would give each process the organisation's
-    whole budget (the 429s the shared budget exists to prevent). Retryable: the worker
-    retries the job with backoff once the server is back.
-
-    Attributes:
-        backend: Which budget, with any password in its URL redacted
-            (``"Redis at redis://:***@10.0.0.5:6379/0"``).
-        operation: What the limiter was doing (``"take an in-flight slot"``).
-        reason: The driver's words (first line, redacted).
-        tenant_id: The organisation the request was for.
-    """
-
-    retryable = True
-
-    def __init__(
-        self, *, backend: str, operation: str, reason: str, tenant_id: str | None = None
-    ) -> None:
-        self.backend = backend
-        self.operation = operation
-        self.reason = reason
-        self.tenant_id = tenant_id
-        super().__init__(
-            f"the shared rate budget ({backend}) could not {operation} ({reason}); nothing "
-            "was sent to Xero. Check that the server runs and the URL is right; the work "
-            "can be retried once it answers"
-        )
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<secret>[^@/\s]*)@", re.I)
