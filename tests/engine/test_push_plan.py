@@ -436,6 +436,6 @@ def test_a_backlog_of_lookups_goes_40_numbers_to_a_request() -> None:
         for n in range(30)
     ]
     lookups = plan(*items)
-    assert [list(range(0, 20)), list(range(20, 30))] == [list(x.indexes) for x in lookups]
+    assert [list(range(20)), list(range(20, 30))] == [list(x.indexes) for x in lookups]
     assert [40, 20] == [len(x.numbers) for x in lookups]
     assert ("OLD-0000", "INV-0000") == lookups[0].numbers[:2]
