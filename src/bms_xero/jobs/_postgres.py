@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Final
 from bms_xero.errors import FieldProblem, StorageError, StorageValueError
 from bms_xero.jobs import _transitions as t
 from bms_xero.jobs._base import JobStoreBase
-from bms_xero.jobs._records import Job, JobKind, JobStatus
+from bms_xero.jobs._records import JOB_FIELDS, Job, JobKind, JobStatus
 from bms_xero.storage._checks import check_keys, to_utc
 from bms_xero.storage._postgres import (
     Connection,
@@ -55,26 +55,7 @@ COMPONENT: Final = "jobs"
 JOBS: Final = "bms_xero_jobs"
 PARKS: Final = "bms_xero_job_parks"
 
-_FIELDS: Final = (
-    "id",
-    "tenant_id",
-    "kind",
-    "invoice_id",
-    "invoice_number",
-    "status",
-    "attempts",
-    "run_after",
-    "leased_by",
-    "lease_until",
-    "last_error",
-    "error_type",
-    "retryable",
-    "created_at",
-    "updated_at",
-    "version",
-    "customer_id",
-    "queue",
-)
+_FIELDS: Final = JOB_FIELDS
 _LIVE: Final = (JobStatus.PENDING.value, JobStatus.LEASED.value, JobStatus.FAILED.value)
 _KEY = 'TEXT COLLATE "C"'
 

@@ -276,3 +276,7 @@ def _problems(values: Mapping[str, Any]) -> list[FieldProblem]:
         if problem is not None:
             found.append(problem)
     return found
+
+
+#: Every field of a job, in declaration order: the column order of the SQL job stores.
+JOB_FIELDS: tuple[str, ...] = tuple(field.name for field in attrs.fields(Job))

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Final, Literal
 from bms_xero.errors import StorageError
 from bms_xero.jobs import _transitions as t
 from bms_xero.jobs._base import JobStoreBase
-from bms_xero.jobs._records import Job, JobKind, JobStatus
+from bms_xero.jobs._records import JOB_FIELDS, Job, JobKind, JobStatus
 from bms_xero.storage._checks import check_keys
 from bms_xero.storage._sqlite import SQLiteFile
 from bms_xero.storage._sqlite_schema import Migration
@@ -32,26 +32,7 @@ COMPONENT: Final = "jobs"
 JOBS: Final = "bms_xero_jobs"
 PARKS: Final = "bms_xero_job_parks"
 
-_FIELDS: Final = (
-    "id",
-    "tenant_id",
-    "kind",
-    "invoice_id",
-    "invoice_number",
-    "status",
-    "attempts",
-    "run_after",
-    "leased_by",
-    "lease_until",
-    "last_error",
-    "error_type",
-    "retryable",
-    "created_at",
-    "updated_at",
-    "version",
-    "customer_id",
-    "queue",
-)
+_FIELDS: Final = JOB_FIELDS
 _DATETIMES: Final = frozenset({"run_after", "lease_until", "created_at", "updated_at"})
 _PAGE: Final = 200
 
