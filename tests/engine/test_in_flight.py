@@ -14,7 +14,7 @@ from bms_xero.errors import ConfigurationError
 from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeXero, InFlightRequest
 from bms_xero.xero import RetryPolicy
-from tests.engine.conftest import TAX_MAP, make_invoice, xero_by_number
+from tests.engine.conftest import TAX_MAP, make_invoice, with_line, xero_by_number
 
 
 def engine_on(xero: FakeXero[Any], store: Any, **kwargs: Any) -> SyncEngine:
@@ -98,3 +98,50 @@ def test_max_in_flight_is_checked(xero: FakeXero[Any], store: Any, bad: object) 
     """Xero allows 1 to 5 requests in flight per organisation: anything else is refused."""
     with pytest.raises(ConfigurationError, match="max_in_flight must be a whole number from 1"):
         engine_on(xero, store, max_in_flight=bad)
+
+
+def test_two_pushes_on_one_engine_at_once_each_get_their_outcomes(
+    xero: FakeXero[Any], store: Any, customer: Customer
+) -> None:
+    """A web process shares one engine: two pushes of several batches each, at once, both
+    answer (their rounds never share state) and Xero holds each invoice once."""
+    engine = engine_on(xero, store)
+    xero.in_flight_hook = Flight("PUT", "/Invoices")  # each PUT held briefly: rounds overlap
+    first = [make_invoice(customer, n) for n in range(1, 101)]
+    second = [make_invoice(customer, n) for n in range(1001, 1101)]
+    outcomes: dict[str, Any] = {}
+
+    def push(name: str, invoices: list[Any]) -> None:
+        try:
+            outcomes[name] = [o.ok for o in engine.push_many(invoices)]
+        except Exception as e:
+            outcomes[name] = e
+
+    threads = [
+        threading.Thread(target=push, args=("first", first)),
+        threading.Thread(target=push, args=("second", second)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {"first": [True] * 100, "second": [True] * 100} == outcomes
+    assert {1} == {len(v) for v in xero_by_number(xero).values()}
+
+
+def test_a_read_ahead_belongs_to_its_push_only(xero: FakeXero[Any], store: Any) -> None:
+    """A push whose invoices stop before they need the reference data leaves nothing behind
+    from its read ahead: neither its failure nor its "freshly read" for a later push."""
+    archived = Customer(id="C-A", name="Old Co", xero_contact_id=xero.add_contact(name="Old Co"))
+    good = Customer(id="C-1", name="Acme Ltd", xero_contact_id=xero.add_contact(name="Acme Ltd"))
+    xero.archive_contact(archived.xero_contact_id or "")
+    engine = engine_on(xero, store, reference_ttl=3600)
+    xero.inject("offline_503", "GET", "/Accounts", times=1)
+    [stopped] = engine.push_many([make_invoice(archived, 1)])
+    assert "ContactArchived" == type(stopped.error).__name__
+    [ok] = engine.push_many([make_invoice(good, 2)])  # not the earlier read ahead's 503
+    assert ok.ok
+    engine.push_many([make_invoice(archived, 3)])  # reads ahead (cached), never loads
+    xero.add_account(code="300", name="New Sales", type="REVENUE")
+    [fresh] = engine.push_many([with_line(make_invoice(good, 4), account_code="300")])
+    assert fresh.ok  # the unknown code refreshed the chart: no stale "freshly read"

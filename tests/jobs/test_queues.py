@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from bms_xero.jobs import (
     JobStatus,
     JobStore,
     MemoryInvoiceSource,
+    MemoryJobStore,
     SQLiteJobStore,
     Worker,
 )
@@ -275,3 +277,61 @@ def test_parallel_tenants_1_runs_them_one_after_another(
         [make_engine(t) for t in tenants], jobs, source, clock=xero.clock, parallel_tenants=1
     )
     assert (2, 1) == (len(worker.run_pending().done), most)
+
+
+class SlowLeases(MemoryJobStore):
+    """A job store whose leases take a database round trip."""
+
+    def lease(self, **kwargs: Any) -> list[Job]:  # type: ignore[override]
+        time.sleep(0.05)
+        return super().lease(**kwargs)
+
+
+class BrokenLeases(MemoryJobStore):
+    """A job store that fails one tenant's leases."""
+
+    def __init__(self, broken: str) -> None:
+        super().__init__()
+        self.broken = broken
+
+    def lease(self, **kwargs: Any) -> list[Job]:  # type: ignore[override]
+        if kwargs.get("tenant_ids") == [self.broken]:
+            raise RuntimeError("database is locked")
+        time.sleep(0.05)
+        return super().lease(**kwargs)
+
+
+def test_max_jobs_is_shared_without_starving_the_tenant_that_has_work(
+    make_engine: EngineFactory, xero: FakeXero, source: MemoryInvoiceSource
+) -> None:
+    """max_jobs=1 with one due job, on the tenant whose thread starts last: it runs, though
+    the first thread took the only room (and gave it back after leasing nothing)."""
+    other = xero.add_tenant(name="Second Ltd")
+    configure(xero, other)
+    busy = max(xero.tenant_id, other)  # tenants start in sorted order: this one second
+    contact = contact_of(xero) if busy == xero.tenant_id else contact_of(xero, other)
+    source.put(invoice(1, contact), tenant_id=busy)
+    for _ in range(5):
+        jobs = SlowLeases()
+        jobs.enqueue_push(busy, "I-1", now=xero.clock.now())
+        worker = Worker([make_engine(), make_engine(other)], jobs, source, clock=xero.clock)
+        assert 1 == worker.run_pending(max_jobs=1).ran
+
+
+def test_a_failing_tenant_waits_for_the_others_before_the_run_raises(
+    make_engine: EngineFactory, xero: FakeXero, source: MemoryInvoiceSource
+) -> None:
+    """One tenant's job store call fails: the run raises only once every other tenant's
+    run has ended, so nothing of this run is still going when the next begins."""
+    other = xero.add_tenant(name="Second Ltd")
+    configure(xero, other)
+    broken, busy = sorted([xero.tenant_id, other])  # the failing one is looked at first
+    contact = contact_of(xero) if busy == xero.tenant_id else contact_of(xero, other)
+    source.put(invoice(1, contact), tenant_id=busy)
+    jobs = BrokenLeases(broken)
+    job = jobs.enqueue_push(busy, "I-1", now=xero.clock.now())
+    worker = Worker([make_engine(), make_engine(other)], jobs, source, clock=xero.clock)
+    with pytest.raises(RuntimeError, match="database is locked"):
+        worker.run_pending()
+    stored = jobs.get(job.id)
+    assert stored is not None and JobStatus.DONE == stored.status  # finished before the raise

@@ -69,8 +69,6 @@ class Pusher:
     ) -> None:
         self._ctx = ctx
         self._max_in_flight = max_in_flight
-        #: What the requests of a round sent side by side linked, while they run.
-        self._landed: list[XeroInvoice] | None = None
         self._tax_map = tax_map
         self._reference = reference
         self._mark_sent = mark_sent
@@ -98,7 +96,9 @@ class Pusher:
                     )
                     for i in invoices
                 ]
-        items = {item.index: item for item in self._gather(invoices, force=force)}
+        # A push's own state, never the Pusher's: one engine may run several pushes at once.
+        gathered, warmed = self._gather(invoices, force=force)
+        items = {item.index: item for item in gathered}
         outcomes: dict[int, PushOutcome] = {}
         reference: pp.Reference | None = None
         for _ in range(MAX_ROUNDS):
@@ -114,7 +114,8 @@ class Pusher:
                 elif isinstance(group, pp.Adopt):
                     self._adopt(group, items)
                 else:
-                    reference = self._load(group, items, reference)
+                    reference = self._load(group, items, reference, warmed)
+                    warmed = None  # handed over: a later load reads afresh
         raise SyncError(f"the push did not settle in {MAX_ROUNDS} rounds; this is a bug")
 
     def _send(
@@ -132,13 +133,15 @@ class Pusher:
         sent, as when they run one after another.
         """
 
+        landed: list[XeroInvoice] | None = None
+
         def run(action: _Request) -> None:
             if isinstance(action, pp.Lookup):
                 self._lookup(action, items)
             elif isinstance(action, pp.Create):
-                self._create(action, items, reference)
+                self._create(action, items, reference, landed)
             else:
-                self._update(action, items, reference)
+                self._update(action, items, reference, landed)
 
         if self._max_in_flight == 1 or len(requests) == 1:
             for action in requests:
@@ -147,13 +150,12 @@ class Pusher:
         # The cursors are seeded once, from every link of the round: seeded per request, a
         # later batch answering first would set them past an earlier batch's invoices (a
         # cursor never moves back), and the pull would skip what those did first.
-        self._landed = []
+        landed = []
         try:
             with ThreadPoolExecutor(max_workers=min(self._max_in_flight, len(requests))) as pool:
                 for done in [pool.submit(run, action) for action in requests]:
                     done.result()
         finally:
-            landed, self._landed = self._landed, None
             seed_cursors(self._ctx.store, self._ctx.tenant_id, landed)
 
     def settle_before_cancel(self, invoice: Invoice, record: SyncRecord) -> SyncRecord:
@@ -179,7 +181,9 @@ class Pusher:
 
     # --- gather --------------------------------------------------------------------------------
 
-    def _gather(self, invoices: Sequence[Invoice], *, force: bool) -> list[pp.Item]:
+    def _gather(
+        self, invoices: Sequence[Invoice], *, force: bool
+    ) -> tuple[list[pp.Item], Warmed]:
         """What is known before anything is decided: each invoice's wire form and record.
 
         The wire form is built here, once: its fingerprint says whether Xero already has this
@@ -219,20 +223,19 @@ class Pusher:
         )
         gathered = [it if it.twice else pp.stored(it, records.get(it.invoice.id)) for it in items]
         if self._contacts is None:
-            return gathered
+            return gathered, None
         if self._max_in_flight == 1 or not any(_may_send(it) for it in gathered):
-            return self._contacts.checked(gathered, self._build)
+            return self._contacts.checked(gathered, self._build), None
         # The reference data (three reads) will be needed once the contacts are checked:
-        # read it meanwhile, side by side, into the cache the plan's LoadReference reads.
+        # read it meanwhile, side by side, into the cache; what came of it is this push's
+        # alone, handed to its first LoadReference.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            warming = pool.submit(self._warm_reference, gathered)
+            warming = pool.submit(
+                self._reference.warm, currencies=[it.invoice.currency_code for it in gathered]
+            )
             checked = self._contacts.checked(gathered, self._build)
-            warming.result()
-        return checked
-
-    def _warm_reference(self, items: Sequence[pp.Item]) -> None:
-        """Fill the reference cache; a failure is kept for the plan's own load to report."""
-        self._reference.warm(currencies=[it.invoice.currency_code for it in items])
+            warmed = warming.result()
+        return checked, warmed
 
     def _build(self, invoice: Invoice) -> tuple[WireInvoice | None, PreflightError | None]:
         """The invoice's wire form, encoded once, here; or why it can't be built (reported
@@ -356,13 +359,19 @@ class Pusher:
         )
 
     def _load(
-        self, action: pp.LoadReference, items: dict[int, pp.Item], current: pp.Reference | None
+        self,
+        action: pp.LoadReference,
+        items: dict[int, pp.Item],
+        current: pp.Reference | None,
+        warmed: Warmed = None,
     ) -> pp.Reference | None:
-        """The reference data for preflight (from the cache unless stale or a refresh)."""
+        """The reference data for preflight (from the cache unless stale or a refresh);
+        ``warmed`` is what this push's read ahead came to, if it made one."""
         try:
             return self._reference.get(
                 refresh=action.refresh,
                 currencies=[items[i].invoice.currency_code for i in action.indexes],
+                warmed=warmed,
             )
         except BmsXeroError as e:
             # The chart or tax rates could not be read: the invoices waiting to be checked
@@ -372,7 +381,11 @@ class Pusher:
             return current
 
     def _create(
-        self, action: pp.Create, items: dict[int, pp.Item], reference: pp.Reference | None
+        self,
+        action: pp.Create,
+        items: dict[int, pp.Item],
+        reference: pp.Reference | None,
+        landed: list[XeroInvoice] | None = None,
     ) -> None:
         """One ``PUT /Invoices``: intents stored first, then the batch, then each answer.
 
@@ -408,7 +421,7 @@ class Pusher:
             for i in sending:
                 items[i] = pp.answered(items[i], pp.Failed(e))
             return
-        self._record_answers(sending, results, items, reference, pp.Created)
+        self._record_answers(sending, results, items, reference, pp.Created, landed)
 
     def _store_intents(
         self, indexes: Iterable[int], items: dict[int, pp.Item], key: str, now: datetime
@@ -440,7 +453,11 @@ class Pusher:
         return sending
 
     def _update(
-        self, action: pp.Update, items: dict[int, pp.Item], reference: pp.Reference | None
+        self,
+        action: pp.Update,
+        items: dict[int, pp.Item],
+        reference: pp.Reference | None,
+        landed: list[XeroInvoice] | None = None,
     ) -> None:
         """One ``POST /Invoices`` of up to 50 linked invoices, each element naming its
         InvoiceID (spliced into the bytes already encoded). No intent is needed: an update is
@@ -457,7 +474,7 @@ class Pusher:
             for i in action.indexes:
                 items[i] = pp.answered(items[i], pp.Failed(e))
             return
-        self._record_answers(action.indexes, results, items, reference, pp.Updated)
+        self._record_answers(action.indexes, results, items, reference, pp.Updated, landed)
 
     def _record_answers(
         self,
@@ -465,7 +482,8 @@ class Pusher:
         results: Sequence[InvoiceResult],
         items: dict[int, pp.Item],
         reference: pp.Reference | None,
-        landed: Callable[[XeroInvoice], pp.Created | pp.Updated],
+        answer: Callable[[XeroInvoice], pp.Created | pp.Updated],
+        landed: list[XeroInvoice] | None = None,
     ) -> None:
         """Store what Xero answered each element of a write (one result per element, in
         request order): the link for what it wrote, the refusal for what it did not."""
@@ -485,10 +503,10 @@ class Pusher:
             except VersionConflict as e:  # a create's intent stays: the next push looks
                 items[i] = pp.answered(item, pp.Stopped(e))
                 continue
-            items[i] = pp.answered(item, landed(xero), record)
+            items[i] = pp.answered(item, answer(xero), record)
             linked.append(xero)
-        if self._landed is not None:  # requests side by side: seeded once they all answered
-            self._landed.extend(linked)
+        if landed is not None:  # requests side by side: seeded once they all answered
+            landed.extend(linked)
         else:
             seed_cursors(self._ctx.store, self._ctx.tenant_id, linked)
 
@@ -572,6 +590,10 @@ def _wire(item: pp.Item) -> WireInvoice:
 def _with_customer(invoice: Invoice, contact_id: str) -> Invoice:
     return attrs.evolve(invoice, customer=invoice.customer.with_xero_contact_id(contact_id))
 
+
+#: What a push's read ahead of the reference data came to: read for it (True), not needed
+#: (False), failed (the error its first load raises), or no read ahead (None).
+Warmed = bool | BmsXeroError | None
 
 #: The actions that are one request each, and may go side by side.
 _Request = pp.Lookup | pp.Create | pp.Update

@@ -61,9 +61,6 @@ class ReferenceCache:
     ) -> None:
         self._client = client
         self._parallel = parallel
-        #: A read ahead (:meth:`warm`) not yet handed to the push it was made for: it read
-        #: the data (True), or failed (the error, which that push's next get raises).
-        self._warmed: bool | BmsXeroError = False
         self._clock = clock
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -73,12 +70,21 @@ class ReferenceCache:
         self._currencies: tuple[frozenset[str] | None, float] | None = None
         self._contacts: dict[str, tuple[XeroContact, float]] = {}
 
-    def get(self, *, refresh: bool = False, currencies: Iterable[str | None] = ()) -> Reference:
+    def get(
+        self,
+        *,
+        refresh: bool = False,
+        currencies: Iterable[str | None] = (),
+        warmed: bool | BmsXeroError | None = None,
+    ) -> Reference:
         """The chart, tax rates and ShortCode: cached unless stale or ``refresh``.
 
         ``currencies`` are those of the invoices to be checked: when one is not the base
         currency, the organisation's currencies come too (cached the same way; ``None`` in
         the reference when they could not be read: Xero then checks the currency itself).
+        ``warmed`` is what the caller's own :meth:`warm` returned: ``True`` (it read the data
+        for this push, so a cached answer counts as freshly read), or the error that stopped
+        it (raised again rather than read, and waited through retries, twice).
 
         Raises:
             BmsXeroError: The chart or the tax rates could not be read.
@@ -86,7 +92,6 @@ class ReferenceCache:
         now = self._clock.monotonic()
         with self._lock:
             cached = self._cached
-            warmed, self._warmed = self._warmed, False
         if isinstance(warmed, BmsXeroError) and not refresh:
             raise warmed  # the read ahead for this push failed: not read (and waited) twice
         if not refresh and cached is not None and now - cached.fetched_at < self._ttl:
@@ -121,16 +126,17 @@ class ReferenceCache:
             reference = attrs.evolve(reference, currencies=self._currencies_now(refresh))
         return reference
 
-    def warm(self, *, currencies: Iterable[str | None] = ()) -> None:
-        """Read the reference data ahead of a push that will need it (unless cached): the
-        push's next :meth:`get` counts it as read for it (``refreshed``), or raises what
-        stopped it, rather than read (and wait through retries) again."""
+    def warm(self, *, currencies: Iterable[str | None] = ()) -> bool | BmsXeroError:
+        """Read the reference data ahead of a push that will need it (unless cached).
+
+        Returns what came of it, for the caller to hand to its own next :meth:`get`
+        (``warmed=``): whether it read the data, or the error that stopped it. Nothing is
+        kept here: another push on the same engine must never see this one's read ahead.
+        """
         try:
-            fetched: bool | BmsXeroError = self.get(currencies=currencies).refreshed
+            return self.get(currencies=currencies).refreshed
         except BmsXeroError as e:
-            fetched = e
-        with self._lock:
-            self._warmed = fetched
+            return e
 
     def _foreign(self, currencies: Iterable[str | None]) -> bool:
         with self._lock:

@@ -31,8 +31,9 @@ import signal
 import socket
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
@@ -216,26 +217,38 @@ class _Tally:
 
 
 class _JobBudget:
-    """How many more jobs a run may take (``max_jobs``), shared by the tenants' threads."""
+    """How many more jobs a run may take (``max_jobs``), shared by the tenants' threads.
+
+    A thread reserves room before it leases and settles it after: what it leased is spent,
+    the rest comes back. A thread finding no room while others still hold reservations waits
+    for them to settle rather than give up: the room they give back may be what it needs.
+    """
 
     def __init__(self, limit: int | None) -> None:
         self._left = limit
-        self._lock = threading.Lock()
+        self._reserved = 0
+        self._changed = threading.Condition()
 
     def take(self, wanted: int) -> int:
-        """Up to ``wanted`` jobs' worth of room (0: the run is done)."""
-        with self._lock:
+        """Up to ``wanted`` jobs' worth of room (0: the run's budget is spent)."""
+        with self._changed:
             if self._left is None:
                 return wanted
+            while self._left == 0 and self._reserved > 0:
+                self._changed.wait()
             granted = min(wanted, self._left)
             self._left -= granted
+            self._reserved += granted
             return granted
 
-    def give_back(self, unused: int) -> None:
-        """Room taken but not used (fewer jobs were due)."""
-        with self._lock:
-            if self._left is not None:
-                self._left += unused
+    def settle(self, granted: int, used: int) -> None:
+        """``used`` of the ``granted`` room was spent on leased jobs; the rest comes back."""
+        with self._changed:
+            if self._left is None:
+                return
+            self._reserved -= granted
+            self._left += granted - used
+            self._changed.notify_all()
 
 
 def _default_worker_id() -> str:
@@ -392,6 +405,9 @@ class Worker:
         else:
             pool = self._tenant_pool(min(self._parallel, len(tenants)))
             runs = [pool.submit(self._drain, [t], tally, budget, stop) for t in tenants]
+            # Every tenant's run ends before this one returns (or raises): the pool outlives
+            # the call, and a drain still running would overlap the next call's.
+            wait(runs)
             for run in runs:
                 run.result()  # a job store failure reaches the caller, as when serial
         return tally.report()
@@ -404,6 +420,8 @@ class Worker:
                 self._pool = ThreadPoolExecutor(
                     max_workers=size, thread_name_prefix=f"bms-xero-worker-{self.worker_id}"
                 )
+                # Its idle threads end with the worker, not with the process.
+                weakref.finalize(self, self._pool.shutdown, wait=False)
             return self._pool
 
     def _drain(
@@ -418,8 +436,12 @@ class Worker:
             room = budget.take(self._batch_size)
             if not room:
                 break
-            batch = self._lease_batch(room, tenant_ids)
-            budget.give_back(room - len(batch))
+            try:
+                batch = self._lease_batch(room, tenant_ids)
+            except BaseException:
+                budget.settle(room, 0)
+                raise
+            budget.settle(room, len(batch))
             if not batch:
                 break
             self._run_batch(batch, tally)
