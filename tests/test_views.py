@@ -343,6 +343,14 @@ STORED = [
         Action.SYNC,
     ),
     (
+        "RateBudgetUnavailable",
+        "the shared rate budget (Redis at redis://:***@10.0.0.5:6379/0) could not take an "
+        "in-flight slot (Connection refused); nothing was sent to Xero",
+        ErrorCode.UNAVAILABLE,
+        "The service that paces requests to Xero is not answering",
+        Action.SYNC,
+    ),
+    (
         "TransportError",
         "invoice INV-1: could not get an access token (could not connect to send POST "
         "/connect/token (ConnectTimeout); nothing was sent); nothing was sent to the API",

@@ -785,6 +785,13 @@ _RULES: Mapping[str, _Rule] = {
     "LeaseLost": _CONFLICT,
     "StorageValueError": _STORAGE,
     "SchemaVersionError": _STORAGE,
+    "RateBudgetUnavailable": _fixed(
+        ErrorCode.UNAVAILABLE,
+        "The service that paces requests to Xero is not answering",
+        "Nothing was sent: try again in a few minutes, and ask your administrator to check "
+        "the shared rate budget's server; queued work is tried again by itself.",
+        Action.SYNC,
+    ),
     "StorageError": _STORAGE,
     "BmsXeroError": _unknown,
 }
