@@ -53,7 +53,11 @@ def test_killed_workers_lose_no_job_and_duplicate_no_invoice(tmp_path: Path) -> 
     postgres = require_postgres()
     redis = require_redis()
     harness = _harness()
-    scale = harness.Scale(invoices=1500, orgs=3, workers=4, concurrency=2)
+    # Kills every 1.5-3 s and batches of 25: the run lasts long enough for several kills
+    # even on an idle machine, where batches of 50 finish before a second kill is due.
+    scale = harness.Scale(
+        invoices=1500, orgs=3, workers=4, concurrency=2, batch_size=25, kill_every=(1.5, 3.0)
+    )
     figures = harness.run(scale, postgres_url=postgres, redis_url=redis, logs=tmp_path)
     print(figures.summary())
     if not figures.finished:
