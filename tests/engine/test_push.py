@@ -345,10 +345,18 @@ class CrashAfterCreate:
         return getattr(self.inner, name)
 
     def put(self, record: Any, *, expected_version: int | None) -> Any:
-        if self.armed and record.state is SyncState.PUSHED:
+        self._die_on_a_link([record])
+        return self.inner.put(record, expected_version=expected_version)
+
+    def put_many(self, records: Any) -> Any:
+        self._die_on_a_link([record for record, _ in records])
+        return self.inner.put_many(records)
+
+    def _die_on_a_link(self, records: list[Any]) -> None:
+        """The first write that links a record (Xero answered) is where the process dies."""
+        if self.armed and any(record.state is SyncState.PUSHED for record in records):
             self.armed = False
             raise Crash
-        return self.inner.put(record, expected_version=expected_version)
 
 
 def test_crash_between_answer_and_write(

@@ -750,7 +750,7 @@ class SlowSource:
 
 class DiesAfterCreate:
     """A sync store whose process dies on the first write after Xero answered a create:
-    the intents are stored (put_many), the answer never is (put)."""
+    the intents are stored, the answer never is (the first write of a linked record)."""
 
     def __init__(self, inner: MemoryStore) -> None:
         self.inner = inner
@@ -760,6 +760,11 @@ class DiesAfterCreate:
 
     def put(self, record: SyncRecord, *, expected_version: int | None) -> SyncRecord:
         raise WorkerKilled
+
+    def put_many(self, records: list[tuple[SyncRecord, int | None]]) -> list[SyncRecord]:
+        if any(record.xero_invoice_id is not None for record, _ in records):
+            raise WorkerKilled
+        return self.inner.put_many(records)
 
 
 class ScriptedEngine:

@@ -21,12 +21,14 @@ from bms_xero.engine import push_plan as pp
 from bms_xero.engine._contacts import Contacts
 from bms_xero.engine._context import Context
 from bms_xero.engine._records import (
+    Change,
     cleared,
     dropped_intent,
     if_intent,
     marked_uncertain,
     record_error,
     save,
+    save_many,
     seed_cursors,
 )
 from bms_xero.engine._reference import ReferenceCache
@@ -489,6 +491,7 @@ class Pusher:
         request order): the link for what it wrote, the refusal for what it did not."""
         short_code = None if reference is None else reference.short_code
         linked: list[XeroInvoice] = []
+        links: list[tuple[int, XeroInvoice, Change]] = []
         for i, result in zip(indexes, results, strict=True):
             item = items[i]
             if not result.ok or result.invoice is None:
@@ -498,12 +501,16 @@ class Pusher:
                 continue
             xero = result.invoice
             view_url = plan.deep_link(xero.invoice_id or "", short_code)
-            try:
-                record = self._save_link(item, xero, item.content, view_url, ours=True)
-            except VersionConflict as e:  # a create's intent stays: the next push looks
-                items[i] = pp.answered(item, pp.Stopped(e))
+            links.append((i, xero, self._link(item, xero, item.content, view_url, ours=True)))
+        # Every link of the write in one transaction (one commit, not one per invoice).
+        saved = save_many(
+            self._ctx.store, [(_record_of(items[i]), change) for i, _, change in links]
+        )
+        for (i, xero, _), record in zip(links, saved, strict=True):
+            if isinstance(record, VersionConflict):  # a create's intent stays: the next looks
+                items[i] = pp.answered(items[i], pp.Stopped(record))
                 continue
-            items[i] = pp.answered(item, answer(xero), record)
+            items[i] = pp.answered(items[i], answer(xero), record)
             linked.append(xero)
         if landed is not None:  # requests side by side: seeded once they all answered
             landed.extend(linked)
@@ -519,12 +526,26 @@ class Pusher:
         *,
         ours: bool,
     ) -> SyncRecord:
-        assert item.record is not None
-        now = self._ctx.clock.now()
-        record = save(
+        return save(
             self._ctx.store,
-            item.record,
-            lambda r: pp.link(
+            _record_of(item),
+            self._link(item, xero, fingerprint, view_url, ours=ours),
+        )
+
+    def _link(
+        self,
+        item: pp.Item,
+        xero: XeroInvoice,
+        fingerprint: str | None,
+        view_url: str,
+        *,
+        ours: bool,
+    ) -> Change:
+        """The change that links the item's record to ``xero``, as of now."""
+        now = self._ctx.clock.now()
+
+        def change(r: SyncRecord) -> SyncRecord:
+            return pp.link(
                 r,
                 xero,
                 number=item.invoice.number,
@@ -532,9 +553,9 @@ class Pusher:
                 now=now,
                 view_url=view_url,
                 ours=ours,
-            ),
-        )
-        return record
+            )
+
+        return change
 
     def _finish(self, item: pp.Item, action: pp.Done | pp.Fail) -> PushOutcome:
         """The outcome of a settled invoice; an unchanged one also loses a stale error (Xero
@@ -624,3 +645,9 @@ def _may_send(item: pp.Item) -> bool:
         return False
     step = plan.step_for(item.record, item.content, force=item.force)
     return step not in (Step.SKIP, Step.REFUSE_VOIDED)
+
+
+def _record_of(item: pp.Item) -> SyncRecord:
+    """The item's record: every invoice a write answered has one (its intent, or its link)."""
+    assert item.record is not None
+    return item.record

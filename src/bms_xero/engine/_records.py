@@ -9,7 +9,7 @@ newer one blindly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import attrs
@@ -29,6 +29,7 @@ __all__ = [
     "marked_uncertain",
     "record_error",
     "save",
+    "save_many",
     "seed_cursors",
     "tombstone",
 ]
@@ -60,6 +61,37 @@ def save(store: SyncStore, record: SyncRecord, change: Change) -> SyncRecord:
                 raise
             current = latest
     raise VersionConflict(key=record.key, expected_version=current.version, actual_version=None)
+
+
+def save_many(
+    store: SyncStore, changes: Sequence[tuple[SyncRecord, Change]]
+) -> list[SyncRecord | VersionConflict]:
+    """:func:`save` for many records, in one transaction when nobody else wrote first.
+
+    One ``put_many`` for every change (a write's answers land together: one commit, not one
+    per invoice). If any record changed meanwhile (``VersionConflict``, which writes
+    nothing), each is saved on its own as :func:`save` does, re-reading what it must. Each
+    entry of the result is the stored record, or the conflict that stopped that record.
+    """
+    planned = [(record, change(record)) for record, change in changes]
+    writes = [(changed, record.version) for record, changed in planned if changed is not None]
+    stored: list[SyncRecord] = []
+    if writes:
+        try:
+            stored = store.put_many(writes)
+        except VersionConflict:
+            return [_saved_alone(store, record, change) for record, change in changes]
+    landed = iter(stored)
+    return [record if changed is None else next(landed) for record, changed in planned]
+
+
+def _saved_alone(
+    store: SyncStore, record: SyncRecord, change: Change
+) -> SyncRecord | VersionConflict:
+    try:
+        return save(store, record, change)
+    except VersionConflict as e:
+        return e
 
 
 def record_error(
