@@ -335,3 +335,19 @@ def test_a_failing_tenant_waits_for_the_others_before_the_run_raises(
         worker.run_pending()
     stored = jobs.get(job.id)
     assert stored is not None and JobStatus.DONE == stored.status  # finished before the raise
+
+
+def test_scopes_say_when_nothing_can_match() -> None:
+    """An empty collection of tenants, kinds, queues or statuses matches nothing; None is any."""
+    assert (False, ("a", "b"), ("cli",)) == (
+        t.lease_scope(["b", "a", "b"], None, ["cli"]).empty,
+        t.lease_scope(["b", "a", "b"], None, ["cli"]).tenants,
+        t.lease_scope(None, None, ["cli"]).queues,
+    )
+    assert [True, True, True] == [
+        t.lease_scope([], None, None).empty,
+        t.lease_scope(None, [], None).empty,
+        t.lease_scope(None, None, []).empty,
+    ]
+    listed = t.list_scope(5, statuses=[], kinds=None, created_after=None, created_before=None)
+    assert (True, frozenset()) == (listed.empty, listed.statuses)

@@ -115,9 +115,13 @@ class MemoryJobStore(JobStoreBase):
         limit: int = 100,
     ) -> list[Job]:
         """Jobs matching every filter given, newest first."""
-        times = t.check_list_args(limit, created_after=created_after, created_before=created_before)
-        wanted_statuses = t.enum_set(statuses, JobStatus, "statuses")
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
+        scope = t.list_scope(
+            limit,
+            statuses=statuses,
+            kinds=kinds,
+            created_after=created_after,
+            created_before=created_before,
+        )
         with self._lock:
             self._check_open()
             found = [
@@ -126,11 +130,11 @@ class MemoryJobStore(JobStoreBase):
                 if t.matches(
                     job,
                     tenant_id=tenant_id,
-                    statuses=wanted_statuses,
-                    kinds=wanted_kinds,
+                    statuses=scope.statuses,
+                    kinds=scope.kinds,
                     invoice_id=invoice_id,
-                    created_after=times["created_after"],
-                    created_before=times["created_before"],
+                    created_after=scope.created_after,
+                    created_before=scope.created_before,
                 )
             ]
         found.sort(key=lambda j: (j.created_at, j.id), reverse=True)
@@ -152,8 +156,7 @@ class MemoryJobStore(JobStoreBase):
         """Take up to ``limit`` due jobs for ``worker_id`` (atomically)."""
         t.check_lease_args(worker_id, lease_seconds, limit, queues)
         now = t.check_now(now)
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
-        tenants = None if tenant_ids is None else frozenset(tenant_ids)
+        scope = t.lease_scope(tenant_ids, kinds, queues)
         with self._lock:
             self._check_open()
             parked = {tenant for tenant, until in self._parks.items() if until > now}
@@ -162,9 +165,9 @@ class MemoryJobStore(JobStoreBase):
                 (
                     job
                     for job in self._jobs.values()
-                    if (tenants is None or job.tenant_id in tenants)
-                    and (wanted_kinds is None or job.kind in wanted_kinds)
-                    and t.in_queues(job, queues)
+                    if (scope.tenants is None or job.tenant_id in scope.tenants)
+                    and (scope.kinds is None or job.kind in scope.kinds)
+                    and t.in_queues(job, scope.queues)
                 ),
                 key=t.candidate_order,
             )

@@ -268,31 +268,35 @@ class PostgresJobStore(JobStoreBase):
         limit: int = 100,
     ) -> list[Job]:
         """Jobs matching every filter given, newest first."""
-        times = t.check_list_args(limit, created_after=created_after, created_before=created_before)
-        wanted_statuses = t.enum_set(statuses, JobStatus, "statuses")
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
-        if wanted_statuses == frozenset() or wanted_kinds == frozenset():
+        scope = t.list_scope(
+            limit,
+            statuses=statuses,
+            kinds=kinds,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        if scope.empty:
             return []
         where: list[str] = []
         args: list[object] = []
         if tenant_id is not None:
             where.append("tenant_id = %s")
             args.append(tenant_id)
-        if wanted_statuses is not None:
+        if scope.statuses is not None:
             where.append("status = ANY(%s::text[])")
-            args.append(sorted(s.value for s in wanted_statuses))
-        if wanted_kinds is not None:
+            args.append(sorted(s.value for s in scope.statuses))
+        if scope.kinds is not None:
             where.append("kind = ANY(%s::text[])")
-            args.append(sorted(k.value for k in wanted_kinds))
+            args.append(sorted(k.value for k in scope.kinds))
         if invoice_id is not None:
             where.append("invoice_id = %s")
             args.append(invoice_id)
-        if times["created_after"] is not None:
+        if scope.created_after is not None:
             where.append("created_at >= %s")
-            args.append(times["created_after"])
-        if times["created_before"] is not None:
+            args.append(scope.created_after)
+        if scope.created_before is not None:
             where.append("created_at < %s")
-            args.append(times["created_before"])
+            args.append(scope.created_before)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._db.transaction("list jobs") as cur:
             cur.execute(
@@ -322,17 +326,20 @@ class PostgresJobStore(JobStoreBase):
         """
         t.check_lease_args(worker_id, lease_seconds, limit, queues)
         now = t.check_now(now)
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
-        tenants = None if tenant_ids is None else sorted(set(tenant_ids))
-        wanted_queues = None if queues is None else sorted(set(queues))
-        if tenants == [] or wanted_kinds == frozenset() or wanted_queues == []:
+        scope = t.lease_scope(tenant_ids, kinds, queues)
+        if scope.empty:
             return []
+        tenants, wanted_kinds, wanted_queues = scope.tenants, scope.kinds, scope.queues
         if "\x00" in worker_id:
             raise StorageValueError(
                 what="job lease",
                 problems=[FieldProblem("worker_id", "contains a NUL character")],
             )
-        query, args = self._lease_statement(tenants, wanted_kinds, wanted_queues)
+        query, args = self._lease_statement(
+            None if tenants is None else list(tenants),  # psycopg binds a list as an array
+            wanted_kinds,
+            None if wanted_queues is None else list(wanted_queues),
+        )
         args["now"] = now
         result: list[Job] = []
         taken: set[tuple[str, str, str]] = set()

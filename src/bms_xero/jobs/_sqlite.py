@@ -249,26 +249,30 @@ class SQLiteJobStore(JobStoreBase):
         limit: int = 100,
     ) -> list[Job]:
         """Jobs matching every filter given, newest first."""
-        times = t.check_list_args(limit, created_after=created_after, created_before=created_before)
-        wanted_statuses = t.enum_set(statuses, JobStatus, "statuses")
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
-        if wanted_statuses == frozenset() or wanted_kinds == frozenset():
+        scope = t.list_scope(
+            limit,
+            statuses=statuses,
+            kinds=kinds,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        if scope.empty:
             return []
         where: list[str] = []
         args: list[object] = []
         if tenant_id is not None:
             where.append("tenant_id = ?")
             args.append(tenant_id)
-        if wanted_statuses is not None:
-            where.append(f"status IN ({_marks(len(wanted_statuses))})")
-            args.extend(sorted(s.value for s in wanted_statuses))
-        if wanted_kinds is not None:
-            where.append(f"kind IN ({_marks(len(wanted_kinds))})")
-            args.extend(sorted(k.value for k in wanted_kinds))
+        if scope.statuses is not None:
+            where.append(f"status IN ({_marks(len(scope.statuses))})")
+            args.extend(sorted(s.value for s in scope.statuses))
+        if scope.kinds is not None:
+            where.append(f"kind IN ({_marks(len(scope.kinds))})")
+            args.extend(sorted(k.value for k in scope.kinds))
         if invoice_id is not None:
             where.append("invoice_id = ?")
             args.append(invoice_id)
-        after, before = times["created_after"], times["created_before"]
+        after, before = scope.created_after, scope.created_before
         if after is not None:
             where.append("created_at >= ?")
             args.append(_text(after))
@@ -298,11 +302,10 @@ class SQLiteJobStore(JobStoreBase):
         """Take up to ``limit`` due jobs for ``worker_id`` (under the file's write lock)."""
         t.check_lease_args(worker_id, lease_seconds, limit, queues)
         now = t.check_now(now)
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
-        tenants = None if tenant_ids is None else sorted(set(tenant_ids))
-        wanted_queues = None if queues is None else sorted(set(queues))
-        if tenants == [] or wanted_kinds == frozenset() or wanted_queues == []:
+        scope = t.lease_scope(tenant_ids, kinds, queues)
+        if scope.empty:
             return []
+        tenants, wanted_kinds, wanted_queues = scope.tenants, scope.kinds, scope.queues
         stamp = _text(now)
         where = ""
         args: list[object] = []

@@ -95,6 +95,62 @@ def check_lease_args(
         raise StorageValueError(what="job lease", problems=problems)
 
 
+@attrs.frozen
+class Scope:
+    """Which jobs a lease or a list may touch, its arguments checked once for every store.
+
+    ``None`` means any; an empty collection means none (then :attr:`empty`, and the store
+    answers ``[]`` without reading anything). Tenants and queues come sorted, so a store
+    can bind them as they are.
+    """
+
+    tenants: tuple[str, ...] | None = None
+    kinds: frozenset[JobKind] | None = None
+    queues: tuple[str, ...] | None = None
+    statuses: frozenset[JobStatus] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether no job can match."""
+        return any(
+            part is not None and not part
+            for part in (self.tenants, self.kinds, self.queues, self.statuses)
+        )
+
+
+def lease_scope(
+    tenant_ids: Collection[str] | None,
+    kinds: Collection[JobKind] | None,
+    queues: Collection[str] | None,
+) -> Scope:
+    """The jobs a lease may take (its other arguments are checked by check_lease_args)."""
+    return Scope(
+        tenants=None if tenant_ids is None else tuple(sorted(set(tenant_ids))),
+        kinds=enum_set(kinds, JobKind, "kinds"),
+        queues=None if queues is None else tuple(sorted(set(queues))),
+    )
+
+
+def list_scope(
+    limit: object,
+    *,
+    statuses: Collection[JobStatus] | None,
+    kinds: Collection[JobKind] | None,
+    created_after: object,
+    created_before: object,
+) -> Scope:
+    """The jobs a list may return, every filter checked (StorageValueError otherwise)."""
+    times = check_list_args(limit, created_after=created_after, created_before=created_before)
+    return Scope(
+        kinds=enum_set(kinds, JobKind, "kinds"),
+        statuses=enum_set(statuses, JobStatus, "statuses"),
+        created_after=times["created_after"],
+        created_before=times["created_before"],
+    )
+
+
 def check_list_args(limit: object, **datetimes: object) -> dict[str, datetime | None]:
     """Validate list filters; returns the datetimes in UTC."""
     problems: list[FieldProblem] = []

@@ -947,24 +947,28 @@ class DjangoJobStore(JobStoreBase):
         limit: int = 100,
     ) -> list[Job]:
         """Jobs matching every filter given, newest first."""
-        times = t.check_list_args(limit, created_after=created_after, created_before=created_before)
-        wanted_statuses = t.enum_set(statuses, JobStatus, "statuses")
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
-        if wanted_statuses == frozenset() or wanted_kinds == frozenset():
+        scope = t.list_scope(
+            limit,
+            statuses=statuses,
+            kinds=kinds,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        if scope.empty:
             return []
         query = self._jobs()
         if tenant_id is not None:
             query = query.filter(tenant_id=tenant_id)
-        if wanted_statuses is not None:
-            query = query.filter(status__in=sorted(s.value for s in wanted_statuses))
-        if wanted_kinds is not None:
-            query = query.filter(kind__in=sorted(k.value for k in wanted_kinds))
+        if scope.statuses is not None:
+            query = query.filter(status__in=sorted(s.value for s in scope.statuses))
+        if scope.kinds is not None:
+            query = query.filter(kind__in=sorted(k.value for k in scope.kinds))
         if invoice_id is not None:
             query = query.filter(invoice_id=invoice_id)
-        if times["created_after"] is not None:
-            query = query.filter(created_at__gte=times["created_after"])
-        if times["created_before"] is not None:
-            query = query.filter(created_at__lt=times["created_before"])
+        if scope.created_after is not None:
+            query = query.filter(created_at__gte=scope.created_after)
+        if scope.created_before is not None:
+            query = query.filter(created_at__lt=scope.created_before)
         with self._db.errors("list jobs"):
             return self._read(query.order_by("-created_at", "-id")[:limit])
 
@@ -989,11 +993,10 @@ class DjangoJobStore(JobStoreBase):
         if problems:
             raise StorageValueError(what="job lease", problems=problems)
         self._db.require_immediate("lease jobs")
-        wanted_kinds = t.enum_set(kinds, JobKind, "kinds")
-        tenants = None if tenant_ids is None else sorted(set(tenant_ids))
-        wanted_queues = None if queues is None else sorted(set(queues))
-        if tenants == [] or wanted_kinds == frozenset() or wanted_queues == []:
+        wanted = t.lease_scope(tenant_ids, kinds, queues)
+        if wanted.empty:
             return []
+        tenants, wanted_kinds, wanted_queues = wanted.tenants, wanted.kinds, wanted.queues
         scope = Q()
         if tenants is not None:
             scope &= Q(tenant_id__in=tenants)
