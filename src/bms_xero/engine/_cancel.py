@@ -7,8 +7,6 @@ an invoice that landed unseen), and writes what Xero answered.
 
 from __future__ import annotations
 
-import attrs
-
 from bms_xero.domain import Invoice, InvoiceStatus, XeroInvoice
 from bms_xero.engine import plan
 from bms_xero.engine import push_plan as pp
@@ -84,8 +82,7 @@ class Canceller:
             self._ctx.store,
             record,
             lambda r: plan.apply_xero(
-                attrs.evolve(
-                    r,
+                r.evolve(
                     state=SyncState.VOIDED,
                     last_error=None,
                     last_error_at=None,

@@ -55,9 +55,7 @@ class _Linked:
 class Puller:
     """Pulls payments for one organisation: see :meth:`SyncEngine.pull`."""
 
-    def __init__(
-        self, ctx: Context, *, sink: PaymentSink | None, max_in_flight: int = 1
-    ) -> None:
+    def __init__(self, ctx: Context, *, sink: PaymentSink | None, max_in_flight: int = 1) -> None:
         self._ctx = ctx
         self._sink = sink
         self._max_in_flight = max_in_flight
@@ -298,14 +296,14 @@ def _learned(record: SyncRecord, *, xero: XeroInvoice, now: datetime) -> SyncRec
 
 def _linked_to(xero_invoice_id: str) -> Change:
     def change(record: SyncRecord) -> SyncRecord:
-        return attrs.evolve(record, state=SyncState.PUSHED, xero_invoice_id=xero_invoice_id)
+        return record.evolve(state=SyncState.PUSHED, xero_invoice_id=xero_invoice_id)
 
     return change
 
 
 def _unlinked(record: SyncRecord) -> SyncRecord:
     """An imported link that turned out wrong, taken back (nothing was learned through it)."""
-    return attrs.evolve(record, state=SyncState.FAILED, xero_invoice_id=None)
+    return record.evolve(state=SyncState.FAILED, xero_invoice_id=None)
 
 
 def _pages(items: Iterator[T]) -> Iterator[list[T]]:

@@ -12,8 +12,6 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-import attrs
-
 from bms_xero.domain import XeroInvoice
 from bms_xero.errors import BmsXeroError, VersionConflict
 from bms_xero.storage._protocols import SyncStore
@@ -118,8 +116,7 @@ def record_error(
             )
             expected = None
         else:
-            fresh = attrs.evolve(
-                record,
+            fresh = record.evolve(
                 last_error=str(error),
                 last_error_at=now,
                 last_error_type=type(error).__name__,
@@ -147,8 +144,7 @@ def marked_uncertain(message: str, now: datetime) -> Callable[[SyncRecord], Sync
     """The create may or may not have landed: the next push looks it up before anything."""
 
     def change(record: SyncRecord) -> SyncRecord:
-        return attrs.evolve(
-            record,
+        return record.evolve(
             state=SyncState.UNCERTAIN,
             last_error=message,
             last_error_at=now,
@@ -166,8 +162,7 @@ def dropped_intent(
 
     def change(record: SyncRecord) -> SyncRecord:
         kept = message is None
-        return attrs.evolve(
-            record,
+        return record.evolve(
             state=SyncState.PUSHED if record.xero_invoice_id else SyncState.FAILED,
             intent_key=None,
             intent_fingerprint=None,
@@ -182,14 +177,14 @@ def dropped_intent(
 
 def tombstone(record: SyncRecord) -> SyncRecord:
     """Cancelled before Xero ever had it: no create may follow."""
-    return attrs.evolve(
-        record, state=SyncState.VOIDED, intent_key=None, intent_fingerprint=None, intent_at=None
+    return record.evolve(
+        state=SyncState.VOIDED, intent_key=None, intent_fingerprint=None, intent_at=None
     )
 
 
 def cleared(record: SyncRecord) -> SyncRecord:
     """Xero has it: an old error is moot."""
-    return attrs.evolve(record, last_error=None, last_error_at=None, last_error_type=None)
+    return record.evolve(last_error=None, last_error_at=None, last_error_type=None)
 
 
 def seed_cursors(store: SyncStore, tenant_id: str, landed: Iterable[XeroInvoice]) -> None:

@@ -332,7 +332,7 @@ def apply_xero(
                 amount_credited=settlement.credited,
             )
             changes.update(told_version=version, told_status=status.value)
-    return attrs.evolve(record, **changes)
+    return record.evolve(**changes)
 
 
 def next_money_version(current: int, xero_updated_at: datetime | None) -> int:
@@ -458,8 +458,7 @@ def mark_told(record: SyncRecord, update: PaymentUpdate) -> SyncRecord | None:
     """
     if record.told_version >= update.sequence:
         return None
-    return attrs.evolve(
-        record,
+    return record.evolve(
         told_version=min(update.sequence, record.money_version),
         told_status=update.status.value,
         delivered=True,

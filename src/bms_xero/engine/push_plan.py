@@ -721,8 +721,7 @@ def intent(item: Item, tenant_id: str, key: str, now: datetime) -> tuple[SyncRec
         state=SyncState.PENDING,
     )
     return (
-        attrs.evolve(
-            base,
+        base.evolve(
             state=SyncState.PENDING,
             invoice_number=item.invoice.number,
             intent_key=key,

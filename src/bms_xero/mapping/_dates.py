@@ -8,6 +8,7 @@ and are never shifted through the local timezone.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -22,13 +23,16 @@ __all__ = [
 _MS_DATE = re.compile(r"/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _parse_ms(text: str) -> datetime | None:
-    match = _MS_DATE.fullmatch(text.strip())
+    match = _MS_DATE.fullmatch(text) or _MS_DATE.fullmatch(text.strip())
     if match is None:
         return None
     millis, sign, hours, minutes = match.groups()
-    instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(millis))
-    if sign is None:
+    instant = _EPOCH + timedelta(milliseconds=int(millis))
+    if sign is None or hours == minutes == "00":  # UTC: Xero's usual "+0000"
         return instant
     offset = timedelta(hours=int(hours), minutes=int(minutes))
     return instant.astimezone(timezone(offset if sign == "+" else -offset))
@@ -54,11 +58,14 @@ def parse_datetime(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(value: str) -> date:
     """A date-only value from Xero (``Date``, ``DueDate``, ``FullyPaidOnDate``, ...).
 
     ``/Date(ms)/`` is read in UTC (or in its own offset when it has one); ISO text is read as
     written, without any timezone conversion.
+
+    Cached: a page of invoices repeats the same few dates, and a ``date`` is immutable.
 
     Raises:
         ValueError: The text is neither form.

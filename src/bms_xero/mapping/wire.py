@@ -38,9 +38,10 @@ from bms_xero.domain import (
 )
 from bms_xero.errors import UnexpectedResponse
 from bms_xero.mapping._converter import make_converter
+from bms_xero.mapping._read import read_invoice, read_payment
 from bms_xero.mapping._reference import ChartOfAccounts, TaxMap, TaxRates
 from bms_xero.mapping._rounding import RoundingLine
-from bms_xero.mapping._terms import due_date as due_from_terms
+from bms_xero.mapping._write import due_date_of, invoice_element
 
 __all__ = [
     "WireInvoice",
@@ -114,15 +115,6 @@ class _Invoice:
     url: str | None = None
     sent_to_contact: bool | None = None
     line_items: list[_Line]
-
-
-def due_date_of(invoice: Invoice) -> date | None:
-    """The invoice's due date: as given, else computed from its payment terms."""
-    if invoice.due_date is not None:
-        return invoice.due_date
-    if invoice.payment_terms is not None:
-        return due_from_terms(invoice.issue_date, invoice.payment_terms)
-    return None
 
 
 def invoice_payload(
@@ -303,11 +295,19 @@ class WireInvoice:
         rounding: RoundingLine | None = None,
     ) -> WireInvoice:
         """The wire form of a BMS invoice (see :func:`invoice_payload` for ``mark_sent``,
-        ``rounding`` and what it raises)."""
-        wire = cls.of_payload(
-            invoice_payload(invoice, tax_map, mark_sent=mark_sent, rounding=rounding)
+        ``rounding`` and what it raises).
+
+        The bytes are written by :func:`~bms_xero.mapping._write.invoice_element`, the same
+        bytes as ``of_payload(invoice_payload(...))`` at a fraction of the CPU.
+        """
+        body = invoice_element(invoice, TaxMap.of(tax_map), rounding=rounding)
+        return cls(
+            number=invoice.number or None,
+            body=body,
+            fingerprint=content_hash(body),
+            sent_to_contact=mark_sent and invoice.status is InvoiceStatus.AUTHORISED,
+            rounding=None if rounding is None else rounding.amount,
         )
-        return wire if rounding is None else attrs.evolve(wire, rounding=rounding.amount)
 
     @classmethod
     def of_payload(cls, payload: Mapping[str, Any]) -> WireInvoice:
@@ -507,6 +507,10 @@ def parse_invoice(data: Any) -> XeroInvoice:
     """One invoice object from Xero (from a read, or an element of a write's answer)."""
     if not isinstance(data, Mapping):
         raise UnexpectedResponse(f"expected an invoice object from Xero, got {type(data).__name__}")
+    try:
+        return read_invoice(data)
+    except Exception:  # noqa: S110 - Unusual, or a shape the fast path never met
+        pass  # the converter decides: the same value, or its own detailed error
     flat = _fallback(data, "Date", "DueDate", "FullyPaidOnDate", "UpdatedDateUTC")
     flat["ContactID"] = _nested_id(data, "Contact", "ContactID")
     flat["Credits"] = _credits(data)
@@ -590,7 +594,10 @@ def parse_payment(data: Any) -> XeroPayment:
     flat["InvoiceNumber"] = data.get("InvoiceNumber") or _nested_id(
         data, "Invoice", "InvoiceNumber"
     )
-    return _structure(flat, XeroPayment, "payment")
+    try:
+        return read_payment(flat)
+    except Exception:  # Unusual (or a shape the fast path never met): the converter decides
+        return _structure(flat, XeroPayment, "payment")
 
 
 def parse_payments(body: Any) -> list[XeroPayment]:

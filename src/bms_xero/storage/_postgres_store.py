@@ -352,7 +352,7 @@ class PostgresStore:
             return []
         staged: list[tuple[SyncRecord, int | None, dict[str, object]]] = []
         for record, expected in records:
-            new = attrs.evolve(record, version=1 if expected is None else expected + 1)
+            new = record.evolve(version=1 if expected is None else expected + 1)
             row = encode_record(new)
             _check_text(f"sync record {record.key}", row)
             staged.append((new, expected, row))

@@ -480,7 +480,7 @@ class SQLiteStore:
                     raise VersionConflict(
                         key=record.key, expected_version=expected, actual_version=actual
                     )
-                new = attrs.evolve(record, version=1 if expected is None else expected + 1)
+                new = record.evolve(version=1 if expected is None else expected + 1)
                 conn.execute(_UPSERT, _encode(new))
                 staged[key] = new.version
                 stored.append(new)

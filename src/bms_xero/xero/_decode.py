@@ -232,6 +232,24 @@ def _validation_messages(
     return found
 
 
+# A ValidationErrors key whose value is neither an empty list nor null: where a message may be.
+_SOME_MESSAGES = re.compile(rb'"ValidationErrors"\s*+:\s*+(?!\[\s*\]|null\b)')
+
+
+def may_hold_messages(body: bytes) -> bool:
+    """Whether any ``ValidationErrors`` in this answer may hold a message.
+
+    A write's answer is mostly saved elements with no messages at all, and searching each of
+    them through :func:`_validation_messages` cost more than reading it. The raw bytes tell
+    first: without a ``"ValidationErrors"`` key holding something other than ``[]`` or
+    ``null``, no element has a message and none needs the walk. It errs only towards walking:
+    a ``\\u`` escape anywhere could spell the key in a form the pattern does not see, so any
+    escape sends every element through the walk. (Inside a JSON string the key's quotes
+    would be escaped, so text that merely mentions ValidationErrors never matches.)
+    """
+    return b"\\u" in body or _SOME_MESSAGES.search(body) is not None
+
+
 def _warnings(element: Mapping[str, Any]) -> tuple[str, ...]:
     """The element's ``Warnings`` messages: Xero saved the element but says something about
     it (the spec's examples include "Account code '476' has been removed as it does not match
@@ -758,6 +776,7 @@ def decode_invoice_results(
 
     def run() -> list[InvoiceResult]:
         items = _elements(body, "Invoices", len(payloads))
+        walk = may_hold_messages(body)
         sent = [_number(p) for p in payloads]
         matched = _match(sent, [_number(item) for item in items])
         results: list[InvoiceResult] = []
@@ -767,7 +786,7 @@ def decode_invoice_results(
             item = items[j]
             # Xero numbers an invoice sent without one (section 3): keep the number it chose.
             number = _number(item) or sent[i]
-            messages = _validation_messages(item, index=i, number=number)
+            messages = _validation_messages(item, index=i, number=number) if walk else []
             if _is_error(item, messages):
                 results.append(
                     InvoiceResult(
@@ -831,6 +850,7 @@ def _answers(
         UnexpectedResponse: An element has no answer.
     """
     items = _elements(body, list_key, len(payloads))
+    walk = may_hold_messages(body)
     sent = [_number(p, match_key) for p in payloads]
     matched = _match(sent, [_number(item, match_key) for item in items])
     answers: list[_Answer] = []
@@ -838,7 +858,7 @@ def _answers(
         if j is None:
             raise UnexpectedResponse(f"no result from Xero for {what} {i}")
         item = items[j]
-        messages = _validation_messages(item, index=i, number=None)
+        messages = _validation_messages(item, index=i, number=None) if walk else []
         failed = _is_error(item, messages)
         errors = (
             tuple(messages)
