@@ -11,6 +11,30 @@ from bms_xero.clock import FakeClock
 from bms_xero.errors import ConfigurationError, DailyLimitReached
 from bms_xero.transport import Headers
 from bms_xero.xero import LimitState, RateLimiter, RateLimits
+from bms_xero.xero._limits import nap
+
+
+class _AnswersWhileSleeping(FakeClock):
+    """A fake clock that, the first time something sleeps on it, runs the given answers."""
+
+    def __init__(self, answers: list[object]) -> None:
+        super().__init__()
+        self._answers = answers
+
+    def sleep(self, seconds: float) -> None:
+        answers, self._answers = self._answers, []
+        for answer in answers:
+            answer()  # type: ignore[operator]
+        super().sleep(seconds)
+
+
+@pytest.mark.parametrize(
+    ("wait", "expected"),
+    [(0.25, 0.25), (1.0, 1.0), (59.5, 1.0), (1.5, 1.0)],
+)
+def test_a_long_wait_is_slept_a_second_at_a_time(wait, expected):
+    """A wait of at most a second is slept whole; a longer one a second at a time."""
+    assert expected == nap(wait)
 
 
 @pytest.fixture(name="clock")
@@ -123,6 +147,31 @@ class TestRateLimiter:
         assert (True, True, 4) == (blocked, done.is_set(), limiter.state("t").in_flight)
         for ticket in tickets[1:]:
             limiter.release(ticket)
+
+    def test_a_wait_ends_when_the_newest_reading_says(self):
+        """A wait decided from an answer that a newer one replaces while the caller sleeps
+        ends at the newer one's reset (60.5 s), not a window after the older answer (74 s).
+
+        Request 1 went at 0 s (answered at 0.5 s), requests 2-60 at 1 s; at 14 s the
+        answers to 2-56 say 0 left, counting 57-60 still in flight (no window of ours opens
+        56 - 60 + 1 = -3), and the answers to 57-60 come while the 61st sleeps."""
+        late: list[object] = []
+        clock = _AnswersWhileSleeping(late)
+        limiter = RateLimiter(RateLimits(concurrent=60), clock=clock)
+        spent = Headers({"X-MinLimit-Remaining": "0"})
+        first = limiter.acquire("t")
+        clock.advance(0.5)
+        limiter.release(first, Headers({"X-MinLimit-Remaining": "59"}))
+        clock.advance(0.5)
+        tickets = [limiter.acquire("t") for _ in range(59)]
+        clock.advance(13.0)
+        for ticket in tickets[:55]:
+            limiter.release(ticket, spent)
+        late.extend(lambda t=t: limiter.release(t, spent) for t in tickets[55:])
+
+        limiter.release(limiter.acquire("t"))
+
+        assert 60.5 == clock.monotonic()
 
     def test_state(self, limiter):
         """The state reports what the limiter knows."""

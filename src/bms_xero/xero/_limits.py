@@ -180,6 +180,23 @@ class Ticket:
 #: (a park or a hold set meanwhile by another process then stops it).
 _SLOT_WAIT = 1.0
 
+#: Clock seconds a caller waits for the minute budget before it reads the budget again.
+_RECHECK = 1.0
+
+
+def nap(wait: float, *, recheck: float = _RECHECK) -> float:
+    """How long a caller that must wait ``wait`` seconds sleeps before it reads the budget
+    again: all of it when that is at most ``recheck``, else ``recheck``.
+
+    A wait is decided from the newest reading, and a reading can be replaced a moment later:
+    the answers of requests in flight together come back one after another, and one that
+    says the minute is spent before the newest one came can name no window of ours (the
+    wait is then a whole window after that answer: at 1 s a request, about 13 s past the
+    reset). Read again every ``recheck``, a caller waits at most that much longer than the
+    newest reading says, at the cost of one budget read per ``recheck`` while it waits.
+    """
+    return wait if wait <= recheck else recheck
+
 
 class RateLimiter:
     """Per-tenant pacing shared by every client of one connection. Thread-safe.
@@ -197,7 +214,8 @@ class RateLimiter:
         backend: Where the budget is kept (default: in this process).
 
     .. versionchanged:: Unreleased
-        ``backend``; the minute window counts from when each request was sent.
+        ``backend``; the minute window counts from when each request was sent; a wait
+        for the minute budget reads the budget again every second.
     """
 
     def __init__(
@@ -252,7 +270,8 @@ class RateLimiter:
             )
 
     def acquire(self, tenant_id: str | None) -> Ticket:
-        """Reserve a slot for one request, waiting for the minute budget if needed.
+        """Reserve a slot for one request, waiting for the minute budget if needed (reading
+        the budget again every second of a wait, see :func:`nap`).
 
         Raises:
             DailyLimitReached: The tenant is parked after a day-limit 429 (nothing is sent).
@@ -269,7 +288,7 @@ class RateLimiter:
                     if lease is not None:  # never sit on a slot through a wait
                         self._give_back(lease)
                         lease = None
-                    self._clock.sleep(wait)
+                    self._clock.sleep(nap(wait))
                     continue
                 if lease is None:
                     lease = self._backend.take_slot(
