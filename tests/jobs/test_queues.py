@@ -216,7 +216,7 @@ def test_a_jobs_file_from_before_queues_is_upgraded(tmp_path: Path) -> None:
     with SQLiteJobStore(path) as store:
         stored = store.get("j1")
         assert stored is not None
-        assert (2, "default", None) == (store.schema_version, stored.queue, stored.customer_id)
+        assert (3, "default", None) == (store.schema_version, stored.queue, stored.customer_id)
         taken = store.lease(worker_id="w", now=at(1), lease_seconds=60, limit=5, queues=["default"])
         assert ["j1"] == [j.id for j in taken]
 

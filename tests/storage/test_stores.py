@@ -121,6 +121,41 @@ def test_many_records_in_one_tenant(store: SyncStore) -> None:
     )
 
 
+def test_by_xero_ids_follows_relinks_and_ties(store: SyncStore) -> None:
+    """A record re-linked to another Xero id, or unlinked, is found by its new id only; of
+    two records sharing a Xero id the smaller invoice_id wins, then the other once it
+    leaves; another tenant's link to the same id is never found."""
+    [_, a, _] = store.put_many(
+        [
+            (new("B", xero_invoice_id="X-1"), None),
+            (new("A", xero_invoice_id="X-1"), None),
+            (new("A", tenant_id="t2", xero_invoice_id="X-2"), None),
+        ]
+    )
+
+    def found() -> dict[str, str]:
+        return {x: r.invoice_id for x, r in store.by_xero_ids("t1", ["X-1", "X-2"]).items()}
+
+    seen = [found()]
+    a = store.put(a.evolve(xero_invoice_id="X-2"), expected_version=a.version)
+    seen.append(found())
+    store.put(a.evolve(xero_invoice_id=None), expected_version=a.version)
+    seen.append(found())
+    assert [{"X-1": "A"}, {"X-1": "B", "X-2": "A"}, {"X-1": "B"}] == seen
+
+
+def test_a_refused_put_many_leaves_the_xero_ids_as_they_were(store: SyncStore) -> None:
+    """A batch refused for a version conflict re-links nothing, even the records before the
+    conflicting one; a batch that links one record twice keeps the last link."""
+    [a, _] = store.put_many([(new("A", xero_invoice_id="X-1"), None), (new("B"), None)])
+    with pytest.raises(VersionConflict):
+        store.put_many([(a.evolve(xero_invoice_id="X-9"), 1), (new("B"), None)])
+    refused = {x: r.invoice_id for x, r in store.by_xero_ids("t1", ["X-1", "X-9"]).items()}
+    store.put_many([(a.evolve(xero_invoice_id="X-5"), 1), (a.evolve(xero_invoice_id="X-6"), 2)])
+    twice = {x: r.version for x, r in store.by_xero_ids("t1", ["X-1", "X-5", "X-6"]).items()}
+    assert ({"X-1": "A"}, {"X-6": 3}) == (refused, twice)
+
+
 def test_state_strings_filter_like_members(store: SyncStore) -> None:
     """iter_records accepts state values as strings as well as members."""
     store.put(new("A", state=SyncState.FAILED), expected_version=None)

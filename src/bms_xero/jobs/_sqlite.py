@@ -7,14 +7,22 @@ every change in ``BEGIN IMMEDIATE``: a lease reads the due jobs and marks them l
 the file's write lock, so two processes can never lease the same job.
 
 Datetimes are stored as fixed-width ISO-8601 UTC text, so comparing the text compares times.
+
+The hot paths read only what they return, however many jobs are pending or finished: a lease
+walks partial indexes of pending jobs (per tenant, or of every tenant) and of leased jobs in
+lease order, a page at a time; an enqueue finds the same work through its (tenant, kind,
+invoice or customer) index; a list reads the index that gives its page newest first. Each
+statement names its index (``INDEXED BY``): without ``ANALYZE`` statistics SQLite's planner
+prefers any index led by ``tenant_id`` and would read and sort every job the tenant ever had.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Literal
 
@@ -35,6 +43,8 @@ PARKS: Final = "bms_xero_job_parks"
 _FIELDS: Final = JOB_FIELDS
 _DATETIMES: Final = frozenset({"run_after", "lease_until", "created_at", "updated_at"})
 _PAGE: Final = 200
+_RUN_AFTER: Final = _FIELDS.index("run_after")
+_CREATED_AT: Final = _FIELDS.index("created_at")
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -59,24 +69,65 @@ def _v2(conn: sqlite3.Connection) -> None:
     or customer) indexed, so an enqueue finds the same work without a scan."""
     conn.execute(f"ALTER TABLE {JOBS} ADD COLUMN customer_id TEXT")
     conn.execute(f"ALTER TABLE {JOBS} ADD COLUMN queue TEXT NOT NULL DEFAULT 'default'")
+    conn.execute(f"CREATE INDEX {JOBS}_customer ON {JOBS} (tenant_id, kind, customer_id, status)")
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """The hot paths off a tenant's history: a lease, its busy check and a Background Jobs
+    page read only what they return, however many jobs are pending or finished.
+
+    Every job is in exactly one of four partial indexes by status: pending jobs in lease
+    order (twice: of all tenants, and tenant by tenant; with their kind and queue, so jobs
+    a lease passes over are filtered without reading their rows), jobs in flight by lease
+    end, failed jobs by tenant, and finished jobs by last change (what purge deletes). They
+    replace ``(status, run_after)``. Two more read a tenant's jobs newest first, of any kind
+    or of one kind (the page, and the pull schedule's newest pull).
+    """
+    conn.execute(f"DROP INDEX {JOBS}_due")
     conn.execute(
-        f"CREATE INDEX {JOBS}_customer ON {JOBS} (tenant_id, kind, customer_id, status)"
+        f"CREATE INDEX {JOBS}_pending ON {JOBS} "
+        "(run_after, created_at, id, tenant_id, kind, queue) WHERE status = 'pending'"
+    )
+    conn.execute(
+        f"CREATE INDEX {JOBS}_tenant_pending ON {JOBS} "
+        "(tenant_id, run_after, created_at, id, kind, queue) WHERE status = 'pending'"
+    )
+    conn.execute(f"CREATE INDEX {JOBS}_leased ON {JOBS} (lease_until) WHERE status = 'leased'")
+    conn.execute(
+        f"CREATE INDEX {JOBS}_failed ON {JOBS} (tenant_id, created_at, id) WHERE status = 'failed'"
+    )
+    conn.execute(
+        f"CREATE INDEX {JOBS}_finished ON {JOBS} (updated_at) "
+        "WHERE status IN ('done', 'cancelled', 'superseded')"
+    )
+    conn.execute(f"CREATE INDEX {JOBS}_tenant_created ON {JOBS} (tenant_id, created_at, id)")
+    conn.execute(
+        f"CREATE INDEX {JOBS}_tenant_kind_created ON {JOBS} (tenant_id, kind, created_at, id)"
     )
 
 
 #: The jobs component's migrations, oldest first; append, never edit a released one.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1, _v2, _v3)
 
 _SELECT: Final = f"SELECT {', '.join(_FIELDS)} FROM {JOBS}"  # noqa: S608 (constants)
 _INSERT: Final = (
     f"INSERT INTO {JOBS} ({', '.join(_FIELDS)}) "  # noqa: S608 (constants)
     f"VALUES ({', '.join('?' for _ in _FIELDS)})"
 )
-_UPDATE: Final = (
-    f"UPDATE {JOBS} SET "  # noqa: S608 (constants)
-    + ", ".join(f"{name} = ?" for name in _FIELDS[1:])
-    + " WHERE id = ?"
+#: What a lease may take, each through its partial index: pending jobs that are due (of
+#: any tenant, or of one), and leases that ran out. The index is named, so that the plan
+#: can't silently fall back to reading every job of the tenant (SQLite refuses the
+#: statement instead).
+_PENDING_DUE: Final = f"INDEXED BY {JOBS}_pending WHERE status = 'pending' AND run_after <= ?"
+_TENANT_DUE: Final = (
+    f"INDEXED BY {JOBS}_tenant_pending WHERE status = 'pending' AND tenant_id = ? "
+    "AND run_after <= ?"
 )
+_EXPIRED: Final = f"INDEXED BY {JOBS}_leased WHERE status = 'leased' AND lease_until <= ?"
+#: A lease of at most this many tenants reads each one's due jobs through its own range
+#: of the tenant index (one short query each), so the due jobs of other tenants (parked,
+#: or served by other workers) cost it nothing; a wider lease walks the all-tenant index.
+_FEW_TENANTS: Final = 16
 
 
 def _text(value: datetime) -> str:
@@ -115,6 +166,35 @@ def _decode(row: Sequence[Any]) -> Job:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def _lease_order(row: Sequence[Any]) -> tuple[str, str, str]:
+    """A stored row's place in lease order (``candidate_order`` of its job: the datetimes
+    are fixed-width text, so the text sorts as the times do)."""
+    return (row[_RUN_AFTER], row[_CREATED_AT], row[0])
+
+
+def _list_index(*, tenant: bool, invoice: bool, scope: t.Scope) -> str:
+    """The index a list of jobs reads, newest first.
+
+    Chosen here, not by SQLite: without statistics (``ANALYZE``) its planner takes any index
+    led by ``tenant_id`` and reads, then sorts, every job the tenant ever had, finished ones
+    included, even for a page of 100 that an index would give in order. An invoice's jobs
+    are few (read them all); failed and leased jobs are few, each status in a partial index;
+    otherwise the tenant's jobs (of one kind, when one is asked for) newest first.
+    """
+    statuses, kinds = scope.statuses, scope.kinds
+    if invoice:
+        return f"{JOBS}_invoice"
+    if statuses == frozenset({JobStatus.FAILED}):
+        return f"{JOBS}_failed"
+    if statuses == frozenset({JobStatus.LEASED}):
+        return f"{JOBS}_leased"
+    if not tenant:
+        return f"{JOBS}_created"
+    if kinds is not None and len(kinds) == 1:
+        return f"{JOBS}_tenant_kind_created"
+    return f"{JOBS}_tenant_created"
 
 
 class SQLiteJobStore(JobStoreBase):
@@ -188,8 +268,9 @@ class SQLiteJobStore(JobStoreBase):
         with self._db.transaction("enqueue a job", write=True) as conn:
             same = self._same_work(conn, tenant_id, kind, invoice_id, customer_id)
             plan = t.enqueue(same, now=now, invoice_number=invoice_number, queue=queue)
+            read = {j.id: j for j in same}
             for changed in plan.writes:
-                self._write(conn, changed)
+                self._write(conn, changed, read[changed.id])
             if plan.job is not None:
                 return plan.job
             job = t.new_job(
@@ -258,12 +339,19 @@ class SQLiteJobStore(JobStoreBase):
         )
         if scope.empty:
             return []
+        index = _list_index(
+            tenant=tenant_id is not None, invoice=invoice_id is not None, scope=scope
+        )
         where: list[str] = []
         args: list[object] = []
         if tenant_id is not None:
             where.append("tenant_id = ?")
             args.append(tenant_id)
-        if scope.statuses is not None:
+        if scope.statuses is not None and len(scope.statuses) == 1:
+            # Written out, not bound: a partial index of one status serves only a statement
+            # that names that status (the value is a JobStatus member's).
+            where.append(f"status = '{next(iter(scope.statuses)).value}'")
+        elif scope.statuses is not None:
             where.append(f"status IN ({_marks(len(scope.statuses))})")
             args.extend(sorted(s.value for s in scope.statuses))
         if scope.kinds is not None:
@@ -282,7 +370,8 @@ class SQLiteJobStore(JobStoreBase):
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._db.errors("list jobs"), self._db.connection() as conn:
             rows = conn.execute(
-                f"{_SELECT}{clause} ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)
+                f"{_SELECT} INDEXED BY {index}{clause} ORDER BY created_at DESC, id DESC LIMIT ?",
+                (*args, limit),
             ).fetchall()
         return [self._decode(row) for row in rows]
 
@@ -307,16 +396,13 @@ class SQLiteJobStore(JobStoreBase):
             return []
         tenants, wanted_kinds, wanted_queues = scope.tenants, scope.kinds, scope.queues
         stamp = _text(now)
-        where = ""
-        args: list[object] = []
-        if tenants is not None:
-            where += f" AND tenant_id IN ({_marks(len(tenants))})"
-            args.extend(tenants)
+        tenant_where = "" if tenants is None else f" AND tenant_id IN ({_marks(len(tenants))})"
+        where, args = "", []
         if wanted_kinds is not None:
             where += f" AND kind IN ({_marks(len(wanted_kinds))})"
             args.extend(sorted(k.value for k in wanted_kinds))
         # Work running on any queue is busy: two workers must never do the same work at once.
-        busy_where, busy_args = where, list(args)
+        busy_where, busy_args = tenant_where + where, [*(tenants or ()), *args]
         if wanted_queues is not None:
             where += f" AND queue IN ({_marks(len(wanted_queues))})"
             args.extend(wanted_queues)
@@ -329,37 +415,76 @@ class SQLiteJobStore(JobStoreBase):
                     (stamp,),
                 )
             }
-            taken = {
+            busy = {
                 (str(row[0]), str(row[1]), row[2] or "")
                 for row in conn.execute(
                     "SELECT tenant_id, kind, COALESCE(invoice_id, customer_id) "  # noqa: S608
-                    f"FROM {JOBS} WHERE status = 'leased' AND lease_until > ?{busy_where}",
+                    f"FROM {JOBS} INDEXED BY {JOBS}_leased "
+                    f"WHERE status = 'leased' AND lease_until > ?{busy_where}",
                     (stamp, *busy_args),
                 )
             }
-            offset = 0
-            while len(result) < limit:
-                rows = conn.execute(
-                    f"{_SELECT} WHERE ((status = 'pending' AND run_after <= ?) OR "  # noqa: S608
-                    f"(status = 'leased' AND lease_until <= ?)){where} "
-                    f"AND tenant_id NOT IN (SELECT tenant_id FROM {PARKS} WHERE until > ?) "
-                    "ORDER BY run_after, created_at, id LIMIT ? OFFSET ?",
-                    (stamp, stamp, *args, stamp, _PAGE, offset),
-                ).fetchall()
-                page = [self._decode(row) for row in rows]
-                chosen = t.pick(page, now=now, limit=limit - len(result), busy=taken, parked=parked)
-                for job in chosen:
-                    taken.add(job.dedupe_key)
-                    leased = t.leased(
-                        job, worker_id=worker_id, now=now, lease_seconds=lease_seconds
+            # Index range scans in lease order, merged: the due pending jobs (tenant by
+            # tenant, or of every tenant), and leases that ran out (few: only jobs in flight
+            # are leased).
+            if parked:
+                tenant_where += f" AND tenant_id NOT IN ({_marks(len(parked))})"
+            scoped = [*(tenants or ()), *sorted(parked)]
+            scans: list[Iterator[Sequence[Any]]]
+            if tenants is not None and len(tenants) <= _FEW_TENANTS:
+                scans = [
+                    self._due(conn, _TENANT_DUE, (tenant, stamp), where, args, limit)
+                    for tenant in tenants
+                    if tenant not in parked
+                ]
+            else:
+                scans = [
+                    self._due(
+                        conn, _PENDING_DUE, (stamp,), tenant_where + where, [*scoped, *args], limit
                     )
-                    self._write(conn, leased)
-                    result.append(leased)
-                # Leased rows stop matching the query, so the next page starts that much sooner.
-                offset += len(rows) - len(chosen)
-                if len(rows) < _PAGE:
-                    break
+                ]
+            scans.append(
+                self._due(conn, _EXPIRED, (stamp,), tenant_where + where, [*scoped, *args], limit)
+            )
+            rows = heapq.merge(*scans, key=_lease_order)
+            candidates = (self._decode(row) for row in rows)
+            for job in t.pick(candidates, now=now, limit=limit, busy=busy, parked=parked):
+                leased = t.leased(job, worker_id=worker_id, now=now, lease_seconds=lease_seconds)
+                self._write(conn, leased, job)
+                result.append(leased)
         return result
+
+    def _due(
+        self,
+        conn: sqlite3.Connection,
+        condition: str,
+        condition_args: tuple[object, ...],
+        where: str,
+        args: Sequence[object],
+        limit: int,
+    ) -> Iterator[Sequence[Any]]:
+        """The rows matching ``condition`` and ``where``, oldest ``run_after`` first, read a
+        page at a time as the caller consumes them.
+
+        Each page starts after the last row of the one before (not at an offset), so a page
+        costs what it returns however many jobs precede it. A lease usually takes the first
+        jobs it sees, so the first page is ``limit`` jobs and one more (``pick`` asks for the
+        next candidate before it sees it has enough); pages double from there while jobs
+        are passed over (their work is busy).
+        """
+        after: tuple[object, ...] = ()
+        size = limit + 1
+        while True:
+            start = " AND (run_after, created_at, id) > (?, ?, ?)" if after else ""
+            rows = conn.execute(
+                f"{_SELECT} {condition}{start}{where} ORDER BY run_after, created_at, id LIMIT ?",
+                (*condition_args, *after, *args, size),
+            ).fetchall()
+            yield from rows
+            if len(rows) < size:
+                return
+            after = _lease_order(rows[-1])
+            size = min(size * 2, max(limit, _PAGE))
 
     def complete(self, job: Job, *, now: datetime, invoice_number: str | None = None) -> Job:
         """Mark the leased job done (LeaseLost if the lease is no longer held)."""
@@ -367,12 +492,13 @@ class SQLiteJobStore(JobStoreBase):
         with self._db.transaction("complete a job", write=True) as conn:
             stored = t.proven(self._read(conn, job.id), job, now)
             done = t.completed(stored, now=now, invoice_number=invoice_number)
-            self._write(conn, done)
+            self._write(conn, done, stored)
             same = self._same_work(
                 conn, done.tenant_id, done.kind, done.invoice_id, done.customer_id
             )
+            read = {j.id: j for j in same}
             for moot in t.settled(same, done, now):
-                self._write(conn, moot)
+                self._write(conn, moot, read[moot.id])
         return done
 
     def fail(
@@ -400,7 +526,7 @@ class SQLiteJobStore(JobStoreBase):
                 retryable=retryable,
                 invoice_number=invoice_number,
             )
-            self._write(conn, after)
+            self._write(conn, after, stored)
         return after
 
     def release(
@@ -420,7 +546,7 @@ class SQLiteJobStore(JobStoreBase):
             after = t.released(
                 stored, now=now, run_after=run_after, error=error, error_type=error_type
             )
-            self._write(conn, after)
+            self._write(conn, after, stored)
         return after
 
     # --- parking -------------------------------------------------------------------------------
@@ -475,10 +601,13 @@ class SQLiteJobStore(JobStoreBase):
             args.append(tenant_id)
         result = []
         with self._db.transaction("retry failed jobs", write=True) as conn:
-            rows = conn.execute(f"{_SELECT} WHERE {where} ORDER BY created_at, id", args)
+            rows = conn.execute(
+                f"{_SELECT} INDEXED BY {JOBS}_failed WHERE {where} ORDER BY created_at, id", args
+            )
             for row in rows.fetchall():
-                after = t.retried(self._decode(row), now)
-                self._write(conn, after)
+                failed = self._decode(row)
+                after = t.retried(failed, now)
+                self._write(conn, after, failed)
                 result.append(after)
         return result
 
@@ -492,7 +621,8 @@ class SQLiteJobStore(JobStoreBase):
         before = t.check_now(finished_before, "job purge", "finished_before")
         with self._db.transaction("purge jobs", write=True) as conn:
             cursor = conn.execute(
-                f"DELETE FROM {JOBS} WHERE status IN ('done', 'cancelled', 'superseded') "  # noqa: S608
+                f"DELETE FROM {JOBS} INDEXED BY {JOBS}_finished "  # noqa: S608 (constants)
+                "WHERE status IN ('done', 'cancelled', 'superseded') "
                 "AND updated_at < ?",
                 (_text(before),),
             )
@@ -508,7 +638,7 @@ class SQLiteJobStore(JobStoreBase):
                 return None
             after = change(job, now)
             if after is not job:
-                self._write(conn, after)
+                self._write(conn, after, job)
             return after
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -523,9 +653,20 @@ class SQLiteJobStore(JobStoreBase):
         row = conn.execute(f"{_SELECT} WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else self._decode(row)
 
-    def _write(self, conn: sqlite3.Connection, job: Job) -> None:
-        row = _encode(job)
-        conn.execute(_UPDATE, (*row[1:], row[0]))
+    def _write(self, conn: sqlite3.Connection, job: Job, was: Job) -> None:
+        """Store ``job`` over ``was`` (its row as read in this transaction), setting only the
+        columns that changed: SQLite rewrites a row's entry in every index on a column the
+        UPDATE sets, even to the value it had, and the jobs table has eleven indexes."""
+        new, old = _encode(job), _encode(was)
+        changed = [n for n in range(1, len(_FIELDS)) if new[n] != old[n]]
+        if not changed:
+            return
+        conn.execute(
+            f"UPDATE {JOBS} SET "  # noqa: S608 (column names)
+            + ", ".join(f"{_FIELDS[n]} = ?" for n in changed)
+            + " WHERE id = ?",
+            (*(new[n] for n in changed), job.id),
+        )
 
     def _decode(self, row: Sequence[Any]) -> Job:
         try:

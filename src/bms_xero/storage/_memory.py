@@ -35,6 +35,10 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._records: dict[_Key, SyncRecord] = {}
         self._undelivered: set[_Key] = set()  # the outbox, kept in step by put_many
+        # tenant -> Xero InvoiceID -> the record linked to it, kept in step by put_many, so a
+        # lookup costs the ids asked for, not the records held. Records sharing a Xero id
+        # (rare) are held by invoice id; one alone is held as it is, which costs less.
+        self._by_xero: dict[str, dict[str, SyncRecord | dict[str, SyncRecord]]] = {}
         self._cursors: dict[_Key, datetime] = {}
         self._contacts: dict[_Key, str] = {}
         self._credit_notes: dict[_Key, CreditNoteRecord] = {}
@@ -63,12 +67,15 @@ class MemoryStore:
         check_keys("sync record lookup", tenant_id=tenant_id)
         wanted = set(xero_invoice_ids)
         result: dict[str, SyncRecord] = {}
-        for record in self._tenant_records(tenant_id):
-            xero_id = record.xero_invoice_id
-            if xero_id in wanted and (
-                xero_id not in result or record.invoice_id < result[xero_id].invoice_id
-            ):
-                result[xero_id] = record
+        with self._lock:
+            self._check_open()
+            links = self._by_xero.get(tenant_id, {})
+            for xero_id in wanted:
+                linked = links.get(xero_id)
+                if isinstance(linked, dict):  # shared: the smallest invoice_id wins
+                    result[xero_id] = linked[min(linked)]
+                elif linked is not None:
+                    result[xero_id] = linked
         return result
 
     def by_number(self, tenant_id: str, invoice_number: str) -> SyncRecord | None:
@@ -96,9 +103,11 @@ class MemoryStore:
                     raise VersionConflict(
                         key=record.key, expected_version=expected, actual_version=actual
                     )
-                new = attrs.evolve(record, version=1 if expected is None else expected + 1)
+                new = record.evolve(version=1 if expected is None else expected + 1)
                 staged[key] = new
                 stored.append(new)
+            for key, record in staged.items():
+                self._relink(self._records.get(key), record)
             self._records.update(staged)
             for key, record in staged.items():
                 if record.delivery_due:
@@ -226,6 +235,30 @@ class MemoryStore:
             count = len(self._records)
             closed = ", closed" if self._closed else ""
         return f"MemoryStore(records={count}{closed})"
+
+    def _relink(self, old: SyncRecord | None, new: SyncRecord) -> None:
+        """Keep the Xero id index in step with a stored record: ``new`` replaces ``old``
+        (``None``: an insert) under ``new``'s Xero id, and leaves ``old``'s if it changed.
+        The caller holds the lock."""
+        links = self._by_xero.setdefault(new.tenant_id, {})
+        before, after = None if old is None else old.xero_invoice_id, new.xero_invoice_id
+        if before is not None and before != after:
+            linked = links[before]
+            if isinstance(linked, dict):
+                del linked[new.invoice_id]
+                if len(linked) == 1:
+                    [links[before]] = linked.values()
+            else:
+                del links[before]
+        if after is None:
+            return
+        held = links.get(after)
+        if held is None or (isinstance(held, SyncRecord) and held.invoice_id == new.invoice_id):
+            links[after] = new
+        elif isinstance(held, dict):
+            held[new.invoice_id] = new
+        else:
+            links[after] = {held.invoice_id: held, new.invoice_id: new}
 
     def _tenant_records(self, tenant_id: str) -> list[SyncRecord]:
         with self._lock:
