@@ -53,6 +53,22 @@ log = logging.getLogger("bms_xero.engine")
 
 #: A push settles in a handful of rounds; this many means a bug, not a slow Xero.
 MAX_ROUNDS = 100
+#: Invoices taken through plan and apply together. A push of more goes through in slices of
+#: this many, one after another, so what a push holds at once (each invoice's wire form,
+#: record and Xero's answer) is bounded by the slice, not by the push: 100,000 invoices in
+#: one call hold about as much as 1,000. A slice is 20 full batches, four full rounds of
+#: five in flight, so slicing costs no requests and little time: only the last round of a
+#: slice waits for its slowest answer before the next slice starts.
+SLICE = 1_000
+
+
+@attrs.define
+class _Seen:
+    """The ids and numbers a push has taken so far: a repeat is refused even when its first
+    occurrence was in an earlier slice."""
+
+    ids: set[str] = attrs.field(factory=set)
+    numbers: set[str] = attrs.field(factory=set)
 
 
 class Pusher:
@@ -99,7 +115,18 @@ class Pusher:
                     for i in invoices
                 ]
         # A push's own state, never the Pusher's: one engine may run several pushes at once.
-        gathered, warmed = self._gather(invoices, force=force)
+        seen = _Seen()
+        outcomes: list[PushOutcome] = []
+        for start in range(0, len(invoices), SLICE):
+            outcomes += self._push_slice(invoices[start : start + SLICE], force=force, seen=seen)
+        return outcomes
+
+    def _push_slice(
+        self, invoices: Sequence[Invoice], *, force: bool, seen: _Seen
+    ) -> list[PushOutcome]:
+        """One slice of a push (see :data:`SLICE`), its repeats judged against the whole push
+        so far (``seen``)."""
+        gathered, warmed = self._gather(invoices, force=force, seen=seen)
         items = {item.index: item for item in gathered}
         outcomes: dict[int, PushOutcome] = {}
         reference: pp.Reference | None = None
@@ -184,7 +211,7 @@ class Pusher:
     # --- gather --------------------------------------------------------------------------------
 
     def _gather(
-        self, invoices: Sequence[Invoice], *, force: bool
+        self, invoices: Sequence[Invoice], *, force: bool, seen: _Seen
     ) -> tuple[list[pp.Item], Warmed]:
         """What is known before anything is decided: each invoice's wire form and record.
 
@@ -197,8 +224,7 @@ class Pusher:
         be sent are checked (:meth:`Contacts.checked`: archived, merged).
         """
         items: list[pp.Item] = []
-        ids: set[str] = set()
-        numbers: set[str] = set()
+        ids, numbers = seen.ids, seen.numbers
         for i, raw in enumerate(invoices):
             twice = "id" if raw.id in ids else "number" if raw.number in numbers else None
             if twice is None:  # a refused repeat claims neither its id nor its number
