@@ -14,7 +14,6 @@ import re
 import secrets
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +24,7 @@ import attrs
 from bms_xero.errors import UnexpectedResponse
 from bms_xero.mapping.wire import decode_json
 from bms_xero.testing._ids import Ids
+from bms_xero.testing._index import Pick, Sorted, UpdateOrder
 from bms_xero.testing._model import (
     Org,
     StoredBatchPayment,
@@ -38,7 +38,6 @@ from bms_xero.testing._query import (
     PageAsked,
     QueryError,
     Where,
-    changed_since,
     if_modified_since,
     normal_guid,
     order_by,
@@ -100,8 +99,8 @@ MAX_BODY = MAX_BODY_BYTES  # Xero's documented request size limit (3.5 MB)
 
 
 class _Stamped(Protocol):
-    """A record with an UpdatedDateUTC, kept in one of the organisation's ``recent_*``
-    indexes."""
+    """A record with an UpdatedDateUTC, kept in one of the organisation's
+    :class:`~bms_xero.testing._index.UpdateOrder` indexes."""
 
     @property
     def updated_at(self) -> datetime: ...
@@ -150,23 +149,26 @@ class Reply:
         return Reply(self.status, (*self.headers, *extra), self.body)
 
 
-# Decimals are written through a marker string and swapped for their exact text afterwards:
-# the C JSON encoder does the rest, several times faster than a pure-Python walk. The random
-# marker cannot occur in data a client sent.
-_MARK = f"\x00{secrets.token_hex(8)}:"
-_MARKED = re.compile(re.escape(json.dumps(_MARK)[:-1]) + r'(-?[0-9.]+)"')
+# Decimals are written through marker strings and swapped for their exact text afterwards:
+# the C JSON encoder does the rest, several times faster than a pure-Python walk. Each amount
+# is written between an opening and a closing marker, so two plain ``str.replace`` calls take
+# the quotes and markers away (a regular expression's substitution cost as much as the
+# encoding). The random markers cannot occur in data a client sent.
+_TOKEN = secrets.token_hex(8)
+_MARK, _END = f"\x00{_TOKEN}:", f"\x01{_TOKEN}"
+_OPENED, _CLOSED = json.dumps(_MARK)[:-1], json.dumps(_END)[1:]  # '"\u0000...:', '\u0001..."'
 
 
 def _decimal_marker(value: Any) -> str:
     if isinstance(value, Decimal) and value.is_finite():
-        return _MARK + format(value, "f")
+        return _MARK + format(value, "f") + _END
     raise TypeError(f"cannot write {value!r} as JSON")
 
 
 def dump_json(body: Any) -> bytes:
     """``body`` as JSON bytes, exactly as :func:`~bms_xero.mapping.wire.encode_json` writes it."""
     text = json.dumps(body, separators=(",", ":"), default=_decimal_marker)
-    return _MARKED.sub(r"\1", text).encode()
+    return text.replace(_OPENED, "").replace(_CLOSED, "").encode()
 
 
 def json_reply(status: int, body: Any) -> Reply:
@@ -543,7 +545,7 @@ def _ordered(
     """``records`` in the ``order`` asked for.
 
     ``in_update_order`` says the records already come oldest ``UpdatedDateUTC`` first (as the
-    organisation's ``recent_*`` indexes give them), so ``order=UpdatedDateUTC ASC`` or
+    organisation's update orders give them), so ``order=UpdatedDateUTC ASC`` or
     ``DESC``, the keyset-paging order, costs nothing; any other field renders every record.
     """
     order = call.query.get("order")
@@ -602,15 +604,115 @@ def _list_reply(
     return records_reply(key, [shown(r) for r in on_page], ctx, pagination)
 
 
-def _in_update_order(
-    recent: OrderedDict[str, None], records: Mapping[str, S], since: datetime | None
-) -> list[S]:
-    """Every record, oldest UpdatedDateUTC first (the order of the organisation's
-    ``recent_*`` index); with If-Modified-Since, those changed since (see
-    :func:`~bms_xero.testing._query.changed_since`)."""
-    if since is None:
-        return [records[i] for i in recent]
-    return changed_since(recent, records, since, lambda r: r.updated_at)
+def _where_plan(
+    order: UpdateOrder[S], where: Where
+) -> tuple[tuple[Sorted, ...], bool, bool] | None:
+    """How ``order``'s indexes narrow ``where``: the candidate slot sets (their union
+    holds every match), whether no record is in two of them, and whether the union is
+    exactly the matches; ``None`` when some OR group has no clause an index answers (the
+    filter then tries every record, as it always did).
+
+    Each group is narrowed by its smallest lookup (see :meth:`Where.lookups`, which offers
+    only the clauses that may narrow without changing whether the read fails). The union
+    is exact when every group is one such clause; it is disjoint when they all name one
+    field (a record has one Status, one InvoiceNumber).
+    """
+    chosen: dict[tuple[str, str], Sorted] = {}
+    exact = True
+    for lookups, alone in where.lookups():
+        best: tuple[str, str, Sorted] | None = None
+        for lookup in lookups:
+            found = order.lookup(lookup.path, lookup.value, guid=lookup.guid)
+            if found is not None and (best is None or len(found) < len(best[2])):
+                best = (lookup.path, lookup.value, found)
+        if best is None:
+            return None
+        exact = exact and alone
+        chosen[best[0], best[1]] = best[2]
+    return tuple(chosen.values()), len({path for path, _ in chosen}) == 1, exact
+
+
+def _by_update(
+    key: str,
+    call: FakeRequest,
+    order: UpdateOrder[S],
+    records: Mapping[str, S],
+    *,
+    since: datetime | None,
+    page: PageAsked,
+    full: Callable[[S], dict[str, Any]],
+    shown: Callable[[S], dict[str, Any]],
+    ctx: Ctx,
+    fields: Mapping[str, Callable[[S], Any]] | None = None,
+    among: Sequence[tuple[Sorted, ...]] = (),
+    keep: Callable[[S], bool] | None = None,
+) -> Reply:
+    """A list answer read off the organisation's ``order`` of these records: those changed
+    since ``since``, in one of each of ``among``'s slot sets (a query parameter's values:
+    ``Statuses=``), that ``keep`` keeps, that match ``where``; then ``order`` and the page.
+
+    It answers what :func:`_list_reply` over every record in update order would, at the
+    cost of the page: with no ``where``, or one the indexes answer exactly
+    (``Type=="ACCREC"``, ``InvoiceNumber=="X"``, ORs of one field), and no ``keep``, the
+    count and the page are read off the indexes and only the page's records are touched
+    and rendered. Otherwise the narrowest candidates are tried one by one (the filter read
+    off the records where it can be, rendering them only where it cannot), in update order,
+    so a ``where`` that fails fails as it did; ordering by another field renders every
+    match, as before.
+    """
+    start = 0 if since is None else order.first_slot(since)
+    unions: list[tuple[tuple[Sorted, ...], bool]] = [(sources, True) for sources in among]
+    test: Callable[[S], bool] | None = None
+    text = call.query.get("where")
+    if text:
+        matches = Where(text)
+        plan = _where_plan(order, matches)
+        if plan is None or not plan[2]:
+            direct = matches.on_records(fields or {})
+            test = direct if direct is not None else (lambda r: matches(full(r)))
+        if plan is not None:
+            unions.append((plan[0], plan[1]))
+    if not unions:
+        unions.append(((order.everything,), True))
+    # Driven by the smallest set; the others are asked about each of its slots.
+    unions.sort(key=lambda union: sum(map(len, union[0])))
+    (driver, disjoint), others = unions[0], [sources for sources, _ in unions[1:]]
+    check: Callable[[int], bool] | None = None
+    if others or keep is not None or test is not None:
+
+        def check(slot: int) -> bool:
+            if not all(any(slot in s for s in sources) for sources in others):
+                return False
+            record = records[order.ident_at(slot)]
+            return (keep is None or keep(record)) and (test is None or test(record))
+
+    pick = Pick(driver, disjoint, start, check)
+    # Candidates are tried before ``order`` is read, so a failing filter is the error.
+    every = None if pick.counted else pick.every()
+    asked = call.query.get("order")
+    sort = order_by(asked) if asked and asked.strip() else []
+    if len(sort) > 1 or (sort and sort[0][0].casefold() != "updateddateutc"):
+        found = [records[order.ident_at(s)] for s in (every if every is not None else pick.every())]
+        on_page, pagination = page.cut(_ordered(call, found, full, in_update_order=True))
+        return records_reply(key, [shown(r) for r in on_page], ctx, pagination)
+    descending = bool(sort) and sort[0][1]
+    slots: Sequence[int]
+    if page.number is None:
+        slots = every if every is not None else pick.every()
+        if descending:
+            slots = slots[::-1]
+        pagination = None
+    else:
+        skip = (page.number - 1) * page.size
+        if every is None:
+            slots, total = pick.page(skip, page.size, descending=descending)
+        else:
+            slots, total = (
+                (every[::-1] if descending else every)[skip : skip + page.size],
+                len(every),
+            )
+        pagination = page.pagination(total)
+    return records_reply(key, [shown(records[order.ident_at(s)]) for s in slots], ctx, pagination)
 
 
 def _one(
@@ -727,25 +829,55 @@ def _get_invoices(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
     term = call.query.get("searchterm", "").strip().casefold()
     mine = _flag(call, "createdByMyApp")
     _flag(call, "includeArchived")  # read, so a bad value is a 400; see the docstring
+    unitdp = _unitdp(call)
+    summary = _flag(call, "summaryOnly")
+    # Un-paged list calls leave out line items, as Xero's do.
+    with_lines = page.number is not None
+
+    def full(r: StoredInvoice) -> dict[str, Any]:
+        return render_invoice(r, org, unitdp=unitdp)
+
+    def shown(r: StoredInvoice) -> dict[str, Any]:
+        return render_invoice(r, org, unitdp=unitdp, lines=with_lines, summary=summary)
+
+    wanted_statuses = {s.upper() for s in statuses} if statuses is not None else None
+
+    def kept(r: StoredInvoice) -> bool:
+        return (not mine or r.created_by == ctx.app) and (
+            not term or term in r.number.casefold() or term in (r.reference or "").casefold()
+        )
+
+    if ids is None and numbers is None and contacts is None:
+        order = org.invoice_order
+        return _by_update(
+            "Invoices",
+            call,
+            order,
+            org.invoices,
+            since=since,
+            page=page,
+            full=full,
+            shown=shown,
+            ctx=ctx,
+            fields=_INVOICE_FIELDS,
+            among=[] if wanted_statuses is None else [order.having("Status", wanted_statuses)],
+            keep=kept if mine or term else None,
+        )
+    # A few named invoices: found directly, sorted into update order.
     candidates: Iterable[StoredInvoice]
     if ids is not None:
         wanted = set(ids)
         candidates = [org.invoices[i] for i in wanted if i in org.invoices]
     elif numbers is not None:
         candidates = [org.invoices[org.numbers[n]] for n in set(numbers) if n in org.numbers]
-    elif contacts is not None:
+    else:
         candidates = [
             org.invoices[i]
-            for c in {c.lower() for c in contacts}
+            for c in {c.lower() for c in contacts or ()}
             for i in org.by_contact.get(c, {})
         ]
-    elif since is not None:
-        candidates = changed_since(org.recent_invoices, org.invoices, since, lambda r: r.updated_at)
-    else:
-        candidates = (org.invoices[i] for i in org.recent_invoices)
     wanted_numbers = set(numbers) if numbers is not None else None
     wanted_contacts = set(contacts) if contacts is not None else None
-    wanted_statuses = {s.upper() for s in statuses} if statuses is not None else None
     records = [
         r
         for r in candidates
@@ -753,22 +885,16 @@ def _get_invoices(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
         and (wanted_numbers is None or r.number in wanted_numbers)
         and (wanted_contacts is None or r.contact_id in wanted_contacts)
         and (wanted_statuses is None or r.status in wanted_statuses)
-        and (not mine or r.created_by == ctx.app)
-        and (not term or term in r.number.casefold() or term in (r.reference or "").casefold())
+        and kept(r)
     ]
-    if ids is not None or numbers is not None or contacts is not None:
-        records.sort(key=lambda r: r.updated_at)
-    unitdp = _unitdp(call)
-    summary = _flag(call, "summaryOnly")
-    # Un-paged list calls leave out line items, as Xero's do.
-    with_lines = page.number is not None
+    records.sort(key=lambda r: r.updated_at)
     return _list_reply(
         "Invoices",
         call,
         records,
         page=page,
-        full=lambda r: render_invoice(r, org, unitdp=unitdp),
-        shown=lambda r: render_invoice(r, org, unitdp=unitdp, lines=with_lines, summary=summary),
+        full=full,
+        shown=shown,
         ctx=ctx,
         fields=_INVOICE_FIELDS,
         in_update_order=True,
@@ -818,16 +944,17 @@ def _payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) -> Reply
 
     if ident is None:
         if call.method == "GET":
-            return _list_reply(
+            return _by_update(
                 "Payments",
                 call,
-                _in_update_order(org.recent_payments, org.payments, _since(call)),
+                org.payment_order,
+                org.payments,
+                since=_since(call),
                 page=paging(call.query),
                 full=render,
                 shown=render,
                 ctx=ctx,
                 fields=_PAYMENT_FIELDS,
-                in_update_order=True,
             )
         # PUT and POST both only create: a payment's one change is its reversal, through
         # POST /Payments/{PaymentID}.
@@ -867,15 +994,16 @@ def _batch_payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) ->
     if ident is None:
         if call.method != "GET":
             return _not_allowed(call)
-        return _list_reply(
+        return _by_update(
             "BatchPayments",
             call,
-            _in_update_order(org.recent_batch_payments, org.batch_payments, _since(call)),
+            org.batch_payment_order,
+            org.batch_payments,
+            since=_since(call),
             page=PageAsked(None, 0),  # the spec pages neither GET /BatchPayments nor its answer
             full=render,
             shown=render,
             ctx=ctx,
-            in_update_order=True,
         )
     batch = org.batch_payments.get(normal_guid(ident))
     if batch is None:
@@ -898,7 +1026,7 @@ def _batch_payments(org: Org, call: FakeRequest, ident: str | None, ctx: Ctx) ->
 def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind: str) -> Reply:
     """``/Prepayments`` or ``/Overpayments`` (``kind``), their items and their allocations."""
     key = f"{kind}s"
-    records, recent = org.credits(kind)
+    records, order = org.credits(kind)
 
     def render(credit: StoredCredit) -> dict[str, Any]:
         return render_credit(credit, org)
@@ -906,16 +1034,17 @@ def _credits(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx, *, kind
     if not rest:
         if call.method != "GET":
             return _not_allowed(call)
-        return _list_reply(
+        return _by_update(
             key,
             call,
-            _in_update_order(recent, records, _since(call)),
+            order,
+            records,
+            since=_since(call),
             page=paging(call.query),
             full=render,
             shown=render,
             ctx=ctx,
             fields=_CREDIT_FIELDS,
-            in_update_order=True,
         )
     credit = records.get(normal_guid(rest[0]))
     if len(rest) > 1 and rest[1].casefold() != "allocations":
@@ -1010,16 +1139,17 @@ def _credit_notes(org: Org, call: FakeRequest, rest: Sequence[str], ctx: Ctx) ->
         if call.method == "GET":
             page = paging(call.query)
             with_lines = page.number is not None
-            return _list_reply(
+            return _by_update(
                 "CreditNotes",
                 call,
-                _in_update_order(org.recent_credit_notes, org.credit_notes, _since(call)),
+                org.credit_note_order,
+                org.credit_notes,
+                since=_since(call),
                 page=page,
                 full=render,
                 shown=lambda n: render_credit_note(n, org, unitdp=ctx.unitdp, lines=with_lines),
                 ctx=ctx,
                 fields=_CREDIT_NOTE_FIELDS,
-                in_update_order=True,
             )
         return _many(
             "CreditNotes",
@@ -1078,26 +1208,32 @@ def _get_contacts(org: Org, call: FakeRequest, ctx: Ctx) -> Reply:
     since = _since(call)
     ids = _guids(call, "IDs")
     include_archived = _flag(call, "includeArchived")
-    records: list[StoredContact]
-    if ids is not None:
-        records = [org.contacts[i] for i in set(ids) if i in org.contacts]
-        records.sort(key=lambda c: c.updated_at)
-    elif since is not None:
-        records = changed_since(org.recent_contacts, org.contacts, since, lambda c: c.updated_at)
-    else:
-        records = [org.contacts[i] for i in org.recent_contacts]
-    if since is not None:
-        records = [c for c in records if c.updated_at >= since]
-    if not include_archived:
-        records = [c for c in records if c.status != "ARCHIVED"]
     term = call.query.get("searchterm", "").strip().casefold()
-    if term:
-        records = [
-            c for c in records if any(term in (f(c) or "").casefold() for f in _CONTACT_SEARCHED)
-        ]
     page = paging(call.query)
     # MergedToContactID comes "only when using paging" (spec, Contact.MergedToContactID).
     shown = functools.partial(render_contact, merged=page.number is not None)
+
+    def kept(c: StoredContact) -> bool:
+        return (include_archived or c.status != "ARCHIVED") and (
+            not term or any(term in (f(c) or "").casefold() for f in _CONTACT_SEARCHED)
+        )
+
+    if ids is None:
+        return _by_update(
+            "Contacts",
+            call,
+            org.contact_order,
+            org.contacts,
+            since=since,
+            page=page,
+            full=shown,
+            shown=shown,
+            ctx=ctx,
+            keep=None if include_archived and not term else kept,
+        )
+    records = [org.contacts[i] for i in set(ids) if i in org.contacts]
+    records.sort(key=lambda c: c.updated_at)
+    records = [c for c in records if (since is None or c.updated_at >= since) and kept(c)]
     return _list_reply(
         "Contacts",
         call,

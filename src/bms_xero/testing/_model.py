@@ -3,19 +3,23 @@
 Records are mutable and slotted (the fake may hold 100,000 invoices); JSON is rendered on
 demand by :mod:`._render`, never stored. Every change goes through :meth:`Org.touch`, which
 hands out strictly increasing ``UpdatedDateUTC`` values so ``If-Modified-Since`` cursors work
-even when the clock stands still.
+even when the clock stands still, and through a ``store_*`` method (or
+:meth:`Org.bump_invoice`, :meth:`Org.money_changed`), which keeps the record's
+:class:`~._index.UpdateOrder` in step: reads are answered from those orders, so a record
+changed without them would be read wrong.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections import OrderedDict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 import attrs
 
 from bms_xero.domain import LineAmountTypes
+from bms_xero.testing._index import Key, UpdateOrder
 
 __all__ = [
     "ACCOUNT_CLASSES",
@@ -357,7 +361,8 @@ class Org:
     contacts_by_name: dict[str, str] = attrs.Factory(dict)  # casefolded name -> id
     invoices: dict[str, StoredInvoice] = attrs.Factory(dict)  # by id, creation order
     numbers: dict[str, str] = attrs.Factory(dict)  # ACCREC number -> id
-    by_contact: dict[str, dict[str, None]] = attrs.Factory(dict)  # contact -> invoice ids
+    # contact -> its invoice ids, in the order they joined it (the order a merge moves them)
+    by_contact: dict[str, dict[str, None]] = attrs.Factory(dict)
     payments: dict[str, StoredPayment] = attrs.Factory(dict)
     credit_notes: dict[str, StoredCreditNote] = attrs.Factory(dict)  # by id, creation order
     credit_note_numbers: dict[str, str] = attrs.Factory(dict)  # ACCRECCREDIT number -> id
@@ -368,15 +373,16 @@ class Org:
     currencies: dict[str, str] = attrs.Factory(dict)  # enabled besides the base: code -> name
     emails: list[SentEmail] = attrs.Factory(list)  # invoices emailed, oldest first
     notes: dict[str, list[StoredNote]] = attrs.Factory(dict)  # invoice id -> history notes
-    # Ids in UpdatedDateUTC order (oldest first): touching moves a record to the end, so
-    # If-Modified-Since reads walk back from the end and stop early.
-    recent_invoices: OrderedDict[str, None] = attrs.Factory(OrderedDict)
-    recent_payments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
-    recent_contacts: OrderedDict[str, None] = attrs.Factory(OrderedDict)
-    recent_batch_payments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
-    recent_prepayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
-    recent_overpayments: OrderedDict[str, None] = attrs.Factory(OrderedDict)
-    recent_credit_notes: OrderedDict[str, None] = attrs.Factory(OrderedDict)
+    # Each kind in UpdatedDateUTC order (oldest first), with the fields reads filter on.
+    invoice_order: UpdateOrder[StoredInvoice] = attrs.Factory(lambda: _invoice_order())
+    payment_order: UpdateOrder[StoredPayment] = attrs.Factory(lambda: _payment_order())
+    contact_order: UpdateOrder[StoredContact] = attrs.Factory(lambda: _contact_order())
+    batch_payment_order: UpdateOrder[StoredBatchPayment] = attrs.Factory(
+        lambda: UpdateOrder({}, ident=attrgetter("batch_payment_id"), id_field="BatchPaymentID")
+    )
+    prepayment_order: UpdateOrder[StoredCredit] = attrs.Factory(lambda: _credit_order())
+    overpayment_order: UpdateOrder[StoredCredit] = attrs.Factory(lambda: _credit_order())
+    credit_note_order: UpdateOrder[StoredCreditNote] = attrs.Factory(lambda: _credit_note_order())
     last_update: datetime | None = None
     payments_bump_invoices: bool = True
     next_invoice_number: int = 1
@@ -400,7 +406,14 @@ class Org:
         return code == self.base_currency or code in self.currencies
 
     def contact_by_number(self, number: str) -> StoredContact | None:
-        """The first contact with this ContactNumber."""
+        """The first contact (in creation order) with this ContactNumber.
+
+        Looked up in the contacts' order; only a number several contacts share is settled
+        by a walk in creation order (Xero does not require ContactNumbers to be unique).
+        """
+        ids = self.contact_order.ids_with("ContactNumber", number)
+        if len(ids) <= 1:
+            return self.contacts[ids[0]] if ids else None
         return next((c for c in self.contacts.values() if c.contact_number == number), None)
 
     def store_invoice(self, invoice: StoredInvoice, *, old_number: str | None = None) -> None:
@@ -414,13 +427,12 @@ class Org:
             self.by_contact.get(previous.contact_id, {}).pop(invoice.invoice_id, None)
         self.invoices[invoice.invoice_id] = invoice
         self.by_contact.setdefault(invoice.contact_id, {})[invoice.invoice_id] = None
-        self.recent_invoices[invoice.invoice_id] = None
-        self.recent_invoices.move_to_end(invoice.invoice_id)
+        self.invoice_order.touch(invoice)
 
     def bump_invoice(self, invoice: StoredInvoice, now: datetime) -> None:
         """Mark an invoice changed in place (its status changed, say)."""
         invoice.updated_at = self.touch(now)
-        self.recent_invoices.move_to_end(invoice.invoice_id)
+        self.invoice_order.touch(invoice)
 
     def money_changed(self, invoice: StoredInvoice, now: datetime, *, payment: bool) -> None:
         """A payment or credit landed on the invoice, or was taken back.
@@ -432,24 +444,24 @@ class Org:
         """
         if self.payments_bump_invoices or not payment:
             self.bump_invoice(invoice, now)
+        else:  # its Status may have changed (PAID, or AUTHORISED again) where it stands
+            self.invoice_order.rekey(invoice)
 
     def store_payment(self, payment: StoredPayment) -> None:
         """Save a new or changed payment."""
         self.payments[payment.payment_id] = payment
-        self.recent_payments[payment.payment_id] = None
-        self.recent_payments.move_to_end(payment.payment_id)
+        self.payment_order.touch(payment)
 
     def store_batch_payment(self, batch: StoredBatchPayment) -> None:
         """Save a new or changed batch payment."""
         self.batch_payments[batch.batch_payment_id] = batch
-        self.recent_batch_payments[batch.batch_payment_id] = None
-        self.recent_batch_payments.move_to_end(batch.batch_payment_id)
+        self.batch_payment_order.touch(batch)
 
-    def credits(self, kind: str) -> tuple[dict[str, StoredCredit], OrderedDict[str, None]]:
-        """The prepayments or overpayments, and their ids in UpdatedDateUTC order."""
+    def credits(self, kind: str) -> tuple[dict[str, StoredCredit], UpdateOrder[StoredCredit]]:
+        """The prepayments or overpayments, and their order by UpdatedDateUTC."""
         if kind == "Prepayment":
-            return self.prepayments, self.recent_prepayments
-        return self.overpayments, self.recent_overpayments
+            return self.prepayments, self.prepayment_order
+        return self.overpayments, self.overpayment_order
 
     def credit(self, credit_id: str) -> StoredCredit | None:
         """A prepayment or overpayment by its id."""
@@ -457,10 +469,9 @@ class Org:
 
     def store_credit(self, credit: StoredCredit) -> None:
         """Save a new or changed prepayment or overpayment."""
-        records, recent = self.credits(credit.kind)
+        records, order = self.credits(credit.kind)
         records[credit.credit_id] = credit
-        recent[credit.credit_id] = None
-        recent.move_to_end(credit.credit_id)
+        order.touch(credit)
 
     def store_credit_note(self, note: StoredCreditNote, *, old_number: str | None = None) -> None:
         """Save a new or changed credit note and keep its indexes in step (as
@@ -472,8 +483,7 @@ class Org:
         if note.type == "ACCRECCREDIT":
             self.credit_note_numbers[note.number] = note.credit_note_id
         self.credit_notes[note.credit_note_id] = note
-        self.recent_credit_notes[note.credit_note_id] = None
-        self.recent_credit_notes.move_to_end(note.credit_note_id)
+        self.credit_note_order.touch(note)
 
     def next_credit_note_no(self) -> str:
         """The next free automatic credit note number (``CN-0001``, ...), skipping numbers
@@ -490,8 +500,7 @@ class Org:
             self.contacts_by_name.pop(old_name.casefold(), None)
         self.contacts[contact.contact_id] = contact
         self.contacts_by_name[contact.name.casefold()] = contact.contact_id
-        self.recent_contacts[contact.contact_id] = None
-        self.recent_contacts.move_to_end(contact.contact_id)
+        self.contact_order.touch(contact)
 
     def next_number(self) -> str:
         """The next free automatic invoice number (``INV-0001``, ...)."""
@@ -500,3 +509,63 @@ class Org:
             self.next_invoice_number += 1
             if number not in self.numbers:
                 return number
+
+
+# The orders' indexed fields, named as a ``where`` clause names them (and read as the
+# rendered record has them: ``_api``'s ``*_FIELDS`` read the same attributes).
+
+
+def _invoice_order() -> UpdateOrder[StoredInvoice]:
+    return UpdateOrder(
+        {
+            "Type": Key(attrgetter("type"), few=True),
+            "Status": Key(attrgetter("status"), few=True),
+            "InvoiceNumber": Key(attrgetter("number")),
+            "Contact.ContactID": Key(attrgetter("contact_id"), ids=True),
+        },
+        ident=attrgetter("invoice_id"),
+        id_field="InvoiceID",
+    )
+
+
+def _payment_order() -> UpdateOrder[StoredPayment]:
+    return UpdateOrder(
+        {
+            "Status": Key(attrgetter("status"), few=True),
+            "Invoice.InvoiceID": Key(attrgetter("invoice_id"), ids=True),
+        },
+        ident=attrgetter("payment_id"),
+        id_field="PaymentID",
+    )
+
+
+def _contact_order() -> UpdateOrder[StoredContact]:
+    # ContactNumber is indexed for Org.contact_by_number (a where on contacts renders).
+    return UpdateOrder(
+        {"ContactNumber": Key(attrgetter("contact_number"))},
+        ident=attrgetter("contact_id"),
+        id_field="ContactID",
+    )
+
+
+def _credit_order() -> UpdateOrder[StoredCredit]:
+    return UpdateOrder(
+        {
+            "Status": Key(attrgetter("status"), few=True),
+            "Contact.ContactID": Key(attrgetter("contact_id"), ids=True),
+        },
+        ident=attrgetter("credit_id"),
+    )
+
+
+def _credit_note_order() -> UpdateOrder[StoredCreditNote]:
+    return UpdateOrder(
+        {
+            "Type": Key(attrgetter("type"), few=True),
+            "Status": Key(attrgetter("status"), few=True),
+            "CreditNoteNumber": Key(attrgetter("number")),
+            "Contact.ContactID": Key(attrgetter("contact_id"), ids=True),
+        },
+        ident=attrgetter("credit_note_id"),
+        id_field="CreditNoteID",
+    )

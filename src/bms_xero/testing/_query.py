@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import math
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -18,10 +17,10 @@ from bms_xero.mapping._dates import parse_datetime
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "Lookup",
     "PageAsked",
     "QueryError",
     "Where",
-    "changed_since",
     "if_modified_since",
     "normal_guid",
     "order_by",
@@ -65,31 +64,6 @@ def if_modified_since(value: str) -> datetime:
     return parsed.astimezone(UTC).replace(microsecond=0)
 
 
-def changed_since(
-    recent: OrderedDict[str, None],
-    records: Mapping[str, T],
-    since: datetime,
-    updated: Callable[[T], datetime],
-) -> list[T]:
-    """Records updated at or after ``since``, oldest first.
-
-    Inclusive, as Xero is at the second (xero-api.md section 14): ``since`` comes from
-    :func:`if_modified_since`, already truncated to the second, so a cursor set to the last
-    ``UpdatedDateUTC`` seen reads that second again and never skips a change.
-
-    ``recent`` lists ids in update order, so the walk starts at the newest and stops at the
-    first record that is older.
-    """
-    found: list[T] = []
-    for key in reversed(recent):
-        record = records[key]
-        if updated(record) < since:
-            break
-        found.append(record)
-    found.reverse()
-    return found
-
-
 @attrs.frozen
 class PageAsked:
     """Which page of a list was asked for.
@@ -107,11 +81,15 @@ class PageAsked:
         if self.number is None:
             return items, None
         start = (self.number - 1) * self.size
-        return items[start : start + self.size], {
-            "page": self.number,
+        return items[start : start + self.size], self.pagination(len(items))
+
+    def pagination(self, total: int) -> dict[str, int]:
+        """The ``pagination`` object of this page of a list ``total`` records long."""
+        return {
+            "page": self.number or 1,
             "pageSize": self.size,
-            "pageCount": math.ceil(len(items) / self.size),
-            "itemCount": len(items),
+            "pageCount": math.ceil(total / self.size),
+            "itemCount": total,
         }
 
 
@@ -322,6 +300,37 @@ def _compare(actual: Any, op: str, expected: Any, path: str = "") -> bool:
         return False
 
 
+def _cannot_fail(op: str, expected: Any) -> bool:
+    """Whether a clause evaluates on every record without raising (see :func:`_compare`).
+
+    Text methods raise on a record with no text there; ordering against ``null`` always
+    raises; a NaN literal raises when ordered (and a signalling one even when compared), as
+    :mod:`decimal` does. Everything else is a plain true or false.
+    """
+    if op in _METHODS:
+        return False
+    if expected is None:
+        return op in ("==", "!=")
+    if isinstance(expected, Decimal) and not expected.is_finite():
+        return op in ("==", "!=") and not expected.is_snan()
+    return True
+
+
+@attrs.frozen
+class Lookup:
+    """A ``Field == "text"`` (or ``Field == Guid("...")``) clause, as an index sees it.
+
+    Attributes:
+        path: The field (``InvoiceNumber``, ``Contact.ContactID``).
+        value: The text; a GUID literal's in the lower case the fake stores ids in.
+        guid: Whether it was a ``Guid("...")`` literal (compared in any case).
+    """
+
+    path: str
+    value: str
+    guid: bool
+
+
 class Where:
     """A ``where`` filter: clauses joined by AND/&& and OR/||.
 
@@ -370,6 +379,28 @@ class Where:
             all(_compare(_field(record, path), op, value, path) for path, op, value in group)
             for group in self._groups
         )
+
+    def lookups(self) -> tuple[tuple[tuple[Lookup, ...], bool], ...]:
+        """For each OR group: the clauses an index could answer, and whether the group is
+        one clause alone (then that index answers it exactly).
+
+        A group's lookups are its ``Field == "text"`` clauses up to its first clause that
+        can fail (see :func:`_cannot_fail`): clauses run left to right and stop at the first
+        false one, so a record such a lookup rules out stops there without raising, and
+        leaving it out changes neither the answer nor whether the read fails. A lookup after
+        ``Reference.Contains("x")`` could hide a record Xero would have failed on; it is not
+        offered. A group with none means no index can narrow the filter.
+        """
+        out = []
+        for group in self._groups:
+            found = []
+            for path, op, value in group:
+                if op == "==" and isinstance(value, str):
+                    found.append(Lookup(path, str(value), isinstance(value, _Guid)))
+                if not _cannot_fail(op, value):
+                    break
+            out.append((tuple(found), len(group) == 1))
+        return tuple(out)
 
     def on_records(self, fields: Mapping[str, Callable[[T], Any]]) -> Callable[[T], bool] | None:
         """The same filter read straight off stored records, or ``None`` if it cannot be.
