@@ -11,8 +11,10 @@ import pytest
 
 from bms_xero import Customer, SyncEngine
 from bms_xero.engine import _push
+from bms_xero.errors import StorageError
+from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeXero
-from tests.engine.conftest import make_invoice, writes, xero_by_number
+from tests.engine.conftest import make_engine, make_invoice, with_line, writes, xero_by_number
 
 
 @pytest.fixture(name="small_slices")
@@ -48,3 +50,55 @@ def test_a_repeated_number_in_a_later_slice_is_refused(
 
     assert [True, True, True, True, False] == [o.ok for o in outcomes]
     assert 1 == len(xero_by_number(xero)[first.number])
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_changes_scattered_through_slices_go_in_one_batch(
+    engine: SyncEngine, xero: FakeXero[Any], customer: Customer
+) -> None:
+    """Unchanged invoices settle at once; only the changed ones wait, and go together."""
+    invoices = [make_invoice(customer, n) for n in range(1, 10)]
+    engine.push_many(invoices)
+    before = writes(xero)
+    changed = [
+        with_line(invoice, description="Widget, revised") if n % 3 == 0 else invoice
+        for n, invoice in enumerate(invoices)
+    ]
+
+    outcomes = engine.push_many(changed)
+
+    assert [True] * 9 == [o.ok for o in outcomes]
+    assert 1 == writes(xero) - before  # one update of three, not one per slice
+
+
+class _FailsLater(MemoryStore):
+    """A store whose second ``get_many`` fails (a database that went away mid-push)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def get_many(self, tenant_id: str, invoice_ids: Any) -> Any:
+        self.calls += 1
+        if self.calls == 2:
+            raise StorageError("the database went away")
+        return super().get_many(tenant_id, invoice_ids)
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_a_failure_after_a_sent_slice_keeps_its_outcomes(
+    xero: FakeXero[Any], customer: Customer
+) -> None:
+    """The first slice is in Xero: its outcomes reach the host, the rest fail with the error."""
+    engine = make_engine(xero, _FailsLater())
+    invoices = [make_invoice(customer, n) for n in range(1, 7)]
+
+    outcomes = engine.push_many(invoices)
+
+    assert [True, True, True, False, False, False] == [o.ok for o in outcomes]
+    assert {"the database went away"} == {
+        str(o.error).split(": ", 1)[-1]
+        for o in outcomes
+        if not o.ok  # type: ignore[union-attr]
+    }
+    assert 3 == len(xero_by_number(xero))

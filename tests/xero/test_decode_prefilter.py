@@ -45,12 +45,16 @@ layouts = st.sampled_from(
 )
 
 
+# Every encoding json.loads reads from bytes (it detects UTF-16 and UTF-32 by their zeros).
+encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+
+
 @settings(max_examples=500, deadline=None)
-@given(st.lists(nested, min_size=1, max_size=4), layouts)
+@given(st.lists(nested, min_size=1, max_size=4), layouts, encodings)
 def test_a_body_with_a_message_is_always_walked(
-    elements: list[Any], layout: dict[str, Any]
+    elements: list[Any], layout: dict[str, Any], encoding: str
 ) -> None:
-    body = json.dumps({"Invoices": elements}, **layout).encode()
+    body = json.dumps({"Invoices": elements}, **layout).encode(encoding)
     found = [
         m for i, e in enumerate(elements) for m in _validation_messages(e, index=i, number=None)
     ]

@@ -53,12 +53,14 @@ log = logging.getLogger("bms_xero.engine")
 
 #: A push settles in a handful of rounds; this many means a bug, not a slow Xero.
 MAX_ROUNDS = 100
-#: Invoices taken through plan and apply together. A push of more goes through in slices of
-#: this many, one after another, so what a push holds at once (each invoice's wire form,
-#: record and Xero's answer) is bounded by the slice, not by the push: 100,000 invoices in
-#: one call hold about as much as 1,000. A slice is 20 full batches, four full rounds of
-#: five in flight, so slicing costs no requests and little time: only the last round of a
-#: slice waits for its slowest answer before the next slice starts.
+#: Invoices gathered at a time, and the work that is sent together. A push gathers this many
+#: (wire forms and records), settles at once those that need no request (unchanged, or
+#: refused before sending), and sends once this many are waiting with work, or the input
+#: ends. So what a push holds at once (each invoice's wire form, record and Xero's answer) is
+#: bounded by the slice, not by the push: 100,000 invoices in one call hold about as much as
+#: 1,000. A run of 1,000 creates is 20 full batches, four full rounds of five in flight, so a
+#: part-filled batch costs at most one request per 1,000 invoices sent, and a re-push with a
+#: few changes scattered through many slices sends them together.
 SLICE = 1_000
 
 
@@ -116,25 +118,58 @@ class Pusher:
                 ]
         # A push's own state, never the Pusher's: one engine may run several pushes at once.
         seen = _Seen()
-        outcomes: list[PushOutcome] = []
-        for start in range(0, len(invoices), SLICE):
-            outcomes += self._push_slice(invoices[start : start + SLICE], force=force, seen=seen)
-        return outcomes
-
-    def _push_slice(
-        self, invoices: Sequence[Invoice], *, force: bool, seen: _Seen
-    ) -> list[PushOutcome]:
-        """One slice of a push (see :data:`SLICE`), its repeats judged against the whole push
-        so far (``seen``)."""
-        gathered, warmed = self._gather(invoices, force=force, seen=seen)
-        items = {item.index: item for item in gathered}
         outcomes: dict[int, PushOutcome] = {}
+        waiting: dict[int, pp.Item] = {}  # gathered, with requests still to make
+        sent = False  # a run of requests finished: its outcomes must reach the host
+        try:
+            for start in range(0, len(invoices), SLICE):
+                gathered, warmed = self._gather(
+                    invoices[start : start + SLICE], force=force, seen=seen, offset=start
+                )
+                waiting.update((item.index, item) for item in gathered)
+                # What needs no request (unchanged, refused before sending) is settled now,
+                # so only invoices with work wait: a re-push with a few changes scattered
+                # through many slices still sends them in full batches.
+                self._settle(waiting, outcomes, pp.plan_push(gathered, None, self._tax_map))
+                if len(waiting) >= SLICE or start + SLICE >= len(invoices):
+                    self._run(waiting, outcomes, warmed)
+                    waiting = {}
+                    sent = True
+        except BmsXeroError as e:
+            if not sent:
+                raise  # no run finished: the push fails as a whole, as it always did
+            # An earlier run's invoices are settled (and in Xero): report them, and fail the
+            # rest with the error, rather than lose outcomes the host must see.
+            for i, invoice in enumerate(invoices):
+                if i not in outcomes:
+                    outcomes[i] = PushFailure(
+                        invoice_id=invoice.id,
+                        invoice_number=invoice.number,
+                        error=e.for_invoice(invoice.number),
+                    )
+        return [outcomes[i] for i in range(len(invoices))]
+
+    def _settle(
+        self,
+        items: dict[int, pp.Item],
+        outcomes: dict[int, PushOutcome],
+        actions: Sequence[pp.Action],
+    ) -> None:
+        """Apply the terminal actions among ``actions`` (no request), dropping their items."""
+        for action in actions:
+            if isinstance(action, pp.Done | pp.Fail):
+                outcomes[action.index] = self._finish(items.pop(action.index), action)
+
+    def _run(
+        self, items: dict[int, pp.Item], outcomes: dict[int, PushOutcome], warmed: Warmed
+    ) -> None:
+        """Plan and apply rounds until every item in ``items`` has its outcome."""
         reference: pp.Reference | None = None
         for _ in range(MAX_ROUNDS):
             open_ = [item for i, item in items.items() if i not in outcomes]
             actions = pp.plan_push(open_, reference, self._tax_map)
             if not actions:
-                return [outcomes[i] for i in range(len(invoices))]
+                return
             for group in _groups(actions):
                 if isinstance(group, list):
                     self._send(group, items, reference)
@@ -211,7 +246,7 @@ class Pusher:
     # --- gather --------------------------------------------------------------------------------
 
     def _gather(
-        self, invoices: Sequence[Invoice], *, force: bool, seen: _Seen
+        self, invoices: Sequence[Invoice], *, force: bool, seen: _Seen, offset: int = 0
     ) -> tuple[list[pp.Item], Warmed]:
         """What is known before anything is decided: each invoice's wire form and record.
 
@@ -237,7 +272,7 @@ class Pusher:
                 wire, problem = self._build(invoice)
             items.append(
                 pp.Item(
-                    index=i,
+                    index=offset + i,
                     invoice=invoice,
                     wire=wire,
                     problem=problem,

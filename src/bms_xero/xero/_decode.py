@@ -21,6 +21,7 @@ as gidgethub's ``sansio`` module does.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -244,9 +245,12 @@ def may_hold_messages(body: bytes) -> bool:
     first: without a ``"ValidationErrors"`` key holding something other than ``[]`` or
     ``null``, no element has a message and none needs the walk. It errs only towards walking:
     a ``\\u`` escape anywhere could spell the key in a form the pattern does not see, so any
-    escape sends every element through the walk. (Inside a JSON string the key's quotes
-    would be escaped, so text that merely mentions ValidationErrors never matches.)
+    escape sends every element through the walk, and so does a body in UTF-16 or UTF-32.
+    (Inside a JSON string the key's quotes would be escaped, so text that merely mentions
+    ValidationErrors never matches.)
     """
+    if json.detect_encoding(body) not in ("utf-8", "utf-8-sig"):
+        return True  # UTF-16 or UTF-32 (json.loads reads them): the ASCII pattern can't see
     return b"\\u" in body or _SOME_MESSAGES.search(body) is not None
 
 
