@@ -88,3 +88,14 @@ def test_an_unknown_field_is_a_type_error() -> None:
         assert "colour" in str(e)
     else:
         raise AssertionError("an unknown field was accepted")
+
+
+def test_a_subclass_evolves_into_itself() -> None:
+    """As ``attrs.evolve`` does: a host's subclass of SyncRecord stays that subclass."""
+
+    class Tagged(SyncRecord):
+        pass
+
+    record = Tagged(tenant_id="t", invoice_id="B-1", invoice_number="INV-1", state="pushed")
+
+    assert type(attrs.evolve(record, version=2)) is type(record.evolve(version=2))

@@ -55,7 +55,7 @@ def parse_datetime(value: str) -> datetime:
             raise ValueError(f"{value!r} is not a Xero date (/Date(ms)/ or ISO-8601)") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -261,7 +261,7 @@ class SyncRecord:
             )
         for name in changes.keys() & _CONVERTERS.keys():
             values[name] = _CONVERTERS[name](values[name])
-        new: SyncRecord = object.__new__(SyncRecord)
+        new = object.__new__(type(self))
         for name, value in values.items():
             object.__setattr__(new, name, value)
         return new
