@@ -7,14 +7,16 @@ when it is run as ``.venv/bin/python benchmarks/<name>.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from bms_xero import Customer, Invoice, LineItem, SyncEngine
 from bms_xero.storage import MemoryStore
-from bms_xero.testing import FakeXero, RecordedRequest
+from bms_xero.testing import FakeXero, InFlightRequest, RecordedRequest
 from bms_xero.xero import MAX_BATCH, RateLimits, RetryPolicy
 
 TAX_MAP = {"GST15": "OUTPUT2", "ZERO": "ZERORATEDOUTPUT"}
@@ -166,3 +168,23 @@ def _cell(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+class Latency:
+    """FakeXero's in-flight hook: holds each request ``seconds`` (on ``sleep``'s clock) while
+    counting how many are in flight at once (``most``)."""
+
+    def __init__(self, seconds: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.seconds = seconds
+        self.most = 0
+        self._sleep = sleep
+        self._now = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, _request: InFlightRequest) -> None:
+        with self._lock:
+            self._now += 1
+            self.most = max(self.most, self._now)
+        self._sleep(self.seconds)
+        with self._lock:
+            self._now -= 1

@@ -78,7 +78,7 @@ import _common as c
 from bms_xero import PaymentUpdate, SyncEngine
 from bms_xero.errors import NotFound
 from bms_xero.storage import MemoryStore
-from bms_xero.testing import FakeXero, InFlightRequest, RecordedRequest
+from bms_xero.testing import FakeXero, RecordedRequest
 from bms_xero.xero import RateLimits, RetryPolicy
 
 WINDOW = 60.0  # FakeXero's (and Xero's) minute window, seconds of the clock
@@ -132,25 +132,6 @@ class RunClock:
 
     def __repr__(self) -> str:
         return f"RunClock(speed={self.speed})"
-
-
-class Latency:
-    """Holds each accounting request ``seconds`` of the clock, counting how many are in flight."""
-
-    def __init__(self, clock: RunClock, seconds: float) -> None:
-        self.clock = clock
-        self.seconds = seconds
-        self.most = 0
-        self._now = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, _request: InFlightRequest) -> None:
-        with self._lock:
-            self._now += 1
-            self.most = max(self.most, self._now)
-        self.clock.sleep(self.seconds)
-        with self._lock:
-            self._now -= 1
 
 
 class Payer(threading.Thread):
@@ -275,7 +256,7 @@ def _paid_in_xero(xero: FakeXero[Any]) -> dict[str, Decimal]:
 
 def run(args: argparse.Namespace) -> tuple[list[list[object]], list[str]]:
     clock = RunClock(args.speed)
-    hold = Latency(clock, args.latency)
+    hold = c.Latency(args.latency, clock.sleep)
     xero = FakeXero(
         clock,
         seed=1,

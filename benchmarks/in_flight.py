@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
 import time
 from decimal import Decimal
 from typing import Any
@@ -32,32 +31,13 @@ import _common as c
 from bms_xero import Customer, SyncEngine
 from bms_xero.jobs import MemoryInvoiceSource, MemoryJobStore, Worker
 from bms_xero.storage import MemoryStore
-from bms_xero.testing import InFlightRequest
-
-
-class Latency:
-    """Holds each request ``seconds`` while counting how many are in flight at once."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.most = 0
-        self._now = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, _request: InFlightRequest) -> None:
-        with self._lock:
-            self._now += 1
-            self.most = max(self.most, self._now)
-        time.sleep(self.seconds)
-        with self._lock:
-            self._now -= 1
 
 
 def one_push(invoices: int, latency: float, max_in_flight: int) -> tuple[float, int, int]:
     xero = c.make_fake()
     [customer] = c.make_customers(xero, 1)
     batch = [c.make_invoice(customer, n) for n in range(1, invoices + 1)]
-    hold = Latency(latency)
+    hold = c.Latency(latency)
     xero.in_flight_hook = hold
     engine = SyncEngine(
         client=xero.client(),
@@ -98,11 +78,13 @@ def one_worker(tenants: int, per_tenant: int, latency: float, parallel: int) -> 
             jobs.enqueue_push(tenant, invoice.id, now=xero.clock.now())
         engines.append(
             SyncEngine(
-                client=xero.client(tenant), store=MemoryStore(), tax_map=c.TAX_MAP,
+                client=xero.client(tenant),
+                store=MemoryStore(),
+                tax_map=c.TAX_MAP,
                 clock=xero.clock,
             )
         )
-    xero.in_flight_hook = Latency(latency)
+    xero.in_flight_hook = c.Latency(latency)
     worker = Worker(engines, jobs, source, clock=xero.clock, parallel_tenants=parallel)
     started = time.perf_counter()
     report = worker.run_pending()

@@ -26,7 +26,7 @@ from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping._rounding import RoundingLine
 from bms_xero.mapping._terms import due_date as due_from_terms
 
-__all__ = ["due_date_of", "invoice_element"]
+__all__ = ["contact_id_of", "due_date_of", "invoice_element"]
 
 
 def _amount(value: Decimal) -> str:
@@ -39,6 +39,24 @@ def _amount(value: Decimal) -> str:
             raise ValueError(f"cannot send the non-finite amount {value}")
         return format(value, "f")
     return text
+
+
+def contact_id_of(invoice: Invoice) -> str:
+    """The Xero ContactID the invoice is sent to.
+
+    Raises:
+        MissingContactId: The customer has no Xero contact id.
+    """
+    from bms_xero.errors import MissingContactId
+
+    contact_id = invoice.customer.xero_contact_id
+    if contact_id is None:
+        raise MissingContactId(
+            customer_id=invoice.customer.id,
+            customer_name=invoice.customer.name,
+            invoice_number=invoice.number,
+        )
+    return contact_id
 
 
 def due_date_of(invoice: Invoice) -> date | None:
@@ -96,15 +114,7 @@ def invoice_element(
         MissingContactId: The customer has no Xero contact id.
         TaxCodeError: A line's tax code is not in the tax map.
     """
-    from bms_xero.errors import MissingContactId
-
-    contact_id = invoice.customer.xero_contact_id
-    if contact_id is None:
-        raise MissingContactId(
-            customer_id=invoice.customer.id,
-            customer_name=invoice.customer.name,
-            invoice_number=invoice.number,
-        )
+    contact_id = contact_id_of(invoice)
     items = [_line(line, i, taxes) for i, line in enumerate(invoice.lines)]
     if rounding is not None:
         items.append(_rounding(rounding))

@@ -41,7 +41,7 @@ from bms_xero.mapping._converter import make_converter
 from bms_xero.mapping._read import read_invoice, read_payment
 from bms_xero.mapping._reference import ChartOfAccounts, TaxMap, TaxRates
 from bms_xero.mapping._rounding import RoundingLine
-from bms_xero.mapping._write import due_date_of, invoice_element
+from bms_xero.mapping._write import contact_id_of, due_date_of, invoice_element
 
 __all__ = [
     "WireInvoice",
@@ -138,15 +138,7 @@ def invoice_payload(
         MissingContactId: The customer has no Xero contact id.
         TaxCodeError: A line's tax code is not in the tax map.
     """
-    from bms_xero.errors import MissingContactId
-
-    contact_id = invoice.customer.xero_contact_id
-    if contact_id is None:
-        raise MissingContactId(
-            customer_id=invoice.customer.id,
-            customer_name=invoice.customer.name,
-            invoice_number=invoice.number,
-        )
+    contact_id = contact_id_of(invoice)
     lines = _wire_lines(invoice.lines, TaxMap.of(tax_map))
     if rounding is not None:
         lines.append(
