@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
@@ -37,6 +39,7 @@ from bms_xero.errors import (
 )
 from bms_xero.storage._records import SyncRecord, SyncState
 from bms_xero.xero._calls import MAX_BATCH, MAX_PAGE_SIZE
+from bms_xero.xero._client import XeroClient
 
 __all__ = ["Puller"]
 
@@ -69,15 +72,25 @@ class Puller:
         # If-Modified-Since is read to the second, inclusively: the cursor's own second is
         # read again, so nothing stamped in it after the cursor is missed.
         newest_inv, held_inv = inv_since, None
-        for page in _pages(self._ctx.client.iter_changed_invoices(since=inv_since)):
-            # Learned page by page, so memory stays flat however many invoices changed; the
-            # cursors move only at the end, so a crash part-way re-reads the rest.
-            newest_inv = _later(newest_inv, *(x.updated_at for x in page))
-            held_inv = _earlier(held_inv, self._learn(page))
-        newest_pay, held_pay = pay_since, None
-        for payments in _pages(self._ctx.client.iter_changed_payments(since=pay_since)):
-            newest_pay = _later(newest_pay, *(p.updated_at for p in payments))
-            held_pay = _earlier(held_pay, self._refresh_paid(payments))
+        # Side by side, the payment pages are read while the invoice pass runs (a few pages
+        # ahead at most); they are still applied after it, against the records it left.
+        # Read earlier, a payment made meanwhile is stamped after what was read of them,
+        # so the next pull brings it, as one made after the pull would be.
+        ahead = _ReadAhead(self._changed_payments(pay_since)) if self._side_by_side else None
+        try:
+            for page in _pages(self._changed_invoices(inv_since)):
+                # Learned page by page, so memory stays flat however many invoices changed;
+                # the cursors move only at the end, so a crash part-way re-reads the rest.
+                newest_inv = _later(newest_inv, *(x.updated_at for x in page))
+                held_inv = _earlier(held_inv, self._learn(page))
+            newest_pay, held_pay = pay_since, None
+            paid = ahead.pages() if ahead is not None else _pages(self._changed_payments(pay_since))
+            for payments in paid:
+                newest_pay = _later(newest_pay, *(p.updated_at for p in payments))
+                held_pay = _earlier(held_pay, self._refresh_paid(payments))
+        finally:
+            if ahead is not None:
+                ahead.close()
         for name, since, newest, held in (
             (INVOICE_CURSOR, inv_since, newest_inv, held_inv),
             (PAYMENT_CURSOR, pay_since, newest_pay, held_pay),
@@ -86,6 +99,26 @@ class Puller:
             if target is not None and target != since:
                 self._ctx.store.set_cursor(self._ctx.tenant_id, name, target)
         return self.deliver()
+
+    @property
+    def _side_by_side(self) -> bool:
+        return isinstance(self._ctx.client, XeroClient) and self._max_in_flight > 1
+
+    def _changed_invoices(self, since: datetime | None) -> Iterator[XeroInvoice]:
+        """The changed-since invoice read; :class:`XeroClient` reads pages 2..N side by side
+        (up to ``max_in_flight``, read again by keyset if something moved meanwhile), still
+        yielded in page order. Another :class:`XeroApi` is read as its port says."""
+        client = self._ctx.client
+        if isinstance(client, XeroClient) and self._side_by_side:
+            return client.iter_changed_invoices(since=since, max_in_flight=self._max_in_flight)
+        return client.iter_changed_invoices(since=since)
+
+    def _changed_payments(self, since: datetime | None) -> Iterator[XeroPayment]:
+        """The changed-since payment read, side by side as :meth:`_changed_invoices`."""
+        client = self._ctx.client
+        if isinstance(client, XeroClient) and self._side_by_side:
+            return client.iter_changed_payments(since=since, max_in_flight=self._max_in_flight)
+        return client.iter_changed_payments(since=since)
 
     def pull_invoices(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
         """Read these BMS invoices from Xero now and deliver what they owe the host."""
@@ -304,6 +337,54 @@ def _linked_to(xero_invoice_id: str) -> Change:
 def _unlinked(record: SyncRecord) -> SyncRecord:
     """An imported link that turned out wrong, taken back (nothing was learned through it)."""
     return record.evolve(state=SyncState.FAILED, xero_invoice_id=None)
+
+
+class _ReadAhead(Generic[T]):
+    """Reads ``items`` in a thread of its own, a few pages ahead of :meth:`pages`."""
+
+    def __init__(self, items: Iterator[T], *, pages: int = 10) -> None:
+        self._items = items
+        self._queue: queue.Queue[list[T] | BaseException | None] = queue.Queue(maxsize=pages)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bms-xero-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for page in _pages(self._items):
+                if not self._put(page):
+                    return
+            self._put(None)
+        except BaseException as e:  # handed to the reader, raised there
+            self._put(e)
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()
+
+    def _put(self, value: list[T] | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pages(self) -> Iterator[list[T]]:
+        """The pages, in order; what the read raised is raised here."""
+        while True:
+            value = self._queue.get()
+            if value is None:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+
+    def close(self) -> None:
+        """Stop reading (if it still is) and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
 
 
 def _pages(items: Iterator[T]) -> Iterator[list[T]]:

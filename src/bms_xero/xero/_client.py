@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -101,6 +103,12 @@ from bms_xero.xero._models import (
     InvoiceResult,
     Page,
 )
+from bms_xero.xero._numbered import (
+    NEWEST_FIRST,
+    NumberedPage,
+    numbered_pages,
+    numbered_verdict,
+)
 from bms_xero.xero._retry import CallKind, Retry, RetryPolicy, Uncertain, failure_of
 from bms_xero.xero._scopes import scope_error
 
@@ -141,6 +149,33 @@ def _text_id(value: object, argument: str) -> str:
 def _second(at: datetime) -> datetime:
     """The whole second ``at`` falls in: what If-Modified-Since can express."""
     return at.replace(microsecond=0)
+
+
+def _numbered(
+    number: int,
+    items: Sequence[T],
+    info: Page,
+    key: Callable[[T], tuple[str | None, datetime | None]],
+) -> NumberedPage:
+    """What :func:`numbered_verdict` needs of one page read by number."""
+    return NumberedPage(
+        number=number,
+        keys=tuple(key(item) for item in items),
+        page_count=info.page_count,
+        item_count=info.item_count,
+    )
+
+
+def _new(
+    items: Sequence[T],
+    keys: Sequence[tuple[str | None, datetime | None]],
+    yielded: set[tuple[str | None, datetime | None]],
+) -> Iterator[T]:
+    """The ``items`` whose (id, stamp) was not yielded yet, remembering them."""
+    for item, k in zip(items, keys, strict=True):
+        if k not in yielded:
+            yielded.add(k)
+            yield item
 
 
 def _listed(values: Iterable[str]) -> Iterable[str]:
@@ -624,6 +659,88 @@ class XeroClient:
                 return
             page += 1
 
+    def _changed_pages(
+        self,
+        make: Callable[..., Call],
+        decode: Callable[..., tuple[list[T], Page]],
+        key: Callable[[T], tuple[str | None, datetime | None]],
+        since: datetime | None,
+        page_size: int,
+        max_in_flight: int,
+    ) -> Iterator[T]:
+        """A changed-since read that cannot skip, with its pages read side by side.
+
+        With ``max_in_flight`` 1 it is :meth:`_keyset_pages`, unchanged. Otherwise the
+        pages are read by number, newest first (see :mod:`bms_xero.xero._numbered`): page 1,
+        then pages 2..N up to ``max_in_flight`` at once and at most that many answers ahead
+        of the one being yielded (memory stays a few pages), yielded in page order. When the
+        check says so, page 1 is read once more; when it fails, everything is read again with
+        keyset pages from ``since``. What was yielded already is not yielded again.
+        """
+        if max_in_flight <= 1:
+            yield from self._keyset_pages(make, decode, key, since, page_size)
+            return
+        newest_first = functools.partial(make, order=NEWEST_FIRST)
+        items, info = self._page_of(newest_first, decode, Keyset(since), page_size)
+        first = _numbered(1, items, info, key)
+        yielded = set(first.keys)
+        yield from items
+        numbers = list(numbered_pages(first, page_size))
+        if not numbers:
+            if len(items) < page_size or (info.page_count is not None and info.page_count <= 1):
+                return  # the only page: what a keyset read would have read
+            # A full page 1 that does not say how many there are: keyset pages, as before.
+            yield from self._unseen(make, decode, key, since, page_size, yielded)
+            return
+        pages = [first]
+        with ThreadPoolExecutor(max_workers=min(max_in_flight, len(numbers))) as pool:
+
+            def read(number: int) -> Future[tuple[list[T], Page]]:
+                at = Keyset(since, number)
+                return pool.submit(self._page_of, newest_first, decode, at, page_size)
+
+            ahead = deque(read(n) for n in numbers[:max_in_flight])
+            try:
+                for number in numbers:
+                    items, info = ahead.popleft().result()
+                    if number + max_in_flight <= numbers[-1]:
+                        ahead.append(read(number + max_in_flight))
+                    page = _numbered(number, items, info, key)
+                    pages.append(page)
+                    yield from _new(items, page.keys, yielded)
+            finally:
+                for waiting in ahead:
+                    waiting.cancel()
+        verdict = numbered_verdict(pages, page_size)
+        if verdict == "newest":
+            # Something changed while the pages were read: page 1 again, after them all.
+            items, info = self._page_of(newest_first, decode, Keyset(since), page_size)
+            newest = _numbered(1, items, info, key)
+            yield from _new(items, newest.keys, yielded)
+            verdict = numbered_verdict(pages, page_size, newest)
+        if verdict == "again":
+            log.info(
+                "a changed-since read by page number could not be shown complete (something "
+                "changed while it was read); reading it again with keyset pages"
+            )
+            yield from self._unseen(make, decode, key, since, page_size, yielded)
+
+    def _unseen(
+        self,
+        make: Callable[..., Call],
+        decode: Callable[..., tuple[list[T], Page]],
+        key: Callable[[T], tuple[str | None, datetime | None]],
+        since: datetime | None,
+        page_size: int,
+        yielded: set[tuple[str | None, datetime | None]],
+    ) -> Iterator[T]:
+        """A keyset read from ``since``, less what was ``yielded`` already (id and stamp)."""
+        for item in self._keyset_pages(make, decode, key, since, page_size):
+            k = key(item)
+            if k not in yielded:
+                yielded.add(k)
+                yield item
+
     def _keyset_pages(
         self,
         make: Callable[..., Call],
@@ -844,18 +961,28 @@ class XeroClient:
         return self._pages(make, decode_invoices, page_size)
 
     def iter_changed_invoices(
-        self, *, since: datetime | None, page_size: int = MAX_PAGE_SIZE
+        self, *, since: datetime | None, page_size: int = MAX_PAGE_SIZE, max_in_flight: int = 1
     ) -> Iterator[XeroInvoice]:
         """Sales invoices changed since ``since`` (all when ``None``), oldest change first.
 
         Read with ``order=UpdatedDateUTC ASC`` and keyset paging, so an invoice changing
         while the pages are read is never skipped (it comes again, newer); only ``ACCREC``
         invoices are asked for. Lazy: the first request goes out on the first ``next()``.
+        With ``max_in_flight`` above 1 the pages are read by number, newest change first
+        (``UpdatedDateUTC DESC``), pages 2..N side by side once page 1 says how many there
+        are; page 1 is read once more if something changed meanwhile, and everything again
+        by keyset if a record may have been skipped (see :mod:`bms_xero.xero._numbered`).
+        Each version of a record still comes once, but newest pages first.
         """
         make = functools.partial(invoices_call, where=SALES_INVOICES, order=UPDATED_ASC)
         make(modified_since=since, page=1, page_size=page_size)  # bad arguments fail now
-        return self._keyset_pages(
-            make, decode_invoices, lambda x: (x.invoice_id, x.updated_at), since, page_size
+        return self._changed_pages(
+            make,
+            decode_invoices,
+            lambda x: (x.invoice_id, x.updated_at),
+            since,
+            page_size,
+            max_in_flight,
         )
 
     def get_invoices_by_number(self, numbers: Iterable[str]) -> list[XeroInvoice]:
@@ -974,15 +1101,21 @@ class XeroClient:
         return self._pages(make, decode_payments, page_size)
 
     def iter_changed_payments(
-        self, *, since: datetime | None, page_size: int = MAX_PAGE_SIZE
+        self, *, since: datetime | None, page_size: int = MAX_PAGE_SIZE, max_in_flight: int = 1
     ) -> Iterator[XeroPayment]:
         """Payments changed since ``since`` (all when ``None``), oldest change first, with
         keyset paging as :meth:`iter_changed_invoices` (a reversal is a change: its Status
-        becomes DELETED)."""
+        becomes DELETED); with ``max_in_flight`` above 1, read side by side as
+        :meth:`iter_changed_invoices` is (newest pages first)."""
         make = functools.partial(payments_call, order=UPDATED_ASC)
         make(modified_since=since, page=1, page_size=page_size)
-        return self._keyset_pages(
-            make, decode_payments, lambda p: (p.payment_id, p.updated_at), since, page_size
+        return self._changed_pages(
+            make,
+            decode_payments,
+            lambda p: (p.payment_id, p.updated_at),
+            since,
+            page_size,
+            max_in_flight,
         )
 
     # --- contacts ---------------------------------------------------------------------------
