@@ -97,7 +97,9 @@ class Pusher:
         self._rounding_reference: pp.Reference | None = None
 
     def push_many(self, invoices: Sequence[Invoice], *, force: bool) -> list[PushOutcome]:
-        """Gather, then plan and apply until every invoice is done or failed.
+        """Gather, then plan and apply until every invoice is done or failed, :data:`SLICE`
+        invoices gathered at a time (what needs no request settled at once, the rest sent
+        once a slice's worth waits), so a push's memory is bounded by the slice.
 
         Each round asks the planner for the next actions and applies them all before asking
         again: the planner sees only facts, so a round's answers (a lookup's finds, a batch's
