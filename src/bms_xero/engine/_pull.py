@@ -28,6 +28,7 @@ from bms_xero.engine._records import (
     PAYMENT_CURSOR,
     Change,
     save,
+    save_many,
     seed_cursors,
 )
 from bms_xero.engine._results import PaymentUpdate
@@ -190,6 +191,7 @@ class Puller:
             [(x.invoice_id, x.invoice_number, x.updated_at) for x in pulled],
         )
         ties: list[str] = []
+        changes: list[tuple[SyncRecord, Change]] = []
         for xero in pulled:
             record = records.found.get(xero.invoice_id or "")
             if record is None:
@@ -200,7 +202,12 @@ class Puller:
             if order == "tie" and settle_ties:
                 ties.append(xero.invoice_id or "")
                 continue
-            save(self._ctx.store, record, functools.partial(_learned, xero=xero, now=now))
+            changes.append((record, functools.partial(_learned, xero=xero, now=now)))
+        # A page's records in one put_many (one transaction, not one per invoice); after a
+        # conflict each is saved on its own, re-reading what it must, as save does.
+        for stored in save_many(self._ctx.store, changes):
+            if isinstance(stored, VersionConflict):
+                raise stored
         if ties:
             self._read(ties, settle_ties=False)
         return records.held
