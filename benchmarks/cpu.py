@@ -64,21 +64,6 @@ from bms_xero.xero._decode import decode_invoices
 ROUNDS = 9
 
 
-def best_seconds(run: Callable[[], object], rounds: int = ROUNDS) -> float:
-    """The fastest of ``rounds`` runs, in seconds."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def best_rate(run: Callable[[], object], count: int, rounds: int = ROUNDS) -> float:
-    """Invoices per second in the fastest of ``rounds`` runs."""
-    return count / best_seconds(run, rounds)
-
-
 def side_by_side(runs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """The fastest of ``rounds`` runs of each, in seconds, taken in turn (one of each per
     round), so that a busy spell on a shared machine falls on every path alike."""

@@ -77,7 +77,8 @@ class Puller:
         # ahead at most); they are still applied after it, against the records it left.
         # Read earlier, a payment made meanwhile is stamped after what was read of them,
         # so the next pull brings it, as one made after the pull would be.
-        ahead = _ReadAhead(self._changed_payments(pay_since)) if self._side_by_side else None
+        side_by_side = self._side_by_side_client() is not None
+        ahead = _ReadAhead(self._changed_payments(pay_since)) if side_by_side else None
         try:
             for page in _pages(self._changed_invoices(inv_since)):
                 # Learned page by page, so memory stays flat however many invoices changed;
@@ -101,25 +102,28 @@ class Puller:
                 self._ctx.store.set_cursor(self._ctx.tenant_id, name, target)
         return self.deliver()
 
-    @property
-    def _side_by_side(self) -> bool:
-        return isinstance(self._ctx.client, XeroClient) and self._max_in_flight > 1
+    def _side_by_side_client(self) -> XeroClient | None:
+        """The client when it can read a changed-since list's pages side by side (a
+        :class:`XeroClient` and ``max_in_flight`` above 1); another :class:`XeroApi` is read
+        page after page, as its port says."""
+        client = self._ctx.client
+        return client if isinstance(client, XeroClient) and self._max_in_flight > 1 else None
 
     def _changed_invoices(self, since: datetime | None) -> Iterator[XeroInvoice]:
-        """The changed-since invoice read; :class:`XeroClient` reads pages 2..N side by side
-        (up to ``max_in_flight``, read again by keyset if something moved meanwhile), still
-        yielded in page order. Another :class:`XeroApi` is read as its port says."""
-        client = self._ctx.client
-        if isinstance(client, XeroClient) and self._side_by_side:
-            return client.iter_changed_invoices(since=since, max_in_flight=self._max_in_flight)
-        return client.iter_changed_invoices(since=since)
+        """The changed-since invoice read. Side by side (see :meth:`_side_by_side_client`),
+        pages 2..N go up to ``max_in_flight`` at once, read again by keyset if something moved
+        meanwhile, and are still yielded in page order."""
+        client = self._side_by_side_client()
+        if client is None:
+            return self._ctx.client.iter_changed_invoices(since=since)
+        return client.iter_changed_invoices(since=since, max_in_flight=self._max_in_flight)
 
     def _changed_payments(self, since: datetime | None) -> Iterator[XeroPayment]:
         """The changed-since payment read, side by side as :meth:`_changed_invoices`."""
-        client = self._ctx.client
-        if isinstance(client, XeroClient) and self._side_by_side:
-            return client.iter_changed_payments(since=since, max_in_flight=self._max_in_flight)
-        return client.iter_changed_payments(since=since)
+        client = self._side_by_side_client()
+        if client is None:
+            return self._ctx.client.iter_changed_payments(since=since)
+        return client.iter_changed_payments(since=since, max_in_flight=self._max_in_flight)
 
     def pull_invoices(self, invoice_ids: Iterable[str]) -> list[PaymentUpdate]:
         """Read these BMS invoices from Xero now and deliver what they owe the host."""

@@ -33,7 +33,7 @@ from bms_xero.domain import (
 )
 from bms_xero.mapping._dates import parse_date, parse_datetime
 
-__all__ = ["Unusual", "read_invoice", "read_payment"]
+__all__ = ["CREDIT_LISTS", "Unusual", "read_invoice", "read_payment"]
 
 _ZERO = Decimal(0)
 _STATUSES = {s.value: s for s in InvoiceStatus}
@@ -182,9 +182,9 @@ def read_payment(data: Mapping[str, Any]) -> XeroPayment:
     )
 
 
-#: The invoice's lists of applied credits: (list key, id key, kind, reference key), as
-#: :func:`~bms_xero.mapping.wire.parse_invoice` reads them.
-_CREDIT_LISTS = (
+#: The invoice's lists of applied credits: (list key, id key, kind, reference key), read
+#: here and by the converter path in :mod:`bms_xero.mapping.wire`.
+CREDIT_LISTS = (
     ("CreditNotes", "CreditNoteID", AllocationKind.CREDIT_NOTE, "CreditNoteNumber"),
     ("Prepayments", "PrepaymentID", AllocationKind.PREPAYMENT, "Reference"),
     ("Overpayments", "OverpaymentID", AllocationKind.OVERPAYMENT, "Reference"),
@@ -195,7 +195,7 @@ def _credits(data: Mapping[str, Any]) -> tuple[Allocation, ...]:
     """Each credit applied to the invoice, for the amount it took off this one
     (``AppliedAmount``)."""
     found: list[Allocation] = []
-    for key, id_key, kind, reference_key in _CREDIT_LISTS:
+    for key, id_key, kind, reference_key in CREDIT_LISTS:
         items = data.get(key)
         if items is None:
             continue

@@ -22,7 +22,6 @@ import cattrs
 
 from bms_xero.domain import (
     Account,
-    AllocationKind,
     CreditNote,
     CreditNoteAllocation,
     Customer,
@@ -38,7 +37,7 @@ from bms_xero.domain import (
 )
 from bms_xero.errors import UnexpectedResponse
 from bms_xero.mapping._converter import make_converter
-from bms_xero.mapping._read import read_invoice, read_payment
+from bms_xero.mapping._read import CREDIT_LISTS, read_invoice, read_payment
 from bms_xero.mapping._reference import ChartOfAccounts, TaxMap, TaxRates
 from bms_xero.mapping._rounding import RoundingLine
 from bms_xero.mapping._write import contact_id_of, due_date_of, invoice_element
@@ -456,14 +455,6 @@ def _nested_id(data: Mapping[str, Any], outer: str, inner: str) -> Any:
     return nested.get(inner) if isinstance(nested, Mapping) else None
 
 
-#: The invoice's lists of applied credits: (list key, id key, kind, reference key).
-_CREDIT_LISTS = (
-    ("CreditNotes", "CreditNoteID", AllocationKind.CREDIT_NOTE, "CreditNoteNumber"),
-    ("Prepayments", "PrepaymentID", AllocationKind.PREPAYMENT, "Reference"),
-    ("Overpayments", "OverpaymentID", AllocationKind.OVERPAYMENT, "Reference"),
-)
-
-
 def _credits(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The credits applied to an invoice, flattened for :class:`Allocation`.
 
@@ -471,7 +462,7 @@ def _credits(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     what it took off *this* invoice, so that is the allocation's amount.
     """
     flat: list[dict[str, Any]] = []
-    for key, id_key, kind, reference_key in _CREDIT_LISTS:
+    for key, id_key, kind, reference_key in CREDIT_LISTS:
         items = data.get(key)
         if items is None:
             continue
