@@ -33,7 +33,7 @@ class ForgivingStore(MemoryJobStore):
     def _replace(self, job: Job) -> Job:
         """Store ``job`` as it is, no questions asked."""
         with self._lock:
-            self._jobs[job.id] = job
+            self._put(job)
         return job
 
 

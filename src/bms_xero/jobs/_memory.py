@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MemoryInvoiceSource", "MemoryJobStore"]
 
+_LIVE = (JobStatus.PENDING, JobStatus.LEASED)
+
 
 class MemoryJobStore(JobStoreBase):
     """Jobs and tenant parks in memory; implements ``JobStore``.
@@ -37,12 +39,36 @@ class MemoryJobStore(JobStoreBase):
     def __init__(self, *, new_id: Callable[[], str] | None = None) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        # Kept in step with _jobs by _put and _drop, so that an enqueue, a lease and a
+        # completion read the jobs they are about, not every job the store ever held.
+        self._work: dict[tuple[str, str, str], dict[str, Job]] = {}  # by dedupe_key
+        self._live: dict[str, Job] = {}  # pending and leased: what a lease can take
         self._parks: dict[str, datetime] = {}
         self._new_id = new_id or (lambda: str(uuid.uuid4()))
         self._closed = False
 
     def __repr__(self) -> str:
         return f"MemoryJobStore(jobs={len(self._jobs)})"
+
+    def _put(self, job: Job) -> None:
+        """Store ``job`` (new, or a new state of a stored one) and index it."""
+        old = self._jobs.get(job.id)
+        if old is not None and old.dedupe_key != job.dedupe_key:
+            del self._work[old.dedupe_key][job.id]
+        self._jobs[job.id] = job
+        self._work.setdefault(job.dedupe_key, {})[job.id] = job
+        if job.status in _LIVE:
+            self._live[job.id] = job
+        else:
+            self._live.pop(job.id, None)
+
+    def _drop(self, job_id: str) -> None:
+        job = self._jobs.pop(job_id)
+        same = self._work[job.dedupe_key]
+        del same[job_id]
+        if not same:
+            del self._work[job.dedupe_key]
+        self._live.pop(job_id, None)
 
     # --- enqueue -----------------------------------------------------------------------------
 
@@ -66,13 +92,12 @@ class MemoryJobStore(JobStoreBase):
             self._check_open()
             same = [
                 job
-                for job in self._jobs.values()
-                if job.dedupe_key == key
-                and job.status in (JobStatus.PENDING, JobStatus.LEASED, JobStatus.FAILED)
+                for job in self._work.get(key, {}).values()
+                if job.status in (JobStatus.PENDING, JobStatus.LEASED, JobStatus.FAILED)
             ]
             plan = t.enqueue(same, now=now, invoice_number=invoice_number, queue=queue)
             for changed in plan.writes:
-                self._jobs[changed.id] = changed
+                self._put(changed)
             if plan.job is not None:
                 return plan.job
             job = t.new_job(
@@ -85,7 +110,7 @@ class MemoryJobStore(JobStoreBase):
                 now=now,
                 queue=queue,
             )
-            self._jobs[job.id] = job
+            self._put(job)
             return job
 
     def _fresh_id(self) -> str:
@@ -160,11 +185,11 @@ class MemoryJobStore(JobStoreBase):
         with self._lock:
             self._check_open()
             parked = {tenant for tenant, until in self._parks.items() if until > now}
-            busy = {job.dedupe_key for job in self._jobs.values() if job.is_leased(now)}
+            busy = {job.dedupe_key for job in self._live.values() if job.is_leased(now)}
             candidates = sorted(
                 (
                     job
-                    for job in self._jobs.values()
+                    for job in self._live.values()
                     if (scope.tenants is None or job.tenant_id in scope.tenants)
                     and (scope.kinds is None or job.kind in scope.kinds)
                     and t.in_queues(job, scope.queues)
@@ -175,7 +200,7 @@ class MemoryJobStore(JobStoreBase):
             result = []
             for job in chosen:
                 taken = t.leased(job, worker_id=worker_id, now=now, lease_seconds=lease_seconds)
-                self._jobs[job.id] = taken
+                self._put(taken)
                 result.append(taken)
             return result
 
@@ -185,9 +210,10 @@ class MemoryJobStore(JobStoreBase):
         with self._lock:
             self._check_open()
             stored = t.proven(self._jobs.get(job.id), job, now)
-            self._jobs[job.id] = done = t.completed(stored, now=now, invoice_number=invoice_number)
-            for moot in t.settled(self._jobs.values(), done, now):
-                self._jobs[moot.id] = moot
+            done = t.completed(stored, now=now, invoice_number=invoice_number)
+            self._put(done)
+            for moot in t.settled(list(self._work[done.dedupe_key].values()), done, now):
+                self._put(moot)
             return done
 
     def fail(
@@ -207,7 +233,7 @@ class MemoryJobStore(JobStoreBase):
         with self._lock:
             self._check_open()
             stored = t.proven(self._jobs.get(job.id), job, now)
-            self._jobs[job.id] = after = t.failed(
+            after = t.failed(
                 stored,
                 now=now,
                 error=error,
@@ -216,6 +242,7 @@ class MemoryJobStore(JobStoreBase):
                 retryable=retryable,
                 invoice_number=invoice_number,
             )
+            self._put(after)
             return after
 
     def release(
@@ -233,9 +260,10 @@ class MemoryJobStore(JobStoreBase):
         with self._lock:
             self._check_open()
             stored = t.proven(self._jobs.get(job.id), job, now)
-            self._jobs[job.id] = after = t.released(
+            after = t.released(
                 stored, now=now, run_after=run_after, error=error, error_type=error_type
             )
+            self._put(after)
             return after
 
     # --- parking -------------------------------------------------------------------------------
@@ -278,7 +306,8 @@ class MemoryJobStore(JobStoreBase):
             job = self._jobs.get(job_id)
             if job is None:
                 return None
-            self._jobs[job_id] = after = t.retried(job, now)
+            after = t.retried(job, now)
+            self._put(after)
             return after
 
     def retry_failed(self, *, now: datetime, tenant_id: str | None = None) -> list[Job]:
@@ -289,7 +318,8 @@ class MemoryJobStore(JobStoreBase):
             result = []
             for job in list(self._jobs.values()):
                 if job.status is JobStatus.FAILED and tenant_id in (None, job.tenant_id):
-                    self._jobs[job.id] = after = t.retried(job, now)
+                    after = t.retried(job, now)
+                    self._put(after)
                     result.append(after)
         result.sort(key=lambda j: (j.created_at, j.id))
         return result
@@ -303,7 +333,8 @@ class MemoryJobStore(JobStoreBase):
             job = self._jobs.get(job_id)
             if job is None:
                 return None
-            self._jobs[job_id] = after = t.cancelled(job, now)
+            after = t.cancelled(job, now)
+            self._put(after)
             return after
 
     def purge(self, *, finished_before: datetime) -> int:
@@ -313,7 +344,7 @@ class MemoryJobStore(JobStoreBase):
             self._check_open()
             gone = [job_id for job_id, job in self._jobs.items() if t.purgeable(job, before)]
             for job_id in gone:
-                del self._jobs[job_id]
+                self._drop(job_id)
             return len(gone)
 
     # --- lifecycle -----------------------------------------------------------------------------
