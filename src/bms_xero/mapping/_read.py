@@ -31,6 +31,7 @@ from bms_xero.domain import (
     XeroLineItem,
     XeroPayment,
 )
+from bms_xero._slots import maker
 from bms_xero.mapping._dates import parse_date, parse_datetime
 
 __all__ = ["CREDIT_LISTS", "Unusual", "read_invoice", "read_payment"]
@@ -39,6 +40,14 @@ _ZERO = Decimal(0)
 _STATUSES = {s.value: s for s in InvoiceStatus}
 _LINE_TYPES = {t.value: t for t in LineAmountTypes}
 _PAYMENT_STATUSES = {s.value: s for s in PaymentStatus}
+
+
+# Built without attrs' __init__ (see bms_xero._slots): these classes check nothing there,
+# and a page holds thousands of them.
+_line_item = maker(XeroLineItem)
+_invoice = maker(XeroInvoice)
+_payment = maker(XeroPayment)
+_allocation = maker(Allocation)
 
 
 class Unusual(Exception):
@@ -139,7 +148,7 @@ def _line(data: Any) -> XeroLineItem:
         data = _object(data)
     get = data.get
     tracking = get("Tracking")
-    return XeroLineItem(
+    return _line_item(
         line_item_id=_text(get("LineItemID")),
         description=_text(get("Description")),
         quantity=_optional_money(get("Quantity")),
@@ -168,7 +177,7 @@ def read_payment(data: Mapping[str, Any]) -> XeroPayment:
     if type(payment_id) is not str or "Amount" not in data:
         raise Unusual
     status = get("Status", PaymentStatus.AUTHORISED)
-    return XeroPayment(
+    return _payment(
         payment_id=payment_id,
         amount=_money(get("Amount")),
         date=_date(get("Date")),
@@ -205,7 +214,7 @@ def _credits(data: Mapping[str, Any]) -> tuple[Allocation, ...]:
             if type(credit_id) is not str:
                 raise Unusual
             found.append(
-                Allocation(
+                _allocation(
                     kind=kind,
                     id=credit_id,
                     amount=_money(item.get("AppliedAmount")),
@@ -241,7 +250,7 @@ def read_invoice(data: Mapping[str, Any]) -> XeroInvoice:
     status = get("Status")
     line_types = get("LineAmountTypes")
     contact = get("Contact")
-    return XeroInvoice(
+    return _invoice(
         invoice_id=_text(get("InvoiceID")),
         invoice_number=_text(get("InvoiceNumber")),
         type=kind,

@@ -24,6 +24,8 @@ def is_naive(value: datetime) -> bool:
 def to_utc(value: datetime) -> datetime:
     """The same instant in UTC. ``fold`` means nothing in UTC: dropping it keeps equal values
     equal in repr too, whichever store they came back from."""
+    if type(value) is datetime and value.tzinfo is UTC and not value.fold:
+        return value  # already what the conversion would make (records hold these)
     return value.astimezone(UTC).replace(fold=0)
 
 
@@ -105,6 +107,25 @@ def first_by_invoice_id(records: Iterable[SyncRecord]) -> SyncRecord | None:
     return min(records, key=lambda r: r.invoice_id, default=None)
 
 
+def text_problem(name: str, value: object) -> FieldProblem | None:
+    """Why an optional text field's ``value`` is neither ``None`` nor a string, or ``None``."""
+    if value is None or isinstance(value, str):
+        return None
+    return FieldProblem(name, f"must be a string or None, not {type(value).__name__}")
+
+
+def money_problem(name: str, value: object) -> FieldProblem | None:
+    """Why an optional amount is neither ``None`` nor a finite Decimal (exact, never a float),
+    or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        return FieldProblem(name, f"must be a Decimal (exact money), not {type(value).__name__}")
+    if not value.is_finite():
+        return FieldProblem(name, f"must be a finite number, not {value}")
+    return None
+
+
 def optional_value_problems(
     values: Mapping[str, Any],
     *,
@@ -114,26 +135,7 @@ def optional_value_problems(
 ) -> list[FieldProblem]:
     """What is wrong with a record's optional fields, each ``None`` or: a string (``text``),
     an aware datetime (``datetimes``), a finite Decimal (``money``: exact, never a float)."""
-    found: list[FieldProblem] = []
-    for name in text:
-        value = values[name]
-        if value is not None and not isinstance(value, str):
-            found.append(
-                FieldProblem(name, f"must be a string or None, not {type(value).__name__}")
-            )
-    for name in datetimes:
-        value = values[name]
-        problem = None if value is None else datetime_problem(name, value)
-        if problem is not None:
-            found.append(problem)
-    for name in money:
-        value = values[name]
-        if value is None:
-            continue
-        if not isinstance(value, Decimal):
-            found.append(
-                FieldProblem(name, f"must be a Decimal (exact money), not {type(value).__name__}")
-            )
-        elif not value.is_finite():
-            found.append(FieldProblem(name, f"must be a finite number, not {value}"))
-    return found
+    found = [text_problem(name, values[name]) for name in text]
+    found += [None if values[n] is None else datetime_problem(n, values[n]) for n in datetimes]
+    found += [money_problem(name, values[name]) for name in money]
+    return [problem for problem in found if problem is not None]

@@ -9,16 +9,24 @@ whatever the store).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from bms_xero._slots import copier
 from bms_xero.domain import Allocation, InvoiceStatus, Settlement
 from bms_xero.errors import FieldProblem, StorageValueError
-from bms_xero.storage._checks import aware_utc, key_problems, member, optional_value_problems
+from bms_xero.storage._checks import (
+    aware_utc,
+    datetime_problem,
+    key_problems,
+    member,
+    money_problem,
+    text_problem,
+)
 
 __all__ = ["SyncRecord", "SyncState"]
 
@@ -248,23 +256,20 @@ class SyncRecord:
             TypeError: A name that is not a field.
             StorageValueError: The values a new record would refuse.
         """
-        values = {name: getattr(self, name) for name in _FIELD_NAMES}
-        unknown = changes.keys() - values.keys()
+        unknown = changes.keys() - _FIELD_SET
         if unknown:
             raise TypeError(f"SyncRecord has no field {', '.join(sorted(unknown))}")
-        values.update(changes)
-        problems = _problems(values)
+        merged = _Merged(self, changes)
+        problems = _problems(merged, changes.keys())
         if problems:
             raise StorageValueError(
-                what=f"sync record {values['tenant_id']}/{values['invoice_id']}",
+                what=f"sync record {merged['tenant_id']}/{merged['invoice_id']}",
                 problems=problems,
             )
+        converted = dict(changes)
         for name in changes.keys() & _CONVERTERS.keys():
-            values[name] = _CONVERTERS[name](values[name])
-        new = object.__new__(type(self))
-        for name, value in values.items():
-            object.__setattr__(new, name, value)
-        return new
+            converted[name] = _CONVERTERS[name](changes[name])
+        return _copy_with(self, converted)
 
 
 _FIELD_NAMES = tuple(field.name for field in attrs.fields(SyncRecord))
@@ -275,33 +280,116 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _problems(values: Mapping[str, Any]) -> list[FieldProblem]:
-    """Everything wrong with a record's raw values (empty when it can be stored)."""
-    found = key_problems(**{name: values[name] for name in _KEYS})
-    if member(SyncState, values["state"]) is None:
-        found.append(_BAD_STATE)
-    for name in _COUNTERS:
-        value = values[name]
-        if isinstance(value, bool) or not isinstance(value, int):
-            found.append(FieldProblem(name, "must be an int"))
-        elif value < 0:
-            found.append(FieldProblem(name, "must not be negative"))
-    told, money = values["told_version"], values["money_version"]
-    if isinstance(told, int) and isinstance(money, int) and told > money:
-        found.append(FieldProblem("told_version", "must not be greater than money_version"))
-    if not isinstance(values["delivered"], bool):
-        found.append(FieldProblem("delivered", "must be a bool"))
-    allocations = values["allocations"]
-    if not isinstance(allocations, tuple) or not all(
-        isinstance(a, Allocation) for a in allocations
-    ):
-        found.append(FieldProblem("allocations", "must be a tuple of Allocation"))
-    found += optional_value_problems(
-        values, text=_OPTIONAL_TEXT, datetimes=_DATETIMES, money=_MONEY
+_FIELD_SET = frozenset(_FIELD_NAMES)
+
+
+class _Merged(Mapping[str, Any]):
+    """A record's values with ``changes`` laid over them, read only where a check looks."""
+
+    __slots__ = ("_changes", "_record")
+
+    def __init__(self, record: SyncRecord, changes: Mapping[str, Any]) -> None:
+        self._record, self._changes = record, changes
+
+    def __getitem__(self, name: str) -> Any:
+        changes = self._changes
+        return changes[name] if name in changes else getattr(self._record, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FIELD_NAMES)
+
+    def __len__(self) -> int:
+        return len(_FIELD_NAMES)
+
+
+#: ``record`` with the already checked and converted values ``c`` in place of its own.
+_copy_with = copier(SyncRecord)
+
+
+_Rule = Callable[[Mapping[str, Any]], "FieldProblem | None"]
+
+
+def _rules() -> tuple[tuple[tuple[str, ...], _Rule], ...]:
+    """Every check of a record's raw values, in the order their problems are listed, each
+    with the fields it reads. All but ``told_version <= money_version`` read one field."""
+
+    def key(name: str) -> _Rule:
+        def check(v: Mapping[str, Any]) -> FieldProblem | None:
+            found = key_problems(**{name: v[name]})
+            return found[0] if found else None
+
+        return check
+
+    def counter(name: str) -> _Rule:
+        def check(v: Mapping[str, Any]) -> FieldProblem | None:
+            value = v[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                return FieldProblem(name, "must be an int")
+            return FieldProblem(name, "must not be negative") if value < 0 else None
+
+        return check
+
+    def told_at_most_money(v: Mapping[str, Any]) -> FieldProblem | None:
+        told, money = v["told_version"], v["money_version"]
+        if isinstance(told, int) and isinstance(money, int) and told > money:
+            return FieldProblem("told_version", "must not be greater than money_version")
+        return None
+
+    def allocations(v: Mapping[str, Any]) -> FieldProblem | None:
+        value = v["allocations"]
+        if isinstance(value, tuple) and all(isinstance(a, Allocation) for a in value):
+            return None
+        return FieldProblem("allocations", "must be a tuple of Allocation")
+
+    def optional(name: str, problem: Callable[[str, object], FieldProblem | None]) -> _Rule:
+        return lambda v: problem(name, v[name])
+
+    def instant_problem(name: str, value: object) -> FieldProblem | None:
+        return None if value is None else datetime_problem(name, value)
+
+    def paid_on(v: Mapping[str, Any]) -> FieldProblem | None:
+        value = v["fully_paid_on"]
+        if value is not None and (isinstance(value, datetime) or not isinstance(value, date)):
+            return FieldProblem("fully_paid_on", f"must be a date, not {_kind(value)}")
+        return None
+
+    return (
+        *(((name,), key(name)) for name in _KEYS),
+        (("state",), lambda v: None if member(SyncState, v["state"]) is not None else _BAD_STATE),
+        *(((name,), counter(name)) for name in _COUNTERS),
+        (("told_version", "money_version"), told_at_most_money),
+        (("delivered",), lambda v: None if isinstance(v["delivered"], bool) else _NOT_BOOL),
+        (("allocations",), allocations),
+        *(((name,), optional(name, text_problem)) for name in _OPTIONAL_TEXT),
+        *(((name,), optional(name, instant_problem)) for name in _DATETIMES),
+        *(((name,), optional(name, money_problem)) for name in _MONEY),
+        (("fully_paid_on",), paid_on),
     )
-    paid_on = values["fully_paid_on"]
-    if paid_on is not None and (isinstance(paid_on, datetime) or not isinstance(paid_on, date)):
-        found.append(FieldProblem("fully_paid_on", f"must be a date, not {_kind(paid_on)}"))
+
+
+_NOT_BOOL = FieldProblem("delivered", "must be a bool")
+_RULES = _rules()
+_RULES_READING: dict[str, tuple[int, ...]] = {
+    name: tuple(i for i, (reads, _) in enumerate(_RULES) if name in reads) for name in _FIELD_NAMES
+}
+
+
+def _problems(values: Mapping[str, Any], names: Iterable[str] | None = None) -> list[FieldProblem]:
+    """Everything wrong with a record's raw values (empty when it can be stored).
+
+    ``names`` runs only the rules that read one of those fields, for :meth:`SyncRecord.evolve`:
+    the others were passed by the record being changed, so what is found is what checking
+    every field would find, in the same order.
+    """
+    if names is None:
+        chosen: Iterable[int] = range(len(_RULES))
+    else:
+        chosen = sorted({i for name in names for i in _RULES_READING[name]})
+    found = []
+    for i in chosen:
+        problem = _RULES[i][1](values)
+        if problem is not None:
+            found.append(problem)
     return found
 
 
