@@ -6,10 +6,14 @@ when it is run as ``.venv/bin/python benchmarks/<name>.py``).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +21,7 @@ from typing import Any
 from bms_xero import Customer, Invoice, LineItem, SyncEngine
 from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeXero, InFlightRequest, RecordedRequest
-from bms_xero.xero import MAX_BATCH, RateLimits, RetryPolicy
+from bms_xero.xero import MAX_BATCH, RateLimits, RetryPolicy, XeroClient
 
 TAX_MAP = {"GST15": "OUTPUT2", "ZERO": "ZERORATEDOUTPUT"}
 #: Reference reads a fresh engine makes before its first write: accounts, tax rates, and the
@@ -188,3 +192,64 @@ class Latency:
         self._sleep(self.seconds)
         with self._lock:
             self._now -= 1
+
+
+# --- FakeXero in a process of its own ------------------------------------------------------------
+
+
+def serve_child(xero: FakeXero[Any], **details: Any) -> int:
+    """The body of a script's ``--serve`` child: serve ``xero`` over loopback HTTP, print one
+    JSON line saying how to reach it (with ``details``), then wait for stdin to close (the
+    parent ends this process by closing it)."""
+    from bms_xero.testing import serve
+
+    server = serve(xero)
+    reach = {
+        "api_url": server.api_url,
+        "token_url": server.token_url,
+        "connections_url": server.connections_url,
+        "client_id": xero.client_id,
+        "client_secret": xero.client_secret,
+        "tenant_id": xero.tenant_id,
+    }
+    print(json.dumps({**reach, **details}), flush=True)
+    sys.stdin.read()
+    server.close()
+    return 0
+
+
+@contextlib.contextmanager
+def served(script: str, *arguments: str) -> Iterator[dict[str, Any]]:
+    """Run ``script --serve *arguments`` (whose ``--serve`` calls :func:`serve_child`) and
+    yield what it printed; the child ends when the block does."""
+    server = subprocess.Popen(
+        [sys.executable, script, "--serve", *arguments],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line:
+            raise SystemExit("the FakeXero child ended before saying where it listens")
+        yield json.loads(line)
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+
+
+def remote_client(fake: dict[str, Any], tenant_id: str | None = None, **kwargs: Any) -> XeroClient:
+    """A client of the served fake (``fake`` as :func:`served` yields it), for ``tenant_id``
+    (the fake's first organisation by default)."""
+    return XeroClient.from_client_credentials(
+        fake["client_id"],
+        fake["client_secret"],
+        tenant_id=tenant_id or fake["tenant_id"],
+        token_url=fake["token_url"],
+        api_url=fake["api_url"],
+        connections_url=fake["connections_url"],
+        retry=RetryPolicy.seeded(7),
+        **kwargs,
+    )

@@ -6,7 +6,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/fake_scale.py [--quick]
 
 One FakeXero (limits out of the way, 100 customers, ``_common``'s three-line invoice) is
-filled through ``SyncEngine.push_many``, 1,000 invoices a call. Three tables:
+filled through ``SyncEngine.push_many``, 1,000 invoices a call. Four tables:
 
 - **One read, by invoices held.** At each size (1,000, 10,000 and 100,000 held) the same
   reads go straight to the fake's request handler (``FakeXero.handle``: no client, no
@@ -30,8 +30,12 @@ filled through ``SyncEngine.push_many``, 1,000 invoices a call. Three tables:
   The update-order indexes (``_index.py``) are shown apart: what the organisation holds
   less what it would without them.
 
-``--quick`` holds 500 and 2,000 invoices, and measures memory on 500. Prints tables; asserts
-nothing.
+- **The same push and pull with FakeXero in a process of its own**, reached over loopback
+  HTTP (``--served`` runs only this): the fake's CPU then runs beside the engine's on the
+  other core, as a real Xero's runs on its own machines.
+
+``--quick`` holds 500 and 2,000 invoices, measures memory on 500, and pushes 2,000 to the
+served fake. Prints tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ from typing import Any
 import _common as c
 import attrs
 
+from bms_xero import Customer, SyncEngine
+from bms_xero.clock import SystemClock
+from bms_xero.storage import MemoryStore
 from bms_xero.testing import FakeRequest, FakeXero, Reply
 
 CHUNK = 1_000  # invoices per push_many call
@@ -254,10 +261,67 @@ def memory(count: int) -> list[list[Any]]:
     ]
 
 
+def serve() -> int:
+    """The ``--serve`` child: the same organisation in a FakeXero of its own."""
+    xero = c.make_fake(unlimited=True)
+    customers = c.make_customers(xero, CUSTOMERS)
+    return c.serve_child(xero, contacts=[k.xero_contact_id for k in customers])
+
+
+def served(count: int) -> list[list[Any]]:
+    """The push and the pull, with FakeXero answering from a process of its own over
+    loopback HTTP: wall time of each (the fake's CPU is in the other process)."""
+    with c.served(__file__) as fake:
+        customers = [
+            Customer(id=f"C-{n}", name=f"Customer {n}", xero_contact_id=contact)
+            for n, contact in enumerate(fake["contacts"], start=1)
+        ]
+
+        def engine() -> SyncEngine:
+            client = c.remote_client(fake, limits=c.UNLIMITED)
+            made = SyncEngine(
+                client=client, store=MemoryStore(), tax_map=c.TAX_MAP, clock=SystemClock()
+            )
+            made.organisation()  # the token and reference reads are not the push's
+            return made
+
+        pusher = engine()
+        push_wall = 0.0
+        for start in range(1, count + 1, CHUNK):
+            batch = c.make_invoices(customers, min(CHUNK, count + 1 - start), start=start)
+            began = time.perf_counter()
+            outcomes = pusher.push_many(batch)
+            push_wall += time.perf_counter() - began
+            if not all(o.ok for o in outcomes):
+                raise SystemExit("a push failed: the figures would mean nothing")
+        puller = engine()
+        gc.collect()
+        began = time.perf_counter()
+        puller.pull()
+        pull_wall = time.perf_counter() - began
+    return [
+        [f"push {count:,} invoices", f"{push_wall:.1f}", f"{count / push_wall:,.0f}"],
+        ["pull them back", f"{pull_wall:.1f}", f"{count / pull_wall:,.0f}"],
+        ["both", f"{push_wall + pull_wall:.1f}", ""],
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="500 and 2,000 invoices held")
+    parser.add_argument(
+        "--served", action="store_true", help="only the push and pull, FakeXero in its own process"
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve:
+        return serve()
+    served_count = 2_000 if args.quick else 100_000
+    served_title = "\nThe same push and pull, FakeXero in a process of its own (loopback HTTP)\n"
+    if args.served:
+        print(served_title)
+        print(c.table(["phase", "wall s", "invoices / s"], served(served_count)))
+        return 0
 
     sizes = [500, 2_000] if args.quick else [1_000, 10_000, 100_000]
     read_rows, phases = run(sizes)
@@ -279,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\nPush and pull through SyncEngine (limits off)\n")
     print(c.table(["phase", "wall s", "FakeXero CPU s", "invoices / s"], phases))
+    print(served_title)
+    print(c.table(["phase", "wall s", "invoices / s"], served(served_count)))
     count = 500 if args.quick else 10_000
     print(f"\nMemory per invoice held ({count + 1:,} three-line invoices, bytes reachable)\n")
     print(c.table(["what", "bytes per invoice"], memory(count)))

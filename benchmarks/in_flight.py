@@ -29,8 +29,11 @@ from typing import Any
 import _common as c
 
 from bms_xero import Customer, SyncEngine
+from bms_xero.clock import Clock, SystemClock
 from bms_xero.jobs import MemoryInvoiceSource, MemoryJobStore, Worker
 from bms_xero.storage import MemoryStore
+from bms_xero.testing import FakeXero
+from bms_xero.xero import XeroClient
 
 
 def one_push(invoices: int, latency: float, max_in_flight: int) -> tuple[float, int, int]:
@@ -55,13 +58,10 @@ def one_push(invoices: int, latency: float, max_in_flight: int) -> tuple[float, 
     return elapsed, calls, hold.most
 
 
-def one_worker(tenants: int, per_tenant: int, latency: float, parallel: int) -> float:
-    """Wall time of one worker running every organisation's queued pushes."""
-    xero = c.make_fake()
+def _organisations(xero: FakeXero[Any], tenants: int) -> list[tuple[str, str]]:
+    """``tenants`` organisations in the fake, each with the accounts and tax rates the
+    invoices use and one contact: (tenant id, contact id) of each."""
     ids = [xero.tenant_id] + [xero.add_tenant(name=f"Org {n}") for n in range(2, tenants + 1)]
-    jobs = MemoryJobStore()
-    source = MemoryInvoiceSource()
-    engines = []
     for t, tenant in enumerate(ids):
         if t:
             xero.add_account(code="200", name="Sales", type="REVENUE", tenant_id=tenant)
@@ -70,26 +70,62 @@ def one_worker(tenants: int, per_tenant: int, latency: float, parallel: int) -> 
                 xero.add_tax_rate(
                     tax_type=tax_type, name=tax_type, rate=Decimal(rate), tenant_id=tenant
                 )
-        contact = xero.add_contact(name="Customer 1", contact_number="C-1", tenant_id=tenant)
+    return [
+        (tenant, xero.add_contact(name="Customer 1", contact_number="C-1", tenant_id=tenant))
+        for tenant in ids
+    ]
+
+
+def serve(tenants: int, latency: float) -> int:
+    """The ``--serve`` child: the organisations in a FakeXero of its own, every accounting
+    request held ``latency`` seconds."""
+    xero = c.make_fake()
+    organisations = _organisations(xero, tenants)
+    xero.in_flight_hook = c.Latency(latency)
+    return c.serve_child(xero, organisations=organisations)
+
+
+def one_worker(
+    tenants: int, per_tenant: int, latency: float, parallel: int, *, served: bool = False
+) -> float:
+    """Wall time of one worker running every organisation's queued pushes; with ``served``
+    FakeXero answers from a process of its own, over loopback HTTP."""
+    if served:
+        with c.served(__file__, "--tenants", str(tenants), "--latency", str(latency)) as fake:
+            organisations = [(t, contact) for t, contact in fake["organisations"]]
+            clients = [c.remote_client(fake, tenant) for tenant, _ in organisations]
+            return _worker_run(organisations, clients, SystemClock(), per_tenant, parallel)
+    xero = c.make_fake()
+    organisations = _organisations(xero, tenants)
+    xero.in_flight_hook = c.Latency(latency)
+    clients = [xero.client(tenant) for tenant, _ in organisations]
+    return _worker_run(organisations, clients, xero.clock, per_tenant, parallel)
+
+
+def _worker_run(
+    organisations: list[tuple[str, str]],
+    clients: list[XeroClient],
+    clock: Clock,
+    per_tenant: int,
+    parallel: int,
+) -> float:
+    jobs = MemoryJobStore()
+    source = MemoryInvoiceSource()
+    engines = []
+    for (tenant, contact), client in zip(organisations, clients, strict=True):
         customer = Customer(id="C-1", name="Customer 1", xero_contact_id=contact)
         for n in range(1, per_tenant + 1):
             invoice = c.make_invoice(customer, n)
             source.put(invoice, tenant_id=tenant)
-            jobs.enqueue_push(tenant, invoice.id, now=xero.clock.now())
+            jobs.enqueue_push(tenant, invoice.id, now=clock.now())
         engines.append(
-            SyncEngine(
-                client=xero.client(tenant),
-                store=MemoryStore(),
-                tax_map=c.TAX_MAP,
-                clock=xero.clock,
-            )
+            SyncEngine(client=client, store=MemoryStore(), tax_map=c.TAX_MAP, clock=clock)
         )
-    xero.in_flight_hook = c.Latency(latency)
-    worker = Worker(engines, jobs, source, clock=xero.clock, parallel_tenants=parallel)
+    worker = Worker(engines, jobs, source, clock=clock, parallel_tenants=parallel)
     started = time.perf_counter()
     report = worker.run_pending()
     elapsed = time.perf_counter() - started
-    if len(report.done) != tenants * per_tenant:
+    if len(report.done) != len(organisations) * per_tenant:
         raise SystemExit("a job failed: the figures would mean nothing")
     return elapsed
 
@@ -102,13 +138,17 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=10)
     parser.add_argument("--per-tenant", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="150 invoices, 0.05 s, 1 round")
+    parser.add_argument("--workers-only", action="store_true", help="only the worker table")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        raise SystemExit(serve(args.tenants, args.latency))
     if args.quick:
         args.invoices, args.latency, args.rounds = 150, 0.05, 1
         args.tenants, args.per_tenant = 3, 20
     rows: list[list[Any]] = []
     serial = None
-    for limit in (1, 5):
+    for limit in () if args.workers_only else (1, 5):
         runs = [one_push(args.invoices, args.latency, limit) for _ in range(args.rounds)]
         wall = statistics.median(r[0] for r in runs)
         serial = serial or wall
@@ -121,28 +161,39 @@ def main() -> None:
                 f"{wall / serial:.2f}",
             ]
         )
-    print(
-        f"push of {args.invoices} invoices, {args.latency} s per request, "
-        f"median of {args.rounds} rounds\n"
-    )
-    print(c.table(["setting", "wall time", "requests", "most in flight", "x serial"], rows))
-    alone = statistics.median(
-        one_worker(1, args.per_tenant, args.latency, 32) for _ in range(args.rounds)
-    )
-    rows = [["1 organisation alone", f"{alone:.2f} s", "1.00"]]
-    for parallel in (1, 32):
-        wall = statistics.median(
-            one_worker(args.tenants, args.per_tenant, args.latency, parallel)
-            for _ in range(args.rounds)
+    if rows:
+        print(
+            f"push of {args.invoices} invoices, {args.latency} s per request, "
+            f"median of {args.rounds} rounds\n"
         )
-        label = f"{args.tenants} organisations, parallel_tenants={parallel}"
-        rows.append([label, f"{wall:.2f} s", f"{wall / alone:.2f}"])
+        print(c.table(["setting", "wall time", "requests", "most in flight", "x serial"], rows))
+    rows = []
+    alone: dict[bool, float] = {}
+    for tenants, parallel in ((1, 32), (args.tenants, 1), (args.tenants, 32)):
+        label = (
+            "1 organisation alone"
+            if tenants == 1
+            else f"{tenants} organisations, parallel_tenants={parallel}"
+        )
+        row: list[Any] = [label]
+        for served in (False, True):
+            if served and parallel == 1:  # the old behaviour: shown in process only
+                row += ["", ""]
+                continue
+            wall = statistics.median(
+                one_worker(tenants, args.per_tenant, args.latency, parallel, served=served)
+                for _ in range(args.rounds)
+            )
+            alone.setdefault(served, wall)
+            row += [f"{wall:.2f} s", f"{wall / alone[served]:.2f}"]
+        rows.append(row)
     print(
         f"\none worker, {args.per_tenant} push jobs per organisation, {args.latency} s per "
-        f"request, median of {args.rounds} rounds\n"
+        f"request, median of {args.rounds} rounds; FakeXero in the worker's process, and in "
+        "a process of its own (over loopback HTTP)\n"
     )
-    print(c.table(["run", "wall time", "x one alone"], rows))
-
+    headers = ["run", "in process", "x one alone", "own process", "x one alone"]
+    print(c.table(headers, rows))
 
 if __name__ == "__main__":
     main()

@@ -48,7 +48,6 @@ from memory import _peak_mb, _reset_peak, _rss_mb, _short
 from bms_xero import Customer, SyncEngine
 from bms_xero.clock import SystemClock
 from bms_xero.storage import MemoryStore, SQLiteStore
-from bms_xero.xero import RetryPolicy, XeroClient
 
 CHUNK = 1_000  # invoices per push_many in the chunked runs
 
@@ -57,39 +56,14 @@ CHUNK = 1_000  # invoices per push_many in the chunked runs
 
 
 def serve() -> int:
-    """Serve a FakeXero with one linked customer; print how to reach it, then wait for stdin
-    to close (the parent ends this process)."""
-    from bms_xero.testing import serve as serve_fake
-
+    """The ``--serve`` child: a FakeXero (limits out of the way) with one linked customer."""
     xero = c.make_fake(unlimited=True)
     [customer] = c.make_customers(xero, 1)
-    server = serve_fake(xero)
-    details = {
-        "api_url": server.api_url,
-        "token_url": server.token_url,
-        "connections_url": server.connections_url,
-        "client_id": xero.client_id,
-        "client_secret": xero.client_secret,
-        "tenant_id": xero.tenant_id,
-        "contact_id": customer.xero_contact_id,
-    }
-    print(json.dumps(details), flush=True)
-    sys.stdin.read()
-    server.close()
-    return 0
+    return c.serve_child(xero, contact_id=customer.xero_contact_id)
 
 
 def remote_engine(fake: dict[str, Any], store: SQLiteStore) -> SyncEngine:
-    client = XeroClient.from_client_credentials(
-        fake["client_id"],
-        fake["client_secret"],
-        tenant_id=fake["tenant_id"],
-        token_url=fake["token_url"],
-        api_url=fake["api_url"],
-        connections_url=fake["connections_url"],
-        retry=RetryPolicy.seeded(7),
-        limits=c.UNLIMITED,
-    )
+    client = c.remote_client(fake, limits=c.UNLIMITED)
     return SyncEngine(client=client, store=store, tax_map=c.TAX_MAP, clock=SystemClock())
 
 
@@ -98,37 +72,24 @@ def remote_engine(fake: dict[str, Any], store: SQLiteStore) -> SyncEngine:
 
 def child(count: int, chunk: int) -> dict[str, Any]:
     """Push ``count`` invoices to a fake served by another process, ``chunk`` per call."""
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        fake = json.loads(server.stdout.readline())
-        with tempfile.TemporaryDirectory() as folder:
-            store = SQLiteStore(Path(folder) / "sync.db", synchronous="NORMAL")
-            try:
-                engine = remote_engine(fake, store)
-                engine.organisation()  # the token and the reference reads are not the push's
-                customer = Customer(id="C-1", name="Customer 1", xero_contact_id=fake["contact_id"])
-                invoices = c.make_invoices([customer], count)  # the host's, before the push
-                gc.collect()
-                before = _rss_mb()
-                reset = _reset_peak()
-                began = time.perf_counter()
-                ok = 0
-                for start in range(0, count, chunk):
-                    ok += sum(o.ok for o in engine.push_many(invoices[start : start + chunk]))
-                wall = time.perf_counter() - began
-                peak = _peak_mb()
-            finally:
-                store.close()
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=30)
+    with c.served(__file__) as fake, tempfile.TemporaryDirectory() as folder:
+        store = SQLiteStore(Path(folder) / "sync.db", synchronous="NORMAL")
+        try:
+            engine = remote_engine(fake, store)
+            engine.organisation()  # the token and the reference reads are not the push's
+            customer = Customer(id="C-1", name="Customer 1", xero_contact_id=fake["contact_id"])
+            invoices = c.make_invoices([customer], count)  # the host's, before the push
+            gc.collect()
+            before = _rss_mb()
+            reset = _reset_peak()
+            began = time.perf_counter()
+            ok = 0
+            for start in range(0, count, chunk):
+                ok += sum(o.ok for o in engine.push_many(invoices[start : start + chunk]))
+            wall = time.perf_counter() - began
+            peak = _peak_mb()
+        finally:
+            store.close()
     return {
         "count": count,
         "chunk": chunk,

@@ -153,6 +153,16 @@ def test_close_is_idempotent(xero: FakeXero) -> None:
         http.get(f"{server.url}/connections")
 
 
+def test_the_listen_backlog_has_room_for_a_burst_of_connections(xero: FakeXero) -> None:
+    """Ten clients with five connections each connect at once (one worker serving ten
+    organisations). socketserver's default backlog of 5 made the kernel drop the extra
+    connection requests, and each dropped client waited a second for its SYN to be sent
+    again."""
+    with serve(xero) as server:
+        assert socket.SOMAXCONN == server._httpd.request_queue_size
+        assert socket.SOMAXCONN >= 50
+
+
 # --- the HTTP layer, byte by byte ---------------------------------------------------------------
 
 

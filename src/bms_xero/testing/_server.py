@@ -51,6 +51,18 @@ _ERROR_TYPES = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` with room for many connections arriving at once.
+
+    Its listen backlog is 5 by default (``socketserver``'s ``request_queue_size``): ten
+    clients opening their connections together overflow it, and the kernel drops the extra
+    connection requests, which the clients' TCP stacks send again a second later. One worker
+    serving ten organisations, five requests each, waited that second.
+    """
+
+    request_queue_size = socket.SOMAXCONN
+
+
 class _BadFraming(Exception):
     """The request's body cannot be read as sent: answer ``status`` and close the connection."""
 
@@ -350,10 +362,10 @@ def serve(
         raise ConfigurationError(f"port must be 0-65535, not {port!r}")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ConfigurationError(f"timeout must be a number of seconds > 0, not {timeout!r}")
-    server_class = ThreadingHTTPServer
+    server_class: type[ThreadingHTTPServer] = _Server
     if ":" in host:
 
-        class _V6(ThreadingHTTPServer):
+        class _V6(_Server):
             address_family = socket.AF_INET6
 
         server_class = _V6
