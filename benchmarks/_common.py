@@ -34,15 +34,16 @@ UNLIMITED = RateLimits(per_minute=1_000_000_000, concurrent=5)
 HUGE = 1_000_000_000
 
 
-def make_fake(*, unlimited: bool = False, seed: int = 1) -> FakeXero[Any]:
+def make_fake(*, unlimited: bool = False, seed: int = 1, clock: Any = None) -> FakeXero[Any]:
     """An organisation with two revenue accounts and two tax rates.
 
-    Xero's limits (60/min, 5 in flight, 5,000/day) unless ``unlimited``.
+    Xero's limits (60/min, 5 in flight, 5,000/day) unless ``unlimited``; ``clock`` is the
+    fake's (a ``FakeClock`` that only a client in the same process moves, by default).
     """
     limits: dict[str, int] = (
         {"minute_limit": HUGE, "day_limit": HUGE, "app_minute_limit": HUGE} if unlimited else {}
     )
-    xero = FakeXero(seed=seed, short_code="!Bench", **limits)
+    xero = FakeXero(seed=seed, short_code="!Bench", clock=clock, **limits)
     xero.add_account(code="200", name="Sales", type="REVENUE")
     xero.add_account(code="260", name="Other Revenue", type="REVENUE")
     xero.add_tax_rate(tax_type="OUTPUT2", name="GST on Income", rate=Decimal("15"))
@@ -237,7 +238,11 @@ def served(script: str, *arguments: str) -> Iterator[dict[str, Any]]:
     finally:
         if server.stdin is not None:
             server.stdin.close()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def remote_client(fake: dict[str, Any], tenant_id: str | None = None, **kwargs: Any) -> XeroClient:

@@ -78,8 +78,9 @@ def _organisations(xero: FakeXero[Any], tenants: int) -> list[tuple[str, str]]:
 
 def serve(tenants: int, latency: float) -> int:
     """The ``--serve`` child: the organisations in a FakeXero of its own, every accounting
-    request held ``latency`` seconds."""
-    xero = c.make_fake()
+    request held ``latency`` seconds. Its clock is the system's, as the worker's is: a
+    ``FakeClock`` here would never move, so its minute window would never reset."""
+    xero = c.make_fake(clock=SystemClock())
     organisations = _organisations(xero, tenants)
     xero.in_flight_hook = c.Latency(latency)
     return c.serve_child(xero, organisations=organisations)
@@ -194,6 +195,7 @@ def main() -> None:
     )
     headers = ["run", "in process", "x one alone", "own process", "x one alone"]
     print(c.table(headers, rows))
+
 
 if __name__ == "__main__":
     main()

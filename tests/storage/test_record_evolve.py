@@ -99,3 +99,83 @@ def test_a_subclass_evolves_into_itself() -> None:
     record = Tagged(tenant_id="t", invoice_id="B-1", invoice_number="INV-1", state="pushed")
 
     assert type(attrs.evolve(record, version=2)) is type(record.evolve(version=2))
+
+
+# --- every field, from a record with every field set -----------------------------------------
+
+FULL = SyncRecord(
+    tenant_id="t",
+    invoice_id="B-1",
+    invoice_number="INV-1",
+    state="pushed",
+    version=4,
+    xero_invoice_id="X-1",
+    fingerprint="f",
+    intent_key="k",
+    intent_fingerprint="g",
+    intent_at=datetime(2026, 1, 1, tzinfo=UTC),
+    last_push_at=datetime(2026, 1, 2, tzinfo=UTC),
+    last_pull_at=datetime(2026, 1, 3, tzinfo=UTC),
+    xero_status="PAID",
+    total=Decimal("10.00"),
+    amount_due=Decimal("0.00"),
+    amount_paid=Decimal("8.00"),
+    amount_credited=Decimal("2.00"),
+    fully_paid_on=date(2026, 1, 4),
+    xero_updated_at=datetime(2026, 1, 5, tzinfo=UTC),
+    last_error="boom",
+    last_error_at=datetime(2026, 1, 6, tzinfo=UTC),
+    paid_by_prepayments=Decimal("1.00"),
+    paid_by_overpayments=Decimal("0.50"),
+    allocations=(Allocation(kind=AllocationKind.PAYMENT, id="p", amount=Decimal("8.00")),),
+    money_version=3,
+    told_version=2,
+    told_status="paid",
+    delivered=True,
+    view_url="https://go.xero.com/x",
+    online_invoice_url="https://in.xero.com/x",
+    emailed_at=datetime(2026, 1, 7, tzinfo=UTC),
+    last_error_type="XeroValidationError",
+)
+
+
+def refused(name: str) -> list[object]:
+    """Values ``name`` must refuse, whatever kind of field it is."""
+    field = attrs.fields_dict(SyncRecord)[name]
+    if name in ("tenant_id", "invoice_id", "invoice_number"):
+        return ["", None, 3]
+    if name == "state":
+        return ["nonsense", None]
+    if name in ("version", "money_version", "told_version"):
+        return [-1, True, "2"]
+    if name == "delivered":
+        return [1, None]
+    if name == "allocations":
+        return [["x"], None]
+    if name == "fully_paid_on":
+        return [datetime(2026, 1, 2, tzinfo=UTC), "2026-01-02"]
+    if field.type in ("datetime | None",):
+        return [datetime(2026, 1, 1), "2026-01-01", 1.5]  # noqa: DTZ001 - naive: refused
+    if field.type in ("Decimal | None",):
+        return [1.5, Decimal("NaN"), "1.00"]
+    return [3, b"x"]  # the optional text fields
+
+
+def test_every_field_refuses_a_bad_value_alone() -> None:
+    """Changed alone, each field's bad value is refused with attrs.evolve's own error, so no
+    field's rule can be left out of those an evolve runs."""
+    cases = [(name, value) for name in attrs.fields_dict(SyncRecord) for value in refused(name)]
+
+    expected = [(n, outcome(lambda n=n, v=v: attrs.evolve(FULL, **{n: v}))) for n, v in cases]
+    actual = [(n, outcome(lambda n=n, v=v: FULL.evolve(**{n: v}))) for n, v in cases]
+
+    assert expected == actual
+    assert all(result[0] == "StorageValueError" for _, result in actual)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes)
+def test_a_full_record_evolves_as_attrs_does(change: dict[str, Any]) -> None:
+    assert outcome(lambda: attrs.evolve(FULL, **change)) == outcome(
+        lambda: FULL.evolve(**change)
+    )

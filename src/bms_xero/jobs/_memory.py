@@ -53,8 +53,8 @@ class MemoryJobStore(JobStoreBase):
     def _put(self, job: Job) -> None:
         """Store ``job`` (new, or a new state of a stored one) and index it."""
         old = self._jobs.get(job.id)
-        if old is not None and old.dedupe_key != job.dedupe_key:
-            del self._work[old.dedupe_key][job.id]
+        if old is not None and old.dedupe_key != job.dedupe_key:  # no transition does this
+            self._unindex(old)
         self._jobs[job.id] = job
         self._work.setdefault(job.dedupe_key, {})[job.id] = job
         if job.status in _LIVE:
@@ -63,12 +63,14 @@ class MemoryJobStore(JobStoreBase):
             self._live.pop(job.id, None)
 
     def _drop(self, job_id: str) -> None:
-        job = self._jobs.pop(job_id)
+        self._unindex(self._jobs.pop(job_id))
+
+    def _unindex(self, job: Job) -> None:
         same = self._work[job.dedupe_key]
-        del same[job_id]
+        del same[job.id]
         if not same:
             del self._work[job.dedupe_key]
-        self._live.pop(job_id, None)
+        self._live.pop(job.id, None)
 
     # --- enqueue -----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bms_xero._slots import maker
 from bms_xero.domain import (
     Allocation,
     AllocationKind,
@@ -31,7 +32,6 @@ from bms_xero.domain import (
     XeroLineItem,
     XeroPayment,
 )
-from bms_xero._slots import maker
 from bms_xero.mapping._dates import parse_date, parse_datetime
 
 __all__ = ["CREDIT_LISTS", "Unusual", "read_invoice", "read_payment"]
