@@ -221,7 +221,15 @@ _TRANSITIONS: dict[str, frozenset[str]] = {
 # Only approved invoices may be marked sent (spec, Invoice.SentToContact).
 _APPROVED = frozenset({"AUTHORISED", "PAID"})
 _FOUR = Decimal("0.0001")
+_CENT = Decimal("0.01")
 _ONE = Decimal("1.0")
+# Decimals the line rules compare with or fill in, made once (a Decimal is immutable).
+_NOUGHT = Decimal(0)
+_HUNDRED = Decimal(100)
+_ONE_QUANTITY = Decimal("1.0000")
+_NO_UNIT = Decimal("0.00")
+# LineAmountTypes by its text, as LineAmountTypes(text) finds it (its value-to-member map).
+_AMOUNT_TYPES = {member.value: member for member in LineAmountTypes}
 # The shape of an ISO 4217 code only; which currencies the organisation has is not modelled.
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # The fake's own rule for Url (the spec says only "URL link to a source document").
@@ -372,23 +380,80 @@ def number_problems(element: Any) -> list[str]:
     the rules ignore, such as a sent TaxAmount.
     """
     found: list[str] = []
-
-    def walk(value: Any, path: str, key: str | None) -> None:
-        if isinstance(value, Mapping):
-            for name, item in value.items():
-                walk(item, f"{path}.{name}" if path else str(name), str(name))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                walk(item, f"{path}[{i}]", None)
-        elif key in NUMBER_FIELDS or (
-            isinstance(value, float | int | Decimal) and not isinstance(value, bool)
-        ):
-            problem = _number_problem(value, path)
-            if problem is not None:
-                found.append(problem)
-
-    walk(element, "", None)
+    _walk_numbers(element, None, None, found)
     return found
+
+
+# Where a value sits in an element, for its message: ``(parent, name, False)`` for the member
+# ``name`` of an object, ``(parent, i, True)`` for item ``i`` of a list, ``None`` for the
+# element itself. The message's path (``LineItems[0].UnitAmount``) is written from it only
+# when a number is refused: almost every value passes, and writing every value's path cost
+# more than checking it.
+_Trail = tuple[Any, Any, bool] | None
+
+
+def _path(trail: _Trail) -> str:
+    """The path :func:`number_problems` names a value by, written as it always was: a member
+    is ``path.name`` (just ``name`` while the path is empty), a list item ``path[i]``."""
+    steps = []
+    while trail is not None:
+        trail, step, is_index = trail
+        steps.append((step, is_index))
+    path = ""
+    for step, is_index in reversed(steps):
+        if is_index:
+            path = f"{path}[{step}]"
+        elif path:
+            path = f"{path}.{step}"
+        else:
+            path = str(step)
+    return path
+
+
+def _walk_numbers(value: Any, key: str | None, trail: _Trail, found: list[str]) -> None:
+    """Add to ``found`` the message for each number :func:`_number_problem` refuses in
+    ``value`` (at ``trail``, the member ``key`` of its object, if it is one), depth first in
+    the element's order.
+
+    Objects and lists are walked; any other value is checked when its member is one Xero
+    reads as a number (:data:`NUMBER_FIELDS`) or it is itself a number (not a bool).
+    ``dict`` and ``list`` are tested for first, by exact type: they are what JSON and XML
+    bodies are made of, and neither is anything else (no ``list`` is a Mapping).
+    """
+    kind = type(value)
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        for name, item in value.items():
+            member = name if type(name) is str else str(name)
+            if type(item) is str:
+                if member not in NUMBER_FIELDS:
+                    continue  # text where no number is read: most of an element
+            elif _plainly_fine(item):
+                continue  # the usual amount, or a null: checked without a call down
+            _walk_numbers(item, member, (trail, name, False), found)
+    elif kind is list or isinstance(value, list):
+        for i, item in enumerate(value):
+            if type(item) is not str and not _plainly_fine(item):  # text in a list: no number
+                _walk_numbers(item, None, (trail, i, True), found)
+    elif (
+        key in NUMBER_FIELDS
+        or (isinstance(value, float | int | Decimal) and not isinstance(value, bool))
+    ) and not _plainly_fine(value):
+        problem = _number_problem(value, _path(trail))
+        if problem is not None:
+            found.append(problem)
+
+
+def _plainly_fine(value: Any) -> bool:
+    """Whether ``value`` is one of the numbers :func:`_number_problem` takes, found by the same
+    arithmetic without its formatting and parsing (``False`` leaves it to decide): absent,
+    or a finite Decimal or an int below :data:`MAX_NUMBER` in size (``abs`` of the Decimal, as
+    it computes it, so the context rounds it alike)."""
+    kind = type(value)
+    if kind is Decimal:
+        return bool(value.is_finite() and abs(value) < MAX_NUMBER)
+    if kind is int:
+        return bool(abs(Decimal(value)) < MAX_NUMBER)
+    return value is None
 
 
 class _Problems:
@@ -424,6 +489,19 @@ def _number(value: Any, field: str, problems: _Problems, line: int | None = None
     no amount is either; so are numbers of :data:`MAX_NUMBER` or more. ``line`` files the
     message under that line too.
     """
+    # The usual Decimal or int, or nothing: what _number_problem would pass, found by the same
+    # arithmetic without its formatting (a Decimal is immutable: the one sent is the one kept).
+    kind = type(value)
+    if kind is Decimal:
+        amount: Decimal = value
+        if amount.is_finite() and abs(amount) < MAX_NUMBER:
+            return amount
+    elif kind is int:
+        number = Decimal(value)
+        if abs(number) < MAX_NUMBER:
+            return number
+    elif value is None:
+        return None
     problem = _number_problem(value, field)
     if problem is not None:
         problems.add(problem, line)
@@ -470,8 +548,8 @@ def _text(value: Any) -> str | None:
     """Text from a request field; ``None`` stays ``None`` (not sent) and anything else is
     stringified, so an InvoiceNumber sent as the JSON number 123 is stored as "123". Whether
     Xero coerces the same way is unconfirmed."""
-    if value is None:
-        return None
+    if value is None or type(value) is str:
+        return value
     return value if isinstance(value, str) else str(value)
 
 
@@ -479,7 +557,7 @@ def _unit_round(value: Decimal, unitdp: int) -> Decimal:
     """A unit price at the precision the call asked for: 2 dp, or 4 with ``unitdp=4``
     (xero-api.md section 5). More precision is rounded half up rather than refused; what
     Xero does with it is unconfirmed."""
-    return value.quantize(_FOUR if unitdp == 4 else Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return value.quantize(_FOUR if unitdp == 4 else _CENT, rounding=ROUND_HALF_UP)
 
 
 # --- contacts referenced by invoices ---------------------------------------------------------
@@ -505,13 +583,14 @@ def _resolve_contact(org: Org, value: Any, problems: _Problems) -> str | _NewCon
     case-insensitively, or plans a new one. Other contact fields in the reference are
     ignored, though Xero reportedly updates the contact with them.
     """
-    if not isinstance(value, Mapping) or not value:
+    if not (type(value) is dict or isinstance(value, Mapping)) or not value:
         problems.add(XERO["no_contact"])
         return None
     contact_id = value.get("ContactID")
     if contact_id:
-        if isinstance(contact_id, str) and normal_guid(contact_id) in org.contacts:
-            return normal_guid(contact_id)
+        found_id = normal_guid(contact_id) if isinstance(contact_id, str) else None
+        if found_id is not None and found_id in org.contacts:
+            return found_id
         problems.add(FAKE["unknown_contact"].format(id=contact_id))
         return None
     name = _text(value.get("Name"))
@@ -599,15 +678,14 @@ def _line(
     every check ran. The discount
     (gross less LineAmount) goes to the invoice's TotalDiscount.
     """
-    if not isinstance(raw, Mapping):
+    if not (type(raw) is dict or isinstance(raw, Mapping)):
         problems.add(FAKE["bad_line"], index)
         return None
     # Problems are shared by the whole element: only messages added from here on are this
     # line's, and earlier lines' problems must not stop this one from being checked.
     before = len(problems.messages)
-
-    def pick(key: str, current: Any) -> Any:
-        return raw.get(key, current)
+    # A field left out keeps the stored line's value: raw.get(key, stored value).
+    pick = raw.get
 
     # Spec, LineItem.Description: at least 1 character (a line may be only a description).
     description = _text(pick("Description", base.description if base else None))
@@ -637,7 +715,7 @@ def _line(
     # and one-of rules are the fake's, as a rate over 100 would make a negative line. Both are
     # picked over the stored line, so switching a kept line from one to the other needs the
     # old one sent as null or 0.
-    if discount_rate is not None and not Decimal(0) <= discount_rate <= Decimal(100):
+    if discount_rate is not None and not _NOUGHT <= discount_rate <= _HUNDRED:
         problems.add(FAKE["discount_range"], index)
     if discount_rate and discount_amount:
         problems.add(FAKE["discount_both"], index)
@@ -649,17 +727,17 @@ def _line(
         # LineItem.LineAmount). With both sent, a LineAmount sent too is ignored.
         if unit is None:
             if quantity is None:
-                quantity = Decimal("1.0000")
+                quantity = _ONE_QUANTITY
             unit = (
                 _unit_round(sent_amount / quantity, ctx.unitdp)
                 if sent_amount is not None and quantity
-                else Decimal("0.00")
+                else _NO_UNIT
             )
         if quantity is None:
             quantity = (
                 (sent_amount / unit).quantize(_FOUR, rounding=ROUND_HALF_UP)
                 if sent_amount is not None and unit
-                else Decimal("1.0000")
+                else _ONE_QUANTITY
             )
 
     # AccountID may stand in for AccountCode (spec, LineItem.AccountID). Either way, a BANK
@@ -693,7 +771,7 @@ def _line(
     # Xero's account defaults), else NONE. A TaxAmount sent by the caller is not honoured,
     # though Xero lets callers override it (section 3).
     tax_type = _text(pick("TaxType", base.tax_type if base else None))
-    rate = Decimal(0)
+    rate = _NOUGHT
     if tax_type:
         found = org.tax_rates.get(tax_type)
         usable = (
@@ -709,10 +787,10 @@ def _line(
         default = account.tax_type if account is not None else None
         default_rate = org.tax_rates.get(default) if default else None
         tax_type = default or "NONE"
-        rate = default_rate.rate if default_rate is not None else Decimal(0)
+        rate = default_rate.rate if default_rate is not None else _NOUGHT
 
     tracking_raw = pick(
-        "Tracking", [{"Name": n, "Option": o} for n, o in base.tracking] if base else []
+        "Tracking", [{"Name": n, "Option": o} for n, o in base.tracking] if base else None
     )
     tracking: list[tuple[str, str]] = []
     # At most 2 tracking categories per line (spec, LineItem.Tracking); entries that are not
@@ -723,10 +801,10 @@ def _line(
         for entry in tracking_raw:
             if isinstance(entry, Mapping):
                 tracking.append((str(entry.get("Name", "")), str(entry.get("Option", ""))))
-    if (
-        quantity is not None
-        and unit is not None
-        and abs(quantity * unit) + (discount_amount or 0) >= MAX_NUMBER
+    gross = None if quantity is None or unit is None else quantity * unit
+    # ``abs`` rounds to the context as it always did; adding a zero discount changes nothing.
+    if gross is not None and (
+        (abs(gross) + discount_amount if discount_amount else abs(gross)) >= MAX_NUMBER
     ):
         problems.add(FAKE["line_too_large"], index)
     if len(problems.messages) > before:
@@ -735,15 +813,14 @@ def _line(
     # Xero's per-line rule (xero-api.md section 5): each LineAmount is rounded to cents and
     # each line's tax is computed on it and rounded half away from zero (line_tax), before any
     # sum; totalling first can be a cent off. A description-only line carries no money.
-    if description_only or quantity is None or unit is None:
+    if description_only or quantity is None or unit is None or gross is None:
         amount = tax = discount = ZERO
     else:
-        gross = round_money(quantity * unit)
         if discount_amount:
-            amount = round_money(quantity * unit - discount_amount)
+            amount = round_money(gross - discount_amount)
         else:
             amount = line_amount(quantity, unit, discount_rate)
-        discount = gross - amount
+        discount = round_money(gross) - amount
         tax = (
             ZERO if amount_types is LineAmountTypes.NO_TAX else line_tax(amount, rate, amount_types)
         )
@@ -797,7 +874,7 @@ def _lines(
     discount_total = ZERO
     sent_ids: set[str] = set()
     for i, raw in enumerate(raw_lines):
-        line_id = raw.get("LineItemID") if isinstance(raw, Mapping) else None
+        line_id = raw.get("LineItemID") if type(raw) is dict or isinstance(raw, Mapping) else None
         line_id = normal_guid(str(line_id)) if line_id else None
         if line_id is not None:
             # One stored line can't become two lines sharing its id (the fake's rule; Xero's
@@ -1078,8 +1155,9 @@ def _draft(
 
     # Exclusive is Xero's default (section 3).
     raw_types = _pick(el, "LineAmountTypes", base.line_amount_types.value if base else "Exclusive")
+    found_types = _AMOUNT_TYPES.get(raw_types) if type(raw_types) is str else None
     try:
-        amount_types = LineAmountTypes(raw_types)
+        amount_types = found_types or LineAmountTypes(raw_types)
     except ValueError:
         problems.add(FAKE["bad_amount_types"].format(value=raw_types))
         amount_types = LineAmountTypes.EXCLUSIVE
