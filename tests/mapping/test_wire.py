@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bms_xero import InvoiceStatus, LineAmountTypes, PaymentStatus, PaymentTerms, Tracking
 from bms_xero.errors import MissingContactId, TaxCodeError, UnexpectedResponse
@@ -202,6 +204,49 @@ def test_ms_json_dates() -> None:
     assert date(2019, 3, 11) == parse_date("/Date(1552262400000+0000)/")
     assert date(2019, 3, 11) == parse_date("2019-03-11T00:00:00")
     assert datetime(2019, 11, 14, 18, 10, 38, tzinfo=UTC) == parse_datetime("2019-11-14T18:10:38Z")
+
+
+def _ms_by_expression(text: str) -> datetime | None:
+    """What ``_parse_ms`` read before its shortcut: the regular expression alone."""
+    from datetime import timedelta, timezone
+
+    from bms_xero.mapping._dates import _EPOCH, _MS_DATE
+
+    match = _MS_DATE.fullmatch(text) or _MS_DATE.fullmatch(text.strip())
+    if match is None:
+        return None
+    millis, sign, hours, minutes = match.groups()
+    instant = _EPOCH + timedelta(milliseconds=int(millis))
+    if sign is None or hours == minutes == "00":
+        return instant
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return instant.astimezone(timezone(offset if sign == "+" else -offset))
+
+
+@given(
+    st.one_of(
+        st.integers(-(10**13), 10**14).map(str),
+        st.from_regex(r"-?[0-9\u0660-\u0669]{1,14}([+-][0-9]{4})?", fullmatch=True),
+        st.text(max_size=20),
+    ).flatmap(
+        lambda inner: st.sampled_from(
+            [f"/Date({inner})/", f"/Date({inner}+0000)/", f" /Date({inner})/ ", inner]
+        )
+    )
+)
+def test_the_ms_shortcut_reads_what_the_expression_reads(text: str) -> None:
+    """``_parse_ms`` reads Xero's usual ``/Date(digits)/`` without its regular expression;
+    every text, the usual or not (other scripts' digits, offsets, spaces, junk), reads the
+    same as the expression alone reads it."""
+    from bms_xero.mapping._dates import _parse_ms
+
+    def outcome(read: Any) -> object:
+        try:
+            return read(text)
+        except (ValueError, OverflowError) as e:  # an offset or instant out of range
+            return type(e)
+
+    assert outcome(_ms_by_expression) == outcome(_parse_ms)
 
 
 def test_ms_date_round_trip() -> None:

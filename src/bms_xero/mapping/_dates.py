@@ -27,6 +27,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _parse_ms(text: str) -> datetime | None:
+    # Xero's usual form first, without the regular expression: a pull reads one
+    # UpdatedDateUTC per invoice, each different (so not cached as parse_date is).
+    # "/Date(1573755038314)/" or "/Date(1573755038314+0000)/", ASCII digits only (the
+    # expression's \d takes any script's digits; those go the long way, to the same value).
+    if text[:6] == "/Date(" and text[-2:] == ")/":
+        millis = text[6:-7] if text[-7:-2] == "+0000" else text[6:-2]
+        if millis.isdigit() and millis.isascii():
+            return _EPOCH + timedelta(milliseconds=int(millis))
     match = _MS_DATE.fullmatch(text) or _MS_DATE.fullmatch(text.strip())
     if match is None:
         return None

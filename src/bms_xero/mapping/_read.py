@@ -255,7 +255,9 @@ def read_invoice(data: Mapping[str, Any]) -> XeroInvoice:
         invoice_number=_text(get("InvoiceNumber")),
         type=kind,
         status=None if status is None else _known(status, _STATUSES),
-        contact_id=_text(contact.get("ContactID")) if isinstance(contact, Mapping) else None,
+        contact_id=_text(contact.get("ContactID"))
+        if type(contact) is dict or isinstance(contact, Mapping)
+        else None,
         date=_date(_or_string(data, "Date")),
         due_date=_date(_or_string(data, "DueDate")),
         line_amount_types=None if line_types is None else _known(line_types, _LINE_TYPES),
