@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -294,6 +295,118 @@ class TestSchema:
                 first.told_version,
                 first.allocations,
             )
+
+
+class TestWriteTurn:
+    """This process's writers to a file queue on one lock instead of polling SQLite's."""
+
+    @pytest.fixture(name="waits")
+    def _waits(self, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+        """Each time a writer found SQLite's lock taken and slept before trying again."""
+        from bms_xero.storage import _sqlite_schema
+
+        waits: list[float] = []
+        real = _sqlite_schema._jitter
+
+        class Counting:
+            def uniform(self, low: float, high: float) -> float:
+                waits.append(high)
+                return real.uniform(low, high)
+
+        monkeypatch.setattr(_sqlite_schema, "_jitter", Counting())
+        return waits
+
+    def test_threads_write_in_turn_without_polling(self, path: Path, waits: list[float]) -> None:
+        """Eight threads, two stores on the same file (spelled two ways), 200 writes: each
+        lands once, and no writer ever found SQLite's lock taken (a push with five requests
+        in flight made thousands of such polls before)."""
+        with SQLiteStore(path) as one, SQLiteStore(path.parent / "." / path.name) as two:
+            errors: list[BaseException] = []
+
+            def write(store: SQLiteStore, worker: int) -> None:
+                try:
+                    for n in range(25):
+                        record = store.put(new(f"I-{worker}-{n}"), expected_version=None)
+                        store.put(record.evolve(state="pushed"), expected_version=1)
+                except BaseException as e:
+                    errors.append(e)
+
+            threads = [
+                threading.Thread(target=write, args=(one if w % 2 else two, w)) for w in range(8)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            versions = {r.invoice_id: r.version for r in one.iter_records("t1")}
+
+        assert ([], [], 200) == (errors, waits, len(versions))
+        assert {2} == set(versions.values())
+
+    def test_a_turn_held_past_the_timeout_is_a_storage_error(self, path: Path) -> None:
+        """A thread holding the file's writes longer than another's timeout makes that write
+        fail with the lock's StorageError, writing nothing; once it lets go, writes go on."""
+        with SQLiteStore(path) as holder, SQLiteStore(path, timeout=0.1) as impatient:
+            inside, leave = threading.Event(), threading.Event()
+
+            def hold() -> None:
+                with holder._db.transaction("hold the lock", write=True):
+                    inside.set()
+                    leave.wait(timeout=10)
+
+            thread = threading.Thread(target=hold)
+            thread.start()
+            inside.wait(timeout=10)
+            try:
+                with pytest.raises(StorageError, match=r"held the write lock for more than 0\.1 s"):
+                    impatient.put(new(), expected_version=None)
+            finally:
+                leave.set()
+                thread.join(timeout=10)
+            assert None is impatient.get("t1", "I-1")
+            assert 1 == impatient.put(new(), expected_version=None).version
+
+    def test_the_lock_waits_only_what_is_left_of_the_timeout(self, path: Path) -> None:
+        """``begin_immediate(wait=)`` bounds the wait for SQLite's lock (the turn's wait is
+        taken out of the store's timeout, so a write never waits twice the timeout)."""
+        from bms_xero.storage._sqlite_schema import begin_immediate
+
+        with (
+            closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as waiter,
+            closing(sqlite3.connect(path, isolation_level=None)) as other,
+        ):
+            other.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                begin_immediate(waiter, wait=0.05)
+            assert time.monotonic() - started < 10  # not the connection's 30 s
+            assert 30_000 == waiter.execute("PRAGMA busy_timeout").fetchone()[0]
+
+    def test_a_forked_child_does_not_inherit_a_held_turn(self) -> None:
+        """In a forked child the turn starts free: the parent's holder does not exist there."""
+        from bms_xero.storage._sqlite import _WriteTurn
+
+        pid = [100]
+        turn = _WriteTurn(getpid=lambda: pid[0])
+        assert turn.acquire(0)  # a parent's thread holds it
+        assert not turn.acquire(0)
+        pid[0] = 101
+        assert turn.acquire(0)
+
+    def test_a_file_no_store_holds_drops_its_turn(self, tmp_path: Path) -> None:
+        """The turns are kept only while a store on the file is alive."""
+        import gc
+
+        from bms_xero.storage import _sqlite
+
+        path = tmp_path / "brief.db"
+        store = SQLiteStore(path)
+        key = os.path.normcase(os.path.realpath(path))
+        assert key in _sqlite._TURNS
+        store.close()
+        del store
+        gc.collect()
+        assert key not in _sqlite._TURNS
 
 
 class TestMigrate:

@@ -10,6 +10,13 @@ connection has a busy timeout (the store's ``timeout=``); a write waits for the 
 sleeps so that no writer starves while others commit back to back, and fails with a
 StorageError only when the lock stayed taken for the whole timeout. Reads never wait for
 writers (WAL).
+
+Writers in one process first take that file's :class:`_WriteTurn`, a lock shared by every
+store open on the file here, so threads queue on it and are woken as it is released,
+instead of polling SQLite's lock with sleeps (a push with five requests in flight made
+about 500 such sleeps per 1,000 invoices). It only orders this process's writers:
+what keeps two writers apart is still ``BEGIN IMMEDIATE``, so a lock lost across a fork, or
+two processes, or two paths to one file, is merely slower, never wrong.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final, Literal
+from weakref import WeakValueDictionary
 
 from bms_xero.errors import ConfigurationError, StorageError
 from bms_xero.storage._sqlite_schema import Migration, begin_immediate, enable_wal, migrate
@@ -27,6 +36,40 @@ from bms_xero.storage._sqlite_schema import Migration, begin_immediate, enable_w
 __all__ = ["SQLiteFile"]
 
 _MAX_IDLE: Final = 8
+
+
+class _WriteTurn:
+    """This process's writers to one file, one at a time (see the module's docstring)."""
+
+    def __init__(self, *, getpid: Callable[[], int] = os.getpid) -> None:
+        self._getpid = getpid
+        self._pid = getpid()
+        self._lock = threading.Lock()
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the turn; whether it was taken."""
+        pid = self._getpid()
+        if pid != self._pid:
+            # Forked: the parent's lock may be held by a thread that does not exist here.
+            self._lock, self._pid = threading.Lock(), pid
+        return self._lock.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+#: Each open file's turn, by its real path; dropped when no store holds it.
+_TURNS: WeakValueDictionary[str, _WriteTurn] = WeakValueDictionary()
+_TURNS_GUARD = threading.Lock()
+
+
+def _turn_for(path: str) -> _WriteTurn:
+    key = os.path.normcase(os.path.realpath(path))
+    with _TURNS_GUARD:
+        turn = _TURNS.get(key)
+        if turn is None:
+            turn = _TURNS[key] = _WriteTurn()
+        return turn
 
 
 class _Pool:
@@ -124,6 +167,7 @@ class SQLiteFile:
         self.timeout = float(timeout)
         self._synchronous = synchronous
         self._pool = _Pool(self._connect, f"{owner}({location!r}) is closed; open a new one")
+        self._turn = _turn_for(location)
         try:
             with self.errors("open the database"), self._pool.connection() as conn:
                 mode = enable_wal(conn, timeout=self.timeout)
@@ -169,17 +213,33 @@ class SQLiteFile:
         every other writer waits for it.
         """
         with self.errors(doing), self._pool.connection() as conn:
-            if write:
-                begin_immediate(conn)
-            else:
+            if not write:
                 conn.execute("BEGIN")
+                with self._rolled_back_on_error(conn):
+                    yield conn
+                return
+            started = time.monotonic()
+            if not self._turn.acquire(self.timeout):
+                # Another thread here held the file's writes for the whole timeout: the same
+                # StorageError as when another process holds SQLite's lock.
+                raise sqlite3.OperationalError("database is locked (by this process's writers)")
             try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
+                begin_immediate(conn, wait=max(0.0, self.timeout - (time.monotonic() - started)))
+                with self._rolled_back_on_error(conn):
+                    yield conn
+            finally:
+                self._turn.release()
+
+    @contextmanager
+    def _rolled_back_on_error(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """Commit after the body; roll back if it raised."""
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
 
     @contextmanager
     def errors(self, doing: str) -> Iterator[None]:

@@ -36,8 +36,9 @@ def is_busy(error: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
-def begin_immediate(conn: sqlite3.Connection) -> None:
-    """``BEGIN IMMEDIATE``, waiting for the write lock as long as the connection's busy timeout.
+def begin_immediate(conn: sqlite3.Connection, *, wait: float | None = None) -> None:
+    """``BEGIN IMMEDIATE``, waiting for the write lock up to ``wait`` seconds (by default, the
+    connection's busy timeout).
 
     SQLite's own busy handler is unfair to a waiter: it sleeps up to 100 ms between tries,
     while a writer that commits and begins again at once retakes the lock within
@@ -53,7 +54,7 @@ def begin_immediate(conn: sqlite3.Connection) -> None:
             error).
     """
     budget_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-    deadline = time.monotonic() + budget_ms / 1000
+    deadline = time.monotonic() + (budget_ms / 1000 if wait is None else wait)
     cap = _FIRST_WAIT
     conn.execute("PRAGMA busy_timeout = 0")
     try:
