@@ -343,6 +343,54 @@ class TestSchema:
             )
 
 
+def test_times_in_a_zone_with_a_fold_keep_their_own_text() -> None:
+    """1:30 twice on the night New York leaves daylight time: two instants an hour apart that
+    compare equal; each is written as its own UTC time (the text cache holds UTC times only)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bms_xero.storage._sqlite_store import _datetime_text
+
+    try:
+        zone = ZoneInfo("America/New_York")
+    except ZoneInfoNotFoundError:
+        pytest.skip("no time zone database here: install tzdata (pip install tzdata)")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=zone)
+    second = first.replace(fold=1)
+    assert ("2026-11-01T05:30:00.000000+00:00", "2026-11-01T06:30:00.000000+00:00") == (
+        _datetime_text(first),
+        _datetime_text(second),
+    )
+
+
+class TestPutMany:
+    def test_many_keys_of_two_tenants_in_one_call(self, store: SQLiteStore) -> None:
+        """More keys than one query reads (500), two tenants, inserts then compare-and-swaps
+        in one call each; a stale version anywhere writes nothing of its call."""
+        keys = [(tenant, f"I-{n:04}") for tenant in ("t1", "t2") for n in range(700)]
+
+        def record(tenant: str, invoice_id: str, **changes: object) -> SyncRecord:
+            return SyncRecord(
+                tenant_id=tenant, invoice_id=invoice_id, invoice_number=invoice_id, state="pending"
+            ).evolve(**changes)
+
+        inserted = store.put_many([(record(t, i), None) for t, i in keys])
+        assert {1} == {r.version for r in inserted}
+        updated = store.put_many([(r.evolve(state="pushed"), 1) for r in inserted])
+        assert {2} == {r.version for r in updated}
+        stale = [(r.evolve(state="failed"), 2) for r in updated]
+        stale[1_300] = (stale[1_300][0], 1)
+        with pytest.raises(VersionConflict):
+            store.put_many(stale)
+        with pytest.raises(VersionConflict):  # an insert of a key that exists
+            store.put_many([(record("t2", "I-0699"), None)])
+        held = [*store.iter_records("t1"), *store.iter_records("t2")]
+        assert (1_400, {SyncState.PUSHED}, {2}) == (
+            len(held),
+            {r.state for r in held},
+            {r.version for r in held},
+        )
+
+
 class TestWriteTurn:
     """This process's writers to a file queue on one lock instead of polling SQLite's."""
 
@@ -429,15 +477,65 @@ class TestWriteTurn:
             assert 30_000 == waiter.execute("PRAGMA busy_timeout").fetchone()[0]
 
     def test_a_forked_child_does_not_inherit_a_held_turn(self) -> None:
-        """In a forked child the turn starts free: the parent's holder does not exist there."""
+        """After a fork the child's turn is free, and a writer from before the fork still
+        releases the lock it took, not the child's."""
         from bms_xero.storage._sqlite import _WriteTurn
 
-        pid = [100]
-        turn = _WriteTurn(getpid=lambda: pid[0])
-        assert turn.acquire(0)  # a parent's thread holds it
-        assert not turn.acquire(0)
-        pid[0] = 101
-        assert turn.acquire(0)
+        turn = _WriteTurn()
+        parents = turn.acquire(0)  # held by a thread that a fork leaves behind
+        assert parents is not None and turn.acquire(0) is None
+        turn.forget_holders()  # what the fork hook does in the child
+        childs = turn.acquire(0)
+        assert childs is not None
+        parents.release()
+        assert turn.acquire(0) is None  # the child's writer still holds its turn
+        childs.release()
+        assert turn.acquire(0) is not None
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only: no fork on this system")
+    def test_a_real_fork_frees_the_turn_in_the_child(self, path: Path) -> None:
+        """A turn held in the parent when it forks does not block the child's writes."""
+        with SQLiteStore(path, timeout=0.5) as store:
+            held = store._db._turn.acquire(5)
+            assert held is not None
+            try:
+                pid = os.fork()
+                if pid == 0:  # the child: write, and say by the exit code how it went
+                    code = 1
+                    try:
+                        code = 0 if store.put(new(), expected_version=None).version == 1 else 2
+                    finally:
+                        os._exit(code)
+                _, status = os.waitpid(pid, 0)
+            finally:
+                held.release()
+            assert 0 == os.waitstatus_to_exitcode(status)
+            assert 1 == store.get("t1", "I-1").version  # type: ignore[union-attr]
+
+    def test_a_timeout_too_long_for_a_lock_still_writes(self, path: Path) -> None:
+        """A timeout beyond what a thread lock can wait (``float("inf")``) is capped."""
+        with SQLiteStore(path, timeout=float("inf")) as store:
+            assert 1 == store.put(new(), expected_version=None).version
+
+    def test_the_turn_and_the_lock_share_one_timeout(self, path: Path) -> None:
+        """A write that waited for the turn waits only what is left of its timeout for
+        SQLite's lock: held 1.2 s of a 2 s timeout by a thread here and then by another
+        process's lock, it fails at about 2 s, not at 3.2."""
+        with (
+            SQLiteStore(path, timeout=2.0) as store,
+            closing(sqlite3.connect(path, isolation_level=None)) as other,
+        ):
+            store.put(new("I-0"), expected_version=None)
+            other.execute("BEGIN IMMEDIATE")  # another process's lock, held throughout
+            held = store._db._turn.acquire(5)
+            assert held is not None
+            threading.Timer(1.2, held.release).start()
+            started = time.monotonic()
+            with pytest.raises(StorageError, match="held the write lock"):
+                store.put(new(), expected_version=None)
+            waited = time.monotonic() - started
+            other.rollback()
+        assert 1.9 < waited < 2.8
 
     def test_a_file_no_store_holds_drops_its_turn(self, tmp_path: Path) -> None:
         """The turns are kept only while a store on the file is alive."""

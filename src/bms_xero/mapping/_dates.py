@@ -53,7 +53,8 @@ def parse_datetime(value: str) -> datetime:
     ``UpdatedDateUTCString``).
 
     Raises:
-        ValueError: The text is neither form.
+        ValueError: The text is neither form (or its offset is a day or more).
+        OverflowError: A ``/Date(ms)/`` outside the years 1 to 9999, which no datetime holds.
     """
     parsed = _parse_ms(value)
     if parsed is None:

@@ -41,21 +41,19 @@ _MAX_IDLE: Final = 8
 class _WriteTurn:
     """This process's writers to one file, one at a time (see the module's docstring)."""
 
-    def __init__(self, *, getpid: Callable[[], int] = os.getpid) -> None:
-        self._getpid = getpid
-        self._pid = getpid()
+    def __init__(self) -> None:
         self._lock = threading.Lock()
 
-    def acquire(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the turn; whether it was taken."""
-        pid = self._getpid()
-        if pid != self._pid:
-            # Forked: the parent's lock may be held by a thread that does not exist here.
-            self._lock, self._pid = threading.Lock(), pid
-        return self._lock.acquire(timeout=timeout)
+    def acquire(self, timeout: float) -> threading.Lock | None:
+        """Wait up to ``timeout`` seconds for the turn: the lock taken, to release, or
+        ``None``. (The lock itself is returned because a fork replaces it: a writer from
+        before the fork must release the one it took.)"""
+        lock = self._lock
+        return lock if lock.acquire(timeout=min(timeout, threading.TIMEOUT_MAX)) else None
 
-    def release(self) -> None:
-        self._lock.release()
+    def forget_holders(self) -> None:
+        """In a forked child: the turn is free, whoever held it in the parent."""
+        self._lock = threading.Lock()
 
 
 #: Each open file's turn, by its real path; dropped when no store holds it.
@@ -70,6 +68,19 @@ def _turn_for(path: str) -> _WriteTurn:
         if turn is None:
             turn = _TURNS[key] = _WriteTurn()
         return turn
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has only the forking thread: a turn (or the guard) held by any other
+    thread of the parent would never be released in it."""
+    global _TURNS_GUARD
+    _TURNS_GUARD = threading.Lock()
+    for turn in list(_TURNS.values()):
+        turn.forget_holders()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Pool:
@@ -219,16 +230,20 @@ class SQLiteFile:
                     yield conn
                 return
             started = time.monotonic()
-            if not self._turn.acquire(self.timeout):
-                # Another thread here held the file's writes for the whole timeout: the same
-                # StorageError as when another process holds SQLite's lock.
-                raise sqlite3.OperationalError("database is locked (by this process's writers)")
+            turn: threading.Lock | None = None
             try:
-                begin_immediate(conn, wait=max(0.0, self.timeout - (time.monotonic() - started)))
+                turn = self._turn.acquire(self.timeout)
+                if turn is None:
+                    # Another thread here held the file's writes for the whole timeout: the
+                    # same StorageError as when another process holds SQLite's lock.
+                    raise sqlite3.OperationalError("database is locked (by this process's writers)")
+                left = max(0.0, self.timeout - (time.monotonic() - started))
+                begin_immediate(conn, wait=left)
                 with self._rolled_back_on_error(conn):
                     yield conn
             finally:
-                self._turn.release()
+                if turn is not None:
+                    turn.release()
 
     @contextmanager
     def _rolled_back_on_error(self, conn: sqlite3.Connection) -> Iterator[None]:

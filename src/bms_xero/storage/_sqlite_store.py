@@ -219,12 +219,18 @@ _UPSERT: Final = (
 )
 
 
-@functools.lru_cache(maxsize=256)
 def _datetime_text(value: datetime) -> str:
     # Fixed width (microseconds always, +00:00), so comparing the text compares the times.
-    # Cached: a batch's records share their push and intent times. Equal aware datetimes are
-    # the same instant, whatever their zones, so they have the same text.
+    if value.tzinfo is UTC:  # every record's times are (their converters see to it)
+        return _utc_text(value)
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@functools.lru_cache(maxsize=256)
+def _utc_text(value: datetime) -> str:
+    """Cached: a batch's records share their push and intent times. Two UTC datetimes that
+    compare equal have the same fields (unlike two in a zone with a fold), so the same text."""
+    return value.isoformat(timespec="microseconds")
 
 
 def _allocations_text(allocations: tuple[Allocation, ...]) -> str | None:
