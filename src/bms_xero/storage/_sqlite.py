@@ -219,7 +219,8 @@ class SQLiteFile:
         Writes use ``BEGIN IMMEDIATE``: it takes the write lock before the first read, so a
         version compared (or a job seen as due) can't change before the commit, and a
         deferred transaction can't lose the race to upgrade its lock and fail without waiting.
-        The lock is waited for fairly, up to ``timeout`` (see
+        The lock is waited for fairly, up to ``timeout`` in all: first this process's turn
+        on the file (threads here queue on it), then SQLite's lock for what is left (see
         :func:`~bms_xero.storage._sqlite_schema.begin_immediate`); keep the body short, as
         every other writer waits for it.
         """
