@@ -109,22 +109,20 @@ trackings = st.lists(
     ),
     max_size=2,
 )
-lines = st.fixed_dictionaries(
-    {},
-    optional={
-        "LineItemID": plain_text,
-        "Description": plain_text,
-        "Quantity": plain_money,
-        "UnitAmount": plain_money,
-        "AccountCode": plain_text,
-        "TaxType": plain_text,
-        "TaxAmount": plain_money,
-        "LineAmount": plain_money,
-        "DiscountRate": plain_money,
-        "ItemCode": plain_text,
-        "Tracking": trackings,
-    },
-)
+LINE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "LineItemID": plain_text,
+    "Description": plain_text,
+    "Quantity": plain_money,
+    "UnitAmount": plain_money,
+    "AccountCode": plain_text,
+    "TaxType": plain_text,
+    "TaxAmount": plain_money,
+    "LineAmount": plain_money,
+    "DiscountRate": plain_money,
+    "ItemCode": plain_text,
+    "Tracking": trackings,
+}
+lines = st.fixed_dictionaries({}, optional=LINE_FIELDS)
 PAYMENT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "PaymentID": st.text(min_size=1, max_size=4),
     "Amount": plain_money,
@@ -194,13 +192,59 @@ INVOICE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "Warnings": st.one_of(st.lists(st.text(max_size=4), max_size=2), st.none()),
 }
 plain_invoices = st.fixed_dictionaries({}, optional=INVOICE_FIELDS)
-invoices = spoiled(INVOICE_FIELDS)
+# Spoiled invoices carry spoiled line items too: a line's fields are read field by field
+# like the invoice's own.
+invoices = spoiled({**INVOICE_FIELDS, "LineItems": st.lists(spoiled(LINE_FIELDS), max_size=3)})
 payments = spoiled(PAYMENT_FIELDS)
 
 
 @settings(max_examples=600, deadline=None)
 @given(invoices)
 def test_an_invoice_reads_the_same_by_either_path(data: dict[str, Any]) -> None:
+    assert outcome(converter_invoice, data) == outcome(wire.parse_invoice, data)
+
+
+# Every odd value in every field, one at a time, on an otherwise plain invoice: the random
+# objects above meet each pairing only now and then, so each fast check is held here too.
+ODD_VALUES = [
+    0,
+    3,
+    False,
+    True,
+    1.5,
+    "",
+    "12.50",
+    Decimal("NaN"),
+    Decimal("Infinity"),
+    "x",
+    [],
+    [1],
+    {},
+    {"a": 1},
+    None,
+]
+PLAIN_LINE = {"LineItemID": "l-1", "Quantity": Decimal("1.0000"), "UnitAmount": Decimal("2.00")}
+PLAIN_INVOICE = {
+    "InvoiceID": "i-1",
+    "Total": Decimal("2.30"),
+    "UpdatedDateUTC": "/Date(1767603600022)/",
+    "LineItems": [PLAIN_LINE],
+}
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+@pytest.mark.parametrize("field", sorted(LINE_FIELDS))
+def test_a_line_with_one_odd_field_reads_the_same_by_either_path(field: str, value: Any) -> None:
+    data = {**PLAIN_INVOICE, "LineItems": [{**PLAIN_LINE, field: value}]}
+    assert outcome(converter_invoice, data) == outcome(wire.parse_invoice, data)
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+@pytest.mark.parametrize("field", sorted(INVOICE_FIELDS))
+def test_an_invoice_with_one_odd_field_reads_the_same_by_either_path(
+    field: str, value: Any
+) -> None:
+    data = {**PLAIN_INVOICE, field: value}
     assert outcome(converter_invoice, data) == outcome(wire.parse_invoice, data)
 
 
