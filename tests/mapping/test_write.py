@@ -7,6 +7,7 @@ bytes, not parsed JSON.
 
 from __future__ import annotations
 
+import decimal
 from datetime import date
 from decimal import Decimal
 
@@ -20,7 +21,7 @@ from bms_xero.errors import MissingContactId, TaxCodeError
 from bms_xero.mapping import invoice_payload
 from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping._rounding import RoundingLine
-from bms_xero.mapping._write import _amount, invoice_element
+from bms_xero.mapping._write import amount_text, invoice_element
 from bms_xero.mapping.wire import WireInvoice, encode_json
 from tests.strategies import TAX_MAP, decimals, invoices
 
@@ -174,10 +175,21 @@ def test_the_shaped_writer_refuses_what_the_generic_route_refuses() -> None:
 
 @given(st.decimals(allow_nan=False, allow_infinity=False))
 def test_amounts_are_written_as_format_f_writes_them(value: Decimal) -> None:
-    assert format(value, "f") == _amount(value)
+    assert format(value, "f") == amount_text(value)
+
+
+def test_exponents_written_in_lower_case_are_still_plain() -> None:
+    """Under a context with ``capitals=0`` ``str()`` writes ``1e+2``: still sent as ``100``."""
+    with decimal.localcontext() as context:
+        context.capitals = 0
+
+        assert ("100", "0.0000001") == (
+            amount_text(Decimal("1E+2")),
+            amount_text(Decimal("1E-7")),
+        )
 
 
 @pytest.mark.parametrize("text", ["NaN", "sNaN", "Infinity", "-Infinity"])
 def test_a_non_finite_amount_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="non-finite"):
-        _amount(Decimal(text))
+        amount_text(Decimal(text))

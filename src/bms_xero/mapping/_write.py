@@ -26,15 +26,23 @@ from bms_xero.mapping._reference import TaxMap
 from bms_xero.mapping._rounding import RoundingLine
 from bms_xero.mapping._terms import due_date as due_from_terms
 
-__all__ = ["contact_id_of", "due_date_of", "invoice_element"]
+__all__ = ["amount_text", "contact_id_of", "due_date_of", "invoice_element"]
 
 
-def _amount(value: Decimal) -> str:
+def amount_text(value: Decimal) -> str:
     """A Decimal's own digits, never an exponent: ``format(value, "f")``, as encode_json
-    writes it. ``str`` gives the same text at a third of the cost unless it chose an
-    exponent (``1E+2``, ``1E-7``), so only those are formatted."""
+    writes it (and FakeXero's answers, through ``testing._encode.number_json``).
+
+    ``str`` gives the same text at a third of the cost unless it chose an exponent
+    (``1E+2``, ``1E-7``; ``1e+2`` under a context with ``capitals=0``) or the value is not
+    finite (``NaN``, ``sNaN`` and ``Infinity`` all hold an ``N`` or an ``n``), so only those
+    are formatted; so is a subclass, which may write itself otherwise.
+
+    Raises:
+        ValueError: The amount is not finite.
+    """
     text = str(value)
-    if "E" in text or "N" in text or "n" in text:  # an exponent, NaN, sNaN or Infinity
+    if "E" in text or "e" in text or "N" in text or "n" in text or type(value) is not Decimal:
         if not value.is_finite():
             raise ValueError(f"cannot send the non-finite amount {value}")
         return format(value, "f")
@@ -71,8 +79,8 @@ def due_date_of(invoice: Invoice) -> date | None:
 def _line(line: LineItem, index: int, taxes: TaxMap) -> str:
     """One ``LineItems`` entry: the four fields always sent, then each optional one set."""
     text = (
-        f'{{"Description":{_quote(line.description)},"Quantity":{_amount(line.quantity)},'
-        f'"UnitAmount":{_amount(line.unit_amount)},"AccountCode":{_quote(line.account_code)}'
+        f'{{"Description":{_quote(line.description)},"Quantity":{amount_text(line.quantity)},'
+        f'"UnitAmount":{amount_text(line.unit_amount)},"AccountCode":{_quote(line.account_code)}'
     )
     if line.tax_code is not None:
         tax_type = taxes.entries.get(line.tax_code)
@@ -80,7 +88,7 @@ def _line(line: LineItem, index: int, taxes: TaxMap) -> str:
             tax_type = taxes.tax_type(line.tax_code, paths=(f"lines[{index}].tax_code",))
         text += f',"TaxType":{_quote(tax_type)}'
     if line.discount_rate is not None:
-        text += f',"DiscountRate":{_amount(line.discount_rate)}'
+        text += f',"DiscountRate":{amount_text(line.discount_rate)}'
     if line.item_code is not None:
         text += f',"ItemCode":{_quote(line.item_code)}'
     if line.tracking:
@@ -94,7 +102,7 @@ def _line(line: LineItem, index: int, taxes: TaxMap) -> str:
 def _rounding(rounding: RoundingLine) -> str:
     text = (
         f'{{"Description":{_quote(rounding.description)},"Quantity":1,'
-        f'"UnitAmount":{_amount(rounding.amount)},"AccountCode":{_quote(rounding.account_code)}'
+        f'"UnitAmount":{amount_text(rounding.amount)},"AccountCode":{_quote(rounding.account_code)}'
     )
     if rounding.tax_type is not None:
         text += f',"TaxType":{_quote(rounding.tax_type)}'
@@ -130,7 +138,7 @@ def invoice_element(
     if invoice.currency_code is not None:
         text += f',"CurrencyCode":{_quote(invoice.currency_code)}'
     if invoice.currency_rate is not None:
-        text += f',"CurrencyRate":{_amount(invoice.currency_rate)}'
+        text += f',"CurrencyRate":{amount_text(invoice.currency_rate)}'
     if invoice.reference is not None:
         text += f',"Reference":{_quote(invoice.reference)}'
     if invoice.url is not None:

@@ -18,6 +18,8 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from typing import Any, NewType
 
+from bms_xero.mapping._write import amount_text
+
 __all__ = [
     "JsonText",
     "dump_json",
@@ -37,19 +39,18 @@ string_json = encode_basestring_ascii
 
 
 def number_json(value: Decimal) -> str:
-    """A finite Decimal as JSON: its exact plain digits, ``format(value, "f")``.
+    """A finite Decimal as JSON: its exact plain digits, ``format(value, "f")``, as the
+    client writes amounts (:func:`~bms_xero.mapping._write.amount_text`).
 
-    ``str()`` writes the same text five times faster whenever it does not switch to
-    scientific notation: it writes plain notation (the coefficient's digits, the point placed
-    by the exponent, exactly what ``"f"`` without a precision writes) unless the exponent is
-    positive or there would be more than six zeros after the point, and then its text has an
-    ``E`` (an ``e`` under a context with ``capitals=0``). Only those values, and the
-    non-finite ones (refused, as ``dump_json`` refuses them), take the slow way.
+    Raises:
+        TypeError: Not a finite Decimal (as :func:`dump_json` refuses it).
     """
-    text = str(value)
-    if "E" in text or "e" in text or type(value) is not Decimal or not value.is_finite():
-        return _plain(value)  # a subclass may write itself otherwise: "f" decides
-    return text
+    if not isinstance(value, Decimal):
+        raise TypeError(f"cannot write {value!r} as JSON")
+    try:
+        return amount_text(value)
+    except ValueError:
+        raise TypeError(f"cannot write {value!r} as JSON") from None
 
 
 def numbers_json(*values: Decimal) -> tuple[str, ...]:
@@ -71,12 +72,6 @@ def numbers_json(*values: Decimal) -> tuple[str, ...]:
     ):
         return tuple(map(number_json, values))
     return texts
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, Decimal) and value.is_finite():
-        return format(value, "f")
-    raise TypeError(f"cannot write {value!r} as JSON")
 
 
 # Decimals are written through marker strings and swapped for their exact text afterwards:

@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, overload
 
 from bms_xero.domain import LineAmountTypes
+from bms_xero.mapping._dates import _EPOCH, format_ms_datetime
 from bms_xero.mapping._dates import format_ms_date as _format_ms_date
-from bms_xero.mapping._dates import format_ms_datetime
 from bms_xero.mapping._totals import round_money
 from bms_xero.testing._encode import JsonText, dump_json_text, numbers_json, string_json
 from bms_xero.testing._model import (
@@ -460,7 +460,6 @@ def _line_json(line: StoredLine, unitdp: int) -> str:
     )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
 

@@ -489,19 +489,10 @@ def _number(value: Any, field: str, problems: _Problems, line: int | None = None
     no amount is either; so are numbers of :data:`MAX_NUMBER` or more. ``line`` files the
     message under that line too.
     """
-    # The usual Decimal or int, or nothing: what _number_problem would pass, found by the same
-    # arithmetic without its formatting (a Decimal is immutable: the one sent is the one kept).
-    kind = type(value)
-    if kind is Decimal:
-        amount: Decimal = value
-        if amount.is_finite() and abs(amount) < MAX_NUMBER:
-            return amount
-    elif kind is int:
-        number = Decimal(value)
-        if abs(number) < MAX_NUMBER:
-            return number
-    elif value is None:
-        return None
+    # The usual Decimal or int, or nothing, taken without _number_problem's formatting (a
+    # Decimal is immutable: the one sent is the one kept).
+    if _plainly_fine(value):
+        return Decimal(value) if type(value) is int else value
     problem = _number_problem(value, field)
     if problem is not None:
         problems.add(problem, line)
